@@ -1,0 +1,99 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+
+export type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) => boolean | Promise<boolean>;
+
+export interface HealthCheck {
+  /** Name -> ok. Any false answers 503. */
+  (): Record<string, boolean>;
+}
+
+export interface HttpServerOptions {
+  port: number;
+  host: string;
+  log: Logger;
+  registry: Registry;
+  health: HealthCheck;
+  /** Tried in order; a route returns true when it answered. */
+  routes?: Route[];
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(payload);
+}
+
+/**
+ * The HTTP face every service shares: `/healthz`, `/metrics` and the
+ * service's own routes. Handler errors answer 500 and are logged; they never
+ * take the process down.
+ */
+export async function startHttpServer(opts: HttpServerOptions): Promise<Server> {
+  const { log, registry } = opts;
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      log.error({ err, url: req.url }, 'request handler failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      const checks = opts.health();
+      const ok = Object.values(checks).every(Boolean);
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(text);
+      return;
+    }
+    for (const route of opts.routes ?? []) {
+      if (await route(req, res, url)) return;
+    }
+    sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+  }
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/** Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets. */
+export function closeHttpServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}
+
+/** The port a server actually listens on (for port 0 in tests). */
+export function listeningPort(server: Server): number {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : 0;
+}

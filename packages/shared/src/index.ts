@@ -1,0 +1,52 @@
+// The public surface of @quantmon/shared: contracts (schemas, names) and the
+// plumbing every service shares (config, logger, Redis, streams, HTTP, shutdown).
+export * from './schemas/common.js';
+export * from './schemas/strategy-sample.js';
+export * from './schemas/system-sample.js';
+export * from './schemas/score-update.js';
+export * from './schemas/alert-event.js';
+export * from './schemas/emergency-job.js';
+export * from './schemas/ws-frames.js';
+export * from './schemas/api.js';
+export * from './schemas/incident.js';
+export * from './metric-names.js';
+export * from './keys.js';
+export * from './config.js';
+export { createLogger, type Logger } from './logger.js';
+export {
+  createRedis,
+  closeRedis,
+  waitReady,
+  redisOptions,
+  reconnectDelay,
+  type RedisRole,
+} from './redis.js';
+export { Shutdown } from './shutdown.js';
+export { abortableSleep } from './sleep.js';
+export {
+  encodeEntry,
+  decodeEntry,
+  deadLetter,
+  formatIssues,
+  DATA_FIELD,
+  type RawEntry,
+  type Decoded,
+} from './stream-codec.js';
+export { runGroupConsumer, type Entry, type GroupConsumerOptions } from './group-consumer.js';
+export { followStreams, resolveStart, type FollowOptions } from './stream-follower.js';
+export {
+  startHttpServer,
+  closeHttpServer,
+  sendJson,
+  listeningPort,
+  type Route,
+  type HttpServerOptions,
+} from './http-server.js';
+export { createRegistry } from './prom.js';
+export {
+  publishSamples,
+  writeSamples,
+  normaliseSamples,
+  sampleIssues,
+  SampleValidationError,
+} from './publish-samples.js';

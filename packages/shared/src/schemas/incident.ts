@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { AlertEvent } from './alert-event.js';
+
+/**
+ * A firing incident as the alerter persists it in the incidents hash (one
+ * per rule and subject). The gateway reads the same hash for the active
+ * alerts it shows on connect, hence a shared schema.
+ */
+export const Incident = z.strictObject({
+  /** The event that opened it: id, rule, level, subject, value, threshold, startsAt. */
+  firing: AlertEvent,
+  /** Emergency job name, when the rule is critical and has one. */
+  action: z.string().optional(),
+  /** Set once the job is in the queue (the outbox flag: until then it is retried). */
+  jobEnqueued: z.boolean(),
+});
+export type Incident = z.infer<typeof Incident>;

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { METRIC_NAMES, type MetricName } from '../metric-names.js';
+import { EpochMs, FiniteNumber, StrategyId } from './common.js';
+
+/**
+ * A metric on the wire: a finite number, or null where it is undefined
+ * (NaN: too few observations), or the strings "Infinity" / "-Infinity"
+ * (a zero standard deviation, as empyrical returns).
+ */
+export const MetricValue = z.union([
+  FiniteNumber,
+  z.null(),
+  z.literal('Infinity'),
+  z.literal('-Infinity'),
+]);
+export type MetricValue = z.infer<typeof MetricValue>;
+
+export const StrategyMetrics = z.strictObject(
+  Object.fromEntries(METRIC_NAMES.map((n) => [n, MetricValue])) as Record<
+    MetricName,
+    typeof MetricValue
+  >,
+);
+export type StrategyMetrics = z.infer<typeof StrategyMetrics>;
+
+export const PerformanceStatus = z.enum(['EXCELLENT', 'GOOD', 'NEEDS IMPROVEMENT']);
+export const RiskStatus = z.enum(['LOW', 'MODERATE', 'HIGH']);
+export const StabilityStatus = z.enum(['STABLE', 'UNSTABLE']);
+
+export const Scores = z.strictObject({
+  performance: FiniteNumber,
+  risk: FiniteNumber,
+  stability: FiniteNumber,
+});
+export type Scores = z.infer<typeof Scores>;
+
+export const ScoreStatus = z.strictObject({
+  performance: PerformanceStatus,
+  risk: RiskStatus,
+  stability: StabilityStatus,
+});
+export type ScoreStatus = z.infer<typeof ScoreStatus>;
+
+/** Written by the scorer once per strategy sample it applies. */
+export const ScoreUpdate = z.strictObject({
+  strategy: StrategyId,
+  /** The latest sample included: its `id` (or its stream entry id when it had none) and `ts`. */
+  id: z.string(),
+  ts: EpochMs,
+  /** Stream entry id of that sample: the scorer's per-strategy idempotency mark. */
+  sampleEntryId: z.string(),
+  /** Observations in the window. */
+  count: z.number().int().nonnegative(),
+  metrics: StrategyMetrics,
+  scores: Scores,
+  status: ScoreStatus,
+  /** Largest |weight - targetWeight| in the latest sample that carried both; null otherwise. */
+  weightDrift: FiniteNumber.nullable(),
+  /** The sample's arrival and the update's computation, epoch ms (processing time). */
+  receivedAt: EpochMs,
+  computedAt: EpochMs,
+});
+export type ScoreUpdate = z.infer<typeof ScoreUpdate>;
+
+/** Map an engine value (NaN and infinities allowed) onto the wire form. */
+export function toMetricValue(x: number): MetricValue {
+  if (Number.isNaN(x)) return null;
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  return x;
+}
+
+/** The inverse, for consumers that compute with the value. */
+export function fromMetricValue(v: MetricValue): number {
+  if (v === null) return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  return v;
+}

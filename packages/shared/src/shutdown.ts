@@ -1,0 +1,61 @@
+import type { Logger } from './logger.js';
+
+type Closer = () => Promise<void> | void;
+
+/**
+ * Components register their close in start-up order; on SIGTERM/SIGINT they
+ * close in reverse order, each step guarded so one failure does not skip the
+ * rest, under a hard deadline after which the process exits anyway.
+ */
+export class Shutdown {
+  private readonly steps: { name: string; close: Closer }[] = [];
+  private closing: Promise<void> | undefined;
+  readonly controller = new AbortController();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly deadlineMs: number,
+  ) {}
+
+  /** Aborted when shutdown begins: loops watch it to stop reading. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  register(name: string, close: Closer): void {
+    this.steps.push({ name, close });
+  }
+
+  /** Install signal handlers; the process exits once everything is closed. */
+  installSignalHandlers(): void {
+    const onSignal = (signal: string): void => {
+      this.log.info({ signal }, 'shutting down');
+      void this.close().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  /** Idempotent: a second call returns the same promise. */
+  close(): Promise<void> {
+    this.closing ??= this.run();
+    return this.closing;
+  }
+
+  private async run(): Promise<void> {
+    this.controller.abort();
+    const deadline = setTimeout(() => {
+      this.log.error({ deadlineMs: this.deadlineMs }, 'shutdown deadline passed, exiting');
+      process.exit(1);
+    }, this.deadlineMs);
+    deadline.unref();
+    for (const step of [...this.steps].reverse()) {
+      try {
+        await step.close();
+      } catch (err) {
+        this.log.warn({ step: step.name, err }, 'shutdown step failed');
+      }
+    }
+    clearTimeout(deadline);
+  }
+}

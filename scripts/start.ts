@@ -1,0 +1,230 @@
+/**
+ * `npm start`: the whole pipeline on this machine as separate processes.
+ * Uses REDIS_URL when set, otherwise starts a redis-server of its own (own
+ * port, own data folder under .quantmon/), then the four services and the
+ * demo feed (unless --no-demo). Ctrl-C stops everything it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { formatLogLine } from './log-format.js';
+
+const root = resolve(import.meta.dirname, '..');
+const args = new Set(process.argv.slice(2));
+const demo = !args.has('--no-demo');
+const children: { name: string; proc: ChildProcess }[] = [];
+let stopping = false;
+
+function say(msg: string): void {
+  process.stdout.write(
+    `${formatLogLine('start', JSON.stringify({ level: 30, time: Date.now(), msg }))}\n`,
+  );
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`\nquantmon: ${msg}\n\n`);
+  process.exit(1);
+}
+
+function findOnPath(bin: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const p = join(dir, bin);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+async function firstFreePort(from: number): Promise<number> {
+  for (let p = from; p < from + 200; p++) if (await portFree(p)) return p;
+  fail(`no free port found from ${from}`);
+}
+
+async function ping(url: string): Promise<boolean> {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+function run(name: string, file: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const proc = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [proc.stdout, proc.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) =>
+      process.stdout.write(`${formatLogLine(name, line)}\n`),
+    );
+  }
+  proc.on('exit', (code, signal) => {
+    if (stopping) return;
+    say(`${name} exited (${signal ?? `code ${code}`}); stopping the pipeline`);
+    void stop(1);
+  });
+  children.push({ name, proc });
+  return proc;
+}
+
+async function startRedis(port: number): Promise<string> {
+  const bin = findOnPath('redis-server');
+  if (!bin) {
+    fail(
+      'no Redis to use. Either:\n' +
+        '  - install one: sudo apt-get install redis-server   (npm start then runs its own, on its own port)\n' +
+        '  - or point at yours: REDIS_URL=redis://host:6379 npm start\n' +
+        '  - or run everything in containers: docker compose up',
+    );
+  }
+  const redisPort = await firstFreePort(6390);
+  const dir = join(root, '.quantmon', `redis-${port}`);
+  mkdirSync(dir, { recursive: true });
+  const url = `redis://127.0.0.1:${redisPort}`;
+  // AOF on: a restart of `npm start` keeps the history; no RDB snapshots.
+  const proc = spawn(
+    bin,
+    [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push({ name: 'redis', proc });
+  proc.on('exit', (code) => {
+    if (!stopping) {
+      say(`redis-server exited (code ${code})`);
+      void stop(1);
+    }
+  });
+  for (let i = 0; i < 100; i++) {
+    if (await ping(url)) {
+      say(`started redis-server on ${url} (data in ${dir})`);
+      return url;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`redis-server did not answer on ${url}`);
+}
+
+async function waitHealthy(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  // Services first (they flush and ack), Redis last.
+  const ordered = [...children]
+    .reverse()
+    .sort((a, b) => Number(a.name === 'redis') - Number(b.name === 'redis'));
+  for (const { proc } of ordered) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    await new Promise<void>((res) => {
+      const t = setTimeout(() => proc.kill('SIGKILL'), 12_000);
+      proc.once('exit', () => {
+        clearTimeout(t);
+        res();
+      });
+      proc.kill('SIGTERM');
+    });
+  }
+  say('stopped');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+const gatewayPort = Number(process.env['GATEWAY_PORT'] ?? 8080);
+const collectorPort = Number(process.env['COLLECTOR_PORT'] ?? 8081);
+for (const [name, p] of [
+  ['GATEWAY_PORT', gatewayPort],
+  ['COLLECTOR_PORT', collectorPort],
+] as const) {
+  if (!(await portFree(p))) fail(`port ${p} (${name}) is in use: set ${name} to another port`);
+}
+const redisUrl = process.env['REDIS_URL'] ?? (await startRedis(gatewayPort));
+if (!(await ping(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
+// Scorer and alerter ports only serve /healthz and /metrics: pick free ones so pipelines can sit side by side.
+const scorerPort = Number(process.env['SCORER_PORT'] ?? (await firstFreePort(collectorPort + 1)));
+const alerterPort = Number(process.env['ALERTER_PORT'] ?? (await firstFreePort(scorerPort + 1)));
+const env = {
+  ...process.env,
+  REDIS_URL: redisUrl,
+  GATEWAY_PORT: String(gatewayPort),
+  COLLECTOR_PORT: String(collectorPort),
+  SCORER_PORT: String(scorerPort),
+  ALERTER_PORT: String(alerterPort),
+};
+run('collector', 'services/collector/src/main.ts', env);
+run('scorer', 'services/scorer/src/main.ts', env);
+run('alerter', 'services/alerter/src/main.ts', env);
+run('gateway', 'services/gateway/src/main.ts', env);
+
+const ok =
+  (await waitHealthy(`http://127.0.0.1:${gatewayPort}/healthz`, 30_000)) &&
+  (await waitHealthy(`http://127.0.0.1:${collectorPort}/healthz`, 30_000));
+if (!ok) {
+  say('services did not become healthy within 30 s');
+  await stop(1);
+}
+if (demo)
+  run('demo', 'scripts/demo-feed.ts', {
+    ...env,
+    DEMO_COLLECTOR_URL: `http://127.0.0.1:${collectorPort}`,
+  });
+process.stdout.write(
+  `\n  quantmon is running${demo ? ' with the DEMO feed (made-up strategies; --no-demo to turn it off)' : ''}\n` +
+    `  dashboard:  http://localhost:${gatewayPort}/\n` +
+    `  ingest:     POST http://localhost:${collectorPort}/v1/samples\n` +
+    `  metrics:    :${collectorPort}/metrics (collector) :${scorerPort}/metrics (scorer) :${alerterPort}/metrics (alerter) :${gatewayPort}/metrics (gateway)\n` +
+    `  Ctrl-C stops everything.\n\n`,
+);

@@ -1,0 +1,60 @@
+import type { Topic } from '@quantmon/shared';
+
+/**
+ * Which client wants which topic. A frame about strategy X goes to clients
+ * subscribed to `strategy:X` or `strategy:*`; each client gets it once.
+ */
+export class Subscriptions<C> {
+  private readonly byTopic = new Map<string, Set<C>>();
+  private readonly byClient = new Map<C, Set<Topic>>();
+
+  subscribe(client: C, topics: readonly Topic[]): Topic[] {
+    const mine = this.byClient.get(client) ?? new Set<Topic>();
+    this.byClient.set(client, mine);
+    const added: Topic[] = [];
+    for (const t of topics) {
+      if (mine.has(t)) continue;
+      mine.add(t);
+      added.push(t);
+      let set = this.byTopic.get(t);
+      if (!set) this.byTopic.set(t, (set = new Set()));
+      set.add(client);
+    }
+    return added;
+  }
+
+  unsubscribe(client: C, topics: readonly Topic[]): void {
+    const mine = this.byClient.get(client);
+    if (!mine) return;
+    for (const t of topics) {
+      mine.delete(t);
+      const set = this.byTopic.get(t);
+      set?.delete(client);
+      if (set?.size === 0) this.byTopic.delete(t);
+    }
+  }
+
+  remove(client: C): void {
+    const mine = this.byClient.get(client);
+    if (mine) this.unsubscribe(client, [...mine]);
+    this.byClient.delete(client);
+  }
+
+  topicsOf(client: C): ReadonlySet<Topic> {
+    return this.byClient.get(client) ?? new Set();
+  }
+
+  /** Clients that should receive a frame published on `topic` (strategy frames also reach `strategy:*`). */
+  audience(topic: Topic): Set<C> {
+    const direct = this.byTopic.get(topic);
+    if (!topic.startsWith('strategy:') || topic === 'strategy:*') return direct ?? new Set();
+    const wildcard = this.byTopic.get('strategy:*');
+    if (!wildcard) return direct ?? new Set();
+    if (!direct) return wildcard;
+    return new Set([...direct, ...wildcard]);
+  }
+
+  get clientCount(): number {
+    return this.byClient.size;
+  }
+}

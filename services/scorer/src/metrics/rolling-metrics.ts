@@ -1,0 +1,214 @@
+import type { MetricValues } from '../../../../packages/shared/src/metric-names.js';
+import { AnchoredMoments } from './anchored-moments.js';
+import { isObserved } from './batch.js';
+import { DrawdownTree } from './drawdown-tree.js';
+import { assertValidOptions, type MetricsOptions } from './options.js';
+import { PairMoments } from './pair-moments.js';
+import { SortedWindow } from './sorted-window.js';
+import { SplitSum } from './split-sum.js';
+
+/**
+ * The incremental engine: every metric of computeMetrics (batch.ts) over a
+ * sliding window, O(log W) per push and per values() call. Definitions and
+ * degenerate cases are documented in services/scorer/METRICS.md; this file
+ * only explains how each is kept up to date.
+ *
+ * Window contents live in a ring buffer (missing observation = NaN), so a
+ * leaving sample's contribution is subtracted with exactly the value that was
+ * added. Every W pushes all sums are rebuilt from the ring around fresh
+ * anchors (O(W) once per W pushes, O(1) amortised): rounding cannot
+ * accumulate past one window, however long the stream runs.
+ */
+export class RollingMetrics {
+  private readonly cap: number;
+  private readonly ann: number;
+  private readonly sqrtAnn: number;
+  private readonly rf: number;
+  private readonly mar: number;
+  private readonly cutoff: number;
+  private readonly windowMs: number;
+
+  private readonly ret: Float64Array;
+  private readonly bench: Float64Array;
+  private readonly ts: Float64Array;
+  private head = 0;
+  private len = 0;
+  private seq = 0; // samples pushed so far; the window starts at seq - len
+  private latestTs = -Infinity;
+  private sinceRebuild = 0;
+
+  private readonly returns = new AnchoredMoments();
+  private readonly pairs = new PairMoments();
+  private readonly omega = new SplitSum(); // x = r - rf - MAR
+  private readonly profit = new SplitSum(); // x = r
+  private readonly downside = new SplitSum(); // x = -min(r - MAR, 0)^2
+  private readonly sorted: SortedWindow;
+  private readonly wealth: DrawdownTree;
+  private readonly dd = new Float64Array(3);
+
+  constructor(opts: MetricsOptions) {
+    assertValidOptions(opts);
+    this.cap = opts.window;
+    this.ann = opts.periodsPerYear;
+    this.sqrtAnn = Math.sqrt(opts.periodsPerYear);
+    this.rf = opts.riskFree;
+    this.mar = opts.requiredReturn;
+    this.cutoff = opts.varCutoff;
+    this.windowMs = opts.windowMs ?? Infinity;
+    this.ret = new Float64Array(this.cap);
+    this.bench = new Float64Array(this.cap);
+    this.ts = new Float64Array(this.cap);
+    this.sorted = new SortedWindow(this.cap, this.cutoff);
+    this.wealth = new DrawdownTree(this.cap);
+  }
+
+  /** Observations (missing ones included) in the window. */
+  get count(): number {
+    return this.len;
+  }
+
+  /**
+   * Adds one sample. null, NaN or +-Infinity is a missing observation. ts is
+   * epoch ms, assumed non-decreasing; it only matters with windowMs.
+   */
+  push(ret: number | null, benchmark: number | null, ts: number): void {
+    if (this.len === this.cap) this.evictOldest();
+    const r = isObserved(ret) ? ret : Number.NaN;
+    const b = isObserved(benchmark) ? benchmark : Number.NaN;
+    let pos = this.head + this.len;
+    if (pos >= this.cap) pos -= this.cap;
+    this.ret[pos] = r;
+    this.bench[pos] = b;
+    this.ts[pos] = ts;
+    this.len++;
+    const seq = this.seq++;
+    // Missing = a 0 return for wealth; a loss beyond -100 % floors wealth at 0.
+    this.wealth.set(pos, r === r ? Math.log1p(r > -1 ? r : -1) : 0);
+    if (r === r) {
+      this.returns.add(r, seq);
+      this.addReturn(r);
+      if (b === b) this.pairs.add(r, b, seq);
+    }
+    if (ts > this.latestTs) this.latestTs = ts;
+    const oldest = this.latestTs - this.windowMs;
+    while (this.len > 0 && this.ts[this.head]! < oldest) this.evictOldest();
+    if (++this.sinceRebuild >= this.cap) this.rebuild();
+  }
+
+  values(): MetricValues {
+    const n = this.len;
+    const head = this.seq - n;
+    const nv = this.returns.count;
+    const { ann, sqrtAnn, rf, mar, cutoff } = this;
+    if (this.illConditioned(head)) this.rebuild();
+    if (n > 0) this.wealth.query(this.head, n, this.cap, this.dd);
+    const logWealth = this.dd[0]!;
+    const maxDrawdown = n === 0 ? NaN : Math.expm1(this.dd[2]!);
+    const annualReturn = n === 0 ? NaN : Math.expm1((logWealth * ann) / n);
+    const mean = this.returns.mean(head);
+    const std = Math.sqrt(this.returns.variance(head));
+    const annualVolatility = n < 2 ? NaN : std * sqrtAnn;
+    const downsideRisk = nv === 0 ? NaN : Math.sqrt((0 - this.downside.negative) / nv) * sqrtAnn;
+    const calmar = maxDrawdown < 0 ? annualReturn / -maxDrawdown : NaN;
+    const omegaDen = 0 - this.omega.negative; // 0 - x, not -x: never -0
+    const nonZero = this.profit.positiveCount + this.profit.negativeCount;
+
+    const pairs = this.pairs;
+    const np = pairs.count;
+    const beta = n < 2 ? NaN : pairs.beta(head);
+    const alphaMean = pairs.r.mean(head) - rf - beta * (pairs.b.mean(head) - rf);
+    const activeStd = Math.sqrt(pairs.active.variance(head));
+
+    return {
+      cumulativeReturn: n === 0 ? NaN : Math.expm1(logWealth),
+      annualReturn,
+      annualVolatility,
+      sharpeRatio: n < 2 ? NaN : ((mean - rf) / std) * sqrtAnn,
+      downsideRisk,
+      sortinoRatio: n < 2 ? NaN : ((mean - mar) * ann) / downsideRisk,
+      maxDrawdown,
+      currentDrawdown: n === 0 ? NaN : Math.expm1(logWealth - this.dd[1]!),
+      calmarRatio: Number.isFinite(calmar) ? calmar : NaN,
+      valueAtRisk: this.sorted.percentile(cutoff),
+      conditionalValueAtRisk: this.sorted.tailMean(),
+      omegaRatio: n < 2 || !(omegaDen > 0) ? NaN : this.omega.positive / omegaDen,
+      tailRatio: Math.abs(this.sorted.percentile(0.95)) / Math.abs(this.sorted.percentile(0.05)),
+      beta,
+      alpha: n < 2 || np === 0 ? NaN : (1 + alphaMean) ** ann - 1,
+      correlation: pairs.correlation(head),
+      trackingError: np < 2 ? NaN : activeStd * sqrtAnn,
+      informationRatio: np < 2 ? NaN : (pairs.active.mean(head) / activeStd) * sqrtAnn,
+      winRate: nv === 0 ? NaN : nonZero === 0 ? 0 : this.profit.positiveCount / nonZero,
+      profitFactor: nv === 0 ? NaN : Math.abs(this.profit.positive / this.profit.negative),
+      recoveryFactor: n === 0 ? NaN : Math.abs(this.returns.sum(head) - rf) / Math.abs(maxDrawdown),
+      riskAdjustedReturn: annualReturn / annualVolatility,
+    };
+  }
+
+  private illConditioned(head: number): boolean {
+    const p = this.pairs;
+    return (
+      this.returns.illConditioned(head) ||
+      p.r.illConditioned(head) ||
+      p.b.illConditioned(head) ||
+      p.active.illConditioned(head)
+    );
+  }
+
+  private addReturn(r: number): void {
+    this.sorted.insert(r);
+    this.omega.add(r - this.rf - this.mar);
+    this.profit.add(r);
+    const y = r - this.mar;
+    this.downside.add(y < 0 ? -(y * y) : 0);
+  }
+
+  private removeReturn(r: number): void {
+    this.sorted.remove(r);
+    this.omega.remove(r - this.rf - this.mar);
+    this.profit.remove(r);
+    const y = r - this.mar;
+    this.downside.remove(y < 0 ? -(y * y) : 0);
+  }
+
+  private evictOldest(): void {
+    const p = this.head;
+    const r = this.ret[p]!;
+    if (r === r) {
+      this.returns.remove(r);
+      this.removeReturn(r);
+      const b = this.bench[p]!;
+      if (b === b) this.pairs.remove(r, b);
+    }
+    this.head = p + 1 === this.cap ? 0 : p + 1;
+    this.len--;
+  }
+
+  /** Re-anchors every sum at the current means and re-adds the window. */
+  private rebuild(): void {
+    this.sinceRebuild = 0;
+    const head = this.seq - this.len;
+    const anchor = (m: number): number => (Number.isFinite(m) ? m : 0);
+    this.returns.rebuild(anchor(this.returns.mean(head)));
+    this.pairs.rebuild(
+      anchor(this.pairs.r.mean(head)),
+      anchor(this.pairs.b.mean(head)),
+      anchor(this.pairs.active.mean(head)),
+    );
+    this.omega.reset();
+    this.profit.reset();
+    this.downside.reset();
+    for (let j = 0, p = this.head; j < this.len; j++, p = p + 1 === this.cap ? 0 : p + 1) {
+      const r = this.ret[p]!;
+      if (r !== r) continue;
+      this.returns.accumulate(r);
+      this.omega.add(r - this.rf - this.mar);
+      this.profit.add(r);
+      const y = r - this.mar;
+      this.downside.add(y < 0 ? -(y * y) : 0);
+      const b = this.bench[p]!;
+      if (b === b) this.pairs.accumulate(r, b);
+    }
+    this.sorted.resync();
+  }
+}
