@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { freePort } from './redis-server.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export type ServiceName = 'collector' | 'scorer' | 'alerter' | 'gateway';
+
+export interface RunningService {
+  name: ServiceName;
+  port: number;
+  proc: ChildProcess;
+  /** Everything the process wrote, for failure messages. */
+  output: () => string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop: () => Promise<number | null>;
+  /** SIGKILL: a crash, no cleanup. */
+  kill: () => Promise<void>;
+}
+
+const PORT_VAR: Record<ServiceName, string> = {
+  collector: 'COLLECTOR_PORT',
+  scorer: 'SCORER_PORT',
+  alerter: 'ALERTER_PORT',
+  gateway: 'GATEWAY_PORT',
+};
+
+/** Start one service as a real child process, the way `npm start` does. */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  port?: number,
+): Promise<RunningService> {
+  const p = port ?? (await freePort());
+  const proc = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, [PORT_VAR[name]]: String(p) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  const svc: RunningService = {
+    name,
+    port: p,
+    proc,
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  await waitHealthy(svc);
+  return svc;
+}
+
+async function waitHealthy(svc: RunningService, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (svc.proc.exitCode !== null) throw new Error(`${svc.name} exited early:\n${svc.output()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${svc.port}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${svc.name} not healthy after ${timeoutMs} ms:\n${svc.output()}`);
+}
+
+/** Poll until `check` returns a value (not undefined), or fail after timeoutMs. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
