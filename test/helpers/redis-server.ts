@@ -53,8 +53,9 @@ async function waitForPing(url: string, timeoutMs = 10_000): Promise<void> {
       return;
     } catch (err) {
       r.disconnect();
-      if (Date.now() > deadline)
-        throw new Error(`redis at ${url} not reachable: ${(err as Error).message}`);
+      if (Date.now() > deadline) {
+        throw new Error(`redis at ${url} not reachable: ${(err as Error).message}`, { cause: err });
+      }
       await new Promise((res) => setTimeout(res, 50));
     }
   }

@@ -21,6 +21,7 @@ import { describe, expect, it } from 'vitest';
 import type { MetricName } from '../../../../packages/shared/src/metric-names.js';
 import { almostEqual, bothEngines, rollingWindows } from './testing/both-engines.js';
 import type { MetricsOptions } from './options.js';
+import { mulberry32 } from './testing/seeded-series.js';
 
 type Obs = number | null;
 const pct = (xs: readonly Obs[]): Obs[] => xs.map((x) => (x === null ? null : x / 100));
@@ -314,6 +315,28 @@ describe("empyrical's published expected values (tests/test_stats.py)", () => {
         const tail = returns.filter((r) => r <= values.valueAtRisk);
         const expected = tail.reduce((a, b) => a + b, 0) / tail.length;
         expect(values.conditionalValueAtRisk).toBeCloseTo(expected, 12);
+      }
+    }
+  });
+
+  it('test_beta: noise against itself, doubled, inverted; sparse flat benchmark is NaN', () => {
+    // empyrical draws 1000 normal(0, 0.001) returns; the expected betas do not depend on the draw.
+    const rand = mulberry32(1337);
+    const noise = Array.from({ length: 1000 }, () => (rand() - 0.5) * 0.0035);
+    const times = (k: number, xs: readonly number[]): number[] => xs.map((x) => k * x);
+    const cases: [readonly Obs[], readonly Obs[], number][] = [
+      [noise, noise, 1.0],
+      [times(2, noise), noise, 2.0],
+      [noise, times(-1, noise), -1.0],
+      [times(2, noise), times(-1, noise), -2.0],
+    ];
+    const gaps = new Set(Array.from({ length: 7 }, () => Math.floor(rand() * 1000)));
+    const sparse = noise.map((x, i) => (gaps.has(i) ? null : x * 0.01));
+    const sparseFlat = flatLine1Tz.map((x, i) => (gaps.has((i * 7) % 1000) ? null : x));
+    cases.push([sparse, sparseFlat, NaN_]);
+    for (const [returns, benchmark, expected] of cases) {
+      for (const { name, values } of bothEngines(returns, benchmark)) {
+        expect(almostEqual(values.beta, expected, 8), `${name} gave ${values.beta}`).toBe(true);
       }
     }
   });
