@@ -182,6 +182,7 @@ async function stop(code: number): Promise<void> {
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+process.on('SIGHUP', () => void stop(0));
 
 const gatewayPort = Number(process.env['GATEWAY_PORT'] ?? 8080);
 const collectorPort = Number(process.env['COLLECTOR_PORT'] ?? 8081);
