@@ -80,7 +80,7 @@ describe('pipeline end to end', () => {
     }));
     const res = await post(samples);
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ accepted: 30 });
+    expect(await res.json()).toMatchObject({ accepted: 30, duplicates: 0, outOfOrder: 0 });
     const frame = await client.waitFor(
       (f): f is Extract<ServerFrame, { type: 'score' }> =>
         f.type === 'score' && f.data.id === 'calm-29',

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { keysFor, STREAM_MAXLEN } from './keys.js';
 import { StrategySampleInput, type StrategySample } from './schemas/strategy-sample.js';
-import { encodeEntry } from './stream-codec.js';
+import { DATA_FIELD, encodeEntry } from './stream-codec.js';
 
 export class SampleValidationError extends Error {
   constructor(readonly issues: { path: string; message: string }[]) {
@@ -31,35 +32,235 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
 }
 
 /**
- * Write validated samples to the strategy-samples stream in one MULTI, so a
- * batch lands whole or not at all. Returns the stream entry ids.
+ * One atomic step per batch, in a Lua script: for each sample (in the order
+ * given) mark its id (SET NX EX) or skip it when the mark exists
+ * (idempotency), skip it and drop the new mark when its ts is more than the
+ * tolerance before the strategy's latest (ordering), else XADD it and
+ * advance the strategy's latest ts. Replies one string per sample: "w<entry id>" written,
+ * "l<entry id>" written late (within the tolerance), "d" duplicate,
+ * "o" out of order.
+ *
+ * KEYS[1] stream, KEYS[2] last-ts hash. ARGV: seen-key prefix, MAXLEN,
+ * TTL seconds, tolerance ms, then strategy, ts, id ('' for none), JSON per
+ * sample. Timestamps are compared as numbers (exact below 2^53) and stored
+ * as the strings given, so no precision is lost in Lua's number format.
+ * The idempotency keys are built inside the script: one Redis (or one
+ * primary), as everywhere in quantmon.
+ */
+const APPEND_SCRIPT = `
+local stream, lastKey = KEYS[1], KEYS[2]
+local seen, maxlen, ttl, tol = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local last, dirty, out = {}, {}, {}
+for i = 5, #ARGV, 4 do
+  local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local ts = tonumber(tsStr)
+  local r
+  local mark = id ~= '' and seen .. strategy .. ':' .. id
+  if mark and not redis.call('SET', mark, '1', 'NX', 'EX', ttl) then
+    r = 'd'
+  else
+    local prev = last[strategy]
+    if prev == nil then
+      local stored = redis.call('HGET', lastKey, strategy)
+      prev = stored and tonumber(stored) or -1
+      last[strategy] = prev
+    end
+    if ts < prev - tol then
+      if mark then redis.call('DEL', mark) end -- not written: the id stays free
+      r = 'o'
+    else
+      local entry = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', '${DATA_FIELD}', data)
+      if ts >= prev then
+        if ts > prev then dirty[strategy] = tsStr end
+        last[strategy] = ts
+        r = 'w' .. entry
+      else
+        r = 'l' .. entry
+      end
+    end
+  end
+  out[#out + 1] = r
+end
+for s, v in pairs(dirty) do redis.call('HSET', lastKey, s, v) end
+return out
+`;
+const APPEND_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
+
+export interface AppendOptions {
+  /**
+   * A sample up to this many ms older than its strategy's latest written
+   * sample is still written (counted `late`); an older one is skipped as
+   * out of order. 0 (default): per-strategy timestamps never go backwards.
+   */
+  orderToleranceMs?: number;
+  /** How long a written sample id is remembered for idempotency (default one day). */
+  idempotencyTtlSeconds?: number;
+}
+
+/** What happened to each sample of a batch, in the caller's order. */
+export type SampleOutcome = 'written' | 'late' | 'duplicate' | 'out-of-order';
+
+export interface AppendResult {
+  /** Samples written (including `late` ones). */
+  accepted: number;
+  /** Skipped: their id was written before (a retried batch). */
+  duplicates: number;
+  /** Skipped: older than the strategy's latest sample by more than the tolerance. */
+  outOfOrder: number;
+  /** Written although older than the latest sample, within the tolerance. */
+  late: number;
+  /** Samples put in ts order inside the batch before writing. */
+  reordered: number;
+  /** Per sample, in the caller's order. */
+  outcomes: SampleOutcome[];
+  /** Stream entry ids of the written samples, in stream order. */
+  entryIds: string[];
+}
+
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+/**
+ * Per strategy, the order in which to write a batch: each strategy's
+ * samples sorted by ts (stable), kept in the slots that strategy occupies.
+ * The batch is written atomically, so no reader ever sees the client's
+ * order; the count tells how many samples moved.
+ */
+export function batchWriteOrder(samples: readonly { strategy: string; ts: number }[]): {
+  order: number[];
+  reordered: number;
+} {
+  const slots = new Map<string, number[]>();
+  samples.forEach((s, i) => {
+    const list = slots.get(s.strategy);
+    if (list) list.push(i);
+    else slots.set(s.strategy, [i]);
+  });
+  const order = samples.map((_, i) => i);
+  let reordered = 0;
+  for (const idx of slots.values()) {
+    const sorted = [...idx].sort((a, b) => samples[a]!.ts - samples[b]!.ts || a - b);
+    idx.forEach((slot, k) => {
+      const src = sorted[k]!;
+      order[slot] = src;
+      if (src !== slot) reordered++;
+    });
+  }
+  return { order, reordered };
+}
+
+async function runAppend(
+  redis: Redis,
+  keys: string[],
+  args: (string | number)[],
+): Promise<string[]> {
+  try {
+    return (await redis.evalsha(APPEND_SHA, keys.length, ...keys, ...args)) as string[];
+  } catch (err) {
+    if (!(err as Error).message.startsWith('NOSCRIPT')) throw err;
+    return (await redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args)) as string[];
+  }
+}
+
+/**
+ * Write validated samples to the strategy-samples stream idempotently and
+ * in per-strategy ts order, in one atomic step (a Lua script): a batch is
+ * applied whole or not at all, and a retried batch writes nothing twice.
+ */
+export async function appendSamples(
+  redis: Redis,
+  prefix: string,
+  samples: StrategySample[],
+  opts: AppendOptions = {},
+): Promise<AppendResult> {
+  const result: AppendResult = {
+    accepted: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    late: 0,
+    reordered: 0,
+    outcomes: [],
+    entryIds: [],
+  };
+  if (samples.length === 0) return result;
+  const keys = keysFor(prefix);
+  const { order, reordered } = batchWriteOrder(samples);
+  const args: (string | number)[] = [
+    keys.ingestSeenPrefix,
+    STREAM_MAXLEN.strategySamples,
+    opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+    opts.orderToleranceMs ?? 0,
+  ];
+  for (const i of order) {
+    const s = samples[i]!;
+    args.push(s.strategy, String(s.ts), s.id ?? '', encodeEntry(s)[1]);
+  }
+  const replies = await runAppend(redis, [keys.strategySamples, keys.ingestLastTs], args);
+  const outcomes: SampleOutcome[] = new Array<SampleOutcome>(samples.length);
+  replies.forEach((r, k) => {
+    const i = order[k]!;
+    const kind = r[0];
+    if (kind === 'w' || kind === 'l') {
+      result.entryIds.push(r.slice(1));
+      result.accepted++;
+      if (kind === 'l') result.late++;
+      outcomes[i] = kind === 'w' ? 'written' : 'late';
+    } else if (kind === 'd') {
+      result.duplicates++;
+      outcomes[i] = 'duplicate';
+    } else {
+      result.outOfOrder++;
+      outcomes[i] = 'out-of-order';
+    }
+  });
+  result.reordered = reordered;
+  result.outcomes = outcomes;
+  return result;
+}
+
+/**
+ * The entry ids of the written samples (duplicates and out-of-order
+ * samples are skipped). Kept for callers of the first version; new code
+ * calls `appendSamples` for the full result.
  */
 export async function writeSamples(
   redis: Redis,
   prefix: string,
   samples: StrategySample[],
+  opts: AppendOptions = {},
 ): Promise<string[]> {
-  if (samples.length === 0) return [];
-  const stream = keysFor(prefix).strategySamples;
-  const tx = redis.multi();
-  for (const s of samples)
-    tx.xadd(stream, 'MAXLEN', '~', STREAM_MAXLEN.strategySamples, '*', ...encodeEntry(s));
-  const results = await tx.exec();
-  if (!results) throw new Error('sample transaction aborted');
-  return results.map(([err, id]) => {
-    if (err) throw err;
-    return id as string;
-  });
+  return (await appendSamples(redis, prefix, samples, opts)).entryIds;
+}
+
+export interface PublishOptions extends AppendOptions {
+  prefix?: string;
 }
 
 /**
  * For trading systems in Node that prefer writing to Redis directly: the
- * same schema and stream as `POST /v1/samples`.
+ * same schema, stream, idempotency and ordering as `POST /v1/samples`.
+ * Returns the full result (counts and per-sample outcomes).
+ */
+export async function publishSampleBatch(
+  redis: Redis,
+  samples: unknown[],
+  opts: PublishOptions = {},
+): Promise<AppendResult> {
+  return appendSamples(
+    redis,
+    opts.prefix ?? 'quantmon',
+    normaliseSamples(samples, Date.now()),
+    opts,
+  );
+}
+
+/**
+ * `publishSampleBatch`, answering the stream entry ids of the samples
+ * written (a duplicate or out-of-order sample has none).
  */
 export async function publishSamples(
   redis: Redis,
   samples: unknown[],
-  opts: { prefix?: string } = {},
+  opts: PublishOptions = {},
 ): Promise<string[]> {
-  return writeSamples(redis, opts.prefix ?? 'quantmon', normaliseSamples(samples, Date.now()));
+  return (await publishSampleBatch(redis, samples, opts)).entryIds;
 }

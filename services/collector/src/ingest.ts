@@ -3,42 +3,75 @@ import {
   sampleIssues,
   sendJson,
   StrategySampleInput,
+  type AppendResult,
   type ErrorBody,
+  type IngestAccepted,
   type StrategySample,
 } from '@quantmon/shared';
+import type { Backpressure } from './backpressure.js';
 import { z } from 'zod';
 
 export interface IngestOptions {
   tokens: string[];
   maxBatch: number;
   maxBytes: number;
-  /** Write a validated batch (one transaction); throws when Redis is unavailable. */
-  write: (samples: StrategySample[]) => Promise<unknown>;
+  /** Write a validated batch atomically (idempotent, ordered); throws when Redis is unavailable. */
+  write: (samples: StrategySample[]) => Promise<AppendResult>;
+  /** Answers when the stream behind ingest is too far behind (429). */
+  backpressure?: () => Promise<Backpressure | undefined>;
   onRejected?: (status: number) => void;
-  onAccepted?: (count: number) => void;
+  onAccepted?: (result: AppendResult) => void;
 }
 
 class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly body: ErrorBody,
+    readonly headers: Record<string, string> = {},
   ) {
     super(body.error);
   }
 }
 
-/** Read the body, refusing to buffer more than maxBytes. */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+/**
+ * Read the body, refusing to buffer more than maxBytes. On overflow the
+ * rest of the upload is left to drain (the caller resumes the request
+ * after answering 413), so the client reads the answer instead of a reset.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBytes) throw new HttpError(413, { error: `body over ${maxBytes} bytes` });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new HttpError(413, { error: `body over ${maxBytes} bytes` });
-    chunks.push(chunk);
+  if (declared > maxBytes) {
+    return Promise.reject(new HttpError(413, { error: `body over ${maxBytes} bytes` }));
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        done();
+        reject(new HttpError(413, { error: `body over ${maxBytes} bytes` }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (err: Error): void => {
+      done();
+      reject(new HttpError(400, { error: `request body not received: ${err.message}` }));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }
 
 function authorised(req: IncomingMessage, tokens: string[]): boolean {
@@ -72,7 +105,23 @@ export function validateIngest(
   return items.map((s) => ({ ...s, receivedAt }));
 }
 
-/** `POST /v1/samples` (public contract): 202, 400, 401, 413, 415, 503. */
+/** The 202 body: counts, and which samples were skipped as out of order. */
+export function acceptedBody(result: AppendResult): IngestAccepted {
+  const outOfOrderIndexes: number[] = [];
+  result.outcomes.forEach((o, i) => {
+    if (o === 'out-of-order') outOfOrderIndexes.push(i);
+  });
+  return {
+    accepted: result.accepted,
+    duplicates: result.duplicates,
+    outOfOrder: result.outOfOrder,
+    outOfOrderIndexes,
+    late: result.late,
+    reordered: result.reordered,
+  };
+}
+
+/** `POST /v1/samples` (public contract): 202, 400, 401, 413, 415, 429, 503. */
 export async function handleIngest(
   req: IncomingMessage,
   res: ServerResponse,
@@ -86,6 +135,16 @@ export async function handleIngest(
     if (type && !/^application\/json\b/i.test(type)) {
       throw new HttpError(415, { error: `content-type must be application/json, got ${type}` });
     }
+    const pressure = await opts.backpressure?.();
+    if (pressure) {
+      throw new HttpError(
+        429,
+        {
+          error: `ingest paused: the scorer is ${pressure.lag} samples behind; retry after ${pressure.retryAfterSeconds} s`,
+        },
+        { 'retry-after': String(pressure.retryAfterSeconds) },
+      );
+    }
     const text = await readBody(req, opts.maxBytes);
     let json: unknown;
     try {
@@ -94,17 +153,22 @@ export async function handleIngest(
       throw new HttpError(400, { error: `body is not valid JSON: ${(err as Error).message}` });
     }
     const samples = validateIngest(json, opts.maxBatch, Date.now());
+    let result: AppendResult;
     try {
-      await opts.write(samples);
+      result = await opts.write(samples);
     } catch (err) {
-      throw new HttpError(503, { error: `storage unavailable, retry: ${(err as Error).message}` });
+      throw new HttpError(
+        503,
+        { error: `storage unavailable, retry: ${(err as Error).message}` },
+        { 'retry-after': '1' },
+      );
     }
-    opts.onAccepted?.(samples.length);
-    sendJson(res, 202, { accepted: samples.length });
+    opts.onAccepted?.(result);
+    sendJson(res, 202, acceptedBody(result));
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     opts.onRejected?.(err.status);
-    sendJson(res, err.status, err.body, err.status === 503 ? { 'retry-after': '1' } : {});
-    if (err.status === 413) req.resume();
+    sendJson(res, err.status, err.body, err.headers);
+    if (!req.complete) req.resume(); // drain what the client is still sending
   }
 }

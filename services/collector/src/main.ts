@@ -1,4 +1,6 @@
 import {
+  abortableSleep,
+  appendSamples,
   closeHttpServer,
   closeRedis,
   createLogger,
@@ -8,16 +10,20 @@ import {
   keysFor,
   loadCollectorConfig,
   loadOrExit,
+  recordPipelineError,
   Shutdown,
   startHttpServer,
   STREAM_MAXLEN,
   SystemSample,
-  writeSamples,
-  abortableSleep,
 } from '@quantmon/shared';
 import { Counter } from 'prom-client';
+import { LagGate, readScorerLag } from './backpressure.js';
 import { HostSampler } from './host-sampler.js';
 import { handleIngest } from './ingest.js';
+import { PipelineStats } from './pipeline-stats.js';
+import { ProbeRunner } from './probes.js';
+import { redisLabel } from './redis-info.js';
+import { SystemMetrics } from './system-metrics.js';
 
 const config = loadOrExit('collector', loadCollectorConfig);
 const log = createLogger('collector', config.logLevel);
@@ -26,9 +32,10 @@ const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
 
 const registry = createRegistry('collector');
-const accepted = new Counter({
+const ingested = new Counter({
   name: 'quantmon_ingest_samples_total',
-  help: 'Strategy samples accepted',
+  help: 'Strategy samples by outcome (written, late, duplicate, out-of-order)',
+  labelNames: ['outcome'],
   registers: [registry],
 });
 const rejected = new Counter({
@@ -51,11 +58,20 @@ const sampleErrors = new Counter({
 // The ingest path fails fast (503) while Redis is down; the sampler waits it out.
 const ingestRedis = createRedis(config.redisUrl, 'fail-fast', 'collector-ingest', log);
 const redis = createRedis(config.redisUrl, 'blocking', 'collector', log);
+const caches = config.cacheRedisUrls.map((url, i) => ({
+  name: redisLabel(url),
+  conn: createRedis(url, 'fail-fast', `collector-cache-${i}`, log),
+}));
 shutdown.register('redis', async () => {
-  await closeRedis(ingestRedis);
-  await closeRedis(redis);
+  await Promise.all([ingestRedis, redis, ...caches.map((c) => c.conn)].map(closeRedis));
 });
+const reportError = (): void => void recordPipelineError(ingestRedis, keys);
 
+const lagGate = new LagGate({
+  maxLag: config.ingestMaxLag,
+  cacheMs: config.ingestLagCheckMs,
+  read: () => readScorerLag(ingestRedis, keys),
+});
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
@@ -69,33 +85,64 @@ const server = await startHttpServer({
         res.writeHead(405, { allow: 'POST' }).end();
         return true;
       }
-      await handleIngest(req, res, {
-        tokens: config.ingestTokens,
-        maxBatch: config.ingestMaxBatch,
-        maxBytes: config.ingestMaxBytes,
-        write: (samples) => writeSamples(ingestRedis, config.prefix, samples),
-        onAccepted: (n) => accepted.inc(n),
-        onRejected: (status) => rejected.inc({ status: String(status) }),
-      });
+      try {
+        await handleIngest(req, res, {
+          tokens: config.ingestTokens,
+          maxBatch: config.ingestMaxBatch,
+          maxBytes: config.ingestMaxBytes,
+          write: (samples) =>
+            appendSamples(ingestRedis, config.prefix, samples, {
+              orderToleranceMs: config.ingestOrderToleranceMs,
+              idempotencyTtlSeconds: config.ingestIdempotencyTtlSeconds,
+            }),
+          backpressure: () => lagGate.check(),
+          onAccepted: (r) => {
+            ingested.inc({ outcome: 'written' }, r.accepted - r.late);
+            ingested.inc({ outcome: 'late' }, r.late);
+            ingested.inc({ outcome: 'duplicate' }, r.duplicates);
+            ingested.inc({ outcome: 'out-of-order' }, r.outOfOrder);
+          },
+          onRejected: (status) => {
+            rejected.inc({ status: String(status) });
+            if (status >= 500) reportError();
+          },
+        });
+      } catch (err) {
+        reportError(); // a handler exception: answered 500 by the server
+        throw err;
+      }
       return true;
     },
   ],
 });
 shutdown.register('http', () => closeHttpServer(server));
 
-const sampler = new HostSampler({
+const probes = new ProbeRunner(config.probes, log.child({ module: 'probes' }));
+probes.start(shutdown.signal);
+shutdown.register('probes', () => probes.stopped());
+const metrics = new SystemMetrics({
   hostId: config.hostId,
-  diskMounts: config.diskMounts,
-  redisInfo: () => redis.info('stats'),
-  log: log.child({ module: 'host-sampler' }),
+  probePercentile: config.probePercentile,
+  probes,
+  host: new HostSampler({
+    diskMounts: config.diskMounts,
+    caches: [
+      { name: 'pipeline', info: () => redis.info('stats') },
+      ...caches.map((c) => ({ name: c.name, info: () => c.conn.info('stats') })),
+    ],
+    log: log.child({ module: 'host-sampler' }),
+  }),
+  pipeline: new PipelineStats(redis, keys, config.bullPrefix),
 });
 
 /** One sample per interval, on a fixed cadence; a slow sample never overlaps the next. */
 async function sampleLoop(signal: AbortSignal): Promise<void> {
+  await metrics.prime(Date.now());
+  await abortableSleep(Math.min(config.systemIntervalMs, 1000), signal);
   while (!signal.aborted) {
     const started = Date.now();
     try {
-      const sample = SystemSample.parse(await sampler.sample(started));
+      const sample = SystemSample.parse(await metrics.sample(started));
       await redis
         .multi()
         .xadd(
@@ -111,6 +158,7 @@ async function sampleLoop(signal: AbortSignal): Promise<void> {
       systemSamples.inc();
     } catch (err) {
       sampleErrors.inc();
+      reportError();
       log.warn({ err: (err as Error).message }, 'host sample failed');
     }
     await abortableSleep(Math.max(0, config.systemIntervalMs - (Date.now() - started)), signal);
@@ -119,6 +167,12 @@ async function sampleLoop(signal: AbortSignal): Promise<void> {
 const loop = sampleLoop(shutdown.signal);
 shutdown.register('sampler', () => loop);
 log.info(
-  { port: config.port, host: config.hostId, intervalMs: config.systemIntervalMs },
+  {
+    port: config.port,
+    host: config.hostId,
+    intervalMs: config.systemIntervalMs,
+    probes: config.probes.map((p) => p.name),
+    caches: caches.map((c) => c.name),
+  },
   'collector ready',
 );

@@ -17,6 +17,7 @@ import {
   waitReady,
   type Entry,
 } from '@quantmon/shared';
+import { recordPipelineError } from '@quantmon/shared';
 import { Counter, Histogram } from 'prom-client';
 import { replayWindows } from './replay.js';
 import { ScorerCore } from './scorer-core.js';
@@ -58,16 +59,29 @@ shutdown.register('redis', async () => {
   await closeRedis(writer);
 });
 
-const core = new ScorerCore({
-  window: config.window,
-  periodsPerYear: config.periodsPerYear,
-  riskFree: config.riskFree,
-  requiredReturn: config.requiredReturn,
-  varCutoff: config.varCutoff,
-});
+const newCore = (): ScorerCore =>
+  new ScorerCore({
+    window: config.window,
+    periodsPerYear: config.periodsPerYear,
+    riskFree: config.riskFree,
+    requiredReturn: config.requiredReturn,
+    varCutoff: config.varCutoff,
+  });
+let core = newCore();
+/**
+ * Set when a score write failed after the core applied its batch: the
+ * windows are ahead of Redis, and the redelivered batch would be skipped as
+ * already applied. Rebuild them from what Redis holds before the retry.
+ */
+let stale = false;
 
 /** Score a batch and write every update in one MULTI; the loop acks after. */
 async function handle(entries: Entry<StrategySample>[]): Promise<void> {
+  if (stale) {
+    core = newCore();
+    await replayWindows(writer, keys, core, log);
+    stale = false;
+  }
   const now = Date.now();
   const tx = writer.multi();
   let n = 0;
@@ -84,8 +98,10 @@ async function handle(entries: Entry<StrategySample>[]): Promise<void> {
     n++;
   }
   if (n === 0) return void tx.discard();
+  stale = true;
   const res = await tx.exec();
-  if (!res) throw new Error('score transaction aborted');
+  if (!res || res.some(([err]) => err)) throw new Error('score transaction aborted');
+  stale = false;
   applied.inc(n);
 }
 
@@ -114,7 +130,11 @@ const loop = runGroupConsumer({
   handle,
   signal: shutdown.signal,
   log: log.child({ module: 'consumer' }),
-  onDeadLetter: () => deadLettered.inc({ stream: 'strategy-samples' }),
+  onDeadLetter: () => {
+    deadLettered.inc({ stream: 'strategy-samples' });
+    void recordPipelineError(writer, keys); // the collector's error rate
+  },
+  onLoopError: () => void recordPipelineError(writer, keys),
 });
 shutdown.register('consumer', () => loop);
 log.info({ port: config.port, window: config.window }, 'scorer ready');

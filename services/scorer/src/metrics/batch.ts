@@ -1,4 +1,4 @@
-import type { MetricValues } from '../../../../packages/shared/src/metric-names.js';
+import type { MetricValues } from '@quantmon/shared/metric-names';
 import { compensatedSum } from './compensated-sum.js';
 import { assertValidOptions, type MetricsOptions } from './options.js';
 import { cvarCount, sortedPercentile } from './quantile.js';

@@ -58,6 +58,38 @@ export class SortedWindow {
     this.rebalance();
   }
 
+  /**
+   * remove(out) then insert(x) as one step, for a full window: a single
+   * memmove of only the values between the two positions (a third of the
+   * window on average instead of all of it), and the bottom sum adjusted once.
+   */
+  replace(out: number, x: number): void {
+    const d = this.data;
+    const i = this.lowerBound(out);
+    if (i >= this.size || d[i] !== out) {
+      throw new Error(`SortedWindow.replace: ${out} is not in the window`);
+    }
+    const u = this.upperBound(x);
+    let f: number; // final index of x
+    if (u > i) {
+      d.copyWithin(i, i + 1, u);
+      f = u - 1;
+    } else {
+      d.copyWithin(u + 1, u, i);
+      f = u;
+    }
+    d[f] = x;
+    // The bottom set is final[0, k); size and k are unchanged.
+    const k = this.k;
+    if (i < k) {
+      this.bottom.add(-out);
+      this.bottom.add(f < k ? x : d[k - 1]!);
+    } else if (f < k) {
+      this.bottom.add(x);
+      this.bottom.add(-d[k]!);
+    }
+  }
+
   percentile(q: number): number {
     return sortedPercentile(this.data, this.size, q);
   }
@@ -81,11 +113,12 @@ export class SortedWindow {
 
   /** First index whose value is >= x. */
   private lowerBound(x: number): number {
+    const d = this.data;
     let lo = 0;
     let hi = this.size;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.data[mid]! < x) lo = mid + 1;
+      if (d[mid]! < x) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -93,11 +126,12 @@ export class SortedWindow {
 
   /** First index whose value is > x. */
   private upperBound(x: number): number {
+    const d = this.data;
     let lo = 0;
     let hi = this.size;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.data[mid]! <= x) lo = mid + 1;
+      if (d[mid]! <= x) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -1,4 +1,4 @@
-import type { MetricValues } from '../../../../../packages/shared/src/metric-names.js';
+import type { MetricValues } from '@quantmon/shared/metric-names';
 import { computeMetrics } from '../batch.js';
 import { DEFAULT_METRICS_OPTIONS, type MetricsOptions } from '../options.js';
 import { RollingMetrics } from '../rolling-metrics.js';

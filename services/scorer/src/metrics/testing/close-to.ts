@@ -1,7 +1,7 @@
 import {
   METRIC_NAMES,
   type MetricValues,
-} from '../../../../../packages/shared/src/metric-names.js';
+} from '@quantmon/shared/metric-names';
 
 /**
  * Relative comparison with NaN == NaN and Infinity == Infinity. The absolute

@@ -1,0 +1,262 @@
+/**
+ * Ingest throughput: samples per second accepted by a collector process
+ * over loopback HTTP and written to the stream, in batches of 1 and of
+ * 1000, with request latency (median, p99). Baselines in the same run, on
+ * the same private Redis: raw pipelined XADD of the same entries from this
+ * process (the ceiling), and the idempotent ordered Lua write called
+ * directly (what HTTP, JSON and validation add on top of it). A retried
+ * pass shows the cost of answering duplicates. Bounded by counts.
+ *
+ *   npm run bench:ingest      (or npx tsx bench/ingest.ts)
+ *   npm run bench:ingest -- --single 20000 --batches 200 --rounds 3
+ */
+import { Agent, request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { keysFor, STREAM_MAXLEN } from '../packages/shared/src/keys.js';
+import { appendSamples } from '../packages/shared/src/publish-samples.js';
+import { encodeEntry } from '../packages/shared/src/stream-codec.js';
+import type { StrategySample } from '../packages/shared/src/schemas/strategy-sample.js';
+import { benchRedis, quantile, startCollector } from './collector-support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    single: { type: 'string', default: '20000' },
+    batches: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '16' },
+    'batch-concurrency': { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const SINGLE = Number(args.single);
+const BATCHES = Number(args.batches);
+const CONC = Number(args.concurrency);
+/** Batches of 1000 saturate Redis with a few in flight; more only adds queueing to the latency. */
+const BCONC = Number(args['batch-concurrency']);
+
+const redisSrv = await benchRedis();
+const redis = new Redis(redisSrv.url);
+const prefix = `bench-ingest-${process.pid}`;
+const keys = keysFor(prefix);
+const collector = await startCollector({
+  REDIS_URL: redisSrv.url,
+  QUANTMON_PREFIX: prefix,
+  SYSTEM_INTERVAL_MS: '3600000',
+  INGEST_MAX_BATCH: '10000',
+});
+const url = `http://127.0.0.1:${collector.port}/v1/samples`;
+const agent = new Agent({ keepAlive: true, maxSockets: CONC });
+
+/** A realistic sample: benchmark return, equity, three weights and targets, an id. */
+function sample(strategy: string, i: number): Record<string, unknown> {
+  return {
+    strategy,
+    ts: 1_767_225_600_000 + i * 1000,
+    return: ((i * 7919) % 200) / 10_000 - 0.01,
+    benchmarkReturn: ((i * 104_729) % 200) / 10_000 - 0.01,
+    equity: 1_000_000 + i,
+    weights: { SPY: 0.5, TLT: 0.3, GLD: 0.2 },
+    targetWeights: { SPY: 0.5, TLT: 0.3, GLD: 0.2 },
+    id: `${strategy}-${i}`,
+  };
+}
+
+function post(body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Entries ever added to the stream (XLEN would undercount once MAXLEN trims). */
+async function entriesAdded(): Promise<number> {
+  try {
+    const info = (await redis.xinfo('STREAM', keys.strategySamples)) as unknown[];
+    return Number(info[info.indexOf('entries-added') + 1]);
+  } catch {
+    return 0; // no stream yet
+  }
+}
+
+interface Run {
+  name: string;
+  samples: number;
+  seconds: number;
+  latMs?: number[];
+  accepted?: number;
+  written?: number;
+}
+
+/** `requests` bodies sent by `CONC` workers; each worker owns its strategy so ts rise per strategy. */
+async function httpRun(
+  name: string,
+  requests: number,
+  batch: number,
+  tag: string,
+  conc = CONC,
+): Promise<Run> {
+  const bodies: string[][] = Array.from({ length: conc }, () => []);
+  for (let r = 0; r < requests; r++) {
+    const w = r % conc;
+    const k = bodies[w]!.length;
+    bodies[w]!.push(
+      JSON.stringify(
+        batch === 1
+          ? sample(`${tag}-${w}`, k)
+          : Array.from({ length: batch }, (_, j) => sample(`${tag}-${w}`, k * batch + j)),
+      ),
+    );
+  }
+  const before = await entriesAdded();
+  const lat: number[] = [];
+  let accepted = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    bodies.map(async (list) => {
+      for (const b of list) {
+        const a = performance.now();
+        const res = await post(b);
+        lat.push(performance.now() - a);
+        if (res.status !== 202) throw new Error(`${res.status} ${res.body}`);
+        accepted += (JSON.parse(res.body) as { accepted: number }).accepted;
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const written = (await entriesAdded()) - before;
+  return { name, samples: requests * batch, seconds, latMs: lat, accepted, written };
+}
+
+function stamped(tag: string, n: number): StrategySample[] {
+  return Array.from({ length: n }, (_, i) => {
+    const s = sample(tag, i) as Omit<StrategySample, 'receivedAt'>;
+    return { ...s, receivedAt: Date.now() };
+  });
+}
+
+async function rawXadd(n: number, tag: string): Promise<Run> {
+  const samples = stamped(`raw-${tag}`, n);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 1000) {
+    const p = redis.pipeline();
+    for (const s of samples.slice(i, i + 1000)) {
+      p.xadd(
+        keys.strategySamples,
+        'MAXLEN',
+        '~',
+        STREAM_MAXLEN.strategySamples,
+        '*',
+        ...encodeEntry(s),
+      );
+    }
+    await p.exec();
+  }
+  return {
+    name: 'baseline: raw pipelined XADD x1000',
+    samples: n,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+async function directLua(n: number, batch: number, tag: string): Promise<Run> {
+  const samples = stamped(`lua${batch}-${tag}`, n);
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += batch) {
+    const a = performance.now();
+    await appendSamples(redis, prefix, samples.slice(i, i + batch));
+    lat.push(performance.now() - a);
+  }
+  return {
+    name: `baseline: Lua append direct, batch ${batch}`,
+    samples: n,
+    seconds: (performance.now() - t0) / 1000,
+    latMs: lat,
+  };
+}
+
+process.stdout.write(
+  `ingest over loopback HTTP, keep-alive, ${CONC} connections for batch 1 and ${BCONC} for batch 1000, collector pid ${collector.pid} (shared 2-core machine)\n`,
+);
+// Warm-up: JIT, connections, script cache.
+await httpRun('warm-up', 2000, 1, 'warm');
+await httpRun('warm-up', 10, 1000, 'warmb', BCONC);
+
+/**
+ * Rounds interleave the scenarios so that load from other processes on a
+ * shared machine falls on all of them alike; each rate is the median over
+ * rounds, latencies are pooled.
+ */
+const ROUNDS = Number(args.rounds);
+const rounds: Run[][] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const tag = `r${r}`;
+  rounds.push([
+    await httpRun('HTTP batch 1', SINGLE, 1, `one-${tag}`),
+    await httpRun('HTTP batch 1000', BATCHES, 1000, `thousand-${tag}`, BCONC),
+    await httpRun('HTTP batch 1000, retried (all dup)', BATCHES, 1000, `thousand-${tag}`, BCONC),
+    await directLua(BATCHES * 1000, 1000, tag),
+    await directLua(Math.min(SINGLE, 20_000), 1, tag),
+    await rawXadd(BATCHES * 1000, tag),
+  ]);
+}
+const runs: (Run & { rate: number })[] = rounds[0]!.map((first, i) => {
+  const all = rounds.map((round) => round[i]!);
+  const lat = all.flatMap((x) => x.latMs ?? []);
+  const sum = (k: 'accepted' | 'written'): number | undefined =>
+    first[k] === undefined ? undefined : all.reduce((a, x) => a + (x[k] ?? 0), 0);
+  const run: Run & { rate: number } = {
+    ...first,
+    samples: all.reduce((a, x) => a + x.samples, 0),
+    rate: quantile(
+      all.map((x) => x.samples / x.seconds),
+      0.5,
+    ),
+  };
+  if (lat.length > 0) run.latMs = lat;
+  const acc = sum('accepted');
+  const wr = sum('written');
+  if (acc !== undefined) run.accepted = acc;
+  if (wr !== undefined) run.written = wr;
+  return run;
+});
+
+const f = (x: number, d = 0): string => x.toFixed(d);
+process.stdout.write(
+  `\n${'run'.padEnd(38)} ${'samples'.padStart(8)} ${'samples/s'.padStart(10)} ${'req p50 ms'.padStart(11)} ${'req p99 ms'.padStart(11)}  written/accepted\n`,
+);
+for (const r of runs) {
+  const rate = r.rate;
+  const lat = r.latMs
+    ? `${f(quantile(r.latMs, 0.5), 2).padStart(11)} ${f(quantile(r.latMs, 0.99), 2).padStart(11)}`
+    : `${'-'.padStart(11)} ${'-'.padStart(11)}`;
+  const wa = r.accepted !== undefined ? `  ${r.written}/${r.accepted}` : '';
+  process.stdout.write(
+    `${r.name.padEnd(38)} ${String(r.samples).padStart(8)} ${f(rate).padStart(10)} ${lat}${wa}\n`,
+  );
+}
+const b1000 = runs[1]!;
+const raw = runs[5]!;
+process.stdout.write(
+  `\nsamples/s: median over ${ROUNDS} interleaved rounds; latencies pooled over the rounds.\n` +
+    `HTTP batch 1000 reaches ${((b1000.rate / raw.rate) * 100).toFixed(0)} % of raw pipelined XADD, ` +
+    `${((b1000.rate / runs[3]!.rate) * 100).toFixed(0)} % of the same Lua write called directly.\n`,
+);
+agent.destroy();
+redis.disconnect();
+await collector.stop();
+await redisSrv.dispose();

@@ -1,0 +1,102 @@
+/**
+ * Batch command: `npm run -s metrics -- [options] FILE` (FILE `-` = stdin).
+ * Prints one JSON object keyed by metric name: whole-series values from the
+ * batch reference, or with a window one value per full window from the
+ * incremental engine. NaN is printed as null, infinities as "Infinity" /
+ * "-Infinity". A bad file or option exits with code 2 and a message naming
+ * the JSON field or CSV line.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { METRIC_NAMES, type MetricValues } from '@quantmon/shared/metric-names';
+import { computeMetrics, DEFAULT_METRICS_OPTIONS, RollingMetrics } from '../metrics/index.js';
+import type { MetricsOptions } from '../metrics/index.js';
+import {
+  InputError,
+  parseMetricsInput,
+  type MetricsInput,
+  type MetricsOverrides,
+} from './metrics-input.js';
+
+const USAGE = `usage: npm run -s metrics -- [--window N] [--periods-per-year N] [--risk-free R]
+                              [--required-return R] [--var-cutoff Q] FILE|-`;
+
+const FLAGS = {
+  window: 'window',
+  'periods-per-year': 'periodsPerYear',
+  'risk-free': 'riskFree',
+  'required-return': 'requiredReturn',
+  'var-cutoff': 'varCutoff',
+} as const;
+
+function parseFlags(argv: string[]): { file: string; overrides: MetricsOverrides } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
+    });
+  } catch (err) {
+    throw new InputError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new InputError(USAGE);
+  const overrides: Record<string, number> = {};
+  for (const [flag, key] of Object.entries(FLAGS)) {
+    const raw = values[flag];
+    if (typeof raw !== 'string') continue;
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) {
+      throw new InputError(`--${flag}: "${raw}" is not a number`);
+    }
+    overrides[key] = value;
+  }
+  return { file: positionals[0] as string, overrides };
+}
+
+function compute(input: MetricsInput): Record<string, number | number[]> {
+  const opts: MetricsOptions = {
+    ...DEFAULT_METRICS_OPTIONS,
+    periodsPerYear: input.periodsPerYear,
+    riskFree: input.riskFree,
+    requiredReturn: input.requiredReturn,
+    varCutoff: input.varCutoff,
+    window: input.window ?? Math.max(1, input.returns.length),
+  };
+  if (input.window === undefined) return computeMetrics(input.returns, input.benchmark, opts);
+  const engine = new RollingMetrics(opts);
+  const rows: MetricValues[] = [];
+  input.returns.forEach((r, i) => {
+    engine.push(r, input.benchmark?.[i] ?? null, i);
+    if (i + 1 >= opts.window) rows.push(engine.values());
+  });
+  return Object.fromEntries(METRIC_NAMES.map((m) => [m, rows.map((row) => row[m])]));
+}
+
+/** JSON has no NaN or Infinity: NaN becomes null, infinities become strings. */
+function encode(_key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || Number.isFinite(value)) return value;
+  return Number.isNaN(value) ? null : value > 0 ? 'Infinity' : '-Infinity';
+}
+
+function main(): number {
+  try {
+    const { file, overrides } = parseFlags(process.argv.slice(2));
+    let text: string;
+    try {
+      text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    } catch (err) {
+      throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    const output = compute(parseMetricsInput(text, overrides));
+    process.stdout.write(`${JSON.stringify(output, encode)}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    console.error(`metrics: ${err.message}`);
+    return 2;
+  }
+}
+
+process.exitCode = main();

@@ -1,0 +1,282 @@
+import {
+  DATA_FIELD,
+  GROUPS,
+  IngestAccepted,
+  keysFor,
+  publishSampleBatch,
+  publishSamples,
+  StrategySample,
+} from '@quantmon/shared';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { rawPost, startIngestServer, type IngestServer } from './collector-harness.js';
+
+/** POST /v1/samples against a real Redis: every status, idempotency, ordering, backpressure. */
+describe('collector ingest', () => {
+  let redisServer: TestRedis;
+  let redis: Redis;
+  const servers: IngestServer[] = [];
+
+  beforeAll(async () => {
+    redisServer = await startTestRedis();
+    redis = new Redis(redisServer.url);
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    redis?.disconnect();
+    await redisServer?.dispose();
+  });
+
+  async function setup(
+    opts: Omit<Parameters<typeof startIngestServer>[0], 'redis' | 'prefix'> = {},
+  ) {
+    const prefix = uniquePrefix('ingest');
+    const srv = await startIngestServer({ redis, prefix, ...opts });
+    servers.push(srv);
+    const keys = keysFor(prefix);
+    const post = async (body: unknown, headers?: Record<string, string>) => {
+      const r = await rawPost(
+        srv.url,
+        typeof body === 'string' ? body : JSON.stringify(body),
+        headers,
+      );
+      return { ...r, json: JSON.parse(r.body) as Record<string, unknown> };
+    };
+    const stream = async () =>
+      (await redis.xrange(keys.strategySamples, '-', '+')).map(([, f]) =>
+        StrategySample.parse(JSON.parse(f[f.indexOf(DATA_FIELD) + 1]!)),
+      );
+    return { prefix, keys, post, stream, srv };
+  }
+
+  it('accepts one sample with 202, the counts, and writes it stamped with its arrival', async () => {
+    const { post, stream } = await setup();
+    const before = Date.now();
+    const res = await post({ strategy: 's1', ts: '2026-01-05T00:00:00Z', return: 0.01, id: 'a' });
+    expect(res.status).toBe(202);
+    expect(IngestAccepted.parse(res.json)).toEqual({
+      accepted: 1,
+      duplicates: 0,
+      outOfOrder: 0,
+      outOfOrderIndexes: [],
+      late: 0,
+      reordered: 0,
+    });
+    const [s] = await stream();
+    expect(s).toMatchObject({ strategy: 's1', ts: Date.parse('2026-01-05T00:00:00Z'), id: 'a' });
+    expect(s!.receivedAt).toBeGreaterThanOrEqual(before);
+  });
+
+  it('rejects a batch with any malformed sample whole: 400 naming each bad item and field', async () => {
+    const { post, keys } = await setup();
+    const res = await post([
+      { strategy: 'ok', ts: 1, return: 0.01 },
+      { strategy: 'bad id!', ts: 'yesterday', return: '0.1' },
+      { strategy: 'ok', ts: 2, return: 0.01, retrun: 1 },
+    ]);
+    expect(res.status).toBe(400);
+    const paths = (res.json['issues'] as { path: string }[]).map((i) => i.path).sort();
+    expect(paths).toEqual(['[1].return', '[1].strategy', '[1].ts', '[2]']);
+    expect(await redis.exists(keys.strategySamples, keys.ingestLastTs)).toBe(0);
+  });
+
+  it('rejects non-finite numbers (1e999 parses as Infinity) and broken JSON with 400', async () => {
+    const { post, keys } = await setup();
+    expect((await post('{"strategy":"x","ts":1,"return":1e999}')).status).toBe(400);
+    expect((await post('{"strategy":"x","ts":1,"return":0.1')).status).toBe(400);
+    expect((await post('[]')).status).toBe(400);
+    expect(await redis.exists(keys.strategySamples)).toBe(0);
+  });
+
+  it('answers 401 without a valid bearer token where tokens are configured', async () => {
+    const { post } = await setup({ tokens: ['t0k3n', 'other'] });
+    const sample = { strategy: 's', ts: 1, return: 0 };
+    expect((await post(sample)).status).toBe(401);
+    expect(
+      (await post(sample, { 'content-type': 'application/json', authorization: 'Bearer nope' }))
+        .status,
+    ).toBe(401);
+    const ok = await post(sample, {
+      'content-type': 'application/json',
+      authorization: 'Bearer t0k3n',
+    });
+    expect(ok.status).toBe(202);
+  });
+
+  it('answers 413 over the batch count and over the byte limit, declared or streamed', async () => {
+    const { post, srv, keys } = await setup({ maxBatch: 3, maxBytes: 2048 });
+    const four = Array.from({ length: 4 }, (_, i) => ({ strategy: 's', ts: i, return: 0 }));
+    const r1 = await post(four);
+    expect(r1.status).toBe(413);
+    expect(r1.json['error']).toMatch(/limit of 3/);
+    const big = JSON.stringify([{ strategy: 's', ts: 1, return: 0, id: 'x'.repeat(100) }]).padEnd(
+      4000,
+      ' ',
+    );
+    expect((await rawPost(srv.url, big)).status).toBe(413);
+    const chunked = await rawPost(
+      srv.url,
+      big,
+      { 'content-type': 'application/json' },
+      { chunked: true },
+    );
+    expect(chunked.status).toBe(413);
+    // The connection stays usable after a 413.
+    expect((await post({ strategy: 's', ts: 1, return: 0 })).status).toBe(202);
+    expect(await redis.xlen(keys.strategySamples)).toBe(1);
+  });
+
+  it('answers 415 for a body that is not JSON by its content type', async () => {
+    const { srv } = await setup();
+    const res = await rawPost(srv.url, 'strategy=s', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(res.status).toBe(415);
+  });
+
+  it('answers 429 with Retry-After while the scorer group is too far behind, then accepts again', async () => {
+    const { post, keys } = await setup({ maxLag: 50, lagCheckMs: 0 });
+    const p = redis.pipeline();
+    for (let i = 0; i < 60; i++) p.xadd(keys.strategySamples, '*', 'd', '{}');
+    await p.exec();
+    await redis.xgroup('CREATE', keys.strategySamples, GROUPS.scorer, '0');
+    const res = await post({ strategy: 's', ts: 1, return: 0 });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(res.json['error']).toMatch(/60 samples behind/);
+    expect(await redis.xlen(keys.strategySamples)).toBe(60);
+    // The scorer catches up: ingest resumes.
+    await redis.xreadgroup(
+      'GROUP',
+      GROUPS.scorer,
+      'c',
+      'COUNT',
+      100,
+      'STREAMS',
+      keys.strategySamples,
+      '>',
+    );
+    expect((await post({ strategy: 's', ts: 1, return: 0 })).status).toBe(202);
+  });
+
+  it('answers 503 with Retry-After when Redis is unreachable, writing nothing', async () => {
+    const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: () => 1000,
+      lazyConnect: true,
+    });
+    dead.on('error', () => undefined);
+    const srv = await startIngestServer({ redis: dead, prefix: uniquePrefix('dead'), maxLag: 10 });
+    servers.push(srv);
+    const res = await rawPost(srv.url, JSON.stringify({ strategy: 's', ts: 1, return: 0 }));
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    dead.disconnect();
+  });
+
+  it('counts a retried batch once: duplicates by id are skipped and reported', async () => {
+    const { post, stream } = await setup();
+    const batch = Array.from({ length: 5 }, (_, i) => ({
+      strategy: 's',
+      ts: 100 + i,
+      return: 0.001,
+      id: `b-${i}`,
+    }));
+    expect((await post(batch)).json).toMatchObject({ accepted: 5, duplicates: 0 });
+    expect((await post(batch)).json).toMatchObject({ accepted: 0, duplicates: 5, outOfOrder: 0 });
+    // A retry that overlaps: three old ids and two new ones.
+    const more = [
+      ...batch.slice(2),
+      ...[5, 6].map((i) => ({ strategy: 's', ts: 100 + i, return: 0, id: `b-${i}` })),
+    ];
+    expect((await post(more)).json).toMatchObject({ accepted: 2, duplicates: 3 });
+    // Ids are per strategy: the same id on another strategy is a different sample.
+    expect((await post({ strategy: 't', ts: 1, return: 0, id: 'b-0' })).json).toMatchObject({
+      accepted: 1,
+    });
+    expect((await stream()).map((s) => s.id)).toEqual([
+      'b-0',
+      'b-1',
+      'b-2',
+      'b-3',
+      'b-4',
+      'b-5',
+      'b-6',
+      'b-0',
+    ]);
+  });
+
+  it('writes two concurrent copies of one batch exactly once', async () => {
+    const { post, stream } = await setup();
+    const batch = Array.from({ length: 200 }, (_, i) => ({
+      strategy: 'c',
+      ts: i,
+      return: 0,
+      id: `c-${i}`,
+    }));
+    const [a, b] = await Promise.all([post(batch), post(batch)]);
+    expect([a.json['accepted'], b.json['accepted']].sort()).toEqual([0, 200]);
+    expect(await stream()).toHaveLength(200);
+  });
+
+  it('skips samples older than the strategy latest and says which; reorders inside a batch', async () => {
+    const { post, stream } = await setup();
+    expect((await post({ strategy: 'o', ts: 1000, return: 0 })).status).toBe(202);
+    const res = await post([
+      { strategy: 'o', ts: 500, return: 0 }, // before 1000: skipped
+      { strategy: 'o', ts: 3000, return: 0 },
+      { strategy: 'p', ts: 10, return: 0 },
+      { strategy: 'o', ts: 2000, return: 0 }, // before 3000 in the batch: put first
+      { strategy: 'o', ts: 1000, return: 0 }, // equal to the latest: not backwards
+    ]);
+    expect(res.json).toEqual({
+      accepted: 4,
+      duplicates: 0,
+      outOfOrder: 1,
+      outOfOrderIndexes: [0],
+      late: 0,
+      reordered: 2, // 1000 and 3000 swapped places; 500 and 2000 stayed
+    });
+    const o = (await stream()).filter((s) => s.strategy === 'o').map((s) => s.ts);
+    expect(o).toEqual([1000, 1000, 2000, 3000]);
+    // Out-of-order samples do not burn their id: fixed and resent, they are written.
+    expect((await post({ strategy: 'o', ts: 100, return: 0, id: 'late-1' })).json).toMatchObject({
+      outOfOrder: 1,
+    });
+    expect((await post({ strategy: 'o', ts: 4000, return: 0, id: 'late-1' })).json).toMatchObject({
+      accepted: 1,
+    });
+  });
+
+  it('writes samples late within the configured tolerance and says so', async () => {
+    const { post, stream } = await setup({ toleranceMs: 100 });
+    await post({ strategy: 'j', ts: 1000, return: 0 });
+    const res = await post([
+      { strategy: 'j', ts: 950, return: 0 },
+      { strategy: 'j', ts: 850, return: 0 },
+    ]);
+    // Sorted first (850, 950): 850 is 150 ms before the latest (skipped), 950 within 100 ms (late).
+    expect(res.json).toMatchObject({ accepted: 1, late: 1, outOfOrder: 1, outOfOrderIndexes: [1] });
+    expect((await stream()).map((s) => s.ts)).toEqual([1000, 950]);
+  });
+
+  it('publishSamples writes through the same idempotent, ordered path', async () => {
+    const { post, prefix, stream } = await setup();
+    const samples = [
+      { strategy: 'pub', ts: 20, return: 0.01, id: 'p-2' },
+      { strategy: 'pub', ts: 10, return: 0.02, id: 'p-1' },
+    ];
+    const ids = await publishSamples(redis, samples, { prefix });
+    expect(ids).toHaveLength(2);
+    expect(await publishSamples(redis, samples, { prefix })).toEqual([]);
+    expect((await post(samples)).json).toMatchObject({ accepted: 0, duplicates: 2 });
+    const r = await publishSampleBatch(redis, [{ strategy: 'pub', ts: 5, return: 0 }], { prefix });
+    expect(r.outcomes).toEqual(['out-of-order']);
+    await expect(
+      publishSamples(redis, [{ strategy: 'pub', ts: 1, return: '1' }], { prefix }),
+    ).rejects.toThrow(/return/);
+    expect((await stream()).map((s) => s.ts)).toEqual([10, 20]);
+  });
+});
