@@ -15,7 +15,7 @@ COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages
 COPY services services
 COPY scripts scripts
-RUN npx tsc -p tsconfig.json --noEmit && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json --noEmit && npx tsx services/gateway/src/build-dashboard.ts && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production LISTEN_HOST=0.0.0.0

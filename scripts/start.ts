@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
+import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
 import { formatLogLine } from './log-format.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -191,6 +192,12 @@ for (const [name, p] of [
   ['COLLECTOR_PORT', collectorPort],
 ] as const) {
   if (!(await portFree(p))) fail(`port ${p} (${name}) is in use: set ${name} to another port`);
+}
+// The dashboard is TypeScript: bundle it (esbuild, ~1 s) before the gateway serves it.
+try {
+  await buildDashboard();
+} catch (err) {
+  fail(`building the dashboard failed: ${(err as Error).message}`);
 }
 const redisUrl = process.env['REDIS_URL'] ?? (await startRedis(gatewayPort));
 if (!(await ping(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);

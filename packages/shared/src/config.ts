@@ -89,6 +89,57 @@ function defaultHostId(): string {
   );
 }
 
+const HttpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const HttpStatus = z.number().int().min(100).max(599);
+
+/** One HTTP probe, as written in the PROBES JSON array. */
+export const ProbeSpec = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    /** Default: the URL's host. Names label the probe's result. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+      .optional(),
+    method: HttpMethod.default('GET'),
+    timeoutMs: z.number().int().min(10).max(120_000).default(2000),
+    /** Expected status(es); default any 2xx. */
+    expectStatus: z.union([HttpStatus, z.array(HttpStatus).min(1)]).optional(),
+    intervalMs: z.number().int().min(250).max(3_600_000).default(10_000),
+    headers: z.record(z.string().min(1), z.string()).optional(),
+  })
+  .transform(({ name, ...p }) => ({
+    ...p,
+    name: name ?? new URL(p.url).host.replace(/[^A-Za-z0-9_.:-]/g, '-').slice(0, 64),
+  }));
+export type ProbeSpec = z.infer<typeof ProbeSpec>;
+
+/** PROBES: a JSON array of probe objects; names must be unique. */
+const ProbesJson = z
+  .string()
+  .default('[]')
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of probe objects' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(ProbeSpec).max(100))
+  .superRefine((probes, ctx) => {
+    const seen = new Set<string>();
+    for (const p of probes) {
+      if (seen.has(p.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate probe name "${p.name}": give each probe a distinct "name"`,
+        });
+      }
+      seen.add(p.name);
+    }
+  });
+
 const CollectorEnv = CommonEnv.extend({
   COLLECTOR_PORT: port(8081),
   HOST_ID: z
@@ -100,6 +151,13 @@ const CollectorEnv = CommonEnv.extend({
   INGEST_TOKENS: list,
   INGEST_MAX_BATCH: int(10_000, 1, 1_000_000),
   INGEST_MAX_BYTES: int(5 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+  INGEST_ORDER_TOLERANCE_MS: int(0, 0, 86_400_000),
+  INGEST_IDEMPOTENCY_TTL_S: int(86_400, 1, 30 * 86_400),
+  INGEST_MAX_LAG: int(100_000, 0, 1_000_000_000),
+  INGEST_LAG_CHECK_MS: int(1000, 0, 60_000),
+  PROBES: ProbesJson,
+  PROBE_PERCENTILE: num(100).pipe(z.number().gt(0).max(100)),
+  CACHE_REDIS_URLS: list.pipe(z.array(z.url({ protocol: /^rediss?$/ }))),
 });
 
 export interface CollectorConfig extends CommonConfig {
@@ -110,6 +168,18 @@ export interface CollectorConfig extends CommonConfig {
   ingestTokens: string[];
   ingestMaxBatch: number;
   ingestMaxBytes: number;
+  /** Samples up to this many ms older than their strategy's latest are still written; older: skipped. */
+  ingestOrderToleranceMs: number;
+  ingestIdempotencyTtlSeconds: number;
+  /** Scorer group lag (entries) above which ingest answers 429; 0: never. */
+  ingestMaxLag: number;
+  /** How long one lag reading is reused. */
+  ingestLagCheckMs: number;
+  probes: ProbeSpec[];
+  /** `apiResponseTime` is this percentile of the probes' latest times (100: the worst). */
+  probePercentile: number;
+  /** Other Redis instances whose cache hit rate is reported. */
+  cacheRedisUrls: string[];
 }
 
 export function loadCollectorConfig(env: Env): CollectorConfig {
@@ -123,6 +193,13 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     ingestTokens: e.INGEST_TOKENS,
     ingestMaxBatch: e.INGEST_MAX_BATCH,
     ingestMaxBytes: e.INGEST_MAX_BYTES,
+    ingestOrderToleranceMs: e.INGEST_ORDER_TOLERANCE_MS,
+    ingestIdempotencyTtlSeconds: e.INGEST_IDEMPOTENCY_TTL_S,
+    ingestMaxLag: e.INGEST_MAX_LAG,
+    ingestLagCheckMs: e.INGEST_LAG_CHECK_MS,
+    probes: e.PROBES,
+    probePercentile: e.PROBE_PERCENTILE,
+    cacheRedisUrls: e.CACHE_REDIS_URLS,
   };
 }
 
@@ -164,13 +241,50 @@ const AlerterEnv = CommonEnv.extend({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default('alerter-1'),
   ALERTER_MIN_OBSERVATIONS: int(20, 1, 1_000_000),
+  /** YAML or JSON rules file overriding and extending the default rules (docs/alerts.md). */
+  RULES_FILE: z.string().min(1).optional(),
+  /** Reload the rules file when it changes (SIGHUP always reloads). */
+  RULES_WATCH: z.stringbool().default(true),
+  /** A subject silent this long raises a no_data alert; 0 turns it off (the rules file may override). */
+  ALERTER_NO_DATA_MS: int(300_000, 0, 30 * 24 * 3_600_000),
+  /** Period of the timer that checks no-data, repeats, silence expiry and the outbox. */
+  ALERTER_TICK_MS: int(1000, 50, 60_000),
+  /** Leader lock TTL: a standby takes over within about this long after the leader dies. */
+  ALERTER_LEADER_TTL_MS: int(5000, 500, 300_000),
+  /** Entries pending this long on a dead consumer are claimed by the leader. */
+  ALERTER_CLAIM_IDLE_MS: int(10_000, 500, 3_600_000),
+  /** Webhook receivers for firing / resolved / repeat notifications (comma-separated). */
+  WEBHOOK_URLS: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** HMAC-SHA256 key for the X-Quantmon-Signature header; unsigned when unset. */
+  WEBHOOK_SECRET: z.string().min(1).optional(),
+  WEBHOOK_FORMAT: z.enum(['json', 'slack']).default('json'),
+  WEBHOOK_TIMEOUT_MS: int(5000, 100, 120_000),
+  WEBHOOK_ATTEMPTS: int(5, 1, 100),
+  WEBHOOK_BACKOFF_MS: int(1000, 10, 3_600_000),
 });
+
+export interface WebhookConfig {
+  urls: string[];
+  secret: string | undefined;
+  format: 'json' | 'slack';
+  timeoutMs: number;
+  attempts: number;
+  backoffMs: number;
+}
 
 export interface AlerterConfig extends CommonConfig {
   port: number;
   consumer: string;
   /** Strategy rules on statistics wait for this many observations (a Sharpe of 2 samples is noise). */
   minObservations: number;
+  rulesFile: string | undefined;
+  rulesWatch: boolean;
+  noDataMs: number;
+  tickMs: number;
+  leaderTtlMs: number;
+  claimIdleMs: number;
+  webhook: WebhookConfig;
 }
 
 export function loadAlerterConfig(env: Env): AlerterConfig {
@@ -180,22 +294,78 @@ export function loadAlerterConfig(env: Env): AlerterConfig {
     port: e.ALERTER_PORT,
     consumer: e.ALERTER_CONSUMER,
     minObservations: e.ALERTER_MIN_OBSERVATIONS,
+    rulesFile: e.RULES_FILE,
+    rulesWatch: e.RULES_WATCH,
+    noDataMs: e.ALERTER_NO_DATA_MS,
+    tickMs: e.ALERTER_TICK_MS,
+    leaderTtlMs: e.ALERTER_LEADER_TTL_MS,
+    claimIdleMs: e.ALERTER_CLAIM_IDLE_MS,
+    webhook: {
+      urls: [...new Set([...(e.WEBHOOK_URL ? [e.WEBHOOK_URL] : []), ...e.WEBHOOK_URLS])],
+      secret: e.WEBHOOK_SECRET,
+      format: e.WEBHOOK_FORMAT,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+    },
   };
 }
 
 const GatewayEnv = CommonEnv.extend({
   GATEWAY_PORT: port(8080),
   GATEWAY_ID: z.string().min(1).default(`gateway-${process.pid}`),
+  GATEWAY_TOKENS: list,
+  GATEWAY_ALLOWED_ORIGINS: list,
+  GATEWAY_MAX_MESSAGE_BYTES: int(16 * 1024, 256, 16 * 1024 * 1024),
+  GATEWAY_MAX_BACKLOG_BYTES: int(4 * 1024 * 1024, 4 * 1024, 1024 * 1024 * 1024),
+  GATEWAY_WRITE_HIGH_WATER_BYTES: int(64 * 1024, 0, 64 * 1024 * 1024),
+  GATEWAY_HEARTBEAT_MS: int(25_000, 50, 3_600_000),
+  GATEWAY_CLIENT_RATE: num(10).pipe(z.number().positive()),
+  GATEWAY_CLIENT_BURST: int(20, 1, 100_000),
+  GATEWAY_REPLAY_MAX: int(10_000, 1, 10_000_000),
+  GATEWAY_HISTORY_MAX_SCAN: int(100_000, 100, 10_000_000),
 });
 
 export interface GatewayConfig extends CommonConfig {
   port: number;
   gatewayId: string;
+  /** Accepted tokens (`?token=` or `Authorization: Bearer`); empty: no auth. */
+  tokens: string[];
+  /** Allowed WebSocket Origins; empty: same origin (or no Origin header) only; `*`: any. */
+  allowedOrigins: string[];
+  /** Largest client message, bytes (larger: close 1009). */
+  maxMessageBytes: number;
+  /** Unsent bytes per connection before it is closed as a slow consumer (4008). */
+  maxBacklogBytes: number;
+  /** Socket buffer above which frames wait in the outbox (where metrics conflate). */
+  writeHighWaterBytes: number;
+  heartbeatMs: number;
+  /** Client messages per second (token bucket) and the burst allowed. */
+  clientRate: number;
+  clientBurst: number;
+  /** Most entries read per stream to resume one subscription; beyond: reset + snapshot. */
+  replayMax: number;
+  /** Most stream entries `GET /api/history` scans per request. */
+  historyMaxScan: number;
 }
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
   const e = parseEnv(GatewayEnv, env);
-  return { ...common(e), port: e.GATEWAY_PORT, gatewayId: e.GATEWAY_ID };
+  return {
+    ...common(e),
+    port: e.GATEWAY_PORT,
+    gatewayId: e.GATEWAY_ID,
+    tokens: e.GATEWAY_TOKENS,
+    allowedOrigins: e.GATEWAY_ALLOWED_ORIGINS,
+    maxMessageBytes: e.GATEWAY_MAX_MESSAGE_BYTES,
+    maxBacklogBytes: e.GATEWAY_MAX_BACKLOG_BYTES,
+    writeHighWaterBytes: e.GATEWAY_WRITE_HIGH_WATER_BYTES,
+    heartbeatMs: e.GATEWAY_HEARTBEAT_MS,
+    clientRate: e.GATEWAY_CLIENT_RATE,
+    clientBurst: e.GATEWAY_CLIENT_BURST,
+    replayMax: e.GATEWAY_REPLAY_MAX,
+    historyMaxScan: e.GATEWAY_HISTORY_MAX_SCAN,
+  };
 }
 
 /**

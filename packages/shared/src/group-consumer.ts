@@ -54,6 +54,14 @@ export async function runGroupConsumer<T>(opts: GroupConsumerOptions<T>): Promis
   let groupReady = false;
   let lastClaim = 0;
   let backoff = 0;
+  // ioredis re-sends a command whose reply was lost when the connection
+  // closed. Redis may already have run a lost XREADGROUP '>' (its entries
+  // are in our pending list, never seen here), and the re-sent read returns
+  // later entries. So a reply that straddles a reconnect is not processed:
+  // our own pending is read again from '0', in stream order.
+  let closes = 0;
+  const onClose = (): void => void closes++;
+  redis.on('close', onClose);
 
   while (!signal.aborted) {
     try {
@@ -65,6 +73,7 @@ export async function runGroupConsumer<T>(opts: GroupConsumerOptions<T>): Promis
         lastClaim = Date.now();
         await claimAbandoned(opts, claimIdleMs);
       }
+      const closesBefore = closes;
       const reply = (await redis.xreadgroup(
         'GROUP',
         group,
@@ -77,6 +86,10 @@ export async function runGroupConsumer<T>(opts: GroupConsumerOptions<T>): Promis
         stream,
         cursor,
       )) as XReadGroupReply;
+      if (closes !== closesBefore) {
+        cursor = '0';
+        continue;
+      }
       const entries = reply?.[0]?.[1] ?? [];
       if (cursor === '0' && entries.length === 0) cursor = '>';
       if (entries.length > 0) await processBatch(opts, entries, failures, maxFailures);
@@ -92,6 +105,7 @@ export async function runGroupConsumer<T>(opts: GroupConsumerOptions<T>): Promis
       await abortableSleep(backoff, signal);
     }
   }
+  redis.off('close', onClose);
 }
 
 async function ensureGroup(

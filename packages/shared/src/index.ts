@@ -50,3 +50,20 @@ export {
   sampleIssues,
   SampleValidationError,
 } from './publish-samples.js';
+export {
+  appendSamples,
+  publishSampleBatch,
+  batchWriteOrder,
+  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  type AppendOptions,
+  type AppendResult,
+  type PublishOptions,
+  type SampleOutcome,
+} from './publish-samples.js';
+export {
+  recordPipelineError,
+  readPipelineErrors,
+  PIPELINE_ERROR_TTL_SECONDS,
+  PIPELINE_ERROR_WINDOW_SECONDS,
+} from './pipeline-errors.js';
+export * from './schemas/alert-commands.js';

@@ -14,6 +14,9 @@ export const EMERGENCY_JOB = {
   systemCheck: 'system-check',
 } as const;
 
+/** The alerter's built-in notifier queue (webhooks), separate from the emergency queue. */
+export const NOTIFY_QUEUE = 'quantmon-notifications';
+
 export const GROUPS = {
   scorer: 'scorer',
   alerter: 'alerter',
@@ -39,6 +42,20 @@ export interface Keys {
   readonly incidents: string;
   /** SET NX marker per incident id: an emergency job was enqueued once, whatever BullMQ retains. */
   emergencyMarker(incidentId: string): string;
+  /** Ack and silence commands from the gateway, read by the alerter's group. */
+  readonly alertCommands: string;
+  /** Hash silence id -> Silence JSON (written by the gateway, read by the alerter). */
+  readonly silences: string;
+  /** Hash subject -> epoch ms it was last seen: the alerter's no-data clock, kept across restarts. */
+  readonly lastSeen: string;
+  /** The alerter leader lock (value: the holder's consumer name). */
+  readonly alerterLeader: string;
+  /** Ingest idempotency: `<ingestSeenPrefix><strategy>:<id>` is SET (with a TTL) once a sample id was written. */
+  readonly ingestSeenPrefix: string;
+  /** Hash strategy -> latest sample ts written (epoch ms): ingest ordering. */
+  readonly ingestLastTs: string;
+  /** Pipeline errors counted per epoch second (INCRBY, short TTL): the error rate's numerator. */
+  pipelineErrors(epochSecond: number): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -54,6 +71,13 @@ export function keysFor(prefix: string): Keys {
     latestSystem: k('latest:system'),
     incidents: k('incidents'),
     emergencyMarker: (incidentId) => k(`emergency:enqueued:${incidentId}`),
+    alertCommands: k('stream:alert-commands'),
+    silences: k('silences'),
+    lastSeen: k('alerter:last-seen'),
+    alerterLeader: k('alerter:leader'),
+    ingestSeenPrefix: k('ingest:seen:'),
+    ingestLastTs: k('ingest:last-ts'),
+    pipelineErrors: (epochSecond) => k(`pipeline-errors:${epochSecond}`),
   };
 }
 
@@ -64,4 +88,10 @@ export const STREAM_MAXLEN = {
   scores: 200_000,
   alerts: 100_000,
   deadLetter: 10_000,
+  alertCommands: 10_000,
 } as const;
+
+/** BullMQ's sorted set of failed jobs of the emergency queue (BullMQ's own key layout). */
+export function emergencyFailedKey(bullPrefix: string): string {
+  return `${bullPrefix}:${EMERGENCY_QUEUE}:failed`;
+}

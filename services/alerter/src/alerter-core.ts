@@ -1,90 +1,287 @@
-import type { AlertEvent, Subject } from '@quantmon/shared';
-import { fmt, incidentId, incidentKey, resolvedEvent, type Incident } from './incident.js';
-import { breaches, type Rule, type RuleInput } from './rules.js';
+import type { Acknowledgement, AlertEvent, Silence, Subject } from '@quantmon/shared';
+import {
+  entryTime,
+  firedEvent,
+  fmt,
+  incidentKey,
+  openEvent,
+  resolvedEvent,
+  type Incident,
+} from './incident.js';
+import { naturalSubject, type RuleInput } from './metric-source.js';
+import {
+  breaches,
+  effectiveRule,
+  incidentSubject,
+  NO_DATA_RULE,
+  stillBreaching,
+  subjectId,
+  type CompiledRule,
+  type EffectiveRule,
+  type RuleSet,
+} from './rules.js';
+import { SilenceSet } from './silences.js';
 
 export interface Transition {
-  kind: 'open' | 'resolve';
-  incident: Incident;
-  event: AlertEvent;
+  /** open: a new incident (pending or firing); fire: pending -> firing; resolve; update: same state, new facts. */
+  kind: 'open' | 'fire' | 'resolve' | 'update';
+  /** Field of the incidents hash. */
+  key: string;
+  /** The incident id the hash must hold for this write to apply; null: no incident there. */
+  expect: string | null;
+  /** The incident after the transition; undefined once closed. */
+  incident: Incident | undefined;
+  /** The incident before it (a resolve's notification needs to know it was notified). */
+  previous: Incident | undefined;
+  /** The event for the alerts stream; undefined for silent bookkeeping (outbox flags). */
+  event: AlertEvent | undefined;
 }
 
-function subjectOf(input: RuleInput): Subject {
-  return input.kind === 'score' ? `strategy/${input.update.strategy}` : `host/${input.sample.host}`;
-}
-
-/** Epoch ms of a stream id: the moment the entry was written. */
-function entryTime(entryId: string): number {
-  return Number(entryId.split('-')[0]);
+export interface Outbox {
+  /** Firing critical incidents whose emergency job is not confirmed. */
+  jobs: Incident[];
+  /** Firing incidents whose receivers have not been notified. */
+  notify: Incident[];
+  /** Firing, notified, unacknowledged incidents due a repeat notification. */
+  repeat: Incident[];
 }
 
 /**
- * The alerter's pure core: rule evaluation and the incident lifecycle. One
- * incident per rule and subject: a breach opens it (firing), later breaches
- * leave it as it is, the first observation back inside the threshold
- * resolves it. Re-observing the same input yields no new transition, so a
- * redelivered entry is harmless.
+ * The alerter's pure core: rule evaluation and the incident lifecycle, one
+ * incident per rule and subject (pending -> firing -> resolved), no-data
+ * detection, acknowledgement and silences. No I/O: the caller persists the
+ * transitions it returns (and re-syncs the maps from Redis when a write
+ * fails or another alerter got there first). Re-observing an input yields no
+ * new transition, so a redelivered entry is harmless.
  */
 export class AlerterCore {
+  private silenceSet = new SilenceSet();
+  /** Rules on the `system` subject: latest value per host, the incident sees the worst. */
+  private readonly fleet = new Map<string, Map<string, number>>();
+
   constructor(
-    private readonly rules: readonly Rule[],
+    private ruleSet: RuleSet,
     private readonly minObservations: number,
-    /** Firing incidents by incidentKey(rule, subject); persisted by the caller. */
+    /** Open incidents by incidentKey(rule, subject). */
     readonly incidents: Map<string, Incident>,
+    /** Subject -> time of its latest input (entry time), for no-data. */
+    readonly lastSeen: Map<string, number>,
+    /** When this alerter became active: silence before it is not counted against a subject. */
+    readonly activeSince: number,
   ) {}
 
+  get rules(): RuleSet {
+    return this.ruleSet;
+  }
+
   observe(input: RuleInput, entryId: string, now: number): Transition[] {
-    const subject = subjectOf(input);
+    const natural = naturalSubject(input);
+    const t = entryTime(entryId);
     const out: Transition[] = [];
-    for (const rule of this.rules) {
+    if ((this.lastSeen.get(natural) ?? -1) < t) this.lastSeen.set(natural, t);
+    const noDataKey = incidentKey(NO_DATA_RULE, natural);
+    const noData = this.incidents.get(noDataKey);
+    if (noData) out.push(this.close(noDataKey, noData, 0, now));
+    for (const rule of this.ruleSet.rules) {
       if (rule.source !== input.kind) continue;
-      const value = rule.valueOf(input, this.minObservations);
+      const subject = incidentSubject(rule, natural);
+      if (subject === undefined) continue;
+      const eff = subject === 'system' ? rule.base : effectiveRule(rule, natural);
+      if (!eff) continue;
+      let value = rule.read(input, rule.minObservations ?? this.minObservations);
       if (value === undefined) continue;
-      const key = incidentKey(rule.name, subject);
-      const open = this.incidents.get(key);
-      if (breaches(rule, value)) {
-        if (open) continue;
-        const incident = this.open(rule, subject, value, entryId, now);
-        this.incidents.set(key, incident);
-        out.push({ kind: 'open', incident, event: incident.firing });
-      } else if (open) {
-        this.incidents.delete(key);
-        out.push({ kind: 'resolve', incident: open, event: resolvedEvent(open, value, now) });
+      if (subject === 'system') value = this.worstOfFleet(rule, natural, value);
+      const tr = this.step(eff, subject, value, entryId, t, now);
+      if (tr) out.push(tr);
+    }
+    return out;
+  }
+
+  /** Timer work: no-data incidents for subjects silent too long. */
+  tick(now: number): Transition[] {
+    const out: Transition[] = [];
+    for (const [subject, seen] of this.lastSeen) {
+      const after = this.noDataAfter(subject);
+      if (after <= 0) continue;
+      const key = incidentKey(NO_DATA_RULE, subject);
+      if (this.incidents.has(key)) continue;
+      if (now - Math.max(seen, this.activeSince) < after) continue;
+      const rule = this.noDataRule(after);
+      const silentS = Math.round((now - seen) / 100) / 10;
+      const base = openEvent(rule, subject, silentS, `${now}-nd`, now, now, 'firing');
+      const event = this.withSilence(
+        {
+          ...base,
+          message: `no_data: nothing from ${subject} for ${fmt(silentS)} s (limit ${fmt(after / 1000)} s)`,
+        },
+        now,
+      );
+      out.push(this.apply('open', key, null, { firing: event, jobEnqueued: false }, event));
+    }
+    return out;
+  }
+
+  /** What the outbox owes: jobs, first notifications, repeats (silenced incidents owe nothing). */
+  outbox(now: number, only?: readonly Incident[]): Outbox {
+    const out: Outbox = { jobs: [], notify: [], repeat: [] };
+    for (const inc of only ?? this.incidents.values()) {
+      if (inc.firing.state !== 'firing' || this.silenceSet.match(inc.firing, now)) continue;
+      if (inc.action && !inc.jobEnqueued) out.jobs.push(inc);
+      if (!inc.notified) out.notify.push(inc);
+      else if (!inc.firing.acknowledged) {
+        const repeatMs = this.repeatFor(inc);
+        if (repeatMs && now - (inc.lastNotifiedAt ?? 0) >= repeatMs) out.repeat.push(inc);
       }
     }
     return out;
   }
 
-  /** Critical incidents whose emergency job is not yet confirmed in the queue. */
-  pendingJobs(): Incident[] {
-    return [...this.incidents.values()].filter((i) => i.action !== undefined && !i.jobEnqueued);
+  /** Record outbox progress on the open incident (if it is still that incident). */
+  mark(inc: Incident, change: { jobEnqueued?: true; notifiedAt?: number }): Transition | undefined {
+    const key = incidentKey(inc.firing.rule, inc.firing.subject);
+    const cur = this.incidents.get(key);
+    if (!cur || cur.firing.incidentId !== inc.firing.incidentId) return undefined;
+    const next: Incident = { ...cur };
+    if (change.jobEnqueued) next.jobEnqueued = true;
+    if (change.notifiedAt !== undefined) {
+      next.notified = true;
+      next.lastNotifiedAt = change.notifiedAt;
+    }
+    return this.apply('update', key, cur.firing.incidentId, next, undefined);
   }
 
-  private open(
-    rule: Rule,
+  acknowledge(incidentId: string, ack: Acknowledgement, now: number): Transition | undefined {
+    for (const [key, cur] of this.incidents) {
+      if (cur.firing.incidentId !== incidentId) continue;
+      const event: AlertEvent = { ...cur.firing, acknowledged: ack, ts: now };
+      return this.apply('update', key, incidentId, { ...cur, firing: event }, event);
+    }
+    return undefined;
+  }
+
+  /**
+   * New rules (hot reload): incidents of rules that no longer exist, and
+   * no-data incidents of subjects no longer watched, resolve; the others are
+   * re-evaluated against the new thresholds on their next observation.
+   */
+  setRules(ruleSet: RuleSet, now: number): Transition[] {
+    this.ruleSet = ruleSet;
+    this.fleet.clear();
+    const names = new Set(ruleSet.rules.map((r) => r.name));
+    const out: Transition[] = [];
+    for (const [key, inc] of [...this.incidents]) {
+      const rule = inc.firing.rule;
+      const gone =
+        rule === NO_DATA_RULE ? this.noDataAfter(inc.firing.subject) <= 0 : !names.has(rule);
+      if (gone) out.push(this.close(key, inc, inc.firing.value, now));
+    }
+    return out;
+  }
+
+  setSilences(silences: readonly Silence[]): void {
+    this.silenceSet = new SilenceSet(silences);
+  }
+
+  isSilenced(event: AlertEvent, now: number): boolean {
+    return this.silenceSet.match(event, now) !== undefined;
+  }
+
+  /** Take what Redis holds for a key (another alerter wrote first, or a write failed). */
+  adopt(key: string, incident: Incident | undefined): void {
+    if (incident) this.incidents.set(key, incident);
+    else this.incidents.delete(key);
+  }
+
+  private step(
+    rule: EffectiveRule,
     subject: Subject,
     value: number,
-    entryId: string,
+    stamp: string,
+    t: number,
     now: number,
-  ): Incident {
-    const firing: AlertEvent = {
-      incidentId: incidentId(rule.name, subject, entryId),
-      rule: rule.name,
-      level: rule.level,
-      subject,
-      state: 'firing',
-      value,
-      threshold: rule.threshold,
-      metric: rule.metric,
-      message: `${rule.name}: ${rule.metric} ${fmt(value)} ${rule.comparison} ${fmt(rule.threshold)} on ${subject}`,
-      recommendation: rule.recommendation,
-      startsAt: entryTime(entryId),
-      endsAt: null,
-      ts: now,
-    };
+  ): Transition | undefined {
+    const key = incidentKey(rule.name, subject);
+    const cur = this.incidents.get(key);
+    if (!cur) {
+      if (!breaches(rule, value)) return undefined;
+      const state = rule.forMs > 0 ? 'pending' : 'firing';
+      const event = this.withSilence(openEvent(rule, subject, value, stamp, t, now, state), now);
+      const action = rule.level === 'critical' ? rule.action : undefined;
+      const inc: Incident = { firing: event, jobEnqueued: false, ...(action ? { action } : {}) };
+      return this.apply('open', key, null, inc, event);
+    }
+    if (cur.firing.state === 'pending') {
+      if (!breaches(rule, value)) return this.close(key, cur, value, now);
+      if (t - cur.firing.startsAt < rule.forMs) return undefined;
+      const event = this.withSilence(firedEvent(cur.firing, rule, value, now), now);
+      return this.apply('fire', key, cur.firing.incidentId, { ...cur, firing: event }, event);
+    }
+    return stillBreaching(rule, value) ? undefined : this.close(key, cur, value, now);
+  }
+
+  private close(key: string, cur: Incident, value: number, now: number): Transition {
+    const event = this.withSilence(resolvedEvent(cur, value, now), now);
+    return this.apply('resolve', key, cur.firing.incidentId, undefined, event, cur);
+  }
+
+  private apply(
+    kind: Transition['kind'],
+    key: string,
+    expect: string | null,
+    incident: Incident | undefined,
+    event: AlertEvent | undefined,
+    previous?: Incident,
+  ): Transition {
+    const before = previous ?? this.incidents.get(key);
+    this.adopt(key, incident);
+    return { kind, key, expect, incident, previous: before, event };
+  }
+
+  private withSilence(event: AlertEvent, now: number): AlertEvent {
+    const rest = { ...event };
+    delete rest.silenced;
+    const s = this.silenceSet.match(rest, now);
+    return s ? { ...rest, silenced: { id: s.id, endsAt: s.endsAt } } : rest;
+  }
+
+  private worstOfFleet(rule: CompiledRule, host: string, value: number): number {
+    let values = this.fleet.get(rule.name);
+    if (!values) this.fleet.set(rule.name, (values = new Map()));
+    values.set(host, value);
+    const high = rule.base.comparison.startsWith('>');
+    let worst = value;
+    for (const v of values.values()) worst = high ? Math.max(worst, v) : Math.min(worst, v);
+    return worst;
+  }
+
+  private repeatFor(inc: Incident): number | undefined {
+    const rule = this.ruleSet.rules.find((r) => r.name === inc.firing.rule);
+    if (!rule) return undefined;
+    const subject = inc.firing.subject;
+    return (subject === 'system' ? rule.base : effectiveRule(rule, subject))?.repeatMs;
+  }
+
+  private noDataAfter(subject: string): number {
+    const nd = this.ruleSet.noData;
+    const own = nd.overrides.get(subjectId(subject));
+    if (own !== undefined) return own;
+    return subject.startsWith('host/') ? nd.hostAfterMs : nd.strategyAfterMs;
+  }
+
+  private noDataRule(afterMs: number): EffectiveRule {
+    const nd = this.ruleSet.noData;
     return {
-      firing,
-      ...(rule.action && rule.level === 'critical' ? { action: rule.action } : {}),
-      jobEnqueued: false,
+      name: NO_DATA_RULE,
+      metric: 'secondsSinceLastData',
+      comparison: '>',
+      threshold: afterMs / 1000,
+      clearThreshold: undefined,
+      level: nd.level,
+      forMs: 0,
+      repeatMs: undefined,
+      labels: nd.labels,
+      recommendation: nd.recommendation,
+      action: undefined,
     };
   }
 }

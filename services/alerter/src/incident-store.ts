@@ -1,9 +1,110 @@
-import { encodeEntry, Incident, STREAM_MAXLEN, type Keys, type Logger } from '@quantmon/shared';
+import { DATA_FIELD, Incident, STREAM_MAXLEN, type Keys, type Logger } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { Transition } from './alerter-core.js';
-import { incidentKey } from './incident.js';
 
-/** Firing incidents from Redis: the alerter's state survives a restart. */
+/**
+ * Compare-and-set of incident records plus their events, for a batch of
+ * transitions, atomically. Each transition names the incident id it expects
+ * under its field ('' for none). When the hash holds something else (another
+ * alerter opened or closed it first), that transition is skipped and the
+ * current record is returned so the caller adopts it: two alerters can never
+ * open two incidents for one rule and subject. Its event is written only
+ * when its record is.
+ */
+const APPLY_LUA = `
+local out = {}
+local n = (#ARGV - 1) / 4
+for i = 0, n - 1 do
+  local field, expect, record, event = ARGV[2 + i*4], ARGV[3 + i*4], ARGV[4 + i*4], ARGV[5 + i*4]
+  local cur = redis.call('HGET', KEYS[1], field)
+  local curId = ''
+  if cur then
+    local ok, decoded = pcall(cjson.decode, cur)
+    if ok and type(decoded) == 'table' and type(decoded.firing) == 'table' then
+      curId = tostring(decoded.firing.incidentId)
+    end
+  end
+  if curId == expect then
+    if record == '' then redis.call('HDEL', KEYS[1], field) else redis.call('HSET', KEYS[1], field, record) end
+    if event ~= '' then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', '${DATA_FIELD}', event)
+    end
+    out[#out + 1] = 'ok'
+  elseif cur then
+    out[#out + 1] = cur
+  else
+    out[#out + 1] = ''
+  end
+end
+return out
+`;
+
+interface ApplyCommand {
+  quantmonApplyIncidents(
+    hash: string,
+    stream: string,
+    ...args: (string | number)[]
+  ): Promise<string[]>;
+}
+
+function withScript(redis: Redis): ApplyCommand {
+  const r = redis as Redis & Partial<ApplyCommand>;
+  if (!r.quantmonApplyIncidents) {
+    redis.defineCommand('quantmonApplyIncidents', { numberOfKeys: 2, lua: APPLY_LUA });
+  }
+  return r as Redis & ApplyCommand;
+}
+
+/** A transition another alerter pre-empted: adopt `current` (undefined: nothing open). */
+export interface Conflict {
+  transition: Transition;
+  current: Incident | undefined;
+}
+
+/** Persist transitions and publish their events atomically; returns the ones pre-empted. */
+export async function writeTransitions(
+  redis: Redis,
+  keys: Keys,
+  transitions: readonly Transition[],
+  log: Logger,
+): Promise<Conflict[]> {
+  if (transitions.length === 0) return [];
+  const args: string[] = [];
+  for (const t of transitions) {
+    args.push(
+      t.key,
+      t.expect ?? '',
+      t.incident ? JSON.stringify(t.incident) : '',
+      t.event ? JSON.stringify(t.event) : '',
+    );
+  }
+  const res = await withScript(redis).quantmonApplyIncidents(
+    keys.incidents,
+    keys.alerts,
+    STREAM_MAXLEN.alerts,
+    ...args,
+  );
+  const conflicts: Conflict[] = [];
+  transitions.forEach((t, i) => {
+    const r = res[i];
+    if (r === 'ok') return;
+    conflicts.push({ transition: t, current: r ? parseIncident(r, t.key, log) : undefined });
+  });
+  return conflicts;
+}
+
+function parseIncident(json: string, key: string, log: Logger): Incident | undefined {
+  try {
+    const p = Incident.safeParse(JSON.parse(json));
+    if (p.success) return p.data;
+  } catch {
+    // fall through
+  }
+  log.error({ key }, 'unreadable incident record');
+  return undefined;
+}
+
+/** Open incidents from Redis: the alerter's state survives a restart. */
 export async function loadIncidents(
   redis: Redis,
   keys: Keys,
@@ -12,50 +113,31 @@ export async function loadIncidents(
   const raw = await redis.hgetall(keys.incidents);
   const out = new Map<string, Incident>();
   for (const [key, json] of Object.entries(raw)) {
-    let parsed;
-    try {
-      parsed = Incident.safeParse(JSON.parse(json));
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed?.success) out.set(key, parsed.data);
-    else log.error({ key }, 'dropping unreadable incident record');
+    const inc = parseIncident(json, key, log);
+    if (inc) out.set(key, inc);
+    else log.error({ key }, 'ignoring unreadable incident record');
   }
   return out;
 }
 
-/**
- * Persist transitions and publish their events in one MULTI: the incident
- * state and the alerts stream never disagree.
- */
-export async function writeTransitions(
-  redis: Redis,
-  keys: Keys,
-  transitions: Transition[],
-): Promise<void> {
-  if (transitions.length === 0) return;
-  const tx = redis.multi();
-  for (const t of transitions) {
-    const key = incidentKey(t.event.rule, t.event.subject);
-    if (t.kind === 'open') tx.hset(keys.incidents, key, JSON.stringify(t.incident));
-    else tx.hdel(keys.incidents, key);
-    tx.xadd(keys.alerts, 'MAXLEN', '~', STREAM_MAXLEN.alerts, '*', ...encodeEntry(t.event));
+/** Last-seen times per subject (no-data), kept in Redis across restarts. */
+export async function loadLastSeen(redis: Redis, keys: Keys): Promise<Map<string, number>> {
+  const raw = await redis.hgetall(keys.lastSeen);
+  const out = new Map<string, number>();
+  for (const [subject, ms] of Object.entries(raw)) {
+    const n = Number(ms);
+    if (Number.isFinite(n)) out.set(subject, n);
   }
-  const res = await tx.exec();
-  if (!res) throw new Error('incident transaction aborted');
-  for (const [err] of res) if (err) throw err;
+  return out;
 }
 
-/** Record that an incident's job is in the queue. */
-export async function markJobEnqueued(redis: Redis, keys: Keys, incident: Incident): Promise<void> {
-  incident.jobEnqueued = true;
-  const key = incidentKey(incident.firing.rule, incident.firing.subject);
-  // Only while it is still the open incident under that key.
-  const current = await redis.hget(keys.incidents, key);
-  if (
-    current &&
-    (JSON.parse(current) as Incident).firing.incidentId === incident.firing.incidentId
-  ) {
-    await redis.hset(keys.incidents, key, JSON.stringify(incident));
-  }
+export async function saveLastSeen(
+  redis: Redis,
+  keys: Keys,
+  seen: ReadonlyMap<string, number>,
+): Promise<void> {
+  if (seen.size === 0) return;
+  const flat: (string | number)[] = [];
+  for (const [s, t] of seen) flat.push(s, t);
+  await redis.hset(keys.lastSeen, ...flat);
 }

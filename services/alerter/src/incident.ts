@@ -1,20 +1,71 @@
-import type { AlertEvent, Incident, Subject } from '@quantmon/shared';
+import type { AlertEvent, AlertState, Incident, Subject } from '@quantmon/shared';
+import type { EffectiveRule } from './rules.js';
 
 export type { Incident };
 
 export const incidentKey = (rule: string, subject: string): string => `${rule}|${subject}`;
 
 /**
- * Deterministic from the rule, subject and the stream entry that opened it,
- * so any alerter that processes that entry names the incident the same way.
- * Safe as a BullMQ job id (no ':', never all digits).
+ * Deterministic from the rule, subject and the stream entry (or tick) that
+ * opened it, so any alerter that processes that entry names the incident the
+ * same way. Safe as a BullMQ job id (no ':', never all digits).
  */
-export function incidentId(rule: string, subject: Subject, entryId: string): string {
-  return `${rule}__${subject.replace('/', '-')}__${entryId}`;
+export function incidentId(rule: string, subject: Subject, stamp: string): string {
+  return `${rule}__${subject.replace('/', '-')}__${stamp}`;
+}
+
+/** Epoch ms of a stream id: the moment the entry was written. */
+export function entryTime(entryId: string): number {
+  return Number(entryId.split('-')[0]);
 }
 
 export function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Number(x.toPrecision(4)).toString();
+}
+
+/** The event opening an incident (pending, or firing when the rule has no `for`). */
+export function openEvent(
+  rule: EffectiveRule,
+  subject: Subject,
+  value: number,
+  stamp: string,
+  startsAt: number,
+  now: number,
+  state: Extract<AlertState, 'pending' | 'firing'>,
+): AlertEvent {
+  const pending = state === 'pending' ? ' (pending)' : '';
+  return {
+    incidentId: incidentId(rule.name, subject, stamp),
+    rule: rule.name,
+    level: rule.level,
+    subject,
+    state,
+    value,
+    threshold: rule.threshold,
+    metric: rule.metric,
+    message: `${rule.name}: ${rule.metric} ${fmt(value)} ${rule.comparison} ${fmt(rule.threshold)} on ${subject}${pending}`,
+    recommendation: rule.recommendation,
+    startsAt,
+    endsAt: null,
+    ts: now,
+    ...(Object.keys(rule.labels).length > 0 ? { labels: rule.labels } : {}),
+  };
+}
+
+/** A pending incident whose `for` has elapsed: same id and start, now firing. */
+export function firedEvent(
+  prev: AlertEvent,
+  rule: EffectiveRule,
+  value: number,
+  now: number,
+): AlertEvent {
+  return {
+    ...prev,
+    state: 'firing',
+    value,
+    message: `${rule.name}: ${rule.metric} ${fmt(value)} ${rule.comparison} ${fmt(rule.threshold)} on ${prev.subject} for ${Math.round((now - prev.startsAt) / 1000)} s`,
+    ts: now,
+  };
 }
 
 /** The resolved event closing an incident. */

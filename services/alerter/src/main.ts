@@ -1,4 +1,5 @@
 import {
+  AlertCommand,
   closeHttpServer,
   closeRedis,
   createLogger,
@@ -17,103 +18,80 @@ import {
   waitReady,
   type Entry,
 } from '@quantmon/shared';
+import { recordPipelineError } from '@quantmon/shared';
 import { Queue } from 'bullmq';
-import { Counter } from 'prom-client';
-import { AlerterCore, type Transition } from './alerter-core.js';
-import { enqueueOnce } from './emergency.js';
-import { loadIncidents, markJobEnqueued, writeTransitions } from './incident-store.js';
-import { DEFAULT_RULES, type RuleInput } from './rules.js';
+import { AlertEngine } from './alert-engine.js';
+import { runLeadership } from './leader.js';
+import { alerterMetrics } from './metrics.js';
+import { Notifier } from './notifier/notifier.js';
+import { loadRules } from './rules-file.js';
+import { watchRules } from './rules-watcher.js';
 
 const config = loadOrExit('alerter', loadAlerterConfig);
 const log = createLogger('alerter', config.logLevel);
 const keys = keysFor(config.prefix);
+
+// A bad rules file stops start-up with every bad rule and field named.
+const rules = await loadRules(config.rulesFile, config.noDataMs).catch((err: Error) => {
+  process.stderr.write(
+    `alerter: rules file ${config.rulesFile}:\n  ${err.message.replaceAll('\n', '\n  ')}\n`,
+  );
+  process.exit(78); // EX_CONFIG
+});
+
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
-
 const registry = createRegistry('alerter');
-const events = new Counter({
-  name: 'quantmon_alert_events_total',
-  help: 'Alert events written',
-  labelNames: ['rule', 'state'],
-  registers: [registry],
-});
-const jobs = new Counter({
-  name: 'quantmon_emergency_jobs_total',
-  help: 'Emergency jobs enqueued',
-  labelNames: ['name'],
-  registers: [registry],
-});
-const deadLettered = new Counter({
-  name: 'quantmon_dead_letter_total',
-  help: 'Malformed entries dead-lettered',
-  labelNames: ['stream'],
-  registers: [registry],
-});
-const enqueueErrors = new Counter({
-  name: 'quantmon_emergency_enqueue_errors_total',
-  help: 'Failed attempts to enqueue an emergency job (retried)',
-  registers: [registry],
-});
+const m = alerterMetrics(registry);
+m.rules.set(rules.rules.length);
 
 const scoreReader = createRedis(config.redisUrl, 'blocking', 'alerter-scores', log);
 const systemReader = createRedis(config.redisUrl, 'blocking', 'alerter-system', log);
+const commandReader = createRedis(config.redisUrl, 'blocking', 'alerter-commands', log);
 const writer = createRedis(config.redisUrl, 'blocking', 'alerter-writer', log);
 const queueConnection = createRedis(config.redisUrl, 'blocking', 'alerter-queue', log);
+const notifyWorkerConnection = createRedis(config.redisUrl, 'blocking', 'alerter-notify', log);
+const connections = [
+  scoreReader,
+  systemReader,
+  commandReader,
+  writer,
+  queueConnection,
+  notifyWorkerConnection,
+];
 shutdown.register('redis', async () => {
-  await Promise.all([scoreReader, systemReader, writer, queueConnection].map(closeRedis));
+  await Promise.all(connections.map(closeRedis));
 });
-const queue = new Queue(EMERGENCY_QUEUE, {
+const emergencyQueue = new Queue(EMERGENCY_QUEUE, {
   connection: queueConnection,
   prefix: config.bullPrefix,
 });
-queue.on('error', (err) => log.warn({ err: err.message }, 'emergency queue error'));
-shutdown.register('queue', () => queue.close());
+emergencyQueue.on('error', (err) => log.warn({ err: err.message }, 'emergency queue error'));
+shutdown.register('queue', () => emergencyQueue.close());
+const notifier = new Notifier({
+  config: config.webhook,
+  queueConnection,
+  workerConnection: notifyWorkerConnection,
+  bullPrefix: config.bullPrefix,
+  log: log.child({ module: 'notifier' }),
+  onDelivered: (kind) => m.notifications.inc({ kind, outcome: 'delivered' }),
+  onFailed: (kind) => m.notifications.inc({ kind, outcome: 'failed' }),
+});
+shutdown.register('notifier', () => notifier.close());
 
 await waitReady(writer);
-const core = new AlerterCore(
-  DEFAULT_RULES,
-  config.minObservations,
-  await loadIncidents(writer, keys, log),
+const engine = new AlertEngine(
+  {
+    redis: writer,
+    keys,
+    log,
+    emergencyQueue,
+    notifier,
+    minObservations: config.minObservations,
+    metrics: m,
+  },
+  rules,
 );
-
-/**
- * The outbox: every critical incident without a confirmed job gets one.
- * Runs after each batch and on a timer, so a failed enqueue (Redis blip)
- * is retried without waiting for the next breach.
- */
-let dispatching: Promise<void> = Promise.resolve();
-function dispatchJobs(): Promise<void> {
-  dispatching = dispatching.then(async () => {
-    for (const incident of core.pendingJobs()) {
-      try {
-        const outcome = await enqueueOnce(queue, writer, keys, incident);
-        await markJobEnqueued(writer, keys, incident);
-        if (outcome === 'enqueued') jobs.inc({ name: incident.action ?? 'unknown' });
-      } catch (err) {
-        enqueueErrors.inc();
-        log.warn(
-          { err: (err as Error).message, incident: incident.firing.incidentId },
-          'enqueue failed, will retry',
-        );
-      }
-    }
-  });
-  return dispatching;
-}
-
-async function apply(inputs: { id: string; input: RuleInput }[]): Promise<void> {
-  const now = Date.now();
-  const transitions: Transition[] = inputs.flatMap(({ id, input }) => core.observe(input, id, now));
-  await writeTransitions(writer, keys, transitions);
-  for (const t of transitions) {
-    events.inc({ rule: t.event.rule, state: t.event.state });
-    log.info(
-      { incident: t.event.incidentId, state: t.event.state, value: t.event.value },
-      t.event.message,
-    );
-  }
-  if (transitions.some((t) => t.kind === 'open' && t.incident.action)) await dispatchJobs();
-}
 
 const server = await startHttpServer({
   port: config.port,
@@ -124,45 +102,106 @@ const server = await startHttpServer({
 });
 shutdown.register('http', () => closeHttpServer(server));
 
-const common = {
-  group: GROUPS.alerter,
-  consumer: config.consumer,
-  // A new group starts at the newest entry: alerting on history would page people for the past.
-  startId: '$' as const,
-  deadLetterStream: keys.deadLetter,
-  signal: shutdown.signal,
-};
-const loops = [
-  runGroupConsumer({
-    ...common,
-    redis: scoreReader,
-    stream: keys.scores,
-    schema: ScoreUpdate,
-    log: log.child({ stream: 'scores' }),
-    handle: (entries: Entry<ScoreUpdate>[]) =>
-      apply(entries.map((e) => ({ id: e.id, input: { kind: 'score', update: e.value } }))),
-    onDeadLetter: () => deadLettered.inc({ stream: 'scores' }),
-  }),
-  runGroupConsumer({
-    ...common,
-    redis: systemReader,
-    stream: keys.systemSamples,
-    schema: SystemSample,
-    log: log.child({ stream: 'system' }),
-    handle: (entries: Entry<SystemSample>[]) =>
-      apply(entries.map((e) => ({ id: e.id, input: { kind: 'system', sample: e.value } }))),
-    onDeadLetter: () => deadLettered.inc({ stream: 'system-samples' }),
-  }),
-];
-shutdown.register('consumers', () => Promise.all(loops).then(() => undefined));
-
-await dispatchJobs();
-const retry = setInterval(() => void dispatchJobs(), 5000);
-shutdown.register('dispatch', async () => {
-  clearInterval(retry);
-  await dispatching;
+const stopWatching = watchRules({
+  path: config.rulesFile,
+  watchFile: config.rulesWatch,
+  log,
+  reload: async () => {
+    try {
+      const next = await loadRules(config.rulesFile, config.noDataMs);
+      await engine.setRules(next);
+      m.rules.set(next.rules.length);
+      log.info({ rules: next.rules.length }, 'rules reloaded');
+    } catch (err) {
+      m.reloadErrors.inc();
+      log.error({ err: (err as Error).message }, 'rules reload failed: keeping the previous rules');
+    }
+  },
 });
+shutdown.register('rules-watcher', stopWatching);
+
+/** One leadership term: consume the streams and run the timer until the term ends. */
+async function lead(term: AbortSignal): Promise<void> {
+  await engine.start(Date.now());
+  const common = {
+    group: GROUPS.alerter,
+    consumer: config.consumer,
+    // A new group starts at the newest entry: alerting on history would page people for the past.
+    startId: '$' as const,
+    deadLetterStream: keys.deadLetter,
+    signal: term,
+    claimIdleMs: config.claimIdleMs,
+  };
+  const loops = [
+    runGroupConsumer({
+      ...common,
+      redis: scoreReader,
+      stream: keys.scores,
+      schema: ScoreUpdate,
+      log: log.child({ stream: 'scores' }),
+      handle: (entries: Entry<ScoreUpdate>[]) =>
+        engine.observe(
+          entries.map((e) => ({ id: e.id, input: { kind: 'score', update: e.value } })),
+        ),
+      onDeadLetter: () => {
+        m.deadLettered.inc({ stream: 'scores' });
+        void recordPipelineError(writer, keys); // the collector's error rate
+      },
+      onLoopError: () => void recordPipelineError(writer, keys),
+    }),
+    runGroupConsumer({
+      ...common,
+      redis: systemReader,
+      stream: keys.systemSamples,
+      schema: SystemSample,
+      log: log.child({ stream: 'system' }),
+      handle: (entries: Entry<SystemSample>[]) =>
+        engine.observe(
+          entries.map((e) => ({ id: e.id, input: { kind: 'system', sample: e.value } })),
+        ),
+      onDeadLetter: () => {
+        m.deadLettered.inc({ stream: 'system-samples' });
+        void recordPipelineError(writer, keys); // the collector's error rate
+      },
+      onLoopError: () => void recordPipelineError(writer, keys),
+    }),
+    runGroupConsumer({
+      ...common,
+      // Commands written before the group existed still count.
+      startId: '0' as const,
+      redis: commandReader,
+      stream: keys.alertCommands,
+      schema: AlertCommand,
+      log: log.child({ stream: 'alert-commands' }),
+      handle: (entries: Entry<AlertCommand>[]) => engine.commands(entries.map((e) => e.value)),
+      onDeadLetter: () => {
+        m.deadLettered.inc({ stream: 'alert-commands' });
+        void recordPipelineError(writer, keys); // the collector's error rate
+      },
+      onLoopError: () => void recordPipelineError(writer, keys),
+    }),
+  ];
+  const timer = setInterval(() => {
+    engine.tick().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'tick failed'));
+  }, config.tickMs);
+  await engine.tick().catch(() => undefined);
+  await Promise.all(loops);
+  clearInterval(timer);
+  await engine.stop();
+}
+
+const leadership = runLeadership({
+  redis: writer,
+  key: keys.alerterLeader,
+  id: config.consumer,
+  ttlMs: config.leaderTtlMs,
+  signal: shutdown.signal,
+  log,
+  lead,
+  onChange: (leading) => m.leader.set(leading ? 1 : 0),
+});
+shutdown.register('leadership', () => leadership);
 log.info(
-  { port: config.port, rules: DEFAULT_RULES.length, openIncidents: core.incidents.size },
+  { port: config.port, rules: rules.rules.length, consumer: config.consumer },
   'alerter ready',
 );

@@ -1,167 +1,272 @@
+import type { AlertLabels, AlertLevel } from '@quantmon/shared';
+import { DEFAULT_RULE_SPECS } from './default-rules.js';
 import {
-  EMERGENCY_JOB,
-  fromMetricValue,
-  type AlertLevel,
-  type ScoreUpdate,
-  type SystemSample,
-} from '@quantmon/shared';
+  metricReader,
+  metricSource,
+  type Reader,
+  type RuleInput,
+  type Source,
+} from './metric-source.js';
+import {
+  RulePatch,
+  RuleSpec,
+  RulesFile,
+  type Comparison,
+  type NoDataSpec,
+  type RuleOverride,
+} from './rule-spec.js';
 
-/** What a rule reads: a strategy's score update or a host's system sample. */
-export type RuleInput =
-  { kind: 'score'; update: ScoreUpdate } | { kind: 'system'; sample: SystemSample };
+export type { RuleInput };
 
-export interface Rule {
+/** A rule as it applies to one subject (its overrides folded in). */
+export interface EffectiveRule {
   name: string;
-  level: AlertLevel;
-  /** The metric as users know it (shown in alerts). */
   metric: string;
-  comparison: '>' | '<';
+  comparison: Comparison;
   threshold: number;
-  source: RuleInput['kind'];
-  /** The observed value, or undefined when the input does not measure it. */
-  valueOf: (input: RuleInput, minObservations: number) => number | undefined;
+  clearThreshold: number | undefined;
+  level: AlertLevel;
+  forMs: number;
+  repeatMs: number | undefined;
+  labels: AlertLabels;
   recommendation: string;
-  /** Emergency job name for critical incidents. */
-  action?: string;
+  /** Emergency job name (critical rules only). */
+  action: string | undefined;
 }
 
-/** A statistic from a score update, once the window holds enough observations. */
-function stat(pick: (u: ScoreUpdate) => number, needsHistory = true) {
-  return (input: RuleInput, minObservations: number): number | undefined => {
-    if (input.kind !== 'score') return undefined;
-    if (needsHistory && input.update.count < minObservations) return undefined;
-    const v = pick(input.update);
-    return Number.isFinite(v) ? v : undefined;
+export interface CompiledRule {
+  name: string;
+  source: Source;
+  /** `system`, `host`, `strategy`, or one subject such as `strategy/alpha`. */
+  subject: string;
+  read: Reader;
+  minObservations: number | undefined;
+  base: EffectiveRule;
+  /** Per subject id: its own rule, or null where the rule is disabled for it. */
+  overrides: Map<string, EffectiveRule | null>;
+}
+
+export interface NoDataRule {
+  strategyAfterMs: number;
+  hostAfterMs: number;
+  level: AlertLevel;
+  recommendation: string;
+  labels: AlertLabels;
+  /** Per subject id: its own `after` (0 = off). */
+  overrides: Map<string, number>;
+}
+
+export interface RuleSet {
+  rules: CompiledRule[];
+  noData: NoDataRule;
+}
+
+/** A problem in a rules file, named by rule and field. */
+export interface RuleIssue {
+  rule: string | undefined;
+  field: string;
+  message: string;
+}
+
+export class RulesError extends Error {
+  constructor(readonly issues: RuleIssue[]) {
+    super(issues.map(formatRuleIssue).join('\n'));
+    this.name = 'RulesError';
+  }
+}
+
+export function formatRuleIssue(i: RuleIssue): string {
+  const where = i.rule === undefined ? '' : `rule "${i.rule}", `;
+  return `${where}field "${i.field || '(root)'}": ${i.message}`;
+}
+
+export const NO_DATA_RULE = 'no_data';
+
+/**
+ * The effective rule set: the defaults, patched and extended by a parsed
+ * rules file (plain data from YAML or JSON). Throws RulesError naming every
+ * bad rule and field. Pure.
+ */
+export function compileRules(file: unknown, noDataDefaultMs: number): RuleSet {
+  const parsed = RulesFile.safeParse(file ?? {});
+  if (!parsed.success) {
+    throw new RulesError(
+      parsed.error.issues.map((i) => {
+        const path = i.path.map(String);
+        if (path[0] === 'rules' && path.length >= 2) {
+          return { rule: path[1], field: path.slice(2).join('.'), message: i.message };
+        }
+        return { rule: undefined, field: path.join('.'), message: i.message };
+      }),
+    );
+  }
+  const entries = parsed.data.rules ?? {};
+  const issues: RuleIssue[] = [];
+  const rules: CompiledRule[] = [];
+  if (NO_DATA_RULE in entries) {
+    issues.push({ rule: NO_DATA_RULE, field: '', message: 'reserved: configure it under noData' });
+  }
+  const names = new Set([...Object.keys(DEFAULT_RULE_SPECS), ...Object.keys(entries)]);
+  for (const name of names) {
+    if (name === NO_DATA_RULE) continue;
+    const base = DEFAULT_RULE_SPECS[name];
+    const own = RulePatch.safeParse(entries[name] ?? {});
+    if (!own.success) {
+      for (const i of own.error.issues) {
+        issues.push({ rule: name, field: i.path.map(String).join('.'), message: i.message });
+      }
+      continue;
+    }
+    const patch = own.data;
+    const merged = base
+      ? {
+          ...base,
+          ...stripUndefined(patch),
+          labels: { ...base.labels, ...patch.labels },
+          overrides: mergeOverrides(base.overrides, patch.overrides),
+        }
+      : patch;
+    const full = RuleSpec.safeParse(merged);
+    if (!full.success) {
+      for (const i of full.error.issues) {
+        issues.push({ rule: name, field: i.path.map(String).join('.'), message: i.message });
+      }
+      continue;
+    }
+    if (full.data.enabled === false) continue;
+    rules.push(compileRule(name, full.data));
+  }
+  if (issues.length > 0) throw new RulesError(issues);
+  return { rules, noData: compileNoData(parsed.data.noData, noDataDefaultMs) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function mergeOverrides(
+  a: Record<string, RuleOverride> | undefined,
+  b: Record<string, RuleOverride> | undefined,
+): Record<string, RuleOverride> {
+  const out: Record<string, RuleOverride> = { ...a };
+  for (const [id, o] of Object.entries(b ?? {})) out[id] = { ...out[id], ...stripUndefined(o) };
+  return out;
+}
+
+function compileRule(name: string, spec: RuleSpec): CompiledRule {
+  const base: EffectiveRule = {
+    name,
+    metric: spec.metric,
+    comparison: spec.comparison,
+    threshold: spec.threshold,
+    clearThreshold: spec.clearThreshold,
+    level: spec.level,
+    forMs: spec.for ?? 0,
+    repeatMs: spec.repeatInterval || undefined,
+    labels: spec.labels ?? {},
+    recommendation: spec.recommendation,
+    action: spec.action,
+  };
+  const overrides = new Map<string, EffectiveRule | null>();
+  for (const [id, o] of Object.entries(spec.overrides ?? {})) {
+    if (o.enabled === false) {
+      overrides.set(id, null);
+      continue;
+    }
+    const level = o.level ?? base.level;
+    overrides.set(id, {
+      ...base,
+      threshold: o.threshold ?? base.threshold,
+      // A new threshold without its own clear threshold drops the base one (it may sit on the wrong side).
+      clearThreshold:
+        o.clearThreshold ?? (o.threshold === undefined ? base.clearThreshold : undefined),
+      level,
+      forMs: o.for ?? base.forMs,
+      repeatMs: o.repeatInterval === undefined ? base.repeatMs : o.repeatInterval || undefined,
+      labels: { ...base.labels, ...o.labels },
+      recommendation: o.recommendation ?? base.recommendation,
+      action: level === 'critical' ? base.action : undefined,
+    });
+  }
+  return {
+    name,
+    source: metricSource(spec.metric) ?? 'score',
+    subject: spec.subject,
+    read: metricReader(spec.metric, spec.transform ?? 'none'),
+    minObservations: spec.minObservations,
+    base,
+    overrides,
   };
 }
 
-function sys(pick: (s: SystemSample) => number | undefined) {
-  return (input: RuleInput): number | undefined =>
-    input.kind === 'system' ? pick(input.sample) : undefined;
+function compileNoData(spec: NoDataSpec | undefined, defaultMs: number): NoDataRule {
+  const off = spec?.enabled === false;
+  const after = off ? 0 : (spec?.after ?? defaultMs);
+  const overrides = new Map<string, number>();
+  for (const [id, o] of Object.entries(spec?.overrides ?? {})) {
+    overrides.set(id, o.enabled === false || off ? 0 : (o.after ?? after));
+  }
+  return {
+    strategyAfterMs: after,
+    hostAfterMs: off ? 0 : (spec?.hostAfter ?? after),
+    level: spec?.level ?? 'warning',
+    recommendation:
+      spec?.recommendation ??
+      'No data from this subject: check that the strategy (or host collector) is running and can reach the collector.',
+    labels: spec?.labels ?? {},
+    overrides,
+  };
 }
 
-const m = (u: ScoreUpdate, name: keyof ScoreUpdate['metrics']): number =>
-  fromMetricValue(u.metrics[name]);
+/** The id part of a subject: `alpha` for `strategy/alpha`. */
+export function subjectId(subject: string): string {
+  const slash = subject.indexOf('/');
+  return slash < 0 ? subject : subject.slice(slash + 1);
+}
 
 /**
- * The ten default rules of ARCHITECTURE.md. Losses (drawdown, VaR) are
- * compared as magnitudes: "VaR beyond 0.15" is a 5 % quantile return below
- * -0.15, shown as 0.15+.
+ * The incident subject a rule assigns to an input's natural subject, or
+ * undefined when the rule does not watch it.
  */
-export const DEFAULT_RULES: readonly Rule[] = [
-  {
-    name: 'drawdown_exceeded',
-    level: 'warning',
-    metric: 'currentDrawdown',
-    comparison: '>',
-    threshold: 0.1,
-    source: 'score',
-    valueOf: stat((u) => -m(u, 'currentDrawdown')),
-    recommendation:
-      'Drawdown is beyond 10 %: review open positions and consider cutting exposure until the strategy recovers.',
-  },
-  {
-    name: 'volatility_spike',
-    level: 'warning',
-    metric: 'annualVolatility',
-    comparison: '>',
-    threshold: 0.25,
-    source: 'score',
-    valueOf: stat((u) => m(u, 'annualVolatility')),
-    recommendation:
-      'Annualised volatility is above 25 %: check for regime change and scale position sizes to the volatility target.',
-  },
-  {
-    name: 'sharpe_decline',
-    level: 'warning',
-    metric: 'sharpeRatio',
-    comparison: '<',
-    threshold: 0.5,
-    source: 'score',
-    valueOf: stat((u) => m(u, 'sharpeRatio')),
-    recommendation:
-      'Sharpe is below 0.5: review the strategy signal and costs; consider reducing its allocation.',
-  },
-  {
-    name: 'rebalancing_needed',
-    level: 'info',
-    metric: 'weightDrift',
-    comparison: '>',
-    threshold: 0.1,
-    source: 'score',
-    valueOf: stat((u) => u.weightDrift ?? NaN, false),
-    recommendation:
-      'A position drifted more than 10 points from its target weight: schedule a rebalance.',
-  },
-  {
-    name: 'var_exceeded',
-    level: 'critical',
-    metric: 'valueAtRisk',
-    comparison: '>',
-    threshold: 0.15,
-    source: 'score',
-    valueOf: stat((u) => -m(u, 'valueAtRisk')),
-    recommendation:
-      'Value at Risk is beyond 15 %: reduce gross exposure now; a risk-reduction job has been queued.',
-    action: EMERGENCY_JOB.riskReduction,
-  },
-  {
-    name: 'correlation_spike',
-    level: 'warning',
-    metric: 'correlation',
-    comparison: '>',
-    threshold: 0.8,
-    source: 'score',
-    valueOf: stat((u) => m(u, 'correlation')),
-    recommendation:
-      'Correlation to the benchmark is above 0.8: the strategy is close to beta; check diversification.',
-  },
-  {
-    name: 'cpu_high',
-    level: 'warning',
-    metric: 'cpu',
-    comparison: '>',
-    threshold: 80,
-    source: 'system',
-    valueOf: sys((s) => s.cpu),
-    recommendation:
-      'CPU above 80 %: look for runaway processes or add capacity before latency suffers.',
-  },
-  {
-    name: 'memory_high',
-    level: 'warning',
-    metric: 'memory',
-    comparison: '>',
-    threshold: 85,
-    source: 'system',
-    valueOf: sys((s) => s.memory),
-    recommendation:
-      'Memory above 85 %: check for leaks and large caches; the host is close to swapping.',
-  },
-  {
-    name: 'api_slow',
-    level: 'warning',
-    metric: 'apiResponseTime',
-    comparison: '>',
-    threshold: 2.0,
-    source: 'system',
-    valueOf: sys((s) => s.apiResponseTime),
-    recommendation: 'API response time above 2 s: check the probed service and its dependencies.',
-  },
-  {
-    name: 'error_rate_high',
-    level: 'critical',
-    metric: 'errorRate',
-    comparison: '>',
-    threshold: 5,
-    source: 'system',
-    valueOf: sys((s) => s.errorRate),
-    recommendation:
-      'Error rate above 5 %: a system-check job has been queued; inspect failing probes and dead letters.',
-    action: EMERGENCY_JOB.systemCheck,
-  },
-];
+export function incidentSubject(rule: CompiledRule, natural: string): string | undefined {
+  const sel = rule.subject;
+  if (sel === 'system') return 'system';
+  if (sel === 'strategy' || sel === 'host')
+    return natural.startsWith(`${sel}/`) ? natural : undefined;
+  return sel === natural ? natural : undefined;
+}
 
-export function breaches(rule: Rule, value: number): boolean {
-  return rule.comparison === '>' ? value > rule.threshold : value < rule.threshold;
+/** The rule as it applies to one natural subject; undefined where disabled for it. */
+export function effectiveRule(rule: CompiledRule, natural: string): EffectiveRule | undefined {
+  const o = rule.overrides.get(subjectId(natural));
+  if (o === null) return undefined;
+  return o ?? rule.base;
+}
+
+export function compare(op: Comparison, value: number, limit: number): boolean {
+  switch (op) {
+    case '>':
+      return value > limit;
+    case '>=':
+      return value >= limit;
+    case '<':
+      return value < limit;
+    case '<=':
+      return value <= limit;
+  }
+}
+
+/** The condition that opens an incident. */
+export function breaches(rule: EffectiveRule, value: number): boolean {
+  return compare(rule.comparison, value, rule.threshold);
+}
+
+/** Whether a firing incident stays firing: past the clear threshold when there is one. */
+export function stillBreaching(rule: EffectiveRule, value: number): boolean {
+  return compare(rule.comparison, value, rule.clearThreshold ?? rule.threshold);
+}
+
+/** The defaults alone. */
+export function defaultRuleSet(noDataMs: number): RuleSet {
+  return compileRules({}, noDataMs);
 }

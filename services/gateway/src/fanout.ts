@@ -1,146 +1,298 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   ClientMessage,
   formatIssues,
+  WS_CLOSE,
   type Logger,
+  type ResumePositions,
+  type ResumeStream,
   type ServerFrame,
   type Topic,
 } from '@quantmon/shared';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { originAllowed, requestToken, tokenAllowed, type AccessPolicy } from './auth.js';
+import {
+  Connection,
+  type ConnectionLimits,
+  type EncodedFrame,
+  type FanoutStats,
+} from './connection.js';
 import type { GatewayState } from './gateway-state.js';
+import type { ReplayResult } from './resume.js';
+import type { Broadcast } from './stream-feed.js';
 import { Subscriptions } from './subscriptions.js';
+import { streamOf, topicMatches } from './topics.js';
+
+export type Replayer = (
+  stream: ResumeStream,
+  since: string,
+  match: (b: Broadcast) => boolean,
+) => Promise<ReplayResult>;
 
 export interface FanoutOptions {
   server: Server;
   state: GatewayState;
   log: Logger;
   serverId: string;
-  /** Largest client message accepted, bytes. */
-  maxPayload?: number;
-  /** A client whose unsent backlog passes this is closed (it resumes on reconnect). */
-  maxBufferedBytes?: number;
-  heartbeatMs?: number;
-  onFrames?: (n: number) => void;
-  onSlowClose?: () => void;
-}
-
-/** Close code for a client that cannot keep up (RFC 6455 1013: try again later). */
-export const CLOSE_SLOW = 1013;
-
-interface Client {
-  ws: WebSocket;
-  alive: boolean;
+  policy: AccessPolicy;
+  limits: ConnectionLimits;
+  /** Largest client message accepted, bytes (larger: close 1009). */
+  maxPayload: number;
+  heartbeatMs: number;
+  replay: Replayer;
+  onRejected?: (reason: 'origin' | 'unauthorized' | 'path') => void;
 }
 
 /**
- * WebSocket `/ws`: subscribe/unsubscribe by topic, a snapshot on subscribe,
- * then live frames. Each broadcast is serialised once and the same string is
- * written to every subscriber.
+ * WebSocket `/ws`: topics, snapshot or resume on subscribe, then live
+ * frames. Each broadcast is serialised once into a Buffer that every
+ * recipient's socket writes as is; slow recipients queue (and conflate) in
+ * their own outbox. Auth and Origin are checked at the upgrade.
  */
 export class Fanout {
+  readonly stats: FanoutStats = {
+    framesOut: 0,
+    conflated: 0,
+    dropped: 0,
+    slowClosed: 0,
+    rateLimitedClosed: 0,
+  };
   private readonly wss: WebSocketServer;
-  private readonly subs = new Subscriptions<Client>();
-  private readonly clients = new Set<Client>();
+  private readonly subs = new Subscriptions<Connection>();
+  private readonly conns = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly maxBuffered: number;
+  private nextId = 1;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: FanoutOptions) {
-    this.maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
     // Compression stays off: ws documents its memory cost under many sockets.
     this.wss = new WebSocketServer({
-      server: opts.server,
-      path: '/ws',
-      maxPayload: opts.maxPayload ?? 64 * 1024,
+      noServer: true,
+      maxPayload: opts.maxPayload,
       perMessageDeflate: false,
+      clientTracking: false,
     });
-    this.wss.on('connection', (ws) => this.onConnection(ws));
-    this.heartbeat = setInterval(() => this.reap(), opts.heartbeatMs ?? 30_000);
+    opts.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
+    this.heartbeat = setInterval(() => this.reap(), opts.heartbeatMs);
     this.heartbeat.unref();
   }
 
   get connections(): number {
-    return this.wss.clients.size;
+    return this.conns.size;
   }
 
-  publish(topic: Topic, frame: ServerFrame): void {
-    const audience = this.subs.audience(topic);
-    if (audience.size === 0) return;
-    const text = JSON.stringify(frame);
-    for (const client of audience) this.send(client, text);
-    this.opts.onFrames?.(audience.size);
+  /** Frames waiting in outboxes: total and the deepest one. */
+  outboxDepth(): { frames: number; max: number; backlogBytes: number } {
+    let frames = 0;
+    let max = 0;
+    let backlogBytes = 0;
+    for (const c of this.conns) {
+      frames += c.outboxFrames;
+      max = Math.max(max, c.outboxFrames);
+      backlogBytes += c.backlogBytes;
+    }
+    return { frames, max, backlogBytes };
+  }
+
+  /** Send one tick's broadcasts: each frame is encoded once, only if someone wants it. */
+  publish(batch: readonly Broadcast[]): void {
+    for (const b of batch) {
+      let enc: EncodedFrame | undefined;
+      this.subs.forEachAudience(b.topic, (c) => {
+        enc ??= { data: encode(b.frame), key: b.key, stream: b.stream, pos: b.pos };
+        c.deliver(enc);
+      });
+    }
   }
 
   close(): Promise<void> {
-    clearInterval(this.heartbeat);
-    for (const ws of this.wss.clients) ws.close(1001, 'server shutting down');
-    return new Promise((resolve) => this.wss.close(() => resolve()));
+    this.closing ??= (async () => {
+      clearInterval(this.heartbeat);
+      for (const c of this.conns) c.close(WS_CLOSE.goingAway, 'server shutting down');
+      await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    })();
+    return this.closing;
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return this.reject(socket, 404, 'not found', 'path');
+    if (this.closing) return this.reject(socket, 503, 'shutting down', 'path');
+    if (!originAllowed(this.opts.policy, req)) {
+      this.opts.log.info({ origin: req.headers.origin }, 'websocket origin refused');
+      return this.reject(socket, 403, 'origin not allowed', 'origin');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!tokenAllowed(this.opts.policy, requestToken(req, url))) {
+        // Accept, then close with a code a browser can read (it cannot see an HTTP 401).
+        this.opts.onRejected?.('unauthorized');
+        ws.close(WS_CLOSE.unauthorized, 'unauthorized: missing or unknown token');
+        return;
+      }
+      this.onConnection(ws);
+    });
+  }
+
+  private reject(
+    socket: Duplex,
+    status: number,
+    text: string,
+    reason: 'origin' | 'unauthorized' | 'path',
+  ): void {
+    this.opts.onRejected?.(reason);
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
   }
 
   private onConnection(ws: WebSocket): void {
-    const client: Client = { ws, alive: true };
-    this.clients.add(client);
-    ws.on('pong', () => (client.alive = true));
-    ws.on('message', (data, isBinary) => this.onMessage(client, isBinary ? null : data.toString()));
+    const conn = new Connection(ws, this.nextId++, this.opts.limits, this.stats, Date.now());
+    this.conns.add(conn);
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('message', (data, isBinary) => this.onMessage(conn, isBinary ? null : String(data)));
     ws.on('close', () => {
-      this.clients.delete(client);
-      this.subs.remove(client);
+      conn.closed = true;
+      this.conns.delete(conn);
+      this.subs.remove(conn);
     });
     ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'websocket error'));
-    this.sendFrame(client, { type: 'hello', server: this.opts.serverId, ts: Date.now() });
+    this.sendFrame(conn, { type: 'hello', server: this.opts.serverId, ts: Date.now() });
   }
 
-  private onMessage(client: Client, text: string | null): void {
-    if (text === null)
-      return this.sendFrame(client, { type: 'error', message: 'binary messages are not accepted' });
+  private onMessage(conn: Connection, text: string | null): void {
+    if (conn.closed) return;
+    if (!conn.bucket.take(Date.now())) {
+      conn.refused++;
+      if (conn.refused > this.opts.limits.clientBurst) {
+        this.stats.rateLimitedClosed++;
+        conn.close(WS_CLOSE.rateLimited, 'rate limited: too many messages');
+        return;
+      }
+      return this.sendError(conn, 'rate limit exceeded: message ignored');
+    }
+    conn.refused = 0;
+    if (text === null) return this.sendError(conn, 'binary messages are not accepted');
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      return this.sendFrame(client, { type: 'error', message: 'message is not valid JSON' });
+      return this.sendError(conn, 'message is not valid JSON');
     }
     const parsed = ClientMessage.safeParse(json);
     if (!parsed.success) {
-      return this.sendFrame(client, {
-        type: 'error',
-        message: `invalid message: ${formatIssues(parsed.error.issues)}`,
-      });
+      return this.sendError(conn, `invalid message: ${formatIssues(parsed.error.issues)}`);
     }
     const msg = parsed.data;
-    if (msg.type === 'ping') return this.sendFrame(client, { type: 'pong', ts: Date.now() });
-    if (msg.type === 'unsubscribe') {
-      this.subs.unsubscribe(client, msg.topics);
-      return this.sendFrame(client, { type: 'unsubscribed', topics: msg.topics });
-    }
-    const added = this.subs.subscribe(client, msg.topics);
-    this.sendFrame(client, { type: 'subscribed', topics: msg.topics });
-    for (const topic of added)
-      this.sendFrame(client, { type: 'snapshot', topic, ...this.opts.state.snapshot(topic) });
+    if (msg.type === 'ping') return this.sendFrame(conn, { type: 'pong', ts: Date.now() });
+    const run =
+      msg.type === 'subscribe'
+        ? () => this.subscribe(conn, msg.topics, msg.since)
+        : () => this.unsubscribe(conn, msg.topics);
+    conn.queue = conn.queue.then(run).catch((err: unknown) => {
+      this.opts.log.warn({ err, conn: conn.id }, 'subscription handling failed');
+    });
   }
 
-  private sendFrame(client: Client, frame: ServerFrame): void {
-    this.send(client, JSON.stringify(frame));
+  private unsubscribe(conn: Connection, topics: Topic[]): void {
+    this.subs.unsubscribe(conn, topics);
+    this.sendFrame(conn, { type: 'unsubscribed', topics });
   }
 
-  private send(client: Client, text: string): void {
-    const ws = client.ws;
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > this.maxBuffered) {
-      this.opts.onSlowClose?.();
-      ws.close(CLOSE_SLOW, 'client too slow: reconnect to resume');
-      return;
-    }
-    ws.send(text);
-  }
-
-  /** Terminate sockets that did not answer the last ping. */
-  private reap(): void {
-    for (const client of this.clients) {
-      if (!client.alive) {
-        client.ws.terminate();
+  /**
+   * New topics get a snapshot, or with `since` for their stream, a replay
+   * of what came after it. During a replay the stream's live frames for
+   * this client are held, then released past the last entry the replay
+   * read: nothing missed, nothing twice.
+   */
+  private async subscribe(
+    conn: Connection,
+    topics: Topic[],
+    since: ResumePositions | undefined,
+  ): Promise<void> {
+    if (conn.closed) return;
+    const added = this.subs.subscribe(conn, topics);
+    this.sendFrame(conn, { type: 'subscribed', topics });
+    const resuming = new Map<ResumeStream, { since: string; added: Topic[] }>();
+    for (const t of added) {
+      const s = streamOf(t);
+      const pos = since?.[s];
+      if (pos === undefined) {
+        this.sendSnapshot(conn, t);
         continue;
       }
-      client.alive = false;
-      client.ws.ping();
+      const r = resuming.get(s) ?? { since: pos, added: [] };
+      r.added.push(t);
+      resuming.set(s, r);
+    }
+    for (const s of resuming.keys()) conn.hold(s);
+    await Promise.all([...resuming].map(([s, r]) => this.resumeStream(conn, s, r.since, r.added)));
+  }
+
+  private async resumeStream(
+    conn: Connection,
+    stream: ResumeStream,
+    since: string,
+    added: Topic[],
+  ): Promise<void> {
+    const mine = [...this.subs.topicsOf(conn)].filter((t) => streamOf(t) === stream);
+    const match = (b: Broadcast): boolean => mine.some((t) => topicMatches(t, b.topic));
+    let result: ReplayResult;
+    try {
+      result = await this.opts.replay(stream, since, match);
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, stream }, 'resume read failed');
+      result = { ok: false, reason: 'unavailable' };
+    }
+    if (conn.closed) return;
+    if (result.ok) {
+      for (const e of result.entries) conn.sendOwn(encode(e.frame));
+      for (const t of added) {
+        const replayed = result.entries.filter((e) => topicMatches(t, e.topic)).length;
+        this.sendFrame(conn, { type: 'resumed', topic: t, replayed, pos: result.cutoff });
+      }
+      conn.release(stream, result.cutoff);
+      return;
+    }
+    // Every topic of this stream starts over from a snapshot; held frames up
+    // to the snapshot's position are in it.
+    for (const t of mine) {
+      this.sendFrame(conn, { type: 'reset', topic: t, reason: result.reason });
+      this.sendSnapshot(conn, t);
+    }
+    conn.release(stream, this.opts.state.pos[stream]);
+  }
+
+  private sendSnapshot(conn: Connection, topic: Topic): void {
+    this.sendFrame(conn, { type: 'snapshot', topic, ...this.opts.state.snapshot(topic) });
+  }
+
+  private sendError(conn: Connection, message: string): void {
+    this.sendFrame(conn, { type: 'error', message });
+  }
+
+  private sendFrame(conn: Connection, frame: ServerFrame): void {
+    conn.sendOwn(encode(frame));
+  }
+
+  /** Terminate sockets that did not answer the last ping, ping the rest. */
+  private reap(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        c.closed = true;
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
     }
   }
+}
+
+function encode(frame: ServerFrame): Buffer {
+  return Buffer.from(JSON.stringify(frame));
 }

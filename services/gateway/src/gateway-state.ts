@@ -1,4 +1,14 @@
-import type { AlertEvent, ScoreUpdate, Summary, SystemSample, Topic } from '@quantmon/shared';
+import type {
+  AlertEvent,
+  ResumeStream,
+  ScoreUpdate,
+  StrategyList,
+  Summary,
+  SystemSample,
+  Topic,
+} from '@quantmon/shared';
+import { maxId } from './stream-pos.js';
+import { streamOf } from './topics.js';
 
 /**
  * The latest state every gateway keeps in memory for snapshots and
@@ -9,6 +19,13 @@ export class GatewayState {
   readonly scores = new Map<string, ScoreUpdate>();
   readonly system = new Map<string, SystemSample>();
   readonly activeAlerts = new Map<string, AlertEvent>();
+  /** Per stream, the newest entry this state includes (snapshots say "resume from here"). */
+  readonly pos: Record<ResumeStream, string> = { scores: '0-0', system: '0-0', alerts: '0-0' };
+
+  /** Record that everything up to `id` on `stream` has been applied. */
+  advance(stream: ResumeStream, id: string): void {
+    this.pos[stream] = maxId(this.pos[stream], id);
+  }
 
   applyScore(u: ScoreUpdate): void {
     const prev = this.scores.get(u.strategy);
@@ -35,17 +52,44 @@ export class GatewayState {
     };
   }
 
-  /** The snapshot frame for one topic. */
+  /** `GET /api/strategies`: every strategy with its latest scores and firing alerts. */
+  strategies(now: number): StrategyList {
+    const firing = new Map<string, number>();
+    for (const a of this.activeAlerts.values()) {
+      if (a.subject.startsWith('strategy/')) {
+        const id = a.subject.slice('strategy/'.length);
+        firing.set(id, (firing.get(id) ?? 0) + 1);
+      }
+    }
+    return {
+      ts: now,
+      strategies: [...this.scores.values()]
+        .sort((a, b) => a.strategy.localeCompare(b.strategy))
+        .map((u) => ({
+          strategy: u.strategy,
+          id: u.id,
+          ts: u.ts,
+          count: u.count,
+          scores: u.scores,
+          status: u.status,
+          activeAlerts: firing.get(u.strategy) ?? 0,
+        })),
+    };
+  }
+
+  /** The snapshot frame for one topic, with the stream position it includes. */
   snapshot(topic: Topic): {
     scores?: ScoreUpdate[];
     system?: SystemSample[];
     alerts?: AlertEvent[];
+    pos: string;
   } {
-    if (topic === 'system') return { system: [...this.system.values()] };
-    if (topic === 'alerts') return { alerts: this.sortedAlerts() };
-    if (topic === 'strategy:*') return { scores: [...this.scores.values()] };
+    const pos = this.pos[streamOf(topic)];
+    if (topic === 'system') return { system: [...this.system.values()], pos };
+    if (topic === 'alerts') return { alerts: this.sortedAlerts(), pos };
+    if (topic === 'strategy:*') return { scores: [...this.scores.values()], pos };
     const one = this.scores.get(topic.slice('strategy:'.length));
-    return { scores: one ? [one] : [] };
+    return { scores: one ? [one] : [], pos };
   }
 
   private sortedAlerts(): AlertEvent[] {

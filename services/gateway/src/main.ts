@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   closeHttpServer,
@@ -14,12 +15,16 @@ import {
   startHttpServer,
   waitReady,
 } from '@quantmon/shared';
-import { Counter, Gauge } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
 import { apiRoutes } from './api-routes.js';
+import { apiAuthRoute } from './auth.js';
 import { Fanout } from './fanout.js';
+import { registerGatewayMetrics } from './gateway-metrics.js';
 import { GatewayState } from './gateway-state.js';
+import { replaySince } from './resume.js';
 import { serveStatic } from './static-files.js';
-import { loadState, makeEntryHandler } from './stream-feed.js';
+import { loadState, makeEntryHandler, resumeStreamOf } from './stream-feed.js';
+import { streamKey } from './topics.js';
 
 const config = loadOrExit('gateway', loadGatewayConfig);
 const log = createLogger('gateway', config.logLevel);
@@ -27,23 +32,10 @@ const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
 const publicDir = fileURLToPath(new URL('../public', import.meta.url));
-
+const openapi: unknown = parseYaml(
+  readFileSync(fileURLToPath(new URL('../openapi.yaml', import.meta.url)), 'utf8'),
+);
 const registry = createRegistry('gateway');
-const framesOut = new Counter({
-  name: 'quantmon_gateway_frames_out_total',
-  help: 'Frames written to clients',
-  registers: [registry],
-});
-const slowClosed = new Counter({
-  name: 'quantmon_gateway_slow_closed_total',
-  help: 'Clients closed for falling behind',
-  registers: [registry],
-});
-const badEntries = new Counter({
-  name: 'quantmon_gateway_malformed_entries_total',
-  help: 'Stream entries skipped as malformed',
-  registers: [registry],
-});
 
 const reader = createRedis(config.redisUrl, 'blocking', 'gateway-reader', log);
 const redis = createRedis(config.redisUrl, 'blocking', 'gateway', log);
@@ -60,16 +52,22 @@ const from = Object.fromEntries(
   await Promise.all(streams.map(async (s) => [s, await resolveStart(redis, s, '$')] as const)),
 );
 const state = new GatewayState();
+for (const [key, id] of Object.entries(from)) {
+  const s = resumeStreamOf(keys, key);
+  if (s) state.advance(s, id);
+}
 await loadState(redis, keys, state, log);
 
+const policy = { tokens: config.tokens, allowedOrigins: config.allowedOrigins };
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
-  health: () => ({ redis: redis.status === 'ready' }),
+  health: () => ({ redis: redis.status === 'ready', reader: reader.status === 'ready' }),
   routes: [
-    apiRoutes(redis, keys, state),
+    apiAuthRoute(policy),
+    apiRoutes({ redis, keys, state, historyMaxScan: config.historyMaxScan, openapi }),
     (req, res, url) => serveStatic(publicDir, req, res, url.pathname),
   ],
 });
@@ -78,17 +76,27 @@ const fanout = new Fanout({
   state,
   log: log.child({ module: 'fanout' }),
   serverId: config.gatewayId,
-  onFrames: (n) => framesOut.inc(n),
-  onSlowClose: () => slowClosed.inc(),
-});
-new Gauge({
-  name: 'quantmon_gateway_connections',
-  help: 'Open WebSocket connections',
-  registers: [registry],
-  collect() {
-    this.set(fanout.connections);
+  policy,
+  limits: {
+    highWater: config.writeHighWaterBytes,
+    maxBacklog: config.maxBacklogBytes,
+    clientRate: config.clientRate,
+    clientBurst: config.clientBurst,
   },
+  maxPayload: config.maxMessageBytes,
+  heartbeatMs: config.heartbeatMs,
+  replay: (stream, since, match) =>
+    replaySince({
+      redis,
+      key: streamKey(keys, stream),
+      stream,
+      since,
+      match,
+      max: config.replayMax,
+    }),
+  onRejected: (reason) => metrics.rejected(reason),
 });
+const metrics = registerGatewayMetrics({ registry, fanout, state, redis, keys });
 shutdown.register('http', () => closeHttpServer(server));
 shutdown.register('websocket', () => fanout.close());
 
@@ -100,10 +108,17 @@ const loop = followStreams({
   onEntries: makeEntryHandler(
     keys,
     state,
-    (t, f) => fanout.publish(t, f),
+    (batch) => {
+      fanout.publish(batch);
+      for (const b of batch) metrics.broadcast(b.pos);
+    },
     log,
-    () => badEntries.inc(),
+    () => metrics.badEntry(),
   ),
 });
 shutdown.register('follower', () => loop);
+shutdown.register('metrics', () => metrics.close());
+if (!existsSync(`${publicDir}/dist/app.js`)) {
+  log.warn('dashboard bundle missing: run `npx tsx services/gateway/src/build-dashboard.ts`');
+}
 log.info({ port: config.port, url: `http://localhost:${config.port}/` }, 'gateway ready');

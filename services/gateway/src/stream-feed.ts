@@ -7,13 +7,12 @@ import {
   type Keys,
   type Logger,
   type RawEntry,
+  type ResumeStream,
   type ServerFrame,
   type Topic,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { GatewayState } from './gateway-state.js';
-
-export type Publish = (topic: Topic, frame: ServerFrame) => void;
 
 /** Load the latest state from the hashes the scorer, collector and alerter keep. */
 export async function loadState(
@@ -60,49 +59,97 @@ export async function loadState(
   );
 }
 
+/** One frame to send to every subscriber of `topic`. */
+export interface Broadcast {
+  topic: Topic;
+  stream: ResumeStream;
+  pos: string;
+  /** Conflation key for metric frames (latest wins); null for alerts, never dropped. */
+  key: string | null;
+  frame: ServerFrame;
+}
+
+export type Decoded = { ok: true; b: Broadcast } | { ok: false; reason: string };
+
+/** Which resumable stream a Redis key is, if any. */
+export function resumeStreamOf(keys: Keys, stream: string): ResumeStream | undefined {
+  if (stream === keys.scores) return 'scores';
+  if (stream === keys.systemSamples) return 'system';
+  if (stream === keys.alerts) return 'alerts';
+  return undefined;
+}
+
+/** Decode one entry of a resumable stream into the frame clients get. */
+export function decodeBroadcast(s: ResumeStream, pos: string, fields: readonly string[]): Decoded {
+  if (s === 'scores') {
+    const d = decodeEntry(fields, ScoreUpdate);
+    if (!d.ok) return d;
+    const topic = `strategy:${d.value.strategy}` as const;
+    return {
+      ok: true,
+      b: { topic, stream: s, pos, key: topic, frame: { type: 'score', pos, data: d.value } },
+    };
+  }
+  if (s === 'system') {
+    const d = decodeEntry(fields, SystemSample);
+    if (!d.ok) return d;
+    return {
+      ok: true,
+      b: {
+        topic: 'system',
+        stream: s,
+        pos,
+        key: `system:${d.value.host}`,
+        frame: { type: 'system', pos, data: d.value },
+      },
+    };
+  }
+  const d = decodeEntry(fields, AlertEvent);
+  if (!d.ok) return d;
+  return {
+    ok: true,
+    b: { topic: 'alerts', stream: s, pos, key: null, frame: { type: 'alert', pos, data: d.value } },
+  };
+}
+
 /**
- * Turn stream entries into state updates and frames. Malformed entries are
- * counted and skipped here: the gateway reads without a group, so the
- * dead-lettering belongs to the consumers that own the streams.
+ * Turn one batch of stream entries (one XREAD reply: a tick) into state
+ * updates and broadcasts. Metric frames are coalesced per tick: within a
+ * batch only the latest update per strategy / host is broadcast (in stream
+ * order of that latest); alerts all go out. Malformed entries are counted
+ * and skipped here: the gateway reads without a group, so dead-lettering
+ * belongs to the consumers that own the streams.
  */
 export function makeEntryHandler(
   keys: Keys,
   state: GatewayState,
-  publish: Publish,
+  publish: (batch: Broadcast[]) => void,
   log: Logger,
   onBad: () => void,
 ) {
   return (stream: string, entries: RawEntry[]): void => {
+    const s = resumeStreamOf(keys, stream);
+    if (!s) return;
+    const latest = new Map<string, Broadcast>();
+    const batch: Broadcast[] = [];
     for (const [pos, fields] of entries) {
-      if (stream === keys.scores) {
-        const d = decodeEntry(fields, ScoreUpdate);
-        if (!d.ok) {
-          bad(pos, d.reason);
-          continue;
-        }
-        state.applyScore(d.value);
-        publish(`strategy:${d.value.strategy}`, { type: 'score', pos, data: d.value });
-      } else if (stream === keys.systemSamples) {
-        const d = decodeEntry(fields, SystemSample);
-        if (!d.ok) {
-          bad(pos, d.reason);
-          continue;
-        }
-        state.applySystem(d.value);
-        publish('system', { type: 'system', pos, data: d.value });
-      } else if (stream === keys.alerts) {
-        const d = decodeEntry(fields, AlertEvent);
-        if (!d.ok) {
-          bad(pos, d.reason);
-          continue;
-        }
-        state.applyAlert(d.value);
-        publish('alerts', { type: 'alert', pos, data: d.value });
+      const d = decodeBroadcast(s, pos, fields);
+      state.advance(s, pos);
+      if (!d.ok) {
+        onBad();
+        log.warn({ pos, reason: d.reason }, 'skipping malformed entry');
+        continue;
+      }
+      const f = d.b.frame;
+      if (f.type === 'score') state.applyScore(f.data);
+      else if (f.type === 'system') state.applySystem(f.data);
+      else if (f.type === 'alert') state.applyAlert(f.data);
+      if (d.b.key === null) batch.push(d.b);
+      else {
+        latest.delete(d.b.key);
+        latest.set(d.b.key, d.b);
       }
     }
+    publish(batch.length === 0 ? [...latest.values()] : [...batch, ...latest.values()]);
   };
-  function bad(pos: string, reason: string): void {
-    onBad();
-    log.warn({ pos, reason }, 'skipping malformed entry');
-  }
 }

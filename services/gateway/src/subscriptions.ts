@@ -54,6 +54,30 @@ export class Subscriptions<C> {
     return new Set([...direct, ...wildcard]);
   }
 
+  /**
+   * Call `fn` once per client that should receive a frame on `topic`,
+   * without building a merged set (this runs once per broadcast).
+   */
+  forEachAudience(topic: Topic, fn: (client: C) => void): number {
+    const direct = this.byTopic.get(topic);
+    let n = 0;
+    if (direct) {
+      for (const c of direct) {
+        fn(c);
+        n++;
+      }
+    }
+    if (!topic.startsWith('strategy:') || topic === 'strategy:*') return n;
+    const wildcard = this.byTopic.get('strategy:*');
+    if (!wildcard) return n;
+    for (const c of wildcard) {
+      if (direct?.has(c)) continue;
+      fn(c);
+      n++;
+    }
+    return n;
+  }
+
   get clientCount(): number {
     return this.byClient.size;
   }

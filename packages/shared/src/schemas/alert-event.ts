@@ -4,7 +4,12 @@ import { EpochMs, FiniteNumber } from './common.js';
 export const AlertLevel = z.enum(['critical', 'warning', 'info']);
 export type AlertLevel = z.infer<typeof AlertLevel>;
 
-export const AlertState = z.enum(['firing', 'resolved']);
+/**
+ * `firing` and `resolved` as before; `pending` (additive) is an incident
+ * whose condition holds but whose rule's `for` has not yet elapsed. Readers
+ * that only know firing/resolved can treat pending as "not active".
+ */
+export const AlertState = z.enum(['firing', 'resolved', 'pending']);
 export type AlertState = z.infer<typeof AlertState>;
 
 /**
@@ -18,6 +23,25 @@ export type Subject = z.infer<typeof Subject>;
 
 /** Incident ids double as BullMQ job ids: no ':' and never all digits. */
 export const IncidentId = z.string().regex(/^[A-Za-z0-9_.-]*[A-Za-z_.-][A-Za-z0-9_.-]*$/);
+
+/** Free-form labels of a rule (team, desk, ...): used by silences and shown to receivers. */
+export const AlertLabels = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'label names: letters, digits, _'),
+  z.string().max(256),
+);
+export type AlertLabels = z.infer<typeof AlertLabels>;
+
+/** Who acknowledged an incident, when, and why. */
+export const Acknowledgement = z.strictObject({
+  by: z.string().min(1).max(128),
+  at: EpochMs,
+  comment: z.string().max(1024).optional(),
+});
+export type Acknowledgement = z.infer<typeof Acknowledgement>;
+
+/** The silence that muted an event: it is recorded but notifies no one and enqueues nothing. */
+export const SilencedBy = z.strictObject({ id: z.string().min(1), endsAt: EpochMs });
+export type SilencedBy = z.infer<typeof SilencedBy>;
 
 /** One transition of one incident, on the alerts stream (public contract). */
 export const AlertEvent = z.strictObject({
@@ -37,5 +61,20 @@ export const AlertEvent = z.strictObject({
   endsAt: EpochMs.nullable(),
   /** When this event was written. */
   ts: EpochMs,
+  /** Additive: the rule's labels. */
+  labels: AlertLabels.optional(),
+  /** Additive: set once someone acknowledged the incident (no more repeat notifications). */
+  acknowledged: Acknowledgement.optional(),
+  /** Additive: set when a silence matched at the time of this event. */
+  silenced: SilencedBy.optional(),
 });
 export type AlertEvent = z.infer<typeof AlertEvent>;
+
+/** The built-in notifier's BullMQ queue carries one job per event and webhook target. */
+export const NotificationJobData = z.strictObject({
+  kind: z.enum(['firing', 'resolved', 'repeat']),
+  /** First 16 hex digits of sha256(url): the URL itself (a secret for Slack) stays in config. */
+  target: z.string().regex(/^[0-9a-f]{16}$/),
+  event: AlertEvent,
+});
+export type NotificationJobData = z.infer<typeof NotificationJobData>;

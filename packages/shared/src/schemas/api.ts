@@ -4,7 +4,20 @@ import { ScoreUpdate } from './score-update.js';
 import { SystemSample } from './system-sample.js';
 
 /** 202 answer of `POST /v1/samples`. */
-export const IngestAccepted = z.strictObject({ accepted: z.number().int().nonnegative() });
+export const IngestAccepted = z.strictObject({
+  /** Samples written to the stream. */
+  accepted: z.number().int().nonnegative(),
+  /** Skipped: their `id` was already written (a retried batch). */
+  duplicates: z.number().int().nonnegative(),
+  /** Skipped: older than their strategy's latest sample beyond the tolerance. */
+  outOfOrder: z.number().int().nonnegative(),
+  /** Indexes (in the request's array; 0 for a single sample) of the out-of-order samples. */
+  outOfOrderIndexes: z.array(z.number().int().nonnegative()),
+  /** Written although older than the latest sample, within the tolerance. */
+  late: z.number().int().nonnegative(),
+  /** Samples of the batch put in per-strategy ts order before writing. */
+  reordered: z.number().int().nonnegative(),
+});
 export type IngestAccepted = z.infer<typeof IngestAccepted>;
 
 /** Every 4xx/5xx body: a message, and for validation errors every bad field. */
@@ -22,3 +35,38 @@ export const Summary = z.strictObject({
   activeAlerts: z.array(AlertEvent),
 });
 export type Summary = z.infer<typeof Summary>;
+
+/** `GET /api/strategies`: every strategy the gateway has seen, with its latest scores. */
+export const StrategyList = z.strictObject({
+  ts: z.number(),
+  strategies: z.array(
+    z.strictObject({
+      strategy: z.string(),
+      /** Latest sample included: its id, ts, and the window size. */
+      id: z.string(),
+      ts: z.number(),
+      count: z.number().int().nonnegative(),
+      scores: ScoreUpdate.shape.scores,
+      status: ScoreUpdate.shape.status,
+      activeAlerts: z.number().int().nonnegative(),
+    }),
+  ),
+});
+export type StrategyList = z.infer<typeof StrategyList>;
+
+/** `GET /api/history`: stream entries of one topic in a time range, oldest first. */
+export const HistoryPage = z.strictObject({
+  topic: z.string(),
+  from: z.number(),
+  to: z.number(),
+  /** Entries are `{pos, data}` where data is a ScoreUpdate, SystemSample or AlertEvent. */
+  points: z.array(
+    z.strictObject({
+      pos: z.string(),
+      data: z.union([ScoreUpdate, SystemSample, AlertEvent]),
+    }),
+  ),
+  /** True when the range held more than the limit (evenly thinned, newest kept) or the scan stopped early. */
+  truncated: z.boolean(),
+});
+export type HistoryPage = z.infer<typeof HistoryPage>;

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { AlertEvent } from './alert-event.js';
+import { EpochMs } from './common.js';
 
 /**
- * A firing incident as the alerter persists it in the incidents hash (one
+ * An open incident (`firing`, or additively `pending`: then `firing` holds
+ * the pending event) as the alerter persists it in the incidents hash (one
  * per rule and subject). The gateway reads the same hash for the active
  * alerts it shows on connect, hence a shared schema.
  */
@@ -13,5 +15,9 @@ export const Incident = z.strictObject({
   action: z.string().optional(),
   /** Set once the job is in the queue (the outbox flag: until then it is retried). */
   jobEnqueued: z.boolean(),
+  /** Additive: the firing notification was handed to the notifier queue (outbox flag). */
+  notified: z.boolean().optional(),
+  /** Additive: when receivers were last notified (firing or repeat), for the repeat interval. */
+  lastNotifiedAt: EpochMs.optional(),
 });
 export type Incident = z.infer<typeof Incident>;

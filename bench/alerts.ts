@@ -1,0 +1,261 @@
+/**
+ * `npm run bench:alerts` (or `npx tsx bench/alerts.ts [--incidents 1000]`):
+ * alert latency through the whole pipeline. Starts its own redis-server on a
+ * free port (never the machine's 6379) and the four services as separate
+ * processes, warms up N strategies, then for each one POSTs the single sample
+ * that pushes its VaR beyond 0.15 (var_exceeded, critical) and measures, from
+ * just before the POST:
+ *   (a) the `alert` frame arriving on a WebSocket client of the gateway;
+ *   (b) the risk-reduction job in the queue: BullMQ's own add timestamp, and
+ *       the moment a Worker in this process receives it.
+ * One incident at a time, so each figure is a latency, not a queueing delay.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EMERGENCY_QUEUE, keysFor, ServerFrame, type AlertEvent } from '@quantmon/shared';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { freePort } from '../test/helpers/redis-server.js';
+import { startService, type RunningService } from '../test/helpers/services.js';
+
+const { values: args } = parseArgs({
+  options: {
+    incidents: { type: 'string', default: '1000' },
+    'timeout-ms': { type: 'string', default: '5000' },
+  },
+});
+const N = Number(args.incidents);
+const TIMEOUT_MS = Number(args['timeout-ms']);
+const WARMUP = 20; // calm samples per strategy before the two losses
+const prefix = 'bench';
+const bullPrefix = 'bench-bull';
+const keys = keysFor(prefix);
+
+const cleanups: (() => Promise<void> | void)[] = [];
+async function cleanup(): Promise<void> {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch {
+      // best effort
+    }
+  }
+}
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+async function startRedis(): Promise<string> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'quantmon-bench-redis-'));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore' },
+  );
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(
+    () =>
+      new Promise<void>((res) => {
+        if (child.exitCode !== null) return res();
+        child.once('exit', () => res());
+        child.kill('SIGTERM');
+      }),
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      await r.ping();
+      r.disconnect();
+      return url;
+    } catch {
+      r.disconnect();
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  throw new Error('redis-server did not start');
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const a = sorted[lo] ?? NaN;
+  const b = sorted[Math.min(lo + 1, sorted.length - 1)] ?? a;
+  return a + (b - a) * (h - lo);
+}
+
+function report(name: string, xs: number[]): void {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (x: number): string => `${x.toFixed(2).padStart(7)} ms`;
+  console.log(
+    `  ${name.padEnd(38)} n=${String(s.length).padStart(5)}  p50 ${f(quantile(s, 0.5))}  p90 ${f(quantile(s, 0.9))}  p99 ${f(quantile(s, 0.99))}  max ${f(s[s.length - 1] ?? NaN)}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const redisUrl = await startRedis();
+  const env = {
+    REDIS_URL: redisUrl,
+    QUANTMON_PREFIX: prefix,
+    BULLMQ_PREFIX: bullPrefix,
+    LOG_LEVEL: 'warn',
+    ALERTER_NO_DATA_MS: '0',
+  };
+  const services: RunningService[] = [];
+  cleanups.push(async () => {
+    await Promise.all(services.map((s) => s.stop()));
+  });
+  for (const name of ['gateway', 'alerter', 'scorer', 'collector'] as const) {
+    services.push(await startService(name, env));
+  }
+  const [gateway, , , collector] = services as [
+    RunningService,
+    RunningService,
+    RunningService,
+    RunningService,
+  ];
+  const redis = new Redis(redisUrl);
+  cleanups.push(() => redis.disconnect());
+
+  // (a) WebSocket client on the alerts topic.
+  const alertSeen = new Map<string, number>();
+  const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/ws`);
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
+  cleanups.push(() => ws.close());
+  ws.on('message', (data) => {
+    const now = performance.now();
+    const f = ServerFrame.safeParse(JSON.parse(data.toString()));
+    if (!f.success || f.data.type !== 'alert') return;
+    const a: AlertEvent = f.data.data;
+    if (a.rule === 'var_exceeded' && a.state === 'firing') alertSeen.set(a.subject, now);
+  });
+  ws.send(JSON.stringify({ type: 'subscribe', topics: ['alerts'] }));
+
+  // (b) A Worker taking the emergency jobs.
+  const jobSeen = new Map<string, { at: number; job: Job }>();
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker(
+    EMERGENCY_QUEUE,
+    async (job) => {
+      jobSeen.set(job.data.alert.subject as string, { at: performance.now(), job });
+    },
+    { connection, prefix: bullPrefix, concurrency: 16 },
+  );
+  cleanups.push(async () => {
+    await worker.close();
+    connection.disconnect();
+  });
+
+  const post = async (body: unknown): Promise<void> => {
+    const res = await fetch(`http://127.0.0.1:${collector.port}/v1/samples`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+
+  // Warm-up: WARMUP calm days and one loss per strategy (VaR still calm: one loss is the 0th order statistic).
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const day = 86_400_000;
+  const ids = Array.from({ length: N }, (_, i) => `bench-${i}`);
+  const warm = ids.flatMap((strategy) =>
+    Array.from({ length: WARMUP + 1 }, (_, k) => ({
+      strategy,
+      ts: t0 + k * day,
+      return: k === WARMUP ? -0.3 : 0.01,
+      id: `${strategy}-w${k}`,
+    })),
+  );
+  const scoresBefore = await redis.xlen(keys.scores);
+  process.stdout.write(`warming up ${N} strategies (${warm.length} samples)… `);
+  for (let i = 0; i < warm.length; i += 5000) await post(warm.slice(i, i + 5000));
+  const deadline = Date.now() + 300_000;
+  while ((await redis.xlen(keys.scores)) - scoresBefore < warm.length) {
+    if (Date.now() > deadline) throw new Error('warm-up not scored in 5 minutes');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // Let the alerter and gateway drain the warm-up's warnings.
+  for (;;) {
+    const groups = (await redis.xinfo('GROUPS', keys.scores)) as unknown[][];
+    const g = groups.find((x) => x.includes('alerter'));
+    const lag = g ? Number(g[g.indexOf('lag') + 1]) : 1;
+    const pending = g ? Number(g[g.indexOf('pending') + 1]) : 1;
+    if (lag === 0 && pending === 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  console.log('done');
+
+  const wsMs: number[] = [];
+  const addedMs: number[] = [];
+  const workerMs: number[] = [];
+  let missed = 0;
+  const started = performance.now();
+  for (const strategy of ids) {
+    const subject = `strategy/${strategy}`;
+    const wall = Date.now();
+    const start = performance.now();
+    await post({ strategy, ts: t0 + (WARMUP + 1) * day, return: -0.3, id: `${strategy}-x` });
+    const until = start + TIMEOUT_MS;
+    while ((!alertSeen.has(subject) || !jobSeen.has(subject)) && performance.now() < until) {
+      await new Promise((r) => setImmediate(r));
+    }
+    const a = alertSeen.get(subject);
+    const j = jobSeen.get(subject);
+    if (a === undefined || j === undefined) {
+      missed++;
+      continue;
+    }
+    wsMs.push(a - start);
+    workerMs.push(j.at - start);
+    // BullMQ stamps the job when the alerter adds it (ms clock of the same machine).
+    addedMs.push(Math.max(0, j.job.timestamp - wall));
+  }
+  const elapsed = (performance.now() - started) / 1000;
+
+  console.log(
+    `\nquantmon alert latency: ${wsMs.length} incidents (${missed} missed) in ${elapsed.toFixed(1)} s`,
+  );
+  console.log(
+    `node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), redis-server on ${redisUrl}; four services as processes`,
+  );
+  console.log('from just before POST /v1/samples of the sample crossing var_exceeded (critical):');
+  report('(a) alert frame on a WebSocket client', wsMs);
+  report('(b) job added to quantmon-emergency', addedMs);
+  report('(b) job received by a BullMQ Worker', workerMs);
+  console.log('  (job added: BullMQ job.timestamp, whole milliseconds)');
+}
+
+main()
+  .then(cleanup)
+  .catch(async (err: unknown) => {
+    console.error(err);
+    await cleanup();
+    process.exitCode = 1;
+  });

@@ -1,0 +1,362 @@
+/**
+ * Gateway fan-out benchmark: one gateway process, 1,000 / 5,000 / 10,000
+ * WebSocket clients held by a separate load process on loopback, score
+ * updates, system samples and alerts written to Redis at a fixed rate.
+ * Prints frames delivered per second, p50/p99 latency from the XADD to the
+ * client, gateway memory per connection and gateway CPU.
+ *
+ *   npm run bench:gateway
+ *   npm run bench:gateway -- --clients 1000,5000,10000 --seconds 10 --scores 50 --alerts 2
+ *
+ * Everything is its own: a redis-server on a free port (never 6379), a fresh
+ * gateway and load process per client count, all on 127.0.0.1. Bounded:
+ * each step stops by itself and the whole run has a hard deadline.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { encodeEntry, keysFor } from '@quantmon/shared';
+import { Redis } from 'ioredis';
+import { alertEvent, scoreUpdate, systemSample } from '../test/helpers/gateway-fixtures.js';
+
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '1000,5000,10000' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    scores: { type: 'string', default: '50' },
+    alerts: { type: 'string', default: '2' },
+    system: { type: 'string', default: '1' },
+    strategies: { type: 'string', default: '50' },
+  },
+});
+const ROOT = resolve(import.meta.dirname, '..');
+const counts = args.clients.split(',').map(Number);
+const seconds = Number(args.seconds);
+const warmup = Number(args.warmup);
+const rates = {
+  scores: Number(args.scores),
+  alerts: Number(args.alerts),
+  system: Number(args.system),
+};
+const strategies = Number(args.strategies);
+const prefix = 'bench';
+const keys = keysFor(prefix);
+const children = new Set<ChildProcess>();
+
+const deadline = setTimeout(
+  () => {
+    process.stderr.write('bench: hard deadline passed, stopping\n');
+    cleanup();
+    process.exit(1);
+  },
+  (counts.length * (seconds + warmup + 90) + 30) * 1000,
+);
+deadline.unref();
+
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+}
+process.on('SIGINT', () => (cleanup(), process.exit(130)));
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** Spawn through bash to raise the open-files limit to the hard limit first. */
+function spawnWithFds(cmd: string[], env: Record<string, string>): ChildProcess {
+  const quoted = cmd.map((c) => `'${c.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)"; exec ${quoted}`], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function waitFor<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+/** utime + stime of a process, in seconds (USER_HZ = 100 on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function lines(child: ChildProcess): AsyncIterator<string> {
+  if (!child.stdout) throw new Error('no stdout');
+  return createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+}
+
+async function nextJson(it: AsyncIterator<string>, event: string): Promise<Record<string, number>> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) throw new Error(`load client ended before ${event}`);
+    try {
+      const o = JSON.parse(r.value) as { event?: string } & Record<string, number>;
+      if (o.event === event) return o;
+    } catch {
+      // a log line
+    }
+  }
+}
+
+/** Write at a fixed rate, each entry stamped with its write time (ts) just before the XADD. */
+function startWriter(redis: Redis): () => void {
+  let acc = { scores: 0, alerts: 0, system: 0 };
+  let i = 0;
+  const tick = 20;
+  const timer = setInterval(() => {
+    acc = {
+      scores: acc.scores + (rates.scores * tick) / 1000,
+      alerts: acc.alerts + (rates.alerts * tick) / 1000,
+      system: acc.system + (rates.system * tick) / 1000,
+    };
+    const tx = redis.pipeline();
+    const now = Date.now();
+    for (; acc.scores >= 1; acc.scores--, i++) {
+      tx.xadd(
+        keys.scores,
+        'MAXLEN',
+        '~',
+        100_000,
+        '*',
+        ...encodeEntry(scoreUpdate(`s${i % strategies}`, i, now)),
+      );
+    }
+    for (; acc.alerts >= 1; acc.alerts--, i++) {
+      tx.xadd(keys.alerts, 'MAXLEN', '~', 100_000, '*', ...encodeEntry(alertEvent(i, {}, now)));
+    }
+    for (; acc.system >= 1; acc.system--, i++) {
+      tx.xadd(
+        keys.systemSamples,
+        'MAXLEN',
+        '~',
+        100_000,
+        '*',
+        ...encodeEntry(systemSample('bench-host', i, now)),
+      );
+    }
+    if (tx.length > 0) void tx.exec();
+  }, tick);
+  return () => clearInterval(timer);
+}
+
+interface Row {
+  clients: number;
+  connected: number;
+  framesPerSec: number;
+  p50: number;
+  p99: number;
+  max: number;
+  kbPerConn: number;
+  cpu: number;
+  closed: number;
+}
+
+async function step(redisUrl: string, n: number): Promise<Row> {
+  const port = await freePort();
+  const gw = spawnWithFds([process.execPath, '--import', 'tsx', 'services/gateway/src/main.ts'], {
+    REDIS_URL: redisUrl,
+    QUANTMON_PREFIX: prefix,
+    GATEWAY_PORT: String(port),
+    GATEWAY_ID: 'bench',
+    LOG_LEVEL: 'warn',
+  });
+  await waitFor(
+    async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined),
+    30_000,
+    'gateway',
+  );
+  const pid = gw.pid!;
+  await new Promise((r) => setTimeout(r, 1000));
+  const rssBefore = rssKb(pid);
+  // Several load processes so the receiving side is not one busy event loop.
+  const procs = Math.min(4, Math.ceil(n / 2500));
+  const loads = Array.from({ length: procs }, (_, k) => {
+    const share = Math.floor(n / procs) + (k < n % procs ? 1 : 0);
+    const child = spawnWithFds(
+      [
+        process.execPath,
+        '--import',
+        'tsx',
+        'bench/gateway-load-client.ts',
+        '--url',
+        `ws://127.0.0.1:${port}/ws`,
+        '--clients',
+        String(share),
+        '--strategies',
+        String(strategies),
+      ],
+      {},
+    );
+    return { child, out: lines(child) };
+  });
+  let connected = 0;
+  for (const l of loads) connected += (await nextJson(l.out, 'ready'))['connected'] ?? 0;
+  const redis = new Redis(redisUrl);
+  const stopWriter = startWriter(redis);
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  const start = Date.now();
+  const cpu0 = cpuSeconds(pid);
+  for (const l of loads) l.child.stdin?.write(`measure ${start}\n`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  for (const l of loads) l.child.stdin?.write('report\n');
+  const hist = new Map<number, number>();
+  let frames = 0;
+  let closed = 0;
+  for (const l of loads) {
+    const rep = (await nextJson(l.out, 'report')) as unknown as {
+      frames: number;
+      closed: number;
+      hist: [number, number][];
+    };
+    frames += rep.frames;
+    closed += rep.closed;
+    for (const [ms, c] of rep.hist) hist.set(ms, (hist.get(ms) ?? 0) + c);
+  }
+  const elapsed = (Date.now() - start) / 1000;
+  const cpu = (cpuSeconds(pid) - cpu0) / elapsed;
+  const rssAfter = rssKb(pid);
+  stopWriter();
+  for (const l of loads) l.child.stdin?.write('exit\n');
+  await Promise.all(loads.map((l) => new Promise((r) => l.child.once('exit', r))));
+  gw.kill('SIGTERM');
+  await new Promise((r) => gw.once('exit', r));
+  await redis.quit();
+  const sorted = [...hist].sort((a, b) => a[0] - b[0]);
+  const total = sorted.reduce((a, [, c]) => a + c, 0);
+  const quantile = (q: number): number => {
+    let acc = 0;
+    for (const [ms, c] of sorted) if ((acc += c) >= Math.ceil(q * total)) return ms;
+    return sorted.at(-1)?.[0] ?? 0;
+  };
+  return {
+    clients: n,
+    connected,
+    framesPerSec: frames / elapsed,
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+    max: quantile(1),
+    kbPerConn: (rssAfter - rssBefore) / Math.max(1, connected),
+    cpu: cpu * 100,
+    closed,
+  };
+}
+
+const redisPort = await freePort();
+const dir = mkdtempSync(join(tmpdir(), 'quantmon-bench-redis-'));
+const redisProc = spawn(
+  'redis-server',
+  [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ],
+  {
+    stdio: 'ignore',
+  },
+);
+children.add(redisProc);
+const redisUrl = `redis://127.0.0.1:${redisPort}`;
+await waitFor(
+  async () => {
+    const r = new Redis(redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      return (await r.ping()) === 'PONG' ? true : undefined;
+    } finally {
+      r.disconnect();
+    }
+  },
+  10_000,
+  'redis-server',
+);
+
+const expected = (n: number): number =>
+  rates.scores * (n / strategies) + (rates.alerts + rates.system) * n;
+console.log(
+  `gateway fan-out: ${rates.scores} score updates/s over ${strategies} strategies, ${rates.alerts} alerts/s, ${rates.system} system samples/s; ` +
+    `clients subscribe to alerts, system and one strategy; ${warmup} s warm-up, ${seconds} s measured per row`,
+);
+const rows: Row[] = [];
+for (const n of counts) {
+  const row = await step(redisUrl, n);
+  rows.push(row);
+  console.log(`  ${n} clients done (expected ${Math.round(expected(n))} frames/s)`);
+}
+redisProc.kill('SIGTERM');
+rmSync(dir, { recursive: true, force: true });
+
+const table = [
+  [
+    'clients',
+    'connected',
+    'frames/s',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'KiB/conn',
+    'gateway CPU',
+    'closed',
+  ],
+  ...rows.map((r) => [
+    String(r.clients),
+    String(r.connected),
+    Math.round(r.framesPerSec).toLocaleString('en-US'),
+    String(r.p50),
+    String(r.p99),
+    String(r.max),
+    r.kbPerConn.toFixed(1),
+    `${r.cpu.toFixed(0)} %`,
+    String(r.closed),
+  ]),
+];
+const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+for (const row of table) console.log(row.map((c, i) => c.padStart(widths[i]!)).join('  '));
+console.log(
+  'latency: XADD (entry ts) to client receipt, whole ms; CPU: gateway process, 100 % = one core',
+);
+process.exit(0);

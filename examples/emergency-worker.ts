@@ -1,0 +1,66 @@
+/**
+ * A BullMQ Worker for quantmon's emergency jobs, for trading infrastructure
+ * to copy. Run: `REDIS_URL=redis://host:6379 npx tsx examples/emergency-worker.ts`
+ *
+ * - Queue `quantmon-emergency`; job names `risk-reduction` (var_exceeded),
+ *   `system-check` (error_rate_high), and any `action` your rules file adds.
+ * - The job id is the incident id: one job per incident, whatever restarts,
+ *   replays or alerter replicas happen. Make your handler idempotent by that
+ *   id anyway (a handler that crashes half-way is retried).
+ * - job.data is validated with the shared schema; a payload that fails it
+ *   is an UnrecoverableError: no retries, the job stays in the failed set.
+ * - Failures are retried with exponential backoff (the alerter sets
+ *   attempts 5, delay 1 s); failed jobs are kept for inspection.
+ */
+import { EMERGENCY_JOB, EMERGENCY_QUEUE, EmergencyJobData } from '@quantmon/shared';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+
+const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+// Must match the alerter's BULLMQ_PREFIX (default "bull").
+const prefix = process.env['BULLMQ_PREFIX'] ?? 'bull';
+
+/** Replace these with calls into your order management / ops tooling. */
+const handlers: Record<string, (data: EmergencyJobData, incidentId: string) => Promise<void>> = {
+  [EMERGENCY_JOB.riskReduction]: async (data, incidentId) => {
+    const { subject, value, threshold } = data.alert;
+    console.log(
+      `[${incidentId}] reduce risk on ${subject}: VaR ${value} beyond ${threshold}; ${data.alert.recommendation}`,
+    );
+    // e.g. await oms.scaleDown(subject.replace('strategy/', ''), 0.5, { idempotencyKey: incidentId });
+  },
+  [EMERGENCY_JOB.systemCheck]: async (data, incidentId) => {
+    console.log(`[${incidentId}] system check on ${data.alert.subject}: ${data.alert.message}`);
+    // e.g. await pager.trigger({ dedupKey: incidentId, summary: data.alert.message });
+  },
+};
+
+async function handle(job: Job): Promise<void> {
+  const parsed = EmergencyJobData.safeParse(job.data);
+  if (!parsed.success) {
+    // Retrying cannot fix a bad payload: fail at once, keep it for inspection.
+    throw new UnrecoverableError(`invalid emergency job ${job.id}: ${parsed.error.message}`);
+  }
+  const handler = handlers[job.name];
+  if (!handler) throw new UnrecoverableError(`no handler for job name "${job.name}"`);
+  await handler(parsed.data, String(job.id));
+}
+
+// Workers need maxRetriesPerRequest: null (they block on Redis).
+const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+const worker = new Worker(EMERGENCY_QUEUE, handle, { connection, prefix, concurrency: 4 });
+worker.on('failed', (job, err) =>
+  console.error(
+    `job ${job?.id} (${job?.name}) failed, attempt ${job?.attemptsMade}: ${err.message}`,
+  ),
+);
+worker.on('error', (err) => console.error(`worker error: ${err.message}`));
+
+// Close on SIGTERM, or running jobs stall and run again ~30 s later elsewhere.
+const stop = async (): Promise<void> => {
+  await worker.close();
+  connection.disconnect();
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
+console.log(`emergency worker on ${EMERGENCY_QUEUE} (${redisUrl}, prefix ${prefix})`);

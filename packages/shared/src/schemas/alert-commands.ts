@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { Acknowledgement, AlertEvent, AlertLevel, AlertState, IncidentId } from './alert-event.js';
+import { EpochMs } from './common.js';
+
+/**
+ * The alert API of the gateway (acknowledge, silence, history) and the
+ * commands it hands to the alerter through Redis (public contract).
+ *
+ * Flow: the gateway validates a request, stores silences in the silences
+ * hash, and appends an AlertCommand to the alert-commands stream; the active
+ * alerter reads that stream with its consumer group and applies it.
+ */
+
+/** ISO-8601 string or epoch ms, as query parameter or JSON value. */
+const TimeInput = z.union([
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+  z.coerce.number().int().min(0).max(8.64e15),
+]);
+
+/**
+ * One silence matcher: `name` is `rule`, `subject`, `level`, `metric` or a
+ * label name; `op` is `=` (default), `!=`, `=~` or `!~` (regular expressions
+ * match the whole value).
+ */
+export const SilenceMatcher = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a label name'),
+    value: z.string().max(256),
+    op: z.enum(['=', '!=', '=~', '!~']).default('='),
+  })
+  .superRefine((m, ctx) => {
+    if (m.op !== '=~' && m.op !== '!~') return;
+    try {
+      new RegExp(`^(?:${m.value})$`);
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `invalid regular expression: ${(err as Error).message}`,
+      });
+    }
+  });
+export type SilenceMatcher = z.infer<typeof SilenceMatcher>;
+
+/** `POST /api/silences` body: matchers (all must match) and an expiry. */
+export const SilenceInput = z
+  .strictObject({
+    matchers: z.array(SilenceMatcher).min(1).max(20),
+    /** Defaults to now. */
+    startsAt: TimeInput.optional(),
+    /** Either endsAt or durationMs (at most 90 days). */
+    endsAt: TimeInput.optional(),
+    durationMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(90 * 24 * 3_600_000)
+      .optional(),
+    createdBy: z.string().min(1).max(128),
+    comment: z.string().max(1024).default(''),
+  })
+  .refine((s) => (s.endsAt === undefined) !== (s.durationMs === undefined), {
+    message: 'give exactly one of endsAt and durationMs',
+    path: ['endsAt'],
+  });
+export type SilenceInput = z.input<typeof SilenceInput>;
+
+export const SilenceId = z.string().regex(/^s-[A-Za-z0-9-]{1,64}$/);
+
+/** A silence as stored in the silences hash and answered by the API. */
+export const Silence = z.strictObject({
+  id: SilenceId,
+  matchers: z.array(SilenceMatcher),
+  startsAt: EpochMs,
+  endsAt: EpochMs,
+  createdBy: z.string(),
+  comment: z.string(),
+  createdAt: EpochMs,
+  /** Set when expired early through `DELETE /api/silences/{id}`. */
+  expiredBy: z.literal('api').optional(),
+});
+export type Silence = z.infer<typeof Silence>;
+
+export const SilenceStatus = z.enum(['pending', 'active', 'expired']);
+export type SilenceStatus = z.infer<typeof SilenceStatus>;
+
+export function silenceStatus(s: Silence, now: number): SilenceStatus {
+  if (now < s.startsAt) return 'pending';
+  return now < s.endsAt ? 'active' : 'expired';
+}
+
+/** `POST /api/alerts/{incidentId}/ack` body (optional: an empty body acks as "api"). */
+export const AckInput = z.strictObject({
+  by: z.string().min(1).max(128).default('api'),
+  comment: z.string().max(1024).optional(),
+});
+export type AckInput = z.input<typeof AckInput>;
+
+/** Entries of the alert-commands stream, from the gateway to the alerter. */
+export const AlertCommand = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('ack'),
+    incidentId: IncidentId,
+    ack: Acknowledgement,
+  }),
+  /** The silences hash changed: reload it. */
+  z.strictObject({ type: z.literal('silences-changed'), at: EpochMs }),
+]);
+export type AlertCommand = z.infer<typeof AlertCommand>;
+
+/** `GET /api/alerts` query: history filters over the alerts stream (bounded). */
+export const AlertsQuery = z.strictObject({
+  state: AlertState.optional(),
+  level: AlertLevel.optional(),
+  /** Event time range, inclusive, epoch ms or ISO-8601. */
+  from: TimeInput.optional(),
+  to: TimeInput.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export type AlertsQuery = z.infer<typeof AlertsQuery>;
+
+/** `GET /api/alerts` answer: open incidents (firing and pending) and matching events, newest first. */
+export const AlertsResponse = z.strictObject({
+  active: z.array(AlertEvent),
+  events: z.array(AlertEvent),
+  /** Set when more events may match: pass it as `to` for the next page. */
+  nextTo: EpochMs.optional(),
+});
+export type AlertsResponse = z.infer<typeof AlertsResponse>;
+
+/** `GET /api/silences` answer. */
+export const SilencesResponse = z.strictObject({
+  silences: z.array(Silence.extend({ status: SilenceStatus })),
+});
+export type SilencesResponse = z.infer<typeof SilencesResponse>;

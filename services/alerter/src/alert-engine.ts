@@ -1,0 +1,282 @@
+import { AlertCommand, Silence, type Keys, type Logger } from '@quantmon/shared';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Counter } from 'prom-client';
+import { AlerterCore, type Transition } from './alerter-core.js';
+import { enqueueOnce } from './emergency.js';
+import type { Incident } from './incident.js';
+import { loadIncidents, loadLastSeen, saveLastSeen, writeTransitions } from './incident-store.js';
+import type { RuleInput } from './metric-source.js';
+import type { Notifier } from './notifier/notifier.js';
+import type { RuleSet } from './rules.js';
+import type { AlertEvent } from '@quantmon/shared';
+
+export interface EngineMetrics {
+  events: Counter<'rule' | 'state'>;
+  jobs: Counter<'name'>;
+  enqueueErrors: Counter;
+  notifyErrors: Counter;
+  conflicts: Counter;
+}
+
+export interface EngineDeps {
+  redis: Redis;
+  keys: Keys;
+  log: Logger;
+  emergencyQueue: Queue;
+  notifier: Notifier;
+  minObservations: number;
+  metrics: EngineMetrics;
+}
+
+/** Expired silences are kept this long for GET /api/silences, then pruned. */
+const SILENCE_RETENTION_MS = 24 * 3_600_000;
+
+/**
+ * The alerter's adapter around the pure core, for one leadership term:
+ * loads state from Redis, applies inputs, commands and timer ticks one at a
+ * time (so each compare-and-set write sees the state it was computed from),
+ * writes transitions, and runs the outbox (emergency jobs, notifications).
+ * A failed write marks the in-memory state dirty: it is reloaded from Redis
+ * before the next step, and the consumer group redelivers the batch, so an
+ * outage neither loses nor doubles an incident.
+ */
+export class AlertEngine {
+  private core: AlerterCore | undefined;
+  private serial: Promise<unknown> = Promise.resolve();
+  private dirty = false;
+  private readonly seen = new Map<string, number>();
+  private resolvedToSend: AlertEvent[] = [];
+  private lastSilenceLoad = 0;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private ruleSet: RuleSet,
+  ) {}
+
+  get openIncidents(): number {
+    return this.core?.incidents.size ?? 0;
+  }
+
+  /** Begin a term: state from Redis. */
+  async start(now: number): Promise<void> {
+    const { redis, keys, log } = this.deps;
+    const [incidents, lastSeen] = await Promise.all([
+      loadIncidents(redis, keys, log),
+      loadLastSeen(redis, keys),
+    ]);
+    this.core = new AlerterCore(this.ruleSet, this.deps.minObservations, incidents, lastSeen, now);
+    this.dirty = false;
+    await this.loadSilences(now);
+    log.info({ openIncidents: incidents.size, subjects: lastSeen.size }, 'alerter state loaded');
+  }
+
+  /** End a term: finish what is in flight. */
+  async stop(): Promise<void> {
+    await this.serial.catch(() => undefined);
+    await this.flushSeen().catch(() => undefined);
+    this.core = undefined;
+  }
+
+  observe(batch: readonly { id: string; input: RuleInput }[]): Promise<void> {
+    return this.run(async (core, now) => {
+      const ts: Transition[] = [];
+      for (const { id, input } of batch) {
+        ts.push(...core.observe(input, id, now));
+        const subject =
+          input.kind === 'score'
+            ? `strategy/${input.update.strategy}`
+            : `host/${input.sample.host}`;
+        const t = core.lastSeen.get(subject);
+        if (t !== undefined) this.seen.set(subject, t);
+      }
+      await this.commit(core, ts, now);
+    });
+  }
+
+  commands(cmds: readonly AlertCommand[]): Promise<void> {
+    return this.run(async (core, now) => {
+      const ts: Transition[] = [];
+      let silences = false;
+      for (const c of cmds) {
+        if (c.type === 'silences-changed') silences = true;
+        else {
+          const t = core.acknowledge(c.incidentId, c.ack, now);
+          if (t) ts.push(t);
+          else this.deps.log.info({ incident: c.incidentId }, 'ack for an incident no longer open');
+        }
+      }
+      if (silences) await this.loadSilences(now);
+      await this.commit(core, ts, now);
+      if (silences) await this.dispatch(core, now);
+    });
+  }
+
+  /** Timer: no-data, repeats, outbox retries, silences refresh, last-seen persistence. */
+  tick(): Promise<void> {
+    return this.run(async (core, now) => {
+      if (now - this.lastSilenceLoad >= 10_000) await this.loadSilences(now);
+      await this.commit(core, core.tick(now), now);
+      await this.dispatch(core, now);
+      await this.flushSeen();
+    });
+  }
+
+  /** Hot reload. Outside a term only the rules are kept for the next one. */
+  setRules(ruleSet: RuleSet): Promise<void> {
+    this.ruleSet = ruleSet;
+    return this.run((core, now) => this.commit(core, core.setRules(ruleSet, now), now));
+  }
+
+  private run(step: (core: AlerterCore, now: number) => Promise<void>): Promise<void> {
+    const next = this.serial.then(async () => {
+      const core = this.core;
+      if (!core) return;
+      if (this.dirty) await this.resync(core);
+      await step(core, Date.now());
+    });
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  private async resync(core: AlerterCore): Promise<void> {
+    const fresh = await loadIncidents(this.deps.redis, this.deps.keys, this.deps.log);
+    core.incidents.clear();
+    for (const [k, v] of fresh) core.incidents.set(k, v);
+    this.dirty = false;
+    this.deps.log.info({ openIncidents: fresh.size }, 're-synced incidents from Redis');
+  }
+
+  private async write(core: AlerterCore, ts: readonly Transition[]): Promise<Transition[]> {
+    if (ts.length === 0) return [];
+    let conflicts;
+    try {
+      conflicts = await writeTransitions(this.deps.redis, this.deps.keys, ts, this.deps.log);
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+    const lost = new Set<Transition>();
+    for (const c of conflicts) {
+      lost.add(c.transition);
+      core.adopt(c.transition.key, c.current);
+      this.deps.metrics.conflicts.inc();
+      this.deps.log.info(
+        { key: c.transition.key, adopted: c.current?.firing.incidentId ?? null },
+        'another alerter changed this incident first: adopted its state',
+      );
+    }
+    return ts.filter((t) => !lost.has(t));
+  }
+
+  private async commit(core: AlerterCore, ts: readonly Transition[], now: number): Promise<void> {
+    const written = await this.write(core, ts);
+    if (written.length === 0) return;
+    const touched: Incident[] = [];
+    for (const t of written) {
+      if (t.incident) touched.push(t.incident);
+      const e = t.event;
+      if (!e) continue;
+      this.deps.metrics.events.inc({ rule: e.rule, state: e.state });
+      this.deps.log.info(
+        { incident: e.incidentId, state: e.state, value: e.value, silenced: e.silenced?.id },
+        e.message,
+      );
+      if (t.kind === 'resolve' && t.previous?.notified && !e.silenced) this.resolvedToSend.push(e);
+    }
+    await this.dispatch(core, now, touched);
+  }
+
+  /** The outbox: jobs and notifications owed (for `only` these incidents, else all). */
+  private async dispatch(core: AlerterCore, now: number, only?: Incident[]): Promise<void> {
+    const { emergencyQueue, redis, keys, notifier, metrics, log } = this.deps;
+    const box = core.outbox(now, only);
+    const marks: Transition[] = [];
+    const mark = (t: Transition | undefined): void => {
+      if (t) marks.push(t);
+    };
+    for (const inc of box.jobs) {
+      try {
+        const outcome = await enqueueOnce(emergencyQueue, redis, keys, inc);
+        mark(core.mark(inc, { jobEnqueued: true }));
+        if (outcome === 'enqueued') metrics.jobs.inc({ name: inc.action ?? 'unknown' });
+      } catch (err) {
+        metrics.enqueueErrors.inc();
+        log.warn(
+          { err: (err as Error).message, incident: inc.firing.incidentId },
+          'enqueue failed, will retry',
+        );
+      }
+    }
+    if (notifier.enabled) {
+      const send = async (kind: 'firing' | 'repeat', inc: Incident): Promise<void> => {
+        try {
+          await notifier.notify(kind, inc.firing, now);
+          mark(core.mark(inc, { notifiedAt: now }));
+        } catch (err) {
+          metrics.notifyErrors.inc();
+          log.warn(
+            { err: (err as Error).message, incident: inc.firing.incidentId },
+            'notify failed, will retry',
+          );
+        }
+      };
+      for (const inc of box.notify) await send('firing', inc);
+      for (const inc of box.repeat) await send('repeat', inc);
+      const resolved = this.resolvedToSend;
+      this.resolvedToSend = [];
+      for (const e of resolved) {
+        try {
+          await notifier.notify('resolved', e);
+        } catch (err) {
+          metrics.notifyErrors.inc();
+          this.resolvedToSend.push(e);
+          log.warn(
+            { err: (err as Error).message, incident: e.incidentId },
+            'notify failed, will retry',
+          );
+        }
+      }
+    } else {
+      this.resolvedToSend = [];
+    }
+    try {
+      await this.write(core, marks);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'outbox marks not written, will retry');
+    }
+  }
+
+  private async loadSilences(now: number): Promise<void> {
+    const { redis, keys, log } = this.deps;
+    const raw = await redis.hgetall(keys.silences);
+    const list: Silence[] = [];
+    const prune: string[] = [];
+    for (const [id, json] of Object.entries(raw)) {
+      let s: Silence | undefined;
+      try {
+        s = Silence.safeParse(JSON.parse(json)).data;
+      } catch {
+        s = undefined;
+      }
+      if (!s) log.warn({ id }, 'ignoring unreadable silence');
+      else if (s.endsAt < now - SILENCE_RETENTION_MS) prune.push(id);
+      else list.push(s);
+    }
+    if (prune.length > 0) await redis.hdel(keys.silences, ...prune);
+    this.core?.setSilences(list);
+    this.lastSilenceLoad = now;
+  }
+
+  private async flushSeen(): Promise<void> {
+    if (this.seen.size === 0) return;
+    const batch = new Map(this.seen);
+    this.seen.clear();
+    try {
+      await saveLastSeen(this.deps.redis, this.deps.keys, batch);
+    } catch (err) {
+      for (const [s, t] of batch) if ((this.seen.get(s) ?? -1) < t) this.seen.set(s, t);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import {
+  fromMetricValue,
+  METRIC_NAMES,
+  SystemSample,
+  type MetricName,
+  type ScoreUpdate,
+} from '@quantmon/shared';
+
+/** What a rule reads: a strategy's score update or a host's system sample. */
+export type RuleInput =
+  { kind: 'score'; update: ScoreUpdate } | { kind: 'system'; sample: SystemSample };
+
+export type Source = RuleInput['kind'];
+
+/** How the raw value is compared: losses (drawdown, VaR) are negative numbers, compared as magnitudes. */
+export type Transform = 'none' | 'negate' | 'abs';
+
+/** The numeric measurements of a system sample a rule can watch. */
+export const SYSTEM_METRICS: readonly string[] = [
+  'cpu',
+  'memory',
+  'disk',
+  'netInBytesPerSec',
+  'netOutBytesPerSec',
+  'load1',
+  'apiResponseTime',
+  'errorRate',
+  'cacheHitRate',
+  'processingTimeP50',
+  'processingTimeP99',
+].filter((k) => k in SystemSample.shape);
+export const SCORE_METRICS = ['scores.performance', 'scores.risk', 'scores.stability'] as const;
+
+const metricNames = new Set<string>(METRIC_NAMES);
+
+/** Every metric a rule may name, for error messages and docs. */
+export function knownMetrics(): string[] {
+  return [...METRIC_NAMES, ...SCORE_METRICS, 'weightDrift', ...SYSTEM_METRICS];
+}
+
+export function metricSource(metric: string): Source | undefined {
+  if (metricNames.has(metric) || metric === 'weightDrift') return 'score';
+  if ((SCORE_METRICS as readonly string[]).includes(metric)) return 'score';
+  if (SYSTEM_METRICS.includes(metric)) return 'system';
+  return undefined;
+}
+
+export type Reader = (input: RuleInput, minObservations: number) => number | undefined;
+
+/**
+ * The value a rule compares, or undefined when this input does not measure
+ * it (wrong source, too few observations for a statistic, not finite).
+ */
+export function metricReader(metric: string, transform: Transform): Reader {
+  const t =
+    transform === 'negate'
+      ? (x: number) => -x
+      : transform === 'abs'
+        ? (x: number) => Math.abs(x)
+        : (x: number) => x;
+  const finite = (x: number | null | undefined): number | undefined =>
+    x !== null && x !== undefined && Number.isFinite(x) ? t(x) : undefined;
+  if (metricNames.has(metric)) {
+    const name = metric as MetricName;
+    return (input, minObs) =>
+      input.kind === 'score' && input.update.count >= minObs
+        ? finite(fromMetricValue(input.update.metrics[name]))
+        : undefined;
+  }
+  if (metric === 'weightDrift') {
+    return (input) => (input.kind === 'score' ? finite(input.update.weightDrift) : undefined);
+  }
+  if (metric.startsWith('scores.')) {
+    const key = metric.slice('scores.'.length) as keyof ScoreUpdate['scores'];
+    return (input, minObs) =>
+      input.kind === 'score' && input.update.count >= minObs
+        ? finite(input.update.scores[key])
+        : undefined;
+  }
+  const field = metric as keyof SystemSample;
+  return (input) => {
+    if (input.kind !== 'system') return undefined;
+    const v = input.sample[field];
+    return typeof v === 'number' ? finite(v) : undefined;
+  };
+}
+
+/** The subject an input is about: `strategy/<id>` or `host/<id>`. */
+export function naturalSubject(input: RuleInput): string {
+  return input.kind === 'score' ? `strategy/${input.update.strategy}` : `host/${input.sample.host}`;
+}

@@ -1,0 +1,154 @@
+import { AlertLabels, AlertLevel, FiniteNumber } from '@quantmon/shared';
+import { z } from 'zod';
+import { knownMetrics, metricSource } from './metric-source.js';
+
+/**
+ * The rules file format (docs/alerts.md): zod schemas, validated when a file
+ * is loaded. Pure: reading the file is rules-file.ts's job.
+ */
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds, or a string such as "500ms", "30s", "5m", "2h", "1d". */
+export const Duration = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration such as 30s, 5m, 2h or milliseconds')
+    .transform((s) => {
+      const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
+      return Math.round(Number(m?.[1]) * UNIT_MS[(m?.[2] ?? 'ms') as keyof typeof UNIT_MS]);
+    }),
+]);
+
+export const RuleName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'rule names: lower case letters, digits, _');
+const Id = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a strategy or host id');
+export const Comparison = z.enum(['>', '>=', '<', '<=']);
+export type Comparison = z.infer<typeof Comparison>;
+
+/** `system` (one incident for the fleet), `host` / `strategy` (one per subject), or one subject. */
+export const SubjectSelector = z
+  .string()
+  .regex(
+    /^(system|host|strategy|host\/[A-Za-z0-9_.-]+|strategy\/[A-Za-z0-9_.-]+)$/,
+    'system, host, strategy, host/<id> or strategy/<id>',
+  );
+
+const JobName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a BullMQ job name');
+
+/** Fields a per-subject override may change. */
+export const RuleOverride = z.strictObject({
+  threshold: FiniteNumber.optional(),
+  clearThreshold: FiniteNumber.optional(),
+  level: AlertLevel.optional(),
+  for: Duration.optional(),
+  repeatInterval: Duration.optional(),
+  labels: AlertLabels.optional(),
+  recommendation: z.string().min(1).optional(),
+  enabled: z.boolean().optional(),
+});
+export type RuleOverride = z.infer<typeof RuleOverride>;
+
+const ruleShape = {
+  metric: z.string().refine((m) => metricSource(m) !== undefined, {
+    message: `unknown metric; one of ${knownMetrics().join(', ')}`,
+  }),
+  comparison: Comparison,
+  threshold: FiniteNumber,
+  /** Hysteresis: once firing it resolves only when the value is back past this. */
+  clearThreshold: FiniteNumber.optional(),
+  level: AlertLevel,
+  subject: SubjectSelector,
+  /** The condition must hold on every observation for this long before it fires (pending meanwhile). */
+  for: Duration.optional(),
+  /** Re-notify receivers of a firing, unacknowledged incident this often. */
+  repeatInterval: Duration.optional(),
+  labels: AlertLabels.optional(),
+  recommendation: z.string().min(1),
+  /** Emergency job name on quantmon-emergency (critical rules only). */
+  action: JobName.optional(),
+  /** `negate` compares -value (losses as magnitudes), `abs` compares |value|. */
+  transform: z.enum(['none', 'negate', 'abs']).optional(),
+  /** Statistics wait for this many observations (default ALERTER_MIN_OBSERVATIONS). */
+  minObservations: z.number().int().min(1).optional(),
+  enabled: z.boolean().optional(),
+  /** Per strategy (or host) id: a tighter limit for one strategy, or `enabled: false`. */
+  overrides: z.record(Id, RuleOverride).optional(),
+};
+
+/** A complete rule: what a new rule in the file, or a default merged with its patch, must be. */
+export const RuleSpec = z.strictObject(ruleShape).superRefine((r, ctx) => {
+  const source = metricSource(r.metric);
+  const sel = r.subject;
+  if (source === 'score' && (sel === 'host' || sel.startsWith('host/'))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['subject'],
+      message: `${r.metric} is a strategy metric`,
+    });
+  }
+  if (source === 'system' && (sel === 'strategy' || sel.startsWith('strategy/'))) {
+    ctx.addIssue({ code: 'custom', path: ['subject'], message: `${r.metric} is a host metric` });
+  }
+  if (r.action !== undefined && r.level !== 'critical') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['action'],
+      message: 'only critical rules take an action',
+    });
+  }
+  checkClear(ctx, [], r.comparison, r.threshold, r.clearThreshold);
+  for (const [id, o] of Object.entries(r.overrides ?? {})) {
+    const threshold = o.threshold ?? r.threshold;
+    const clear = o.clearThreshold ?? (o.threshold === undefined ? r.clearThreshold : undefined);
+    checkClear(ctx, ['overrides', id], r.comparison, threshold, clear);
+  }
+});
+export type RuleSpec = z.infer<typeof RuleSpec>;
+
+function checkClear(
+  ctx: z.RefinementCtx,
+  path: string[],
+  comparison: Comparison,
+  threshold: number,
+  clear: number | undefined,
+): void {
+  if (clear === undefined) return;
+  const ok = comparison.startsWith('>') ? clear <= threshold : clear >= threshold;
+  if (!ok) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'clearThreshold'],
+      message: `must be on the resolving side of threshold ${threshold} (${comparison.startsWith('>') ? '<=' : '>='} it)`,
+    });
+  }
+}
+
+/** An entry of the file's `rules` map: a patch of a default rule, or a complete new rule. */
+export const RulePatch = z.strictObject(ruleShape).partial();
+export type RulePatch = z.infer<typeof RulePatch>;
+
+/** No-data alerts: a subject silent longer than `after` raises a `no_data` incident. */
+export const NoDataSpec = z.strictObject({
+  enabled: z.boolean().optional(),
+  /** Strategies (and hosts, unless hostAfter is given); default ALERTER_NO_DATA_MS. */
+  after: Duration.optional(),
+  hostAfter: Duration.optional(),
+  level: AlertLevel.optional(),
+  recommendation: z.string().min(1).optional(),
+  labels: AlertLabels.optional(),
+  /** Per strategy or host id: its own `after`, or `enabled: false` (a retired strategy). */
+  overrides: z
+    .record(Id, z.strictObject({ after: Duration.optional(), enabled: z.boolean().optional() }))
+    .optional(),
+});
+export type NoDataSpec = z.infer<typeof NoDataSpec>;
+
+/** The file's top level; each rule entry is validated on its own (RulePatch, then RuleSpec). */
+export const RulesFile = z.strictObject({
+  noData: NoDataSpec.optional(),
+  rules: z.record(RuleName, z.unknown()).optional(),
+});
+export type RulesFile = z.infer<typeof RulesFile>;

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import {
+  breaches,
+  compileRules,
+  effectiveRule,
+  formatRuleIssue,
+  RulesError,
+  stillBreaching,
+} from './rules.js';
+
+function issues(file: unknown): string[] {
+  try {
+    compileRules(file, 60_000);
+  } catch (err) {
+    if (err instanceof RulesError) return err.issues.map(formatRuleIssue);
+    throw err;
+  }
+  return [];
+}
+
+describe('rules', () => {
+  it('compiles the ten default rules', () => {
+    const set = compileRules({}, 60_000);
+    expect(set.rules.map((r) => r.name).sort()).toEqual(
+      [
+        'api_slow',
+        'correlation_spike',
+        'cpu_high',
+        'drawdown_exceeded',
+        'error_rate_high',
+        'memory_high',
+        'rebalancing_needed',
+        'sharpe_decline',
+        'var_exceeded',
+        'volatility_spike',
+      ].sort(),
+    );
+    const v = set.rules.find((r) => r.name === 'var_exceeded');
+    expect(v?.base.action).toBe('risk-reduction');
+    expect(set.rules.find((r) => r.name === 'error_rate_high')?.base.action).toBe('system-check');
+  });
+
+  it('patches a default, disables one, adds a rule, and applies a per-strategy override', () => {
+    const set = compileRules(
+      {
+        rules: {
+          drawdown_exceeded: {
+            threshold: 0.2,
+            clearThreshold: 0.15,
+            overrides: { conservative: { threshold: 0.05 }, wild: { enabled: false } },
+          },
+          sharpe_decline: { enabled: false },
+          pnl_stop: {
+            metric: 'cumulativeReturn',
+            comparison: '<',
+            threshold: -0.2,
+            level: 'critical',
+            subject: 'strategy/alpha',
+            action: 'flatten',
+            for: '30s',
+            repeatInterval: '1h',
+            labels: { team: 'risk' },
+            recommendation: 'Flatten alpha.',
+          },
+        },
+      },
+      60_000,
+    );
+    expect(set.rules.some((r) => r.name === 'sharpe_decline')).toBe(false);
+    const dd = set.rules.find((r) => r.name === 'drawdown_exceeded')!;
+    expect(effectiveRule(dd, 'strategy/other')?.threshold).toBe(0.2);
+    expect(effectiveRule(dd, 'strategy/conservative')?.threshold).toBe(0.05);
+    // A new threshold without its own clear threshold does not inherit one from the wrong side.
+    expect(effectiveRule(dd, 'strategy/conservative')?.clearThreshold).toBeUndefined();
+    expect(effectiveRule(dd, 'strategy/wild')).toBeUndefined();
+    const pnl = set.rules.find((r) => r.name === 'pnl_stop')!;
+    expect(pnl.base).toMatchObject({ forMs: 30_000, repeatMs: 3_600_000, action: 'flatten' });
+    expect(pnl.subject).toBe('strategy/alpha');
+  });
+
+  it('names the rule and field of every problem', () => {
+    expect(
+      issues({
+        rules: {
+          var_exceeded: { threshold: 'high' },
+          new_rule: { metric: 'cpu', comparison: '>', level: 'warning', subject: 'host' },
+          bad_metric: {
+            metric: 'sharpness',
+            comparison: '>',
+            threshold: 1,
+            level: 'info',
+            subject: 'strategy',
+            recommendation: 'x',
+          },
+        },
+      }),
+    ).toEqual([
+      expect.stringMatching(/^rule "var_exceeded", field "threshold": /),
+      expect.stringMatching(/^rule "new_rule", field "threshold": /),
+      expect.stringMatching(/^rule "new_rule", field "recommendation": /),
+      expect.stringMatching(/^rule "bad_metric", field "metric": unknown metric/),
+    ]);
+  });
+
+  it('rejects semantic mistakes: wrong subject, action on a warning, clear threshold on the wrong side', () => {
+    expect(issues({ rules: { cpu_high: { subject: 'strategy' } } })).toEqual([
+      'rule "cpu_high", field "subject": cpu is a host metric',
+    ]);
+    expect(issues({ rules: { var_exceeded: { level: 'warning' } } })).toEqual([
+      'rule "var_exceeded", field "action": only critical rules take an action',
+    ]);
+    expect(issues({ rules: { var_exceeded: { clearThreshold: 0.2 } } })).toEqual([
+      expect.stringMatching(
+        /^rule "var_exceeded", field "clearThreshold": must be on the resolving side/,
+      ),
+    ]);
+    expect(issues({ rules: { cpu_high: { for: 'soon' } } })[0]).toMatch(
+      /^rule "cpu_high", field "for": /,
+    );
+    expect(issues({ rule: {} })[0]).toMatch(/^field "\(root\)": /);
+    expect(issues({ rules: { no_data: { threshold: 1 } } })[0]).toMatch(/rule "no_data".*reserved/);
+  });
+
+  it('compares with hysteresis', () => {
+    const rule = compileRules({}, 0).rules.find((r) => r.name === 'var_exceeded')!.base;
+    expect(breaches(rule, 0.16)).toBe(true);
+    expect(breaches(rule, 0.14)).toBe(false);
+    expect(stillBreaching(rule, 0.14)).toBe(true);
+    expect(stillBreaching(rule, 0.12)).toBe(false);
+  });
+
+  it('reads no-data settings with per-subject overrides', () => {
+    const set = compileRules(
+      {
+        noData: {
+          after: '10m',
+          hostAfter: '30s',
+          overrides: { slow: { after: '1d' }, old: { enabled: false } },
+        },
+      },
+      60_000,
+    );
+    expect(set.noData.strategyAfterMs).toBe(600_000);
+    expect(set.noData.hostAfterMs).toBe(30_000);
+    expect(set.noData.overrides.get('slow')).toBe(86_400_000);
+    expect(set.noData.overrides.get('old')).toBe(0);
+  });
+});

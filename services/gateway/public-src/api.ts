@@ -1,0 +1,56 @@
+import type { AlertEvent, HistoryPage, ScoreUpdate, SystemSample, Topic } from '@quantmon/shared';
+
+/** The token from `?token=` (kept for the session so reloads keep working). */
+export function authToken(): string | null {
+  const fromUrl = new URLSearchParams(location.search).get('token');
+  if (fromUrl) sessionStorage.setItem('quantmon-token', fromUrl);
+  return fromUrl ?? sessionStorage.getItem('quantmon-token');
+}
+
+function headers(): Record<string, string> {
+  const t = authToken();
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+export type HistoryPoint<T> = { pos: string; data: T };
+
+/** `GET /api/history` for one topic over the last `minutes`. */
+export async function history<T extends ScoreUpdate | SystemSample | AlertEvent>(
+  topic: Topic,
+  minutes: number,
+  limit: number,
+): Promise<HistoryPoint<T>[]> {
+  const from = Date.now() - minutes * 60_000;
+  const q = new URLSearchParams({ topic, from: String(from), limit: String(limit) });
+  const res = await fetch(`/api/history?${q}`, { headers: headers() });
+  if (!res.ok) throw new Error(`history ${topic}: HTTP ${res.status}`);
+  const page = (await res.json()) as HistoryPage;
+  return page.points as HistoryPoint<T>[];
+}
+
+/**
+ * `POST /api/alerts/{incidentId}/ack`. Resolves with null on success or a
+ * message to show (the route may not exist on this gateway yet).
+ */
+export async function acknowledge(incidentId: string): Promise<string | null> {
+  try {
+    const res = await fetch(`/api/alerts/${encodeURIComponent(incidentId)}/ack`, {
+      method: 'POST',
+      headers: { ...headers(), 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'dashboard' }),
+    });
+    if (res.ok) return null;
+    if (res.status === 404 || res.status === 405 || res.status === 501) {
+      return `acknowledge is not available on this gateway (HTTP ${res.status})`;
+    }
+    let detail = '';
+    try {
+      detail = ((await res.json()) as { error?: string }).error ?? '';
+    } catch {
+      // not JSON
+    }
+    return `acknowledge failed: HTTP ${res.status}${detail ? ` ${detail}` : ''}`;
+  } catch (err) {
+    return `acknowledge failed: ${(err as Error).message}`;
+  }
+}

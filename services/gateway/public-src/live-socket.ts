@@ -1,0 +1,93 @@
+import type { ResumePositions, ServerFrame, Topic } from '@quantmon/shared';
+import { authToken } from './api.js';
+import { posAfter } from './format.js';
+
+export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'unauthorized';
+
+export interface LiveSocketOptions {
+  topics: Topic[];
+  onFrame: (f: ServerFrame) => void;
+  onState: (s: LinkState, detail: string) => void;
+}
+
+const UNAUTHORIZED = 4401;
+
+/**
+ * The dashboard's link to `/ws`: reconnects with jittered exponential
+ * backoff (0.5 s doubling to 15 s) and resumes, sending the newest position
+ * it saw per stream so the gateway replays what was missed.
+ */
+export class LiveSocket {
+  readonly last: ResumePositions = {};
+  private attempt = 0;
+  private ws: WebSocket | undefined;
+
+  constructor(private readonly opts: LiveSocketOptions) {}
+
+  start(): void {
+    this.opts.onState('connecting', '');
+    this.connect();
+  }
+
+  private connect(): void {
+    const token = authToken();
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    const q = token ? `?token=${encodeURIComponent(token)}` : '';
+    const ws = new WebSocket(`${proto}://${location.host}/ws${q}`);
+    this.ws = ws;
+    ws.onopen = () => {
+      const since = Object.keys(this.last).length > 0 ? { ...this.last } : undefined;
+      ws.send(
+        JSON.stringify({
+          type: 'subscribe',
+          topics: this.opts.topics,
+          ...(since ? { since } : {}),
+        }),
+      );
+    };
+    ws.onmessage = (e: MessageEvent<string>) => {
+      const f = JSON.parse(e.data) as ServerFrame;
+      this.track(f);
+      if (f.type === 'subscribed') {
+        this.attempt = 0;
+        this.opts.onState('live', '');
+      }
+      this.opts.onFrame(f);
+    };
+    ws.onclose = (e: CloseEvent) => {
+      if (this.ws !== ws) return;
+      if (e.code === UNAUTHORIZED) {
+        this.opts.onState('unauthorized', 'add ?token=… to the address');
+        return;
+      }
+      const delay = Math.round(
+        Math.min(15_000, 500 * 2 ** this.attempt++) * (0.5 + Math.random() / 2),
+      );
+      this.opts.onState(
+        'reconnecting',
+        `retry in ${(delay / 1000).toFixed(1)} s${e.code ? ` (close ${e.code})` : ''}`,
+      );
+      setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  /** Remember the newest position per stream, for the next resume. */
+  private track(f: ServerFrame): void {
+    const stream =
+      f.type === 'score'
+        ? 'scores'
+        : f.type === 'system'
+          ? 'system'
+          : f.type === 'alert'
+            ? 'alerts'
+            : f.type === 'snapshot'
+              ? f.topic === 'system'
+                ? 'system'
+                : f.topic === 'alerts'
+                  ? 'alerts'
+                  : 'scores'
+              : undefined;
+    const pos = 'pos' in f ? f.pos : undefined;
+    if (stream && pos && posAfter(pos, this.last[stream])) this.last[stream] = pos;
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * quantmon dashboard: live cards, charts and alerts over the gateway's
+ * WebSocket, with history from /api/history on open. Every number shown
+ * comes from the pipeline; a value it did not measure is shown as
+ * "not measured", never invented.
+ */
+import type { AlertEvent, ScoreUpdate, ServerFrame, SystemSample } from '@quantmon/shared';
+import { acknowledge, history } from './api.js';
+import { Chart } from './charts.js';
+import { byId, el, fmt, num, pct, time } from './format.js';
+import { LiveSocket, type LinkState } from './live-socket.js';
+import { Series } from './series.js';
+import { renderScoreCards, renderSystemCards } from './cards.js';
+
+const HISTORY_MINUTES = 60;
+
+const state = {
+  scores: new Map<string, ScoreUpdate>(),
+  system: new Map<string, SystemSample>(),
+  active: new Map<string, AlertEvent>(),
+  /** Recent alert events, newest first. */
+  events: [] as { pos: string; a: AlertEvent }[],
+  acked: new Set<string>(),
+  ackErrors: new Map<string, string>(),
+  selected: localStorage.getItem('quantmon-strategy') ?? '',
+  scoreSeries: new Map<string, Series>(),
+  riskSeries: new Map<string, Series>(),
+  systemSeries: new Series(['cpu', 'memory', 'errorRate', 'apiResponseTime']),
+};
+
+const seriesFor = (m: Map<string, Series>, id: string, names: string[]): Series => {
+  let s = m.get(id);
+  if (!s) m.set(id, (s = new Series(names)));
+  return s;
+};
+const scoreSeries = (id: string) =>
+  seriesFor(state.scoreSeries, id, ['performance', 'risk', 'stability']);
+const riskSeries = (id: string) => seriesFor(state.riskSeries, id, ['vol', 'dd', 'mdd']);
+
+function addScorePoint(pos: string, u: ScoreUpdate): void {
+  scoreSeries(u.strategy).add(pos, [u.scores.performance, u.scores.risk, u.scores.stability]);
+  const m = u.metrics;
+  const p = (v: number | null) => (v === null ? null : v * 100);
+  riskSeries(u.strategy).add(pos, [
+    p(num(m.annualVolatility)),
+    p(num(m.currentDrawdown)),
+    p(num(m.maxDrawdown)),
+  ]);
+}
+
+/** One host's series: the newest host shown (the collector usually runs one per machine). */
+function addSystemPoint(pos: string, s: SystemSample): void {
+  const shown = newestHost();
+  if (shown && shown.host !== s.host) return;
+  state.systemSeries.add(pos, [
+    s.cpu ?? null,
+    s.memory ?? null,
+    s.errorRate ?? null,
+    s.apiResponseTime ?? null,
+  ]);
+}
+
+function newestHost(): SystemSample | undefined {
+  return [...state.system.values()].sort((a, b) => b.ts - a.ts)[0];
+}
+
+function addEvent(pos: string, a: AlertEvent): void {
+  if (state.events.some((e) => e.pos === pos)) return;
+  state.events.push({ pos, a });
+  state.events.sort((x, y) => (x.pos < y.pos ? 1 : x.pos > y.pos ? -1 : 0));
+  state.events.length = Math.min(state.events.length, 200);
+}
+
+function onFrame(f: ServerFrame): void {
+  switch (f.type) {
+    case 'snapshot':
+      for (const u of f.scores ?? []) state.scores.set(u.strategy, u);
+      for (const s of f.system ?? []) state.system.set(s.host, s);
+      if (f.alerts) {
+        state.active.clear();
+        for (const a of f.alerts) state.active.set(a.incidentId, a);
+      }
+      break;
+    case 'reset':
+      if (f.topic === 'alerts') state.active.clear();
+      break;
+    case 'score':
+      state.scores.set(f.data.strategy, f.data);
+      addScorePoint(f.pos, f.data);
+      break;
+    case 'system':
+      state.system.set(f.data.host, f.data);
+      addSystemPoint(f.pos, f.data);
+      break;
+    case 'alert':
+      if (f.data.state === 'firing') state.active.set(f.data.incidentId, f.data);
+      else state.active.delete(f.data.incidentId);
+      addEvent(f.pos, f.data);
+      break;
+    default:
+      return;
+  }
+  scheduleRender();
+}
+
+// ---- rendering (coalesced per animation frame)
+
+let pending = false;
+function scheduleRender(): void {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    render();
+  });
+}
+
+const charts: Chart[] = [];
+
+function render(): void {
+  renderPicker();
+  const u = state.scores.get(state.selected);
+  renderScoreCards(u, state.active);
+  renderMetrics(u);
+  renderSystemCards(newestHost());
+  renderAlerts();
+  for (const c of charts) c.redraw();
+}
+
+function renderPicker(): void {
+  const names = [...state.scores.keys()].sort();
+  const select = byId<HTMLSelectElement>('strategy');
+  if ([...select.options].map((o) => o.value).join() !== names.join()) {
+    select.replaceChildren(...names.map((n) => new Option(n, n)));
+  }
+  if (!state.scores.has(state.selected) && names[0]) selectStrategy(names[0]);
+  select.value = state.selected;
+}
+
+function renderMetrics(u: ScoreUpdate | undefined): void {
+  byId('score-meta').textContent = u
+    ? `${u.strategy} · ${u.count} samples · last sample ${new Date(u.ts).toLocaleString()}`
+    : 'waiting for the first score';
+  if (!u) return;
+  const m = u.metrics;
+  const rows: [string, string][] = [
+    ['Sharpe', fmt(m.sharpeRatio)],
+    ['Sortino', fmt(m.sortinoRatio)],
+    ['Information ratio', fmt(m.informationRatio)],
+    ['Annual volatility', pct(m.annualVolatility)],
+    ['Current drawdown', pct(m.currentDrawdown)],
+    ['Max drawdown', pct(m.maxDrawdown)],
+    ['VaR (5 %)', pct(m.valueAtRisk)],
+    ['CVaR (5 %)', pct(m.conditionalValueAtRisk)],
+    ['Win rate', pct(m.winRate)],
+    ['Cumulative return', pct(m.cumulativeReturn)],
+    ['Beta', fmt(m.beta)],
+    ['Tracking error', pct(m.trackingError)],
+  ];
+  byId<HTMLTableElement>('metrics').tBodies[0]?.replaceChildren(
+    ...rows.map(([k, v]) =>
+      el('tr', {}, el('td', { textContent: k }), el('td', { textContent: v })),
+    ),
+  );
+}
+
+const LEVEL_RANK = { critical: 0, warning: 1, info: 2 } as const;
+
+function renderAlerts(): void {
+  const active = [...state.active.values()].sort(
+    (a, b) => LEVEL_RANK[a.level] - LEVEL_RANK[b.level] || b.startsAt - a.startsAt,
+  );
+  byId('alerts-active').replaceChildren(
+    ...(active.length === 0
+      ? [el('li', { className: 'empty', textContent: 'No active alerts' })]
+      : active.map(alertItem)),
+  );
+  byId('alerts-history').replaceChildren(
+    ...state.events
+      .slice(0, 50)
+      .map(({ a }) =>
+        el(
+          'li',
+          { className: `${a.level} ${a.state}` },
+          el('span', { className: 'badge', textContent: `${a.level} ${a.state}` }),
+          ` ${time(a.ts)} · ${a.message}`,
+        ),
+      ),
+  );
+}
+
+function alertItem(a: AlertEvent): HTMLLIElement {
+  const li = el('li', { className: `${a.level} firing` });
+  li.dataset['incident'] = a.incidentId;
+  li.dataset['level'] = a.level;
+  const button = el('button', {
+    className: 'ack',
+    textContent: state.acked.has(a.incidentId) ? 'Acknowledged' : 'Acknowledge',
+  });
+  button.disabled = state.acked.has(a.incidentId);
+  button.onclick = async () => {
+    button.disabled = true;
+    const err = await acknowledge(a.incidentId);
+    if (err) state.ackErrors.set(a.incidentId, err);
+    else {
+      state.acked.add(a.incidentId);
+      state.ackErrors.delete(a.incidentId);
+    }
+    scheduleRender();
+  };
+  const error = state.ackErrors.get(a.incidentId);
+  li.append(
+    el(
+      'div',
+      { className: 'head' },
+      el('span', { className: 'badge', textContent: a.level }),
+      el('strong', { textContent: a.rule }),
+      el('span', { className: 'subject', textContent: a.subject }),
+      button,
+    ),
+    el('div', { className: 'msg', textContent: `${a.message} · since ${time(a.startsAt)}` }),
+    el('div', { className: 'rec', textContent: `Recommendation: ${a.recommendation}` }),
+    ...(error ? [el('div', { className: 'ack-error', textContent: error })] : []),
+  );
+  return li;
+}
+
+function setStatus(s: LinkState, detail: string): void {
+  const e = byId('status');
+  e.textContent = detail ? `${s} · ${detail}` : s;
+  e.className = `status ${s}`;
+  e.dataset['state'] = s;
+}
+
+// ---- history on open, then live
+
+async function loadStrategyHistory(id: string): Promise<void> {
+  try {
+    const points = await history<ScoreUpdate>(`strategy:${id}`, HISTORY_MINUTES, 1000);
+    for (const p of points) addScorePoint(p.pos, p.data);
+    scheduleRender();
+  } catch (err) {
+    showNotice((err as Error).message);
+  }
+}
+
+async function loadHistory(): Promise<void> {
+  try {
+    const [system, alerts] = await Promise.all([
+      history<SystemSample>('system', HISTORY_MINUTES, 1000),
+      history<AlertEvent>('alerts', 24 * 60, 200),
+    ]);
+    for (const p of system) {
+      if (!state.system.has(p.data.host)) state.system.set(p.data.host, p.data);
+      addSystemPoint(p.pos, p.data);
+    }
+    for (const p of alerts) addEvent(p.pos, p.data);
+    scheduleRender();
+  } catch (err) {
+    showNotice((err as Error).message);
+  }
+}
+
+function showNotice(text: string): void {
+  byId('notice').textContent = text;
+}
+
+function selectStrategy(id: string): void {
+  if (state.selected === id && state.scoreSeries.has(id)) return;
+  state.selected = id;
+  localStorage.setItem('quantmon-strategy', id);
+  if (!state.scoreSeries.has(id)) {
+    scoreSeries(id);
+    void loadStrategyHistory(id);
+  }
+}
+
+byId<HTMLSelectElement>('strategy').addEventListener('change', (e) => {
+  selectStrategy((e.target as HTMLSelectElement).value);
+  scheduleRender();
+});
+
+charts.push(
+  new Chart(
+    byId('chart-scores'),
+    {
+      title: 'Scores',
+      range: [0, 100],
+      series: [
+        { label: 'Performance', color: '#58a6ff', unit: '' },
+        { label: 'Risk', color: '#f85149', unit: '' },
+        { label: 'Stability', color: '#2ea043', unit: '' },
+      ],
+    },
+    () => scoreSeries(state.selected),
+  ),
+  new Chart(
+    byId('chart-risk'),
+    {
+      title: 'Volatility and drawdown (%)',
+      series: [
+        { label: 'Annual volatility', color: '#d29922', unit: ' %' },
+        { label: 'Drawdown', color: '#f85149', unit: ' %' },
+        { label: 'Max drawdown', color: '#a371f7', unit: ' %' },
+      ],
+    },
+    () => riskSeries(state.selected),
+  ),
+  new Chart(
+    byId('chart-system'),
+    {
+      title: 'System',
+      series: [
+        { label: 'CPU', color: '#58a6ff', unit: ' %' },
+        { label: 'Memory', color: '#a371f7', unit: ' %' },
+        { label: 'Error rate', color: '#f85149', unit: ' %' },
+        { label: 'API response', color: '#d29922', unit: ' s', scale: 's' },
+      ],
+    },
+    () => state.systemSeries,
+  ),
+);
+
+new LiveSocket({
+  topics: ['strategy:*', 'system', 'alerts'],
+  onFrame,
+  onState: setStatus,
+}).start();
+if (state.selected) selectStrategy(state.selected);
+void loadHistory();
+render();

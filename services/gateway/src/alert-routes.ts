@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  AckInput,
+  AlertEvent,
+  AlertsQuery,
+  decodeEntry,
+  encodeEntry,
+  Incident,
+  sendJson,
+  Silence,
+  SilenceInput,
+  silenceStatus,
+  STREAM_MAXLEN,
+  type AlertCommand,
+  type AlertsResponse,
+  type Keys,
+  type RawEntry,
+  type Route,
+  type SilencesResponse,
+} from '@quantmon/shared';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+
+const MAX_BODY = 64 * 1024;
+/** History scans stop after this many stream entries per request (the stream is bounded anyway). */
+const MAX_SCAN = 20_000;
+const PAGE = 1000;
+
+/**
+ * The alert API (public contract): history, acknowledgement and silences.
+ * Acks and silence changes are handed to the alerter as commands on the
+ * alert-commands stream; silences themselves live in the silences hash.
+ *
+ *   GET    /api/alerts?state=&level=&from=&to=&limit=
+ *   POST   /api/alerts/{incidentId}/ack      {"by": "...", "comment": "..."}
+ *   POST   /api/silences                     {"matchers": [...], "durationMs" | "endsAt", "createdBy", "comment"}
+ *   GET    /api/silences
+ *   DELETE /api/silences/{id}                (expires it now)
+ */
+export function alertRoutes(redis: Redis, keys: Keys, now: () => number = Date.now): Route {
+  return async (req, res, url) => {
+    const path = url.pathname;
+    if (path === '/api/alerts') {
+      if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
+      await listAlerts(redis, keys, url, res);
+      return true;
+    }
+    const ack = /^\/api\/alerts\/([^/]+)\/ack$/.exec(path);
+    if (ack) {
+      if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+      await acknowledge(redis, keys, decodeURIComponent(ack[1] ?? ''), req, res, now());
+      return true;
+    }
+    if (path === '/api/silences') {
+      if (req.method === 'GET') await listSilences(redis, keys, res, now());
+      else if (req.method === 'POST') await createSilence(redis, keys, req, res, now());
+      else return methodNotAllowed(res, 'GET, POST');
+      return true;
+    }
+    const one = /^\/api\/silences\/([^/]+)$/.exec(path);
+    if (one) {
+      if (req.method !== 'DELETE') return methodNotAllowed(res, 'DELETE');
+      await expireSilence(redis, keys, decodeURIComponent(one[1] ?? ''), res, now());
+      return true;
+    }
+    return false;
+  };
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): true {
+  sendJson(res, 405, { error: 'method not allowed' }, { allow });
+  return true;
+}
+
+function badRequest(res: ServerResponse, error: string, issues?: z.core.$ZodIssue[]): void {
+  sendJson(res, 400, {
+    error,
+    ...(issues
+      ? { issues: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) }
+      : {}),
+  });
+}
+
+/** The JSON body (undefined when empty), or an answered 400/413. */
+async function readJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<{ ok: true; value: unknown } | { ok: false }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) {
+      sendJson(res, 413, { error: `body over ${MAX_BODY} bytes` });
+      return { ok: false };
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    badRequest(res, `invalid JSON: ${(err as Error).message}`);
+    return { ok: false };
+  }
+}
+
+async function openIncidents(redis: Redis, keys: Keys): Promise<Incident[]> {
+  const raw = await redis.hvals(keys.incidents);
+  const out: Incident[] = [];
+  for (const json of raw) {
+    try {
+      const p = Incident.safeParse(JSON.parse(json));
+      if (p.success) out.push(p.data);
+    } catch {
+      // unreadable record: the alerter logs those
+    }
+  }
+  return out;
+}
+
+async function sendCommand(redis: Redis, keys: Keys, cmd: AlertCommand): Promise<void> {
+  await redis.xadd(
+    keys.alertCommands,
+    'MAXLEN',
+    '~',
+    STREAM_MAXLEN.alertCommands,
+    '*',
+    ...encodeEntry(cmd),
+  );
+}
+
+async function listAlerts(redis: Redis, keys: Keys, url: URL, res: ServerResponse): Promise<void> {
+  const q = AlertsQuery.safeParse(Object.fromEntries(url.searchParams));
+  if (!q.success) return badRequest(res, 'invalid query', q.error.issues);
+  const { state, level, from, to, limit } = q.data;
+  const keep = (e: AlertEvent): boolean =>
+    (!state || e.state === state) && (!level || e.level === level);
+  const active = (await openIncidents(redis, keys))
+    .map((i) => i.firing)
+    .filter(keep)
+    .sort((a, b) => b.startsAt - a.startsAt);
+  // Newest first over the alerts stream (bounded by its MAXLEN); ids are write times.
+  const events: AlertEvent[] = [];
+  let end = to === undefined ? '+' : `${to}-18446744073709551615`;
+  const start = from === undefined ? '-' : `${from}-0`;
+  let scanned = 0;
+  let nextTo: number | undefined;
+  while (events.length < limit && scanned < MAX_SCAN) {
+    const page = (await redis.xrevrange(keys.alerts, end, start, 'COUNT', PAGE)) as RawEntry[];
+    for (const [, fields] of page) {
+      const d = decodeEntry(fields, AlertEvent);
+      if (d.ok && keep(d.value)) events.push(d.value);
+      if (events.length >= limit) break;
+    }
+    scanned += page.length;
+    const last = page[page.length - 1];
+    if (page.length < PAGE || !last) break;
+    end = `(${last[0]}`;
+  }
+  const oldest = events[events.length - 1];
+  if ((events.length >= limit || scanned >= MAX_SCAN) && oldest) nextTo = oldest.ts - 1;
+  const body: AlertsResponse = { active, events, ...(nextTo !== undefined ? { nextTo } : {}) };
+  sendJson(res, 200, body);
+}
+
+async function acknowledge(
+  redis: Redis,
+  keys: Keys,
+  incidentId: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  now: number,
+): Promise<void> {
+  const body = await readJson(req, res);
+  if (!body.ok) return;
+  const input = AckInput.safeParse(body.value ?? {});
+  if (!input.success) return badRequest(res, 'invalid acknowledgement', input.error.issues);
+  const open = (await openIncidents(redis, keys)).find((i) => i.firing.incidentId === incidentId);
+  if (!open) {
+    sendJson(res, 404, { error: `no open incident ${incidentId}` });
+    return;
+  }
+  const ack = {
+    by: input.data.by,
+    at: now,
+    ...(input.data.comment !== undefined ? { comment: input.data.comment } : {}),
+  };
+  await sendCommand(redis, keys, { type: 'ack', incidentId, ack });
+  // 202: the alerter applies it and publishes the acknowledged event on the alerts stream.
+  sendJson(res, 202, { incidentId, acknowledged: ack });
+}
+
+async function readSilences(redis: Redis, keys: Keys): Promise<Map<string, Silence>> {
+  const raw = await redis.hgetall(keys.silences);
+  const out = new Map<string, Silence>();
+  for (const [id, json] of Object.entries(raw)) {
+    try {
+      const p = Silence.safeParse(JSON.parse(json));
+      if (p.success) out.set(id, p.data);
+    } catch {
+      // unreadable: the alerter logs those
+    }
+  }
+  return out;
+}
+
+async function listSilences(
+  redis: Redis,
+  keys: Keys,
+  res: ServerResponse,
+  now: number,
+): Promise<void> {
+  const silences = [...(await readSilences(redis, keys)).values()]
+    .map((s) => ({ ...s, status: silenceStatus(s, now) }))
+    .sort((a, b) => b.createdAt - a.createdAt);
+  const body: SilencesResponse = { silences };
+  sendJson(res, 200, body);
+}
+
+async function createSilence(
+  redis: Redis,
+  keys: Keys,
+  req: IncomingMessage,
+  res: ServerResponse,
+  now: number,
+): Promise<void> {
+  const body = await readJson(req, res);
+  if (!body.ok) return;
+  const input = SilenceInput.safeParse(body.value);
+  if (!input.success) return badRequest(res, 'invalid silence', input.error.issues);
+  const i = input.data;
+  const startsAt = i.startsAt ?? now;
+  const endsAt = i.endsAt ?? startsAt + (i.durationMs ?? 0);
+  if (endsAt <= Math.max(startsAt, now)) {
+    return badRequest(res, 'invalid silence', [
+      {
+        code: 'custom',
+        path: ['endsAt'],
+        message: 'must be in the future and after startsAt',
+        input: endsAt,
+      },
+    ]);
+  }
+  const silence: Silence = {
+    id: `s-${randomUUID()}`,
+    matchers: i.matchers,
+    startsAt,
+    endsAt,
+    createdBy: i.createdBy,
+    comment: i.comment,
+    createdAt: now,
+  };
+  await redis.hset(keys.silences, silence.id, JSON.stringify(silence));
+  await sendCommand(redis, keys, { type: 'silences-changed', at: now });
+  sendJson(res, 201, { ...silence, status: silenceStatus(silence, now) });
+}
+
+async function expireSilence(
+  redis: Redis,
+  keys: Keys,
+  id: string,
+  res: ServerResponse,
+  now: number,
+): Promise<void> {
+  const s = (await readSilences(redis, keys)).get(id);
+  if (!s) {
+    sendJson(res, 404, { error: `no silence ${id}` });
+    return;
+  }
+  const expired: Silence =
+    s.endsAt > now ? { ...s, endsAt: Math.max(now, s.startsAt), expiredBy: 'api' } : s;
+  await redis.hset(keys.silences, id, JSON.stringify(expired));
+  await sendCommand(redis, keys, { type: 'silences-changed', at: now });
+  sendJson(res, 200, { ...expired, status: silenceStatus(expired, now) });
+}

@@ -1,0 +1,168 @@
+import { WS_CLOSE, type ResumeStream } from '@quantmon/shared';
+import type { WebSocket } from 'ws';
+import { Outbox } from './outbox.js';
+import { compareIds } from './stream-pos.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** A broadcast frame, serialised once and shared by every recipient. */
+export interface EncodedFrame {
+  data: Buffer;
+  key: string | null;
+  stream: ResumeStream | null;
+  pos: string | null;
+}
+
+/** Counters shared by every connection of one gateway (read by /metrics). */
+export interface FanoutStats {
+  framesOut: number;
+  conflated: number;
+  dropped: number;
+  slowClosed: number;
+  rateLimitedClosed: number;
+}
+
+export interface ConnectionLimits {
+  /** Socket buffer above which frames wait in the outbox. */
+  highWater: number;
+  /** Outbox + socket buffer + held frames above which the client is closed (slow consumer). */
+  maxBacklog: number;
+  clientRate: number;
+  clientBurst: number;
+}
+
+const TEXT = { binary: false } as const;
+
+/**
+ * One WebSocket client: its outbox (bounded, metric frames conflated),
+ * frames held while a resume reads the stream, and its message budget.
+ * Writes go straight to the socket while it keeps up; once the socket
+ * buffer passes the high-water mark they wait in the outbox and drain as
+ * writes complete, so a slow client costs memory (bounded), never time
+ * for the others.
+ */
+export class Connection {
+  alive = true;
+  closed = false;
+  /** Serialises this client's subscribe handling (resumes are async). */
+  queue: Promise<void> = Promise.resolve();
+  readonly bucket: TokenBucket;
+  /** Messages refused by the rate limit since the last accepted one. */
+  refused = 0;
+  private readonly outbox = new Outbox();
+  private readonly held = new Map<ResumeStream, EncodedFrame[]>();
+  /**
+   * After a replay, live frames up to the replay's last entry are
+   * duplicates even when the stream reader broadcasts them later (the
+   * replay's XRANGE can run ahead of it).
+   */
+  private readonly skipUpTo = new Map<ResumeStream, string>();
+  private heldBytes = 0;
+  private readonly onWritten = (): void => this.flush();
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly id: number,
+    private readonly limits: ConnectionLimits,
+    private readonly stats: FanoutStats,
+    now: number,
+  ) {
+    this.bucket = new TokenBucket(limits.clientRate, limits.clientBurst, now);
+  }
+
+  get outboxFrames(): number {
+    return this.outbox.size;
+  }
+
+  get backlogBytes(): number {
+    return this.outbox.bytes + this.heldBytes + this.ws.bufferedAmount;
+  }
+
+  /** A live broadcast frame: held during a resume of its stream, else queued or written. */
+  deliver(f: EncodedFrame): void {
+    if (this.closed) return;
+    if (f.stream && f.pos && this.skipUpTo.size > 0) {
+      const upTo = this.skipUpTo.get(f.stream);
+      if (upTo !== undefined) {
+        if (compareIds(f.pos, upTo) <= 0) return;
+        this.skipUpTo.delete(f.stream); // the reader is past the replay now
+      }
+    }
+    const held = f.stream ? this.held.get(f.stream) : undefined;
+    if (held) {
+      held.push(f);
+      this.heldBytes += f.data.length;
+      this.checkBacklog();
+      return;
+    }
+    this.enqueue(f.data, f.key);
+  }
+
+  /** A reply or replayed frame for this client only: never conflated or dropped. */
+  sendOwn(data: Buffer): void {
+    if (!this.closed) this.enqueue(data, null);
+  }
+
+  /** Start holding live frames of `stream` (a resume is reading it). */
+  hold(stream: ResumeStream): void {
+    if (!this.held.has(stream)) this.held.set(stream, []);
+  }
+
+  /**
+   * Stop holding: frames after `cutoff` (the last entry the replay read) go
+   * out in order; earlier ones were in the replay and are dropped as duplicates.
+   */
+  release(stream: ResumeStream, cutoff: string | null): void {
+    const frames = this.held.get(stream);
+    if (!frames) return;
+    this.held.delete(stream);
+    if (cutoff !== null) this.skipUpTo.set(stream, cutoff);
+    for (const f of frames) {
+      this.heldBytes -= f.data.length;
+      this.deliver(f);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stats.dropped += this.outbox.clear();
+    for (const frames of this.held.values()) this.stats.dropped += frames.length;
+    this.held.clear();
+    this.heldBytes = 0;
+    this.ws.close(code, reason);
+  }
+
+  /** Write queued frames while the socket keeps below the high-water mark. */
+  flush(): void {
+    while (
+      !this.closed &&
+      this.outbox.size > 0 &&
+      this.ws.readyState === this.ws.OPEN &&
+      this.ws.bufferedAmount <= this.limits.highWater
+    ) {
+      const item = this.outbox.shift();
+      if (item) this.write(item.data);
+    }
+  }
+
+  private enqueue(data: Buffer, key: string | null): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.outbox.size === 0 && this.ws.bufferedAmount <= this.limits.highWater) {
+      this.write(data);
+      return;
+    }
+    if (this.outbox.push({ data, key })) this.stats.conflated++;
+    this.checkBacklog();
+  }
+
+  private write(data: Buffer): void {
+    this.ws.send(data, TEXT, this.onWritten);
+    this.stats.framesOut++;
+  }
+
+  private checkBacklog(): void {
+    if (this.backlogBytes <= this.limits.maxBacklog) return;
+    this.stats.slowClosed++;
+    this.close(WS_CLOSE.slowConsumer, 'slow consumer: reconnect and resume');
+  }
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type RunningService } from '../helpers/services.js';
+import {
+  alertEvents,
+  alertsFixture,
+  emergencyWorker,
+  eventsFor,
+  metric,
+  pushScore,
+  sleep,
+  startAlerter,
+  waitEvent,
+  type AlertsFixture,
+} from './alerts-helpers.js';
+
+/** Bad input and a Redis outage: dead-lettered and counted; paused and resumed, nothing lost or doubled. */
+describe('alerter resilience', () => {
+  let f: AlertsFixture;
+  let alerter: RunningService;
+  let worker: ReturnType<typeof emergencyWorker>;
+
+  beforeAll(async () => {
+    f = await alertsFixture('resilience');
+    alerter = await startAlerter(f);
+    worker = emergencyWorker(f);
+  });
+  afterAll(async () => {
+    const code = await alerter?.stop();
+    await worker?.worker.close();
+    f?.redis.disconnect();
+    await f?.server.dispose();
+    expect(code).toBe(0);
+  });
+
+  it('dead-letters and counts malformed entries without stopping', async () => {
+    await f.redis.xadd(f.keys.scores, '*', 'd', '{"strategy": "broken"');
+    await f.redis.xadd(f.keys.systemSamples, '*', 'd', JSON.stringify({ host: 'h', cpu: 'hot' }));
+    await f.redis.xadd(f.keys.alertCommands, '*', 'd', JSON.stringify({ type: 'ack' }));
+    await pushScore(f, 'after-bad', { valueAtRisk: -0.3 });
+    await waitEvent(f, (e) => e.subject === 'strategy/after-bad', 'alert after bad entries');
+    await eventually(
+      async () => ((await f.redis.xlen(f.keys.deadLetter)) >= 3 ? true : undefined),
+      5000,
+      'three dead letters',
+    );
+    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="scores"')).toBe(1);
+    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="system-samples"')).toBe(1);
+    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="alert-commands"')).toBe(1);
+  });
+
+  it('pauses through a Redis outage and resumes without losing or doubling an incident', async () => {
+    if (f.server.kind === 'external') return; // an external Redis cannot be stopped
+    await pushScore(f, 'outage', { valueAtRisk: -0.3 });
+    const firing = await waitEvent(f, (e) => e.subject === 'strategy/outage', 'firing before');
+    await eventually(() => worker.jobs.find((j) => j.id === firing.incidentId), 10_000, 'job');
+
+    // Entries written just before the stop may be in flight when Redis goes away.
+    await pushScore(f, 'outage', { valueAtRisk: -0.31 });
+    await pushScore(f, 'outage-2', { valueAtRisk: -0.3 });
+    await f.server.stop();
+    await sleep(1500);
+    await f.server.start();
+
+    await pushScore(f, 'outage', { valueAtRisk: -0.32 });
+    await pushScore(f, 'outage', { valueAtRisk: -0.01 });
+    await pushScore(f, 'outage', { valueAtRisk: -0.3 });
+    await waitEvent(
+      f,
+      (e) =>
+        e.subject === 'strategy/outage' &&
+        e.state === 'firing' &&
+        e.incidentId !== firing.incidentId,
+      'second incident after the outage',
+      30_000,
+    );
+    const o2 = await waitEvent(f, (e) => e.subject === 'strategy/outage-2', 'outage-2', 30_000);
+    await eventually(
+      () => (worker.jobs.length >= 4 ? true : undefined),
+      30_000,
+      'jobs after outage',
+    );
+    await sleep(500);
+    const events = await alertEvents(f);
+    expect(eventsFor(events, 'var_exceeded', 'strategy/outage').map((e) => e.state)).toEqual([
+      'firing',
+      'resolved',
+      'firing',
+    ]);
+    expect(eventsFor(events, 'var_exceeded', 'strategy/outage-2')).toEqual([o2]);
+    const ids = worker.jobs.map((j) => j.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain(o2.incidentId);
+    expect(await f.redis.hlen(f.keys.incidents)).toBe(3); // after-bad, outage (second), outage-2
+  });
+});
