@@ -193,11 +193,13 @@ function alertItem(a: AlertEvent): HTMLLIElement {
   const li = el('li', { className: `${a.level} firing` });
   li.dataset['incident'] = a.incidentId;
   li.dataset['level'] = a.level;
+  const acked = state.acked.has(a.incidentId) || a.acknowledged !== undefined;
   const button = el('button', {
     className: 'ack',
-    textContent: state.acked.has(a.incidentId) ? 'Acknowledged' : 'Acknowledge',
+    textContent: acked ? 'Acknowledged' : 'Acknowledge',
+    title: a.acknowledged ? `by ${a.acknowledged.by}` : '',
   });
-  button.disabled = state.acked.has(a.incidentId);
+  button.disabled = acked;
   button.onclick = async () => {
     button.disabled = true;
     const err = await acknowledge(a.incidentId);

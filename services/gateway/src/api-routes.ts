@@ -1,25 +1,9 @@
-import {
-  AlertEvent,
-  AlertLevel,
-  AlertState,
-  decodeEntry,
-  sendJson,
-  Topic,
-  type Keys,
-  type RawEntry,
-  type Route,
-} from '@quantmon/shared';
+import { sendJson, Topic, type Keys, type Route } from '@quantmon/shared';
 import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { GatewayState } from './gateway-state.js';
 import { readHistory } from './history.js';
-
-const AlertsQuery = z.strictObject({
-  state: AlertState.optional(),
-  level: AlertLevel.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
 
 /** Epoch ms or an ISO-8601 date. */
 const Time = z
@@ -60,7 +44,7 @@ function badQuery(res: ServerResponse, issues: z.core.$ZodIssue[]): true {
 
 /**
  * REST on the gateway (public contract): `/api/summary`, `/api/strategies`,
- * `/api/history`, `/api/alerts`, `/api/openapi.json`.
+ * `/api/history`, `/api/openapi.json` (alerts: alert-routes.ts).
  */
 export function apiRoutes(opts: ApiOptions): Route {
   const { redis, keys, state } = opts;
@@ -92,23 +76,6 @@ export function apiRoutes(opts: ApiOptions): Route {
           opts.historyMaxScan,
         );
         sendJson(res, 200, page);
-        return true;
-      }
-      case '/api/alerts': {
-        const q = AlertsQuery.safeParse(query(url));
-        if (!q.success) return badQuery(res, q.error.issues);
-        // Newest first, from the alerts stream (bounded by its MAXLEN).
-        const raw = (await redis.xrevrange(keys.alerts, '+', '-', 'COUNT', 5000)) as RawEntry[];
-        const events: AlertEvent[] = [];
-        for (const [, fields] of raw) {
-          const d = decodeEntry(fields, AlertEvent);
-          if (!d.ok) continue;
-          if (q.data.state && d.value.state !== q.data.state) continue;
-          if (q.data.level && d.value.level !== q.data.level) continue;
-          events.push(d.value);
-          if (events.length >= q.data.limit) break;
-        }
-        sendJson(res, 200, { active: state.summary(Date.now()).activeAlerts, events });
         return true;
       }
       default:

@@ -1,11 +1,14 @@
 import { WS_CLOSE, type ResumeStream } from '@quantmon/shared';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { Outbox } from './outbox.js';
 import { compareIds } from './stream-pos.js';
 import { TokenBucket } from './token-bucket.js';
+import { framePayload } from './wire-frame.js';
 
-/** A broadcast frame, serialised once and shared by every recipient. */
+/** A broadcast frame, serialised and framed once and shared by every recipient. */
 export interface EncodedFrame {
+  /** The whole WebSocket frame (wire-frame.ts): header and JSON payload. */
   data: Buffer;
   key: string | null;
   stream: ResumeStream | null;
@@ -33,6 +36,16 @@ export interface ConnectionLimits {
 const TEXT = { binary: false } as const;
 
 /**
+ * ws keeps its socket private; writing a prepared frame to it directly is
+ * safe while nothing is compressed (perMessageDeflate is off), because ws
+ * then writes every frame synchronously, in call order, with no queue.
+ */
+function rawSocket(ws: WebSocket): Duplex | undefined {
+  const s = (ws as unknown as { _socket?: unknown })._socket;
+  return s && typeof (s as Duplex).write === 'function' ? (s as Duplex) : undefined;
+}
+
+/**
  * One WebSocket client: its outbox (bounded, metric frames conflated),
  * frames held while a resume reads the stream, and its message budget.
  * Writes go straight to the socket while it keeps up; once the socket
@@ -58,6 +71,7 @@ export class Connection {
   private readonly skipUpTo = new Map<ResumeStream, string>();
   private heldBytes = 0;
   private readonly onWritten = (): void => this.flush();
+  private readonly raw: Duplex | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -67,6 +81,7 @@ export class Connection {
     now: number,
   ) {
     this.bucket = new TokenBucket(limits.clientRate, limits.clientBurst, now);
+    this.raw = rawSocket(ws);
   }
 
   get outboxFrames(): number {
@@ -97,7 +112,7 @@ export class Connection {
     this.enqueue(f.data, f.key);
   }
 
-  /** A reply or replayed frame for this client only: never conflated or dropped. */
+  /** A reply or replayed frame (framed) for this client only: never conflated or dropped. */
   sendOwn(data: Buffer): void {
     if (!this.closed) this.enqueue(data, null);
   }
@@ -155,8 +170,9 @@ export class Connection {
     this.checkBacklog();
   }
 
-  private write(data: Buffer): void {
-    this.ws.send(data, TEXT, this.onWritten);
+  private write(frame: Buffer): void {
+    if (this.raw) this.raw.write(frame, this.onWritten);
+    else this.ws.send(framePayload(frame), TEXT, this.onWritten);
     this.stats.framesOut++;
   }
 

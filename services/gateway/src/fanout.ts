@@ -23,6 +23,7 @@ import type { ReplayResult } from './resume.js';
 import type { Broadcast } from './stream-feed.js';
 import { Subscriptions } from './subscriptions.js';
 import { streamOf, topicMatches } from './topics.js';
+import { textFrame } from './wire-frame.js';
 
 export type Replayer = (
   stream: ResumeStream,
@@ -293,6 +294,7 @@ export class Fanout {
   }
 }
 
+/** JSON, framed for the wire once (see wire-frame.ts). */
 function encode(frame: ServerFrame): Buffer {
-  return Buffer.from(JSON.stringify(frame));
+  return textFrame(Buffer.from(JSON.stringify(frame)));
 }

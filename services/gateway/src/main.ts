@@ -16,6 +16,7 @@ import {
   waitReady,
 } from '@quantmon/shared';
 import { parse as parseYaml } from 'yaml';
+import { alertRoutes } from './alert-routes.js';
 import { apiRoutes } from './api-routes.js';
 import { apiAuthRoute } from './auth.js';
 import { Fanout } from './fanout.js';
@@ -67,6 +68,7 @@ const server = await startHttpServer({
   health: () => ({ redis: redis.status === 'ready', reader: reader.status === 'ready' }),
   routes: [
     apiAuthRoute(policy),
+    alertRoutes(redis, keys),
     apiRoutes({ redis, keys, state, historyMaxScan: config.historyMaxScan, openapi }),
     (req, res, url) => serveStatic(publicDir, req, res, url.pathname),
   ],
