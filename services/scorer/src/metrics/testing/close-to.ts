@@ -1,7 +1,4 @@
-import {
-  METRIC_NAMES,
-  type MetricValues,
-} from '@quantmon/shared/metric-names';
+import { METRIC_NAMES, type MetricValues } from '@quantmon/shared/metric-names';
 
 /**
  * Relative comparison with NaN == NaN and Infinity == Infinity. The absolute
