@@ -10,16 +10,13 @@
  *       the moment a Worker in this process receives it.
  * One incident at a time, so each figure is a latency, not a queueing delay.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { EMERGENCY_QUEUE, keysFor, ServerFrame, type AlertEvent } from '@quantmon/shared';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { freePort } from '../test/helpers/redis-server.js';
+import { spawnRedisServer } from '../scripts/local-redis.js';
 import { startService, type RunningService } from '../test/helpers/services.js';
 
 const { values: args } = parseArgs({
@@ -48,52 +45,9 @@ async function cleanup(): Promise<void> {
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 async function startRedis(): Promise<string> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'quantmon-bench-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  cleanups.push(
-    () =>
-      new Promise<void>((res) => {
-        if (child.exitCode !== null) return res();
-        child.once('exit', () => res());
-        child.kill('SIGTERM');
-      }),
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      return url;
-    } catch {
-      r.disconnect();
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  }
-  throw new Error('redis-server did not start');
+  const redis = await spawnRedisServer({ persistence: 'aof-everysec' });
+  cleanups.push(() => redis.dispose());
+  return redis.url;
 }
 
 function quantile(sorted: number[], q: number): number {

@@ -4,11 +4,9 @@
  * child process, CPU time of a process from /proc, and percentiles.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import { freePort } from '../test/helpers/redis-server.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -32,53 +30,8 @@ function wrap(child: ChildProcess): Proc {
 
 /** redis-server without persistence (the benchmarks measure quantmon, not fsync). */
 export async function benchRedis(): Promise<{ url: string; proc: Proc; dispose(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'quantmon-bench-redis-'));
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      break;
-    } catch (err) {
-      r.disconnect();
-      if (Date.now() > deadline) throw err;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  }
-  const proc = wrap(child);
-  return {
-    url,
-    proc,
-    dispose: async () => {
-      await proc.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const redis = await spawnRedisServer({ persistence: 'none' });
+  return { url: redis.url, proc: wrap(redis.proc()), dispose: () => redis.dispose() };
 }
 
 /** The collector as `npm start` runs it; resolves once /healthz answers. */

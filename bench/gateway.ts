@@ -13,13 +13,12 @@
  * each step stops by itself and the whole run has a hard deadline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { encodeEntry, keysFor } from '@quantmon/shared';
+import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { Redis } from 'ioredis';
 import { alertEvent, scoreUpdate, systemSample } from '../test/helpers/gateway-fixtures.js';
 
@@ -62,17 +61,6 @@ function cleanup(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 }
 process.on('SIGINT', () => (cleanup(), process.exit(130)));
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Spawn through bash to raise the open-files limit to the hard limit first. */
 function spawnWithFds(cmd: string[], env: Record<string, string>): ChildProcess {
@@ -274,46 +262,10 @@ async function step(redisUrl: string, n: number): Promise<Row> {
   };
 }
 
-const redisPort = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'quantmon-bench-redis-'));
-const redisProc = spawn(
-  'redis-server',
-  [
-    '--port',
-    String(redisPort),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ],
-  {
-    stdio: 'ignore',
-  },
-);
+const redis = await spawnRedisServer({ persistence: 'none' });
+const redisProc = redis.proc();
 children.add(redisProc);
-const redisUrl = `redis://127.0.0.1:${redisPort}`;
-await waitFor(
-  async () => {
-    const r = new Redis(redisUrl, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      return (await r.ping()) === 'PONG' ? true : undefined;
-    } finally {
-      r.disconnect();
-    }
-  },
-  10_000,
-  'redis-server',
-);
+const redisUrl = redis.url;
 
 const expected = (n: number): number =>
   rates.scores * (n / strategies) + (rates.alerts + rates.system) * n;
@@ -327,8 +279,7 @@ for (const n of counts) {
   rows.push(row);
   console.log(`  ${n} clients done (expected ${Math.round(expected(n))} frames/s)`);
 }
-redisProc.kill('SIGTERM');
-rmSync(dir, { recursive: true, force: true });
+await redis.dispose();
 
 const table = [
   [

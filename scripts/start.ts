@@ -6,11 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
+import { pingRedis, portFree, spawnRedisServer } from './local-redis.js';
 import { formatLogLine } from './log-format.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -43,35 +42,9 @@ function findOnPath(bin: string): string | undefined {
   return undefined;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const srv = createServer();
-    srv.once('error', () => res(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
-  });
-}
-
 async function firstFreePort(from: number): Promise<number> {
   for (let p = from; p < from + 200; p++) if (await portFree(p)) return p;
   fail(`no free port found from ${from}`);
-}
-
-async function ping(url: string): Promise<boolean> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
 }
 
 function run(name: string, file: string, env: NodeJS.ProcessEnv): ChildProcess {
@@ -108,26 +81,18 @@ async function startRedis(port: number): Promise<string> {
   const redisPort = await firstFreePort(6390);
   const dir = join(root, '.quantmon', `redis-${port}`);
   mkdirSync(dir, { recursive: true });
-  const url = `redis://127.0.0.1:${redisPort}`;
-  // AOF on: a restart of `npm start` keeps the history; no RDB snapshots.
-  const proc = spawn(
+  // AOF every second (BullMQ's production setting): a restart of `npm start`
+  // keeps the history. Its own process group: Ctrl-C reaches the services at
+  // once, but Redis is stopped by us, last, after they have flushed and acked.
+  const redis = await spawnRedisServer({
     bin,
-    [
-      '--port',
-      String(redisPort),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    port: redisPort,
+    dir,
+    persistence: 'aof-everysec',
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).catch((err: unknown) => fail(`redis-server did not start: ${(err as Error).message}`));
+  const proc = redis.proc();
   children.push({ name: 'redis', proc });
   proc.on('exit', (code) => {
     if (!stopping) {
@@ -135,14 +100,8 @@ async function startRedis(port: number): Promise<string> {
       void stop(1);
     }
   });
-  for (let i = 0; i < 100; i++) {
-    if (await ping(url)) {
-      say(`started redis-server on ${url} (data in ${dir})`);
-      return url;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  fail(`redis-server did not answer on ${url}`);
+  say(`started redis-server on ${redis.url} (data in ${dir})`);
+  return redis.url;
 }
 
 async function waitHealthy(url: string, timeoutMs: number): Promise<boolean> {
@@ -200,7 +159,7 @@ try {
   fail(`building the dashboard failed: ${(err as Error).message}`);
 }
 const redisUrl = process.env['REDIS_URL'] ?? (await startRedis(gatewayPort));
-if (!(await ping(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
+if (!(await pingRedis(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
 // Scorer and alerter ports only serve /healthz and /metrics: pick free ones so pipelines can sit side by side.
 const scorerPort = Number(process.env['SCORER_PORT'] ?? (await firstFreePort(collectorPort + 1)));
 const alerterPort = Number(process.env['ALERTER_PORT'] ?? (await firstFreePort(scorerPort + 1)));

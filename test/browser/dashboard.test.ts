@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard } from '../../services/gateway/src/build-dashboard.js';
 import { ARTIFACTS, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
-import { eventually, startService, type RunningService } from '../helpers/services.js';
+import {
+  eventually,
+  startPipeline,
+  startService,
+  type Pipeline,
+  type RunningService,
+} from '../helpers/services.js';
 
 const DAY = 86_400_000;
 
@@ -19,7 +25,7 @@ const DAY = 86_400_000;
 describe('dashboard in a real browser', () => {
   let redisServer: TestRedis;
   let redis: Redis;
-  let services: RunningService[] = [];
+  let pipeline: Pipeline;
   let gateway: RunningService;
   let collector: RunningService;
   let browser: TestBrowser;
@@ -33,17 +39,8 @@ describe('dashboard in a real browser', () => {
     await buildDashboard();
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
-    env = {
-      REDIS_URL: redisServer.url,
-      QUANTMON_PREFIX: prefix,
-      BULLMQ_PREFIX: `${prefix}-bull`,
-      SYSTEM_INTERVAL_MS: '500',
-    };
-    gateway = await startService('gateway', env);
-    const alerter = await startService('alerter', env);
-    const scorer = await startService('scorer', env);
-    collector = await startService('collector', env);
-    services = [alerter, scorer, collector];
+    pipeline = await startPipeline(redisServer.url, prefix);
+    ({ gateway, collector, env } = pipeline);
     browser = await launchBrowser();
     page = await browser.context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -56,7 +53,7 @@ describe('dashboard in a real browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([gateway, ...services].map((s) => s?.stop()));
+    await Promise.all([gateway, ...(pipeline?.all.slice(1) ?? [])].map((s) => s?.stop()));
     redis?.disconnect();
     await redisServer?.dispose();
   });

@@ -3,7 +3,7 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
-import { eventually, startService, type RunningService } from '../helpers/services.js';
+import { eventually, startPipeline, type Pipeline } from '../helpers/services.js';
 import { TestWsClient } from '../helpers/ws-client.js';
 
 /**
@@ -14,9 +14,7 @@ import { TestWsClient } from '../helpers/ws-client.js';
 describe('pipeline end to end', () => {
   let redisServer: TestRedis;
   let redis: Redis;
-  let services: RunningService[] = [];
-  let collector: RunningService;
-  let gateway: RunningService;
+  let pipeline: Pipeline;
   let worker: Worker;
   const jobs: Job[] = [];
   const prefix = uniquePrefix('e2e');
@@ -26,18 +24,7 @@ describe('pipeline end to end', () => {
   beforeAll(async () => {
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
-    const env = {
-      REDIS_URL: redisServer.url,
-      QUANTMON_PREFIX: prefix,
-      BULLMQ_PREFIX: bullPrefix,
-      SYSTEM_INTERVAL_MS: '500',
-    };
-    // Gateway and alerter first: their groups and positions exist before any sample.
-    gateway = await startService('gateway', env);
-    const alerter = await startService('alerter', env);
-    const scorer = await startService('scorer', env);
-    collector = await startService('collector', env);
-    services = [gateway, alerter, scorer, collector];
+    pipeline = await startPipeline(redisServer.url, prefix);
     worker = new Worker(
       EMERGENCY_QUEUE,
       async (job) => {
@@ -53,22 +40,17 @@ describe('pipeline end to end', () => {
 
   afterAll(async () => {
     await worker?.close();
-    const codes = await Promise.all(services.map((s) => s.stop()));
+    const codes = await pipeline.stop();
     redis?.disconnect();
     await redisServer?.dispose();
     // Clean SIGTERM shutdown: every service exits 0.
-    expect(codes).toEqual(services.map(() => 0));
+    expect(codes).toEqual([0, 0, 0, 0]);
   });
 
-  const post = (body: unknown): Promise<Response> =>
-    fetch(`http://127.0.0.1:${collector.port}/v1/samples`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const post = (body: unknown): Promise<Response> => pipeline.post(body);
 
   it('scores posted samples and streams the score frame to a WebSocket client', async () => {
-    const client = await TestWsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
+    const client = await TestWsClient.connect(`ws://127.0.0.1:${pipeline.gateway.port}/ws`);
     client.send({ type: 'subscribe', topics: ['strategy:e2e-calm'] });
     await client.waitFor((f) => f.type === 'snapshot');
     const t0 = Date.parse('2026-01-05T00:00:00Z');
@@ -92,7 +74,7 @@ describe('pipeline end to end', () => {
     expect(frame.pos).toMatch(/^\d+-\d+$/);
     // The summary reflects the same update.
     const summary = (await (
-      await fetch(`http://127.0.0.1:${gateway.port}/api/summary`)
+      await fetch(`http://127.0.0.1:${pipeline.gateway.port}/api/summary`)
     ).json()) as {
       strategies: { strategy: string; id: string }[];
     };
@@ -101,7 +83,7 @@ describe('pipeline end to end', () => {
   });
 
   it('raises a critical alert frame and a risk-reduction job when VaR crosses 0.15', async () => {
-    const client = await TestWsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
+    const client = await TestWsClient.connect(`ws://127.0.0.1:${pipeline.gateway.port}/ws`);
     client.send({ type: 'subscribe', topics: ['alerts'] });
     await client.waitFor((f) => f.type === 'snapshot' && f.topic === 'alerts');
     const t0 = Date.parse('2026-02-02T00:00:00Z');

@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { existsSync } from 'node:fs';
+import { freePort, spawnRedisServer, waitForRedis } from '../../scripts/local-redis.js';
+
+export { freePort };
 
 /**
  * A Redis for one test file. In order of preference:
@@ -25,96 +23,20 @@ export interface TestRedis {
   dispose(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPing(url: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      return;
-    } catch (err) {
-      r.disconnect();
-      if (Date.now() > deadline) {
-        throw new Error(`redis at ${url} not reachable: ${(err as Error).message}`, { cause: err });
-      }
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  }
-}
-
 function dockerReachable(): boolean {
   return Boolean(process.env['DOCKER_HOST']) || existsSync('/var/run/docker.sock');
 }
 
 async function spawnRedis(): Promise<TestRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'quantmon-test-redis-'));
-  const url = `redis://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  const start = async (): Promise<void> => {
-    child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      { stdio: 'ignore' },
-    );
-    child.once('error', (err) => {
-      throw new Error(`cannot spawn redis-server (apt-get install redis-server): ${err.message}`);
-    });
-    await waitForPing(url);
-  };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    if (!c || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    });
-  };
-  await start();
+  // appendfsync always: tests stop and restart it and expect every acked write back.
+  const r = await spawnRedisServer({ persistence: 'aof-always' });
   return {
-    url,
-    port,
+    url: r.url,
+    port: r.port,
     kind: 'spawned',
-    start,
-    stop,
-    dispose: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    start: r.start,
+    stop: r.stop,
+    dispose: r.dispose,
   };
 }
 
@@ -135,7 +57,7 @@ async function containerRedis(): Promise<TestRedis> {
     },
     start: async () => {
       await container.restart();
-      await waitForPing(url);
+      await waitForRedis(url);
     },
     dispose: async () => {
       await container.stop();
@@ -146,7 +68,7 @@ async function containerRedis(): Promise<TestRedis> {
 export async function startTestRedis(): Promise<TestRedis> {
   const external = process.env['REDIS_URL'];
   if (external) {
-    await waitForPing(external);
+    await waitForRedis(external);
     const port = Number(new URL(external).port || 6379);
     const no = async (): Promise<void> => {
       throw new Error('cannot stop an external REDIS_URL');

@@ -89,3 +89,56 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface Pipeline {
+  gateway: RunningService;
+  alerter: RunningService;
+  scorer: RunningService;
+  collector: RunningService;
+  /** Every service, in start order. */
+  all: RunningService[];
+  /** The environment they run with (to restart one with startService). */
+  env: Record<string, string>;
+  /** POST /v1/samples on the collector; a string body is sent as is. */
+  post: (body: unknown) => Promise<Response>;
+  /** SIGTERM every service; resolves with their exit codes. */
+  stop: () => Promise<(number | null)[]>;
+}
+
+/**
+ * The four services against one Redis and key prefix. Gateway and alerter
+ * start first, so their stream positions and groups exist before any sample.
+ */
+export async function startPipeline(
+  redisUrl: string,
+  prefix: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Pipeline> {
+  const env = {
+    REDIS_URL: redisUrl,
+    QUANTMON_PREFIX: prefix,
+    BULLMQ_PREFIX: `${prefix}-bull`,
+    SYSTEM_INTERVAL_MS: '500',
+    ...extraEnv,
+  };
+  const gateway = await startService('gateway', env);
+  const alerter = await startService('alerter', env);
+  const scorer = await startService('scorer', env);
+  const collector = await startService('collector', env);
+  const all = [gateway, alerter, scorer, collector];
+  return {
+    gateway,
+    alerter,
+    scorer,
+    collector,
+    all,
+    env,
+    post: (body) =>
+      fetch(`http://127.0.0.1:${collector.port}/v1/samples`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    stop: () => Promise.all(all.map((s) => s.stop())),
+  };
+}

@@ -10,7 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
-import { eventually, startService, type RunningService } from '../helpers/services.js';
+import { eventually, startPipeline, type Pipeline } from '../helpers/services.js';
 import { readEntries, sleep, until, waitDrained } from '../helpers/streams.js';
 import { TestWsClient } from '../helpers/ws-client.js';
 
@@ -27,40 +27,23 @@ type ScoreFrame = Extract<ServerFrame, { type: 'score' }>;
 describe('pipeline across a Redis restart', () => {
   let redisServer: TestRedis;
   let redis: Redis;
-  let services: RunningService[] = [];
-  let collector: RunningService;
-  let gateway: RunningService;
+  let pipeline: Pipeline;
   const prefix = uniquePrefix('redis-restart');
   const keys = keysFor(prefix);
 
   beforeAll(async () => {
     redisServer = await startTestRedis();
     redis = createRedis(redisServer.url, 'blocking', 'redis-restart-test');
-    const env = {
-      REDIS_URL: redisServer.url,
-      QUANTMON_PREFIX: prefix,
-      BULLMQ_PREFIX: `${prefix}-bull`,
-      SYSTEM_INTERVAL_MS: '500',
-    };
-    gateway = await startService('gateway', env);
-    const alerter = await startService('alerter', env);
-    const scorer = await startService('scorer', env);
-    collector = await startService('collector', env);
-    services = [gateway, alerter, scorer, collector];
+    pipeline = await startPipeline(redisServer.url, prefix);
   });
   afterAll(async () => {
-    const codes = await Promise.all(services.map((s) => s.stop()));
+    const codes = await pipeline.stop();
     redis?.disconnect();
     await redisServer?.dispose();
-    expect(codes).toEqual(services.map(() => 0));
+    expect(codes).toEqual([0, 0, 0, 0]);
   });
 
-  const post = (body: unknown): Promise<Response> =>
-    fetch(`http://127.0.0.1:${collector.port}/v1/samples`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const post = (body: unknown): Promise<Response> => pipeline.post(body);
   const batch = (tag: string, n: number, day0: number) =>
     Array.from({ length: n }, (_, i) => ({
       strategy: STRATEGY,
@@ -75,7 +58,7 @@ describe('pipeline across a Redis restart', () => {
 
   it('answers 503 while Redis is down, then scores every accepted sample exactly once and resumes the WebSocket feed', async () => {
     if (redisServer.kind === 'external') return; // an external Redis cannot be restarted
-    const client = await TestWsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
+    const client = await TestWsClient.connect(`ws://127.0.0.1:${pipeline.gateway.port}/ws`);
     client.send({ type: 'subscribe', topics: [`strategy:${STRATEGY}`] });
     await client.waitFor((f) => f.type === 'snapshot');
 

@@ -176,16 +176,19 @@ function renderAlerts(): void {
       : active.map(alertItem)),
   );
   byId('alerts-history').replaceChildren(
-    ...state.events
-      .slice(0, 50)
-      .map(({ a }) =>
-        el(
-          'li',
-          { className: `${a.level} ${a.state}` },
-          el('span', { className: 'badge', textContent: `${a.level} ${a.state}` }),
-          ` ${time(a.ts)} · ${a.message}`,
-        ),
-      ),
+    ...state.events.slice(0, 50).map(({ a }) => {
+      // An acknowledgement is re-published as a firing event carrying `acknowledged`.
+      const ack = a.state === 'firing' && a.acknowledged !== undefined;
+      return el(
+        'li',
+        { className: `${a.level} ${a.state}` },
+        el('span', {
+          className: 'badge',
+          textContent: `${a.level} ${ack ? 'acknowledged' : a.state}`,
+        }),
+        ` ${time(a.ts)} · ${ack ? `${a.rule} on ${a.subject} acknowledged by ${a.acknowledged?.by ?? '?'}` : a.message}`,
+      );
+    }),
   );
 }
 

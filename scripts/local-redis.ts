@@ -1,0 +1,156 @@
+/**
+ * A redis-server of our own on loopback, for `npm start`, the tests and the
+ * benchmarks: a free port, its own data folder, never another Redis.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+/** A port the kernel says is free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether nothing listens on 127.0.0.1:port. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+/** One PING on a fresh connection, no retries. */
+export async function pingRedis(url: string): Promise<boolean> {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function waitForRedis(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pingRedis(url))) {
+    if (Date.now() > deadline)
+      throw new Error(`redis at ${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * - `none`: nothing on disk (benchmarks measure quantmon, not fsync);
+ * - `aof-everysec`: BullMQ's production setting (npm start);
+ * - `aof-always`: every write on disk before the reply, so tests can stop and
+ *   restart the server and lose nothing.
+ */
+export type Persistence = 'none' | 'aof-everysec' | 'aof-always';
+
+export interface LocalRedisOptions {
+  persistence: Persistence;
+  /** Default: a free port. */
+  port?: number;
+  /** Default: a new temporary folder, removed by dispose(). */
+  dir?: string;
+  bin?: string;
+  /** Own process group: a Ctrl-C in the terminal does not reach it. */
+  detached?: boolean;
+  stdio?: StdioOptions;
+}
+
+export interface LocalRedis {
+  url: string;
+  port: number;
+  dir: string;
+  /** The running server process (replaced by start()). */
+  proc(): ChildProcess;
+  /** Stop it (SIGTERM; data stays in dir). */
+  stop(): Promise<void>;
+  /** Start it again on the same port with the same data. */
+  start(): Promise<void>;
+  /** Stop for good; removes dir when we created it. */
+  dispose(): Promise<void>;
+}
+
+function persistenceArgs(p: Persistence): string[] {
+  if (p === 'none') return ['--appendonly', 'no'];
+  return ['--appendonly', 'yes', '--appendfsync', p === 'aof-always' ? 'always' : 'everysec'];
+}
+
+export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRedis> {
+  const port = opts.port ?? (await freePort());
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'quantmon-redis-'));
+  const url = `redis://127.0.0.1:${port}`;
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    ...persistenceArgs(opts.persistence),
+  ];
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const c = spawn(opts.bin ?? 'redis-server', args, {
+      stdio: opts.stdio ?? 'ignore',
+      detached: opts.detached ?? false,
+    });
+    child = c;
+    const failed = new Promise<never>((_, reject) =>
+      c.once('error', (err) =>
+        reject(new Error(`cannot run redis-server (apt-get install redis-server): ${err.message}`)),
+      ),
+    );
+    await Promise.race([waitForRedis(url), failed]);
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+    });
+  };
+  await start();
+  return {
+    url,
+    port,
+    dir,
+    proc: () => {
+      if (!child) throw new Error('redis-server not started');
+      return child;
+    },
+    start,
+    stop,
+    dispose: async () => {
+      await stop();
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
