@@ -29,6 +29,8 @@ export class Shutdown {
   /** Install signal handlers; the process exits once everything is closed. */
   installSignalHandlers(): void {
     const onSignal = (signal: string): void => {
+      // Ctrl-C under `npm start` brings SIGINT from the terminal and SIGTERM from the runner.
+      if (this.closing) return;
       this.log.info({ signal }, 'shutting down');
       void this.close().then(() => process.exit(0));
     };
