@@ -19,10 +19,13 @@ export const HostId = z
 export const EpochMs = z.number().int().nonnegative();
 
 /** ISO-8601 string or epoch ms, normalised to epoch ms. */
-export const Timestamp = z.union([
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-  z.number().int().min(0).max(8.64e15),
-]);
+export const Timestamp = z.union(
+  [
+    z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+    z.number().int().min(0).max(8.64e15),
+  ],
+  { error: 'must be an ISO-8601 date-time (e.g. 2026-11-27T14:30:00Z) or epoch milliseconds' },
+);
 
 /** A map of asset to fraction of equity. */
 export const Weights = z.record(z.string().min(1).max(64), FiniteNumber);
