@@ -27,6 +27,8 @@ export interface EngineDeps {
   notifier: Notifier;
   minObservations: number;
   metrics: EngineMetrics;
+  /** A failed enqueue or notification: counted in the pipeline's error rate. */
+  onError?: () => void;
 }
 
 /** Expired silences are kept this long for GET /api/silences, then pruned. */
@@ -202,6 +204,7 @@ export class AlertEngine {
         if (outcome === 'enqueued') metrics.jobs.inc({ name: inc.action ?? 'unknown' });
       } catch (err) {
         metrics.enqueueErrors.inc();
+        this.deps.onError?.();
         log.warn(
           { err: (err as Error).message, incident: inc.firing.incidentId },
           'enqueue failed, will retry',
@@ -215,6 +218,7 @@ export class AlertEngine {
           mark(core.mark(inc, { notifiedAt: now }));
         } catch (err) {
           metrics.notifyErrors.inc();
+          this.deps.onError?.();
           log.warn(
             { err: (err as Error).message, incident: inc.firing.incidentId },
             'notify failed, will retry',
@@ -230,6 +234,7 @@ export class AlertEngine {
           await notifier.notify('resolved', e);
         } catch (err) {
           metrics.notifyErrors.inc();
+          this.deps.onError?.();
           this.resolvedToSend.push(e);
           log.warn(
             { err: (err as Error).message, incident: e.incidentId },

@@ -89,6 +89,7 @@ const engine = new AlertEngine(
     notifier,
     minObservations: config.minObservations,
     metrics: m,
+    onError: () => void recordPipelineError(writer, keys),
   },
   rules,
 );
