@@ -6,6 +6,7 @@
  * Runs as its own process; talks to the orchestrator with JSON lines:
  * stdout `ready` / `report`, stdin `measure <fromMs>` / `report` / `exit`.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
@@ -29,6 +30,10 @@ let frames = 0;
 let measured = 0;
 let closed = 0;
 const sockets: WebSocket[] = [];
+// How late this process's own event loop runs: latency it adds to the figure.
+const LOOP_RESOLUTION_MS = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+loopDelay.enable();
 
 const DATA_TYPES = new Set(['a', 's']); // "alert", "score", "system": '{"type":"' is 9 bytes
 const TS = Buffer.from('"ts":');
@@ -100,6 +105,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     hist.fill(0);
     measured = 0;
     frames = 0;
+    loopDelay.reset();
   } else if (cmd === 'report') {
     const sparse: [number, number][] = [];
     hist.forEach((c, ms) => {
@@ -111,6 +117,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       measured,
       hist: sparse,
       closed,
+      // Event-loop delay during the measurement, ms (the histogram holds timer
+      // intervals: the sampling resolution is taken off).
+      loop: {
+        p50: Math.max(0, loopDelay.percentile(50) / 1e6 - LOOP_RESOLUTION_MS),
+        p99: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
+        max: Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS),
+      },
       open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
     });
   } else if (cmd === 'exit') {

@@ -14,6 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,10 @@ const { values: args } = parseArgs({
     alerts: { type: 'string', default: '2' },
     system: { type: 'string', default: '1' },
     strategies: { type: 'string', default: '50' },
+    // Load processes per row (default: one per 2,500 clients, at most 4).
+    'load-procs': { type: 'string' },
+    // Another gateway entry point, for A/B runs against a copy of an older tree.
+    'gateway-main': { type: 'string', default: 'services/gateway/src/main.ts' },
   },
 });
 const ROOT = resolve(import.meta.dirname, '..');
@@ -99,6 +104,60 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy and total jiffies of the whole machine (every process, every core). */
+function machineJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
+  const n = f.map(Number);
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: total - (n[3] ?? 0) - (n[4] ?? 0), total };
+}
+
+interface GatewayScrape {
+  /** Cumulative `quantmon_gateway_entry_delay_seconds` buckets: [le seconds, count]. */
+  delay: [number, number][];
+  /** Event-loop delay since the previous scrape (prom-client resets it on collect), ms. */
+  loopP99: number;
+  loopMax: number;
+}
+
+/** Read the gateway's /metrics: its XADD-to-broadcast histogram and its event-loop delay. */
+async function scrapeGateway(port: number): Promise<GatewayScrape> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const delay: [number, number][] = [];
+  let loopP99 = 0;
+  let loopMax = 0;
+  for (const line of text.split('\n')) {
+    const b = /^quantmon_gateway_entry_delay_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)/.exec(
+      line,
+    );
+    if (b) delay.push([b[1] === '+Inf' ? Infinity : Number(b[1]), Number(b[2])]);
+    // prom-client samples every 10 ms and records the timer interval: take the 10 ms off.
+    const l = /^quantmon_nodejs_eventloop_lag_(p99|max)_seconds\{[^}]*\} (\S+)/.exec(line);
+    if (l?.[1] === 'p99') loopP99 = Math.max(0, Number(l[2]) * 1000 - 10);
+    if (l?.[1] === 'max') loopMax = Math.max(0, Number(l[2]) * 1000 - 10);
+  }
+  return { delay, loopP99, loopMax };
+}
+
+/** Quantile of the difference of two cumulative histograms, interpolated within a bucket, ms. */
+function bucketQuantile(a: [number, number][], b: [number, number][], q: number): number {
+  const d = b.map(([le, c], i) => [le, c - (a[i]?.[1] ?? 0)] as const);
+  const total = d.at(-1)?.[1] ?? 0;
+  if (total === 0) return 0;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevC = 0;
+  for (const [le, c] of d) {
+    if (c >= rank) {
+      if (le === Infinity) return prevLe * 1000;
+      return (prevLe + ((le - prevLe) * (rank - prevC)) / Math.max(1, c - prevC)) * 1000;
+    }
+    prevLe = le;
+    prevC = c;
+  }
+  return prevLe * 1000;
 }
 
 function lines(child: ChildProcess): AsyncIterator<string> {
@@ -170,11 +229,23 @@ interface Row {
   kbPerConn: number;
   cpu: number;
   closed: number;
+  /** Diagnostics: who else used the 2 cores, and how late each event loop ran. */
+  loadProcs: number;
+  loadCpu: number;
+  redisCpu: number;
+  benchCpu: number;
+  machineCpu: number;
+  loadLoopP99: number;
+  loadLoopMax: number;
+  gwLoopP99: number;
+  gwLoopMax: number;
+  gwDelayP50: number;
+  gwDelayP99: number;
 }
 
-async function step(redisUrl: string, n: number): Promise<Row> {
+async function step(redisUrl: string, redisPid: number, n: number): Promise<Row> {
   const port = await freePort();
-  const gw = spawnWithFds([process.execPath, '--import', 'tsx', 'services/gateway/src/main.ts'], {
+  const gw = spawnWithFds([process.execPath, '--import', 'tsx', args['gateway-main']], {
     REDIS_URL: redisUrl,
     QUANTMON_PREFIX: prefix,
     GATEWAY_PORT: String(port),
@@ -190,7 +261,7 @@ async function step(redisUrl: string, n: number): Promise<Row> {
   await new Promise((r) => setTimeout(r, 1000));
   const rssBefore = rssKb(pid);
   // Several load processes so the receiving side is not one busy event loop.
-  const procs = Math.min(4, Math.ceil(n / 2500));
+  const procs = args['load-procs'] ? Number(args['load-procs']) : Math.min(4, Math.ceil(n / 2500));
   const loads = Array.from({ length: procs }, (_, k) => {
     const share = Math.floor(n / procs) + (k < n % procs ? 1 : 0);
     const child = spawnWithFds(
@@ -215,26 +286,45 @@ async function step(redisUrl: string, n: number): Promise<Row> {
   const redis = new Redis(redisUrl);
   const stopWriter = startWriter(redis);
   await new Promise((r) => setTimeout(r, warmup * 1000));
+  const loadPids = loads.map((l) => l.child.pid!);
+  const sumCpu = (pids: number[]): number => pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const scrape0 = await scrapeGateway(port);
   const start = Date.now();
   const cpu0 = cpuSeconds(pid);
+  const load0 = sumCpu(loadPids);
+  const redis0 = cpuSeconds(redisPid);
+  const bench0 = process.cpuUsage();
+  const machine0 = machineJiffies();
   for (const l of loads) l.child.stdin?.write(`measure ${start}\n`);
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpuEnd = cpuSeconds(pid);
+  const loadEnd = sumCpu(loadPids);
+  const redisEnd = cpuSeconds(redisPid);
+  const benchUsage = process.cpuUsage(bench0);
+  const machineEnd = machineJiffies();
+  const measuredFor = (Date.now() - start) / 1000;
+  const scrape1 = await scrapeGateway(port);
   for (const l of loads) l.child.stdin?.write('report\n');
   const hist = new Map<number, number>();
   let frames = 0;
   let closed = 0;
+  let loadLoopP99 = 0;
+  let loadLoopMax = 0;
   for (const l of loads) {
     const rep = (await nextJson(l.out, 'report')) as unknown as {
       frames: number;
       closed: number;
       hist: [number, number][];
+      loop: { p50: number; p99: number; max: number };
     };
     frames += rep.frames;
     closed += rep.closed;
+    loadLoopP99 = Math.max(loadLoopP99, rep.loop.p99);
+    loadLoopMax = Math.max(loadLoopMax, rep.loop.max);
     for (const [ms, c] of rep.hist) hist.set(ms, (hist.get(ms) ?? 0) + c);
   }
   const elapsed = (Date.now() - start) / 1000;
-  const cpu = (cpuSeconds(pid) - cpu0) / elapsed;
+  const cpu = (cpuEnd - cpu0) / measuredFor;
   const rssAfter = rssKb(pid);
   stopWriter();
   for (const l of loads) l.child.stdin?.write('exit\n');
@@ -259,6 +349,21 @@ async function step(redisUrl: string, n: number): Promise<Row> {
     kbPerConn: (rssAfter - rssBefore) / Math.max(1, connected),
     cpu: cpu * 100,
     closed,
+    loadProcs: procs,
+    loadCpu: ((loadEnd - load0) / measuredFor) * 100,
+    redisCpu: ((redisEnd - redis0) / measuredFor) * 100,
+    benchCpu: ((benchUsage.user + benchUsage.system) / 1e6 / measuredFor) * 100,
+    // Busy share of all cores, in "% of one core" like the rest (2 cores: up to 200 %).
+    machineCpu:
+      ((machineEnd.busy - machine0.busy) / Math.max(1, machineEnd.total - machine0.total)) *
+      100 *
+      cpus,
+    loadLoopP99,
+    loadLoopMax,
+    gwLoopP99: scrape1.loopP99,
+    gwLoopMax: scrape1.loopMax,
+    gwDelayP50: bucketQuantile(scrape0.delay, scrape1.delay, 0.5),
+    gwDelayP99: bucketQuantile(scrape0.delay, scrape1.delay, 0.99),
   };
 }
 
@@ -266,6 +371,7 @@ const redis = await spawnRedisServer({ persistence: 'none' });
 const redisProc = redis.proc();
 children.add(redisProc);
 const redisUrl = redis.url;
+const cpus = availableParallelism();
 
 const expected = (n: number): number =>
   rates.scores * (n / strategies) + (rates.alerts + rates.system) * n;
@@ -275,7 +381,7 @@ console.log(
 );
 const rows: Row[] = [];
 for (const n of counts) {
-  const row = await step(redisUrl, n);
+  const row = await step(redisUrl, redisProc.pid!, n);
   rows.push(row);
   console.log(`  ${n} clients done (expected ${Math.round(expected(n))} frames/s)`);
 }
@@ -309,5 +415,37 @@ const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.le
 for (const row of table) console.log(row.map((c, i) => c.padStart(widths[i]!)).join('  '));
 console.log(
   'latency: XADD (entry ts) to client receipt, whole ms; CPU: gateway process, 100 % = one core',
+);
+console.log('');
+const diag = [
+  [
+    'clients',
+    'gw XADD->bcast p50/p99 ms',
+    'gw loop p99/max ms',
+    'load procs',
+    'load CPU',
+    'load loop p99/max ms',
+    'redis CPU',
+    'bench CPU',
+    `machine CPU (${cpus} cores)`,
+  ],
+  ...rows.map((r) => [
+    String(r.clients),
+    `${r.gwDelayP50.toFixed(0)} / ${r.gwDelayP99.toFixed(0)}`,
+    `${r.gwLoopP99.toFixed(0)} / ${r.gwLoopMax.toFixed(0)}`,
+    String(r.loadProcs),
+    `${r.loadCpu.toFixed(0)} %`,
+    `${r.loadLoopP99.toFixed(0)} / ${r.loadLoopMax.toFixed(0)}`,
+    `${r.redisCpu.toFixed(0)} %`,
+    `${r.benchCpu.toFixed(0)} %`,
+    `${r.machineCpu.toFixed(0)} %`,
+  ]),
+];
+const dw = diag[0]!.map((_, i) => Math.max(...diag.map((row) => row[i]!.length)));
+for (const row of diag) console.log(row.map((c, i) => c.padStart(dw[i]!)).join('  '));
+console.log(
+  'gw XADD->bcast: gateway-side, XADD to the end of its broadcast loop (quantmon_gateway_entry_delay_seconds, bucket-interpolated); ' +
+    'loop: event-loop delay (perf_hooks) of the gateway and of the worst load process; ' +
+    'load CPU: all load processes together; machine CPU: every process on the box, other work included',
 );
 process.exit(0);

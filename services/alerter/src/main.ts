@@ -133,9 +133,18 @@ async function lead(term: AbortSignal): Promise<void> {
     signal: term,
     claimIdleMs: config.claimIdleMs,
   };
+  /** Dead letters and loop errors count in the metrics and in the collector's error rate. */
+  const errorHooks = (label: string) => ({
+    onDeadLetter: () => {
+      m.deadLettered.inc({ stream: label });
+      void recordPipelineError(writer, keys);
+    },
+    onLoopError: () => void recordPipelineError(writer, keys),
+  });
   const loops = [
     runGroupConsumer({
       ...common,
+      ...errorHooks('scores'),
       redis: scoreReader,
       stream: keys.scores,
       schema: ScoreUpdate,
@@ -144,14 +153,10 @@ async function lead(term: AbortSignal): Promise<void> {
         engine.observe(
           entries.map((e) => ({ id: e.id, input: { kind: 'score', update: e.value } })),
         ),
-      onDeadLetter: () => {
-        m.deadLettered.inc({ stream: 'scores' });
-        void recordPipelineError(writer, keys); // the collector's error rate
-      },
-      onLoopError: () => void recordPipelineError(writer, keys),
     }),
     runGroupConsumer({
       ...common,
+      ...errorHooks('system-samples'),
       redis: systemReader,
       stream: keys.systemSamples,
       schema: SystemSample,
@@ -160,14 +165,10 @@ async function lead(term: AbortSignal): Promise<void> {
         engine.observe(
           entries.map((e) => ({ id: e.id, input: { kind: 'system', sample: e.value } })),
         ),
-      onDeadLetter: () => {
-        m.deadLettered.inc({ stream: 'system-samples' });
-        void recordPipelineError(writer, keys); // the collector's error rate
-      },
-      onLoopError: () => void recordPipelineError(writer, keys),
     }),
     runGroupConsumer({
       ...common,
+      ...errorHooks('alert-commands'),
       // Commands written before the group existed still count.
       startId: '0' as const,
       redis: commandReader,
@@ -175,11 +176,6 @@ async function lead(term: AbortSignal): Promise<void> {
       schema: AlertCommand,
       log: log.child({ stream: 'alert-commands' }),
       handle: (entries: Entry<AlertCommand>[]) => engine.commands(entries.map((e) => e.value)),
-      onDeadLetter: () => {
-        m.deadLettered.inc({ stream: 'alert-commands' });
-        void recordPipelineError(writer, keys); // the collector's error rate
-      },
-      onLoopError: () => void recordPipelineError(writer, keys),
     }),
   ];
   const timer = setInterval(() => {

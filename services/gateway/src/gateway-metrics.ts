@@ -72,7 +72,7 @@ export function registerGatewayMetrics(opts: {
   const delay = new Histogram({
     name: 'quantmon_gateway_entry_delay_seconds',
     help: 'From an entry written to Redis to its broadcast by this gateway',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
 
