@@ -53,20 +53,41 @@ const fmtRate = (perSec: number): string => `${(perSec / 1e6).toFixed(3)} M/s`;
 
 let sink = 0; // keeps results observable so the JIT cannot drop the work
 
+/** Throughput rounds per window size; the figures printed are their medians. */
+const ROUNDS = 5;
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+};
+
 function benchIncremental(W: number, updates: number, s: { r: Float64Array; b: Float64Array }) {
   const n = s.r.length;
   const engine = new RollingMetrics({ ...DEFAULT_METRICS_OPTIONS, window: W });
-  for (let i = 0; i < W + 20_000; i++) engine.push(s.r[i % n]!, s.b[i % n]!, i); // fill + JIT warm-up
-  // Throughput, uninstrumented: push + values() per update.
-  let t0 = process.hrtime.bigint();
-  for (let i = 0; i < updates; i++) {
+  // Fill, then JIT warm-up of both calls.
+  for (let i = 0; i < W; i++) engine.push(s.r[i % n]!, s.b[i % n]!, i);
+  for (let i = W; i < W + 20_000; i++) {
     engine.push(s.r[i % n]!, s.b[i % n]!, i);
     sink += engine.values().sharpeRatio;
   }
-  const fullNs = Number(process.hrtime.bigint() - t0) / updates;
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < updates; i++) engine.push(s.r[i % n]!, s.b[i % n]!, i);
-  const pushNs = Number(process.hrtime.bigint() - t0) / updates;
+  // Throughput, uninstrumented: push + values() per update, then push alone.
+  // Each is the median of ROUNDS rounds, alternating, so a burst of load from
+  // another process on a shared machine spoils one round, not the figure.
+  const perRound = Math.max(1, Math.floor(updates / ROUNDS));
+  const full: number[] = [];
+  const pushOnly: number[] = [];
+  for (let round = 0, i = 0; round < ROUNDS; round++) {
+    let t0 = process.hrtime.bigint();
+    for (const end = i + perRound; i < end; i++) {
+      engine.push(s.r[i % n]!, s.b[i % n]!, i);
+      sink += engine.values().sharpeRatio;
+    }
+    full.push(Number(process.hrtime.bigint() - t0) / perRound);
+    t0 = process.hrtime.bigint();
+    for (const end = i + perRound; i < end; i++) engine.push(s.r[i % n]!, s.b[i % n]!, i);
+    pushOnly.push(Number(process.hrtime.bigint() - t0) / perRound);
+  }
+  const fullNs = median(full);
+  const pushNs = median(pushOnly);
   // Latency distribution: each update timed on its own (timer overhead subtracted).
   const samples = Math.min(updates, 300_000);
   const lat = new Float64Array(samples);
@@ -112,22 +133,40 @@ function benchNaive(W: number, s: { r: Float64Array; b: Float64Array }, budgetMs
   };
 }
 
+/**
+ * Retained bytes per engine with a full window. One reading is at the mercy
+ * of whatever the collector frees meanwhile (bytecode of the earlier runs is
+ * flushed after a few GCs, for one), which made the figure negative at
+ * W = 100. So: enough engines to dwarf that noise (at least 800 KB of
+ * returns in all), repeated GCs before each reading, the median of five
+ * trials, and each trial's engines released before the next one starts.
+ */
 function memoryPerStrategy(W: number): number {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const k = W >= 100_000 ? 10 : 100;
-  gc?.();
-  const before = process.memoryUsage();
-  const keep: RollingMetrics[] = [];
-  for (let i = 0; i < k; i++) {
-    const e = new RollingMetrics({ ...DEFAULT_METRICS_OPTIONS, window: W });
-    for (let j = 0; j < W; j++) e.push(0.001 * ((j % 7) - 3), 0.001, j);
-    keep.push(e);
+  if (gc === undefined) return Number.NaN; // needs node --expose-gc (npm run bench:scorer has it)
+  const heap = (): number => {
+    for (let i = 0; i < 3; i++) gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const k = Math.max(10, Math.min(1000, Math.floor(100_000 / W)));
+  const trials: number[] = [];
+  for (let t = 0; t < 5; t++) {
+    const before = heap();
+    const keep: RollingMetrics[] = [];
+    for (let i = 0; i < k; i++) {
+      const e = new RollingMetrics({ ...DEFAULT_METRICS_OPTIONS, window: W });
+      for (let j = 0; j < W; j++) e.push(0.001 * ((j % 7) - 3), 0.001, j);
+      keep.push(e);
+    }
+    const after = heap();
+    trials.push((after - before) / k);
+    // Empty it explicitly: a stale stack slot may still point at the array
+    // when the next trial takes its `before` reading.
+    sink += keep.length;
+    keep.length = 0;
   }
-  gc?.();
-  const after = process.memoryUsage();
-  sink += keep.length;
-  const delta = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
-  return delta / k;
+  return trials.sort((a, b) => a - b)[2]!;
 }
 
 function drift(total: number): void {
@@ -198,7 +237,7 @@ function main(): void {
     `scorer metrics benchmark: node ${process.version}, ${METRIC_NAMES.length} metrics, one core`,
   );
   console.log(
-    `${updates.toLocaleString('en')} updates per window size; update = push + values()\n`,
+    `${updates.toLocaleString('en')} updates per window size in ${ROUNDS} rounds (rates: median round); update = push + values()\n`,
   );
   for (const W of windows) {
     const inc = benchIncremental(W, updates, stream);

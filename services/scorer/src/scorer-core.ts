@@ -3,9 +3,10 @@ import {
   toMetricValue,
   type ScoreUpdate,
   type StrategyMetrics,
+  type MetricValues,
   type StrategySample,
 } from '@quantmon/shared';
-import { RollingMetrics, type MetricsOptions } from './metrics/index.js';
+import { RollingMetrics, blankMetricValues, type MetricsOptions } from './metrics/index.js';
 import { computeScores, scoreStatus } from './scores.js';
 import { compareStreamIds } from './stream-id.js';
 import { weightDrift } from './weight-drift.js';
@@ -25,6 +26,8 @@ interface StrategyState {
  */
 export class ScorerCore {
   private readonly strategies = new Map<string, StrategyState>();
+  /** valuesInto() target, shared: apply() reads it out before returning. */
+  private readonly scratch: MetricValues = blankMetricValues();
 
   constructor(private readonly options: MetricsOptions) {}
 
@@ -42,7 +45,7 @@ export class ScorerCore {
     const state = this.state(sample.strategy);
     if (compareStreamIds(entryId, state.lastEntryId) <= 0) return null;
     this.push(state, entryId, sample);
-    const values = state.metrics.values();
+    const values = state.metrics.valuesInto(this.scratch);
     const scores = computeScores(values);
     const metrics = Object.fromEntries(
       METRIC_NAMES.map((n) => [n, toMetricValue(values[n])]),
