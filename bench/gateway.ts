@@ -3,10 +3,16 @@
  * WebSocket clients held by a separate load process on loopback, score
  * updates, system samples and alerts written to Redis at a fixed rate.
  * Prints frames delivered per second, p50/p99 latency from the XADD to the
- * client, gateway memory per connection and gateway CPU.
+ * client, gateway memory per connection and gateway CPU; then, to judge
+ * those figures, a diagnostics table: the gateway's own XADD-to-broadcast
+ * delay and event-loop delay (from its /metrics), CPU of the load
+ * processes, Redis, this orchestrator and the whole machine (from /proc),
+ * and the load processes' event-loop delay (perf_hooks).
  *
  *   npm run bench:gateway
  *   npm run bench:gateway -- --clients 1000,5000,10000 --seconds 10 --scores 50 --alerts 2
+ *   npm run bench:gateway -- --clients 10000 --load-procs 2
+ *   npm run bench:gateway -- --gateway-main /tmp/old/services/gateway/src/main.ts   (A/B)
  *
  * Everything is its own: a redis-server on a free port (never 6379), a fresh
  * gateway and load process per client count, all on 127.0.0.1. Bounded:
@@ -99,11 +105,16 @@ function rssKb(pid: number): number {
   return Number(m?.[1] ?? 0);
 }
 
-/** utime + stime of a process, in seconds (USER_HZ = 100 on Linux). */
-function cpuSeconds(pid: number): number {
+/** utime and stime of a process, in seconds (USER_HZ = 100 on Linux). */
+function cpuTimes(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
+}
+
+function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 /** Busy and total jiffies of the whole machine (every process, every core). */
@@ -230,6 +241,7 @@ interface Row {
   cpu: number;
   closed: number;
   /** Diagnostics: who else used the 2 cores, and how late each event loop ran. */
+  gwSys: number;
   loadProcs: number;
   loadCpu: number;
   redisCpu: number;
@@ -290,21 +302,21 @@ async function step(redisUrl: string, redisPid: number, n: number): Promise<Row>
   const sumCpu = (pids: number[]): number => pids.reduce((a, p) => a + cpuSeconds(p), 0);
   const scrape0 = await scrapeGateway(port);
   const start = Date.now();
-  const cpu0 = cpuSeconds(pid);
+  const gw0 = cpuTimes(pid);
   const load0 = sumCpu(loadPids);
   const redis0 = cpuSeconds(redisPid);
   const bench0 = process.cpuUsage();
   const machine0 = machineJiffies();
   for (const l of loads) l.child.stdin?.write(`measure ${start}\n`);
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const cpuEnd = cpuSeconds(pid);
+  const gwEnd = cpuTimes(pid);
   const loadEnd = sumCpu(loadPids);
   const redisEnd = cpuSeconds(redisPid);
   const benchUsage = process.cpuUsage(bench0);
   const machineEnd = machineJiffies();
   const measuredFor = (Date.now() - start) / 1000;
-  const scrape1 = await scrapeGateway(port);
   for (const l of loads) l.child.stdin?.write('report\n');
+  const scrape1 = await scrapeGateway(port);
   const hist = new Map<number, number>();
   let frames = 0;
   let closed = 0;
@@ -324,7 +336,7 @@ async function step(redisUrl: string, redisPid: number, n: number): Promise<Row>
     for (const [ms, c] of rep.hist) hist.set(ms, (hist.get(ms) ?? 0) + c);
   }
   const elapsed = (Date.now() - start) / 1000;
-  const cpu = (cpuEnd - cpu0) / measuredFor;
+  const cpu = (gwEnd.user + gwEnd.sys - gw0.user - gw0.sys) / measuredFor;
   const rssAfter = rssKb(pid);
   stopWriter();
   for (const l of loads) l.child.stdin?.write('exit\n');
@@ -349,6 +361,7 @@ async function step(redisUrl: string, redisPid: number, n: number): Promise<Row>
     kbPerConn: (rssAfter - rssBefore) / Math.max(1, connected),
     cpu: cpu * 100,
     closed,
+    gwSys: ((gwEnd.sys - gw0.sys) / measuredFor) * 100,
     loadProcs: procs,
     loadCpu: ((loadEnd - load0) / measuredFor) * 100,
     redisCpu: ((redisEnd - redis0) / measuredFor) * 100,
@@ -420,6 +433,7 @@ console.log('');
 const diag = [
   [
     'clients',
+    'gw CPU (sys)',
     'gw XADD->bcast p50/p99 ms',
     'gw loop p99/max ms',
     'load procs',
@@ -431,6 +445,7 @@ const diag = [
   ],
   ...rows.map((r) => [
     String(r.clients),
+    `${r.cpu.toFixed(0)} % (${r.gwSys.toFixed(0)} %)`,
     `${r.gwDelayP50.toFixed(0)} / ${r.gwDelayP99.toFixed(0)}`,
     `${r.gwLoopP99.toFixed(0)} / ${r.gwLoopMax.toFixed(0)}`,
     String(r.loadProcs),
@@ -445,6 +460,7 @@ const dw = diag[0]!.map((_, i) => Math.max(...diag.map((row) => row[i]!.length))
 for (const row of diag) console.log(row.map((c, i) => c.padStart(dw[i]!)).join('  '));
 console.log(
   'gw XADD->bcast: gateway-side, XADD to the end of its broadcast loop (quantmon_gateway_entry_delay_seconds, bucket-interpolated); ' +
+    'gw CPU (sys): all of it and its kernel share (on loopback a send also runs the receiving TCP stack); ' +
     'loop: event-loop delay (perf_hooks) of the gateway and of the worst load process; ' +
     'load CPU: all load processes together; machine CPU: every process on the box, other work included',
 );

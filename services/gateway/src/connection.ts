@@ -36,6 +36,14 @@ export interface ConnectionLimits {
 const TEXT = { binary: false } as const;
 
 /**
+ * Most bytes gathered in a corked socket before they are written anyway:
+ * a tick's few frames share one write, a large batch (a replay, a burst of
+ * alerts) still reaches the kernel as it goes, so the high-water and
+ * backlog checks see the socket's real backpressure, not our own cork.
+ */
+const CORK_MAX_BYTES = 16 * 1024;
+
+/**
  * ws keeps its socket private; writing a prepared frame to it directly is
  * safe while nothing is compressed (perMessageDeflate is off), because ws
  * then writes every frame synchronously, in call order, with no queue.
@@ -72,6 +80,8 @@ export class Connection {
   private heldBytes = 0;
   private readonly onWritten = (): void => this.flush();
   private readonly raw: Duplex | undefined;
+  private corked = false;
+  private readonly corkMaxBytes: number;
 
   constructor(
     readonly ws: WebSocket,
@@ -82,6 +92,7 @@ export class Connection {
   ) {
     this.bucket = new TokenBucket(limits.clientRate, limits.clientBurst, now);
     this.raw = rawSocket(ws);
+    this.corkMaxBytes = Math.min(CORK_MAX_BYTES, limits.highWater);
   }
 
   get outboxFrames(): number {
@@ -137,6 +148,25 @@ export class Connection {
     }
   }
 
+  /**
+   * Gather this client's writes in its socket until uncork(), so the frames
+   * of one tick (an alert and a system sample, several scores) leave in one
+   * writev: per-socket writes, not bytes, are what a broadcast costs.
+   * False when already corked (or no raw socket to cork).
+   */
+  cork(): boolean {
+    if (this.corked || !this.raw || this.closed) return false;
+    this.raw.cork();
+    this.corked = true;
+    return true;
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.raw?.uncork();
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
@@ -171,8 +201,13 @@ export class Connection {
   }
 
   private write(frame: Buffer): void {
-    if (this.raw) this.raw.write(frame, this.onWritten);
-    else this.ws.send(framePayload(frame), TEXT, this.onWritten);
+    if (this.raw) {
+      this.raw.write(frame, this.onWritten);
+      if (this.corked && this.raw.writableLength >= this.corkMaxBytes) {
+        this.raw.uncork(); // write what is gathered, keep gathering the rest
+        this.raw.cork();
+      }
+    } else this.ws.send(framePayload(frame), TEXT, this.onWritten);
     this.stats.framesOut++;
   }
 

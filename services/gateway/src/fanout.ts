@@ -65,6 +65,18 @@ export class Fanout {
   private readonly heartbeat: NodeJS.Timeout;
   private nextId = 1;
   private closing: Promise<void> | undefined;
+  /** Connections corked by this tick's broadcasts, uncorked together at its end. */
+  private corked: Connection[] = [];
+  /** Called once this tick's frames are handed to the sockets (metrics). */
+  private sent: (() => void)[] = [];
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    const sent = this.sent;
+    this.corked = [];
+    this.sent = [];
+    for (const c of corked) c.uncork();
+    for (const f of sent) f();
+  };
 
   constructor(private readonly opts: FanoutOptions) {
     // Compression stays off: ws documents its memory cost under many sockets.
@@ -98,15 +110,29 @@ export class Fanout {
     return { frames, max, backlogBytes };
   }
 
-  /** Send one tick's broadcasts: each frame is encoded once, only if someone wants it. */
-  publish(batch: readonly Broadcast[]): void {
+  /**
+   * Send one tick's broadcasts: each frame is encoded once, only if someone
+   * wants it. Recipients' sockets are corked until the current job's
+   * microtasks are done (process.nextTick), so every stream of one XREAD
+   * reply reaches a client in one write. `onSent` runs once the frames are
+   * written (handed to the kernel or queued in a slow client's outbox).
+   */
+  publish(batch: readonly Broadcast[], onSent?: () => void): void {
+    const first = this.corked.length === 0;
     for (const b of batch) {
       let enc: EncodedFrame | undefined;
       this.subs.forEachAudience(b.topic, (c) => {
         enc ??= { data: encode(b.frame), key: b.key, stream: b.stream, pos: b.pos };
+        if (c.cork()) this.corked.push(c);
         c.deliver(enc);
       });
     }
+    if (this.corked.length === 0) {
+      onSent?.();
+      return;
+    }
+    if (onSent) this.sent.push(onSent);
+    if (first) process.nextTick(this.uncorkAll);
   }
 
   close(): Promise<void> {

@@ -110,10 +110,10 @@ const loop = followStreams({
   onEntries: makeEntryHandler(
     keys,
     state,
-    (batch) => {
-      fanout.publish(batch);
-      for (const b of batch) metrics.broadcast(b.pos);
-    },
+    (batch) =>
+      fanout.publish(batch, () => {
+        for (const b of batch) metrics.broadcast(b.pos);
+      }),
     log,
     () => metrics.badEntry(),
   ),
