@@ -185,7 +185,7 @@ describe('scorer crash and restart', () => {
     const last = updates.at(-1)?.value;
     expect(last?.id).toBe('o-19999');
     expect(last?.count).toBe(WINDOW);
-  });
+  }, 120_000);
 
   it('exits 0 on SIGTERM', async () => {
     await scorer?.stop();

@@ -7,12 +7,12 @@ import type { Logger } from './logger.js';
  * - `fail-fast`: request paths (HTTP ingest, BullMQ Queue producers). With
  *   Redis down a command fails at once so the caller can answer 503 instead
  *   of hanging.
- * - `exact-writer`: like `blocking`, but a command in flight when the
- *   connection drops fails instead of being sent again after the reconnect.
- *   ioredis's resend would run a MULTI whose reply was lost a second time
- *   (a doubled score update); failing lets the caller check what landed.
+ *
+ * (ioredis's autoResendUnfulfilledCommands stays on: with it off, ioredis 6
+ * left a MULTI in flight during a Redis restart unsettled for good, which
+ * hung the scorer: test/integration/scorer-restart.test.ts.)
  */
-export type RedisRole = 'blocking' | 'fail-fast' | 'exact-writer';
+export type RedisRole = 'blocking' | 'fail-fast';
 
 /** Exponential backoff from 50 ms to 2 s, with jitter so replicas do not reconnect in step. */
 export function reconnectDelay(attempt: number): number {
@@ -32,7 +32,6 @@ export function redisOptions(role: RedisRole, name: string) {
     retryStrategy: reconnectDelay,
     maxRetriesPerRequest: role === 'fail-fast' ? 1 : null,
     enableOfflineQueue: role !== 'fail-fast',
-    autoResendUnfulfilledCommands: role !== 'exact-writer',
     // Reconnect after READONLY (failover) so writes land on the new primary.
     reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
   } satisfies RedisOptions;

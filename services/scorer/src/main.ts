@@ -53,7 +53,7 @@ const processing = new Histogram({
 });
 
 const reader = createRedis(config.redisUrl, 'blocking', 'scorer-reader', log);
-const writer = createRedis(config.redisUrl, 'exact-writer', 'scorer-writer', log);
+const writer = createRedis(config.redisUrl, 'blocking', 'scorer-writer', log);
 shutdown.register('redis', async () => {
   await closeRedis(reader);
   await closeRedis(writer);
