@@ -2,19 +2,8 @@ import { keysFor } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { mulberry32 } from '../../services/scorer/src/metrics/testing/seeded-series.js';
 import { rawPost, startIngestServer, type IngestServer } from './collector-harness.js';
-
-/** Seeded PRNG (mulberry32): the same bodies on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20260105);
 const BODIES = 10_000;

@@ -67,3 +67,4 @@ export {
   PIPELINE_ERROR_WINDOW_SECONDS,
 } from './pipeline-errors.js';
 export * from './schemas/alert-commands.js';
+export { parseJson, readJsonHash } from './json-hash.js';

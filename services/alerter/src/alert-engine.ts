@@ -1,4 +1,4 @@
-import { AlertCommand, Silence, type Keys, type Logger } from '@quantmon/shared';
+import { AlertCommand, readJsonHash, Silence, type Keys, type Logger } from '@quantmon/shared';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
@@ -254,18 +254,13 @@ export class AlertEngine {
 
   private async loadSilences(now: number): Promise<void> {
     const { redis, keys, log } = this.deps;
-    const raw = await redis.hgetall(keys.silences);
+    const all = await readJsonHash(redis, keys.silences, Silence, (id) =>
+      log.warn({ id }, 'ignoring unreadable silence'),
+    );
     const list: Silence[] = [];
     const prune: string[] = [];
-    for (const [id, json] of Object.entries(raw)) {
-      let s: Silence | undefined;
-      try {
-        s = Silence.safeParse(JSON.parse(json)).data;
-      } catch {
-        s = undefined;
-      }
-      if (!s) log.warn({ id }, 'ignoring unreadable silence');
-      else if (s.endsAt < now - SILENCE_RETENTION_MS) prune.push(id);
+    for (const [id, s] of all) {
+      if (s.endsAt < now - SILENCE_RETENTION_MS) prune.push(id);
       else list.push(s);
     }
     if (prune.length > 0) await redis.hdel(keys.silences, ...prune);

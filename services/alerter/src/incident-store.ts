@@ -1,4 +1,12 @@
-import { DATA_FIELD, Incident, STREAM_MAXLEN, type Keys, type Logger } from '@quantmon/shared';
+import {
+  DATA_FIELD,
+  Incident,
+  parseJson,
+  readJsonHash,
+  STREAM_MAXLEN,
+  type Keys,
+  type Logger,
+} from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { Transition } from './alerter-core.js';
 
@@ -94,14 +102,9 @@ export async function writeTransitions(
 }
 
 function parseIncident(json: string, key: string, log: Logger): Incident | undefined {
-  try {
-    const p = Incident.safeParse(JSON.parse(json));
-    if (p.success) return p.data;
-  } catch {
-    // fall through
-  }
-  log.error({ key }, 'unreadable incident record');
-  return undefined;
+  const inc = parseJson(json, Incident);
+  if (!inc) log.error({ key }, 'unreadable incident record');
+  return inc;
 }
 
 /** Open incidents from Redis: the alerter's state survives a restart. */
@@ -110,14 +113,9 @@ export async function loadIncidents(
   keys: Keys,
   log: Logger,
 ): Promise<Map<string, Incident>> {
-  const raw = await redis.hgetall(keys.incidents);
-  const out = new Map<string, Incident>();
-  for (const [key, json] of Object.entries(raw)) {
-    const inc = parseIncident(json, key, log);
-    if (inc) out.set(key, inc);
-    else log.error({ key }, 'ignoring unreadable incident record');
-  }
-  return out;
+  return readJsonHash(redis, keys.incidents, Incident, (key) =>
+    log.error({ key }, 'ignoring unreadable incident record'),
+  );
 }
 
 /** Last-seen times per subject (no-data), kept in Redis across restarts. */

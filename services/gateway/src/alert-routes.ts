@@ -7,6 +7,7 @@ import {
   decodeEntry,
   encodeEntry,
   Incident,
+  readJsonHash,
   sendJson,
   Silence,
   SilenceInput,
@@ -107,18 +108,9 @@ async function readJson(
   }
 }
 
+/** Unreadable records are skipped here: the alerter, which owns them, logs those. */
 async function openIncidents(redis: Redis, keys: Keys): Promise<Incident[]> {
-  const raw = await redis.hvals(keys.incidents);
-  const out: Incident[] = [];
-  for (const json of raw) {
-    try {
-      const p = Incident.safeParse(JSON.parse(json));
-      if (p.success) out.push(p.data);
-    } catch {
-      // unreadable record: the alerter logs those
-    }
-  }
-  return out;
+  return [...(await readJsonHash(redis, keys.incidents, Incident)).values()];
 }
 
 async function sendCommand(redis: Redis, keys: Keys, cmd: AlertCommand): Promise<void> {
@@ -193,18 +185,8 @@ async function acknowledge(
   sendJson(res, 202, { incidentId, acknowledged: ack });
 }
 
-async function readSilences(redis: Redis, keys: Keys): Promise<Map<string, Silence>> {
-  const raw = await redis.hgetall(keys.silences);
-  const out = new Map<string, Silence>();
-  for (const [id, json] of Object.entries(raw)) {
-    try {
-      const p = Silence.safeParse(JSON.parse(json));
-      if (p.success) out.set(id, p.data);
-    } catch {
-      // unreadable: the alerter logs those
-    }
-  }
-  return out;
+function readSilences(redis: Redis, keys: Keys): Promise<Map<string, Silence>> {
+  return readJsonHash(redis, keys.silences, Silence);
 }
 
 async function listSilences(

@@ -2,6 +2,7 @@ import {
   AlertEvent,
   decodeEntry,
   Incident,
+  readJsonHash,
   ScoreUpdate,
   SystemSample,
   type Keys,
@@ -21,42 +22,15 @@ export async function loadState(
   state: GatewayState,
   log: Logger,
 ): Promise<void> {
+  const bad = (field: string): void => log.warn({ field }, 'skipping unreadable state record');
   const [scores, system, incidents] = await Promise.all([
-    redis.hgetall(keys.latestScores),
-    redis.hgetall(keys.latestSystem),
-    redis.hgetall(keys.incidents),
+    readJsonHash(redis, keys.latestScores, ScoreUpdate, bad),
+    readJsonHash(redis, keys.latestSystem, SystemSample, bad),
+    readJsonHash(redis, keys.incidents, Incident, bad),
   ]);
-  const each = <T>(
-    raw: Record<string, string>,
-    parse: (j: unknown) => T | undefined,
-    apply: (v: T) => void,
-  ): void => {
-    for (const [field, json] of Object.entries(raw)) {
-      let v: T | undefined;
-      try {
-        v = parse(JSON.parse(json));
-      } catch {
-        v = undefined;
-      }
-      if (v === undefined) log.warn({ field }, 'skipping unreadable state record');
-      else apply(v);
-    }
-  };
-  each(
-    scores,
-    (j) => ScoreUpdate.safeParse(j).data,
-    (v) => state.applyScore(v),
-  );
-  each(
-    system,
-    (j) => SystemSample.safeParse(j).data,
-    (v) => state.applySystem(v),
-  );
-  each(
-    incidents,
-    (j) => Incident.safeParse(j).data?.firing,
-    (v) => state.applyAlert(v),
-  );
+  for (const u of scores.values()) state.applyScore(u);
+  for (const s of system.values()) state.applySystem(s);
+  for (const i of incidents.values()) state.applyAlert(i.firing);
 }
 
 /** One frame to send to every subscriber of `topic`. */

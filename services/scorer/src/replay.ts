@@ -1,5 +1,6 @@
 import {
   decodeEntry,
+  readJsonHash,
   ScoreUpdate,
   StrategySample,
   type Keys,
@@ -22,13 +23,10 @@ export async function replayWindows(
   core: ScorerCore,
   log: Logger,
 ): Promise<number> {
-  const latest = await redis.hgetall(keys.latestScores);
-  const applied = new Map<string, string>();
-  for (const [strategy, json] of Object.entries(latest)) {
-    const parsed = ScoreUpdate.safeParse(safeJson(json));
-    if (parsed.success) applied.set(strategy, parsed.data.sampleEntryId);
-    else log.warn({ strategy }, 'ignoring unreadable latest score');
-  }
+  const latest = await readJsonHash(redis, keys.latestScores, ScoreUpdate, (strategy) =>
+    log.warn({ strategy }, 'ignoring unreadable latest score'),
+  );
+  const applied = new Map([...latest].map(([strategy, u]) => [strategy, u.sampleEntryId]));
   if (applied.size === 0) return 0;
   const until = [...applied.values()].sort(compareStreamIds).at(-1) ?? '0-0';
   let from = '-';
@@ -59,12 +57,4 @@ export async function replayWindows(
     'restored rolling windows from the sample stream',
   );
   return restored;
-}
-
-function safeJson(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
-  }
 }
