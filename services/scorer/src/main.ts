@@ -4,7 +4,7 @@ import {
   createLogger,
   createRedis,
   createRegistry,
-  encodeEntry,
+  DATA_FIELD,
   GROUPS,
   keysFor,
   loadOrExit,
@@ -91,8 +91,9 @@ async function handle(entries: Entry<StrategySample>[]): Promise<void> {
       duplicates.inc();
       continue;
     }
+    // Serialised once: the same JSON is the stream entry and the latest mark.
     const json = JSON.stringify(update);
-    tx.xadd(keys.scores, 'MAXLEN', '~', STREAM_MAXLEN.scores, '*', ...encodeEntry(update));
+    tx.xadd(keys.scores, 'MAXLEN', '~', STREAM_MAXLEN.scores, '*', DATA_FIELD, json);
     tx.hset(keys.latestScores, update.strategy, json);
     processing.observe((now - value.receivedAt) / 1000);
     n++;
