@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { replicaId } from './identity.js';
 
 /**
  * Every environment variable quantmon reads is named in this file and only
@@ -35,14 +36,24 @@ const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
 /** Keys are the environment variable names; the parsed values are renamed below. */
 const CommonEnv = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster (comma-separated redis:// URLs): when set, REDIS_URL is not used. */
+  REDIS_CLUSTER_NODES: list.pipe(z.array(z.url({ protocol: /^rediss?$/ }))),
+  /** Partition count P, fixed when a pipeline is first created (stored in Redis); unset: the stored P, else 8. */
+  PARTITIONS: z.coerce.number().int().min(1).max(1024).optional(),
+  /** This replica's identity; default hostname-pid-random. Set it for static membership. */
+  REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .optional(),
   QUANTMON_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default('quantmon'),
+  /** BullMQ key prefix; default `bull`, or `{bull}` on a Cluster (one hash tag per queue). */
   BULLMQ_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-    .default('bull'),
+    .regex(/^[A-Za-z0-9_.{}-]{1,64}$/)
+    .optional(),
   LOG_LEVEL: LogLevel.default('info'),
   LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
@@ -62,6 +73,12 @@ function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
 
 export interface CommonConfig {
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster; empty for a single Redis. */
+  clusterNodes: string[];
+  /** PARTITIONS when set; undefined adopts the pipeline's stored count (ensurePartitionCount). */
+  partitions: number | undefined;
+  /** This replica's identity: unique per process (hostname, pid and a random part) unless REPLICA_ID. */
+  replicaId: string;
   prefix: string;
   bullPrefix: string;
   logLevel: z.infer<typeof LogLevel>;
@@ -69,11 +86,16 @@ export interface CommonConfig {
   shutdownTimeoutMs: number;
 }
 
-function common(e: z.infer<typeof CommonEnv>): CommonConfig {
+function common(e: z.infer<typeof CommonEnv>, service: string): CommonConfig {
+  const cluster = e.REDIS_CLUSTER_NODES.length > 0;
   return {
     redisUrl: e.REDIS_URL,
+    clusterNodes: e.REDIS_CLUSTER_NODES,
+    partitions: e.PARTITIONS,
+    replicaId: e.REPLICA_ID ?? replicaId(service),
     prefix: e.QUANTMON_PREFIX,
-    bullPrefix: e.BULLMQ_PREFIX,
+    // BullMQ's keys must share one Cluster slot per queue: a hash-tagged prefix.
+    bullPrefix: e.BULLMQ_PREFIX ?? (cluster ? '{bull}' : 'bull'),
     logLevel: e.LOG_LEVEL,
     listenHost: e.LISTEN_HOST,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -185,7 +207,7 @@ export interface CollectorConfig extends CommonConfig {
 export function loadCollectorConfig(env: Env): CollectorConfig {
   const e = parseEnv(CollectorEnv, env);
   return {
-    ...common(e),
+    ...common(e, 'collector'),
     port: e.COLLECTOR_PORT,
     hostId: e.HOST_ID,
     systemIntervalMs: e.SYSTEM_INTERVAL_MS,
@@ -205,6 +227,8 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
 
 const ScorerEnv = CommonEnv.extend({
   SCORER_PORT: port(8082),
+  /** Partition lease TTL: partitions of a dead scorer move within about this long. */
+  LEASE_TTL_MS: int(5000, 500, 300_000),
   SCORER_WINDOW: int(1000, 2, 1_000_000),
   PERIODS_PER_YEAR: num(252).pipe(z.number().positive()),
   RISK_FREE: num(0),
@@ -214,6 +238,7 @@ const ScorerEnv = CommonEnv.extend({
 
 export interface ScorerConfig extends CommonConfig {
   port: number;
+  leaseTtlMs: number;
   window: number;
   periodsPerYear: number;
   riskFree: number;
@@ -224,8 +249,9 @@ export interface ScorerConfig extends CommonConfig {
 export function loadScorerConfig(env: Env): ScorerConfig {
   const e = parseEnv(ScorerEnv, env);
   return {
-    ...common(e),
+    ...common(e, 'scorer'),
     port: e.SCORER_PORT,
+    leaseTtlMs: e.LEASE_TTL_MS,
     window: e.SCORER_WINDOW,
     periodsPerYear: e.PERIODS_PER_YEAR,
     riskFree: e.RISK_FREE,
@@ -236,10 +262,13 @@ export function loadScorerConfig(env: Env): ScorerConfig {
 
 const AlerterEnv = CommonEnv.extend({
   ALERTER_PORT: port(8083),
+  /** Kept from the one-lane alerter: an alias of REPLICA_ID for the alerter. */
   ALERTER_CONSUMER: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-    .default('alerter-1'),
+    .optional(),
+  /** Partition lease TTL: partitions of a dead replica move within about this long. */
+  LEASE_TTL_MS: int(5000, 500, 300_000),
   ALERTER_MIN_OBSERVATIONS: int(20, 1, 1_000_000),
   /** YAML or JSON rules file overriding and extending the default rules (docs/alerts.md). */
   RULES_FILE: z.string().min(1).optional(),
@@ -249,8 +278,8 @@ const AlerterEnv = CommonEnv.extend({
   ALERTER_NO_DATA_MS: int(300_000, 0, 30 * 24 * 3_600_000),
   /** Period of the timer that checks no-data, repeats, silence expiry and the outbox. */
   ALERTER_TICK_MS: int(1000, 50, 60_000),
-  /** Leader lock TTL: a standby takes over within about this long after the leader dies. */
-  ALERTER_LEADER_TTL_MS: int(5000, 500, 300_000),
+  /** Partition lease TTL (alias of LEASE_TTL_MS for the alerter, kept from the one-lane leader lock). */
+  ALERTER_LEADER_TTL_MS: int(5000, 500, 300_000).optional(),
   /** Entries pending this long on a dead consumer are claimed by the leader. */
   ALERTER_CLAIM_IDLE_MS: int(10_000, 500, 3_600_000),
   /** Webhook receivers for firing / resolved / repeat notifications (comma-separated). */
@@ -289,16 +318,17 @@ export interface AlerterConfig extends CommonConfig {
 
 export function loadAlerterConfig(env: Env): AlerterConfig {
   const e = parseEnv(AlerterEnv, env);
+  const base = common(e, 'alerter');
   return {
-    ...common(e),
+    ...base,
     port: e.ALERTER_PORT,
-    consumer: e.ALERTER_CONSUMER,
+    consumer: e.ALERTER_CONSUMER ?? base.replicaId,
     minObservations: e.ALERTER_MIN_OBSERVATIONS,
     rulesFile: e.RULES_FILE,
     rulesWatch: e.RULES_WATCH,
     noDataMs: e.ALERTER_NO_DATA_MS,
     tickMs: e.ALERTER_TICK_MS,
-    leaderTtlMs: e.ALERTER_LEADER_TTL_MS,
+    leaderTtlMs: e.ALERTER_LEADER_TTL_MS ?? e.LEASE_TTL_MS,
     claimIdleMs: e.ALERTER_CLAIM_IDLE_MS,
     webhook: {
       urls: [...new Set([...(e.WEBHOOK_URL ? [e.WEBHOOK_URL] : []), ...e.WEBHOOK_URLS])],
@@ -313,7 +343,8 @@ export function loadAlerterConfig(env: Env): AlerterConfig {
 
 const GatewayEnv = CommonEnv.extend({
   GATEWAY_PORT: port(8080),
-  GATEWAY_ID: z.string().min(1).default(`gateway-${process.pid}`),
+  /** Shown in the hello frame and logs; default the replica id. */
+  GATEWAY_ID: z.string().min(1).optional(),
   GATEWAY_TOKENS: list,
   GATEWAY_ALLOWED_ORIGINS: list,
   GATEWAY_MAX_MESSAGE_BYTES: int(16 * 1024, 256, 16 * 1024 * 1024),
@@ -351,10 +382,11 @@ export interface GatewayConfig extends CommonConfig {
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
   const e = parseEnv(GatewayEnv, env);
+  const base = common(e, 'gateway');
   return {
-    ...common(e),
+    ...base,
     port: e.GATEWAY_PORT,
-    gatewayId: e.GATEWAY_ID,
+    gatewayId: e.GATEWAY_ID ?? base.replicaId,
     tokens: e.GATEWAY_TOKENS,
     allowedOrigins: e.GATEWAY_ALLOWED_ORIGINS,
     maxMessageBytes: e.GATEWAY_MAX_MESSAGE_BYTES,

@@ -149,8 +149,6 @@ async function processBatch<T>(
 ): Promise<void> {
   const { redis, stream, group, log } = opts;
   const valid: Entry<T>[] = [];
-  const bad = redis.multi();
-  let badCount = 0;
   for (const [id, fields] of raw) {
     if (!fields) continue; // deleted/trimmed while pending: nothing left to process
     const decoded = decodeEntry(fields, opts.schema);
@@ -158,14 +156,13 @@ async function processBatch<T>(
       valid.push({ id, value: decoded.value });
     } else {
       log.warn({ stream, id, reason: decoded.reason }, 'dead-lettering malformed entry');
-      deadLetter(bad, opts.deadLetterStream, { stream, id, fields, reason: decoded.reason });
-      bad.xack(stream, group, id);
+      // Two commands, not a MULTI: the dead-letter stream lives in another
+      // Cluster slot. A crash between them dead-letters it twice, never loses it.
+      await deadLetter(redis, opts.deadLetterStream, { stream, id, fields, reason: decoded.reason });
+      await redis.xack(stream, group, id);
       opts.onDeadLetter?.(decoded.reason);
-      badCount++;
     }
   }
-  if (badCount > 0) await bad.exec();
-  else bad.discard();
   if (valid.length === 0) {
     const gone = raw.filter(([, f]) => !f).map(([id]) => id);
     if (gone.length) await redis.xack(stream, group, ...gone);
@@ -198,15 +195,13 @@ async function isolatePoison<T>(opts: GroupConsumerOptions<T>, entries: Entry<T>
         { stream: opts.stream, id: entry.id, err },
         'dead-lettering an entry the handler rejects',
       );
-      const m = opts.redis.multi();
-      deadLetter(m, opts.deadLetterStream, {
+      await deadLetter(opts.redis, opts.deadLetterStream, {
         stream: opts.stream,
         id: entry.id,
         fields: ['d', JSON.stringify(entry.value)],
         reason,
       });
-      m.xack(opts.stream, opts.group, entry.id);
-      await m.exec();
+      await opts.redis.xack(opts.stream, opts.group, entry.id);
       opts.onDeadLetter?.(reason);
     }
   }

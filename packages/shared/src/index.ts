@@ -19,8 +19,40 @@ export {
   waitReady,
   redisOptions,
   reconnectDelay,
+  clusterOptions,
+  isCluster,
   type RedisRole,
+  type RedisTarget,
 } from './redis.js';
+export { replicaId } from './identity.js';
+export {
+  fnv1a32,
+  partitionOf,
+  allPartitions,
+  ensurePartitionCount,
+  PartitionCountMismatch,
+  DEFAULT_PARTITIONS,
+} from './partition.js';
+export {
+  runPartitionOwnership,
+  assignedTo,
+  FENCE_LUA,
+  FencedError,
+  asFenced,
+  type Lease,
+  type PartitionOwnershipOptions,
+} from './partition-leases.js';
+export {
+  runOwnedReader,
+  groupPosition,
+  setPositionsLua,
+  positionArgs,
+  type OwnedStream,
+  type OwnedBatch,
+  type StreamPosition,
+  type CommitBatch,
+  type OwnedReaderOptions,
+} from './partition-reader.js';
 export { Shutdown } from './shutdown.js';
 export { abortableSleep } from './sleep.js';
 export {

@@ -3,6 +3,15 @@
  * under a prefix (QUANTMON_PREFIX, default "quantmon") so that several
  * pipelines, or several test files, can share one Redis without touching
  * each other's data.
+ *
+ * Two kinds of keys:
+ * - global (`keysFor(prefix).x`): snapshots and bookkeeping that any
+ *   replica reads or writes with single-key commands;
+ * - per partition (`keysFor(prefix).partition(p).x`): the pipeline's data
+ *   path. Every key of partition p carries the hash tag `{p<p>}`
+ *   (`quantmon:{p3}:stream:scores`), so a partition lives in one Redis
+ *   Cluster slot and the Lua scripts that write it (ingest, fenced score and
+ *   incident writes) stay legal on a Cluster.
  */
 
 /** The BullMQ queue trading infrastructure consumes. Public contract: never rename. */
@@ -20,68 +29,106 @@ export const NOTIFY_QUEUE = 'quantmon-notifications';
 export const GROUPS = {
   scorer: 'scorer',
   alerter: 'alerter',
+  /** The alert-commands stream is global: each alerter partition reads it with a group of its own. */
+  alerterCommands: (partition: number) => `alerter-p${partition}`,
 } as const;
 
-export interface Keys {
-  readonly prefix: string;
-  /** Strategy samples, written by the collector (and publishSamples), read by the scorer's group. */
+/** The services whose replicas own partitions through leases. */
+export type PartitionOwner = 'scorer' | 'alerter';
+
+/** The keys of one partition: all share the hash tag `{p<n>}`. */
+export interface PartitionKeys {
+  readonly partition: number;
+  /** Strategy samples of this partition's strategies, written by ingest, read by the scorer's group. */
   readonly strategySamples: string;
-  /** Host samples, written by the collector, read by the alerter's group and every gateway. */
+  /** Host samples of this partition's hosts, written by the collector, read by the alerter and every gateway. */
   readonly systemSamples: string;
-  /** Score updates, written by the scorer, read by the alerter's group and every gateway. */
+  /** Score updates, written by the partition's scorer, read by the alerter's group and every gateway. */
   readonly scores: string;
-  /** Alert events (firing / resolved), written by the alerter, read by every gateway. */
+  /** Alert events (firing / resolved / acknowledged), written by the partition's alerter, read by every gateway. */
   readonly alerts: string;
-  /** Entries that failed their schema, with the reason and the original fields. */
-  readonly deadLetter: string;
   /** Hash strategy -> latest ScoreUpdate JSON (snapshots, and the scorer's idempotency mark). */
   readonly latestScores: string;
-  /** Hash host -> latest SystemSample JSON (snapshots). */
-  readonly latestSystem: string;
   /** Hash "rule|subject" -> Incident JSON: the alerter's persisted incident state. */
   readonly incidents: string;
-  /** SET NX marker per incident id: an emergency job was enqueued once, whatever BullMQ retains. */
-  emergencyMarker(incidentId: string): string;
-  /** Ack and silence commands from the gateway, read by the alerter's group. */
-  readonly alertCommands: string;
-  /** Hash silence id -> Silence JSON (written by the gateway, read by the alerter). */
-  readonly silences: string;
   /** Hash subject -> epoch ms it was last seen: the alerter's no-data clock, kept across restarts. */
   readonly lastSeen: string;
-  /** The alerter leader lock (value: the holder's consumer name). */
-  readonly alerterLeader: string;
+  /** SET NX marker per incident id: an emergency job was enqueued once, whatever BullMQ retains. */
+  emergencyMarker(incidentId: string): string;
   /** Ingest idempotency: `<ingestSeenPrefix><strategy>:<id>` is SET (with a TTL) once a sample id was written. */
   readonly ingestSeenPrefix: string;
   /** Hash strategy -> latest sample ts written (epoch ms): ingest ordering. */
   readonly ingestLastTs: string;
+  /** The owner's lease: value `<replica id>#<epoch>`, with a TTL. Fenced writes compare it. */
+  lease(owner: PartitionOwner): string;
+  /** INCR at every grant: the fencing token. */
+  epoch(owner: PartitionOwner): string;
+}
+
+export interface Keys {
+  readonly prefix: string;
+  /** The partition count P, fixed when the pipeline is first created (SET NX). */
+  readonly partitionCount: string;
+  /** The keys of partition p. */
+  partition(p: number): PartitionKeys;
+  /** Entries that failed their schema, with the reason, the source stream and the original fields. */
+  readonly deadLetter: string;
+  /** Hash host -> latest SystemSample JSON (snapshots). */
+  readonly latestSystem: string;
+  /** Ack and silence commands from the gateway; each alerter partition reads it with its own group. */
+  readonly alertCommands: string;
+  /** Hash silence id -> Silence JSON (written by the gateway, read by the alerter). */
+  readonly silences: string;
+  /** Sorted set replica id -> heartbeat expiry (epoch ms): the live members that share partitions. */
+  members(owner: PartitionOwner): string;
   /** Pipeline errors counted per epoch second (INCRBY, short TTL): the error rate's numerator. */
   pipelineErrors(epochSecond: number): string;
 }
 
 export function keysFor(prefix: string): Keys {
   const k = (s: string): string => `${prefix}:${s}`;
+  const parts = new Map<number, PartitionKeys>();
+  const partition = (p: number): PartitionKeys => {
+    let pk = parts.get(p);
+    if (!pk) {
+      const t = (s: string): string => `${prefix}:{p${p}}:${s}`;
+      pk = {
+        partition: p,
+        strategySamples: t('stream:strategy-samples'),
+        systemSamples: t('stream:system-samples'),
+        scores: t('stream:scores'),
+        alerts: t('stream:alerts'),
+        latestScores: t('latest:scores'),
+        incidents: t('incidents'),
+        lastSeen: t('alerter:last-seen'),
+        emergencyMarker: (incidentId) => t(`emergency:enqueued:${incidentId}`),
+        ingestSeenPrefix: t('ingest:seen:'),
+        ingestLastTs: t('ingest:last-ts'),
+        lease: (owner) => t(`lease:${owner}`),
+        epoch: (owner) => t(`epoch:${owner}`),
+      };
+      parts.set(p, pk);
+    }
+    return pk;
+  };
   return {
     prefix,
-    strategySamples: k('stream:strategy-samples'),
-    systemSamples: k('stream:system-samples'),
-    scores: k('stream:scores'),
-    alerts: k('stream:alerts'),
+    partitionCount: k('meta:partitions'),
+    partition,
     deadLetter: k('stream:dead-letter'),
-    latestScores: k('latest:scores'),
     latestSystem: k('latest:system'),
-    incidents: k('incidents'),
-    emergencyMarker: (incidentId) => k(`emergency:enqueued:${incidentId}`),
     alertCommands: k('stream:alert-commands'),
     silences: k('silences'),
-    lastSeen: k('alerter:last-seen'),
-    alerterLeader: k('alerter:leader'),
-    ingestSeenPrefix: k('ingest:seen:'),
-    ingestLastTs: k('ingest:last-ts'),
+    members: (owner) => k(`members:${owner}`),
     pipelineErrors: (epochSecond) => k(`pipeline-errors:${epochSecond}`),
   };
 }
 
-/** Approximate MAXLEN per stream: sized well above the worst consumer lag. */
+/**
+ * Approximate MAXLEN per stream (per partition for the partitioned ones):
+ * sized well above the worst consumer lag, and for strategy samples above
+ * what a new owner replays to rebuild its windows.
+ */
 export const STREAM_MAXLEN = {
   strategySamples: 1_000_000,
   systemSamples: 100_000,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { keysFor, STREAM_MAXLEN } from './keys.js';
+import { ensurePartitionCount, partitionOf } from './partition.js';
 import { StrategySampleInput, type StrategySample } from './schemas/strategy-sample.js';
 import { DATA_FIELD, encodeEntry } from './stream-codec.js';
 
@@ -95,6 +96,8 @@ export interface AppendOptions {
   orderToleranceMs?: number;
   /** How long a written sample id is remembered for idempotency (default one day). */
   idempotencyTtlSeconds?: number;
+  /** The pipeline's partition count P (ensurePartitionCount); default 1. */
+  partitions?: number;
 }
 
 /** What happened to each sample of a batch, in the caller's order. */
@@ -113,7 +116,7 @@ export interface AppendResult {
   reordered: number;
   /** Per sample, in the caller's order. */
   outcomes: SampleOutcome[];
-  /** Stream entry ids of the written samples, in stream order. */
+  /** Stream entry ids of the written samples, in stream order within each partition. */
   entryIds: string[];
 }
 
@@ -162,9 +165,13 @@ async function runAppend(
 }
 
 /**
- * Write validated samples to the strategy-samples stream idempotently and
- * in per-strategy ts order, in one atomic step (a Lua script): a batch is
- * applied whole or not at all, and a retried batch writes nothing twice.
+ * Write validated samples idempotently and in per-strategy ts order. The
+ * batch is split by partition (a stable hash of the strategy id); each
+ * partition's share is written in one atomic step (a Lua script on keys of
+ * one hash tag), all partitions in parallel. The call resolves only when
+ * every partition wrote its share; if one fails the call throws, and a
+ * retry of the same batch (same ids) writes only what is missing: the
+ * shares already written answer as duplicates.
  */
 export async function appendSamples(
   redis: Redis,
@@ -183,35 +190,51 @@ export async function appendSamples(
   };
   if (samples.length === 0) return result;
   const keys = keysFor(prefix);
+  const partitions = opts.partitions ?? 1;
   const { order, reordered } = batchWriteOrder(samples);
-  const args: (string | number)[] = [
-    keys.ingestSeenPrefix,
-    STREAM_MAXLEN.strategySamples,
-    opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
-    opts.orderToleranceMs ?? 0,
-  ];
+  const shares = new Map<number, number[]>();
   for (const i of order) {
-    const s = samples[i]!;
-    args.push(s.strategy, String(s.ts), s.id ?? '', encodeEntry(s)[1]);
+    const p = partitionOf(samples[i]!.strategy, partitions);
+    const share = shares.get(p);
+    if (share) share.push(i);
+    else shares.set(p, [i]);
   }
-  const replies = await runAppend(redis, [keys.strategySamples, keys.ingestLastTs], args);
   const outcomes: SampleOutcome[] = new Array<SampleOutcome>(samples.length);
-  replies.forEach((r, k) => {
-    const i = order[k]!;
-    const kind = r[0];
-    if (kind === 'w' || kind === 'l') {
-      result.entryIds.push(r.slice(1));
-      result.accepted++;
-      if (kind === 'l') result.late++;
-      outcomes[i] = kind === 'w' ? 'written' : 'late';
-    } else if (kind === 'd') {
-      result.duplicates++;
-      outcomes[i] = 'duplicate';
-    } else {
-      result.outOfOrder++;
-      outcomes[i] = 'out-of-order';
-    }
-  });
+  const written = await Promise.all(
+    [...shares].map(async ([p, share]) => {
+      const pk = keys.partition(p);
+      const args: (string | number)[] = [
+        pk.ingestSeenPrefix,
+        STREAM_MAXLEN.strategySamples,
+        opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+        opts.orderToleranceMs ?? 0,
+      ];
+      for (const i of share) {
+        const s = samples[i]!;
+        args.push(s.strategy, String(s.ts), s.id ?? '', encodeEntry(s)[1]);
+      }
+      const replies = await runAppend(redis, [pk.strategySamples, pk.ingestLastTs], args);
+      return { share, replies };
+    }),
+  );
+  for (const { share, replies } of written) {
+    replies.forEach((r, k) => {
+      const i = share[k]!;
+      const kind = r[0];
+      if (kind === 'w' || kind === 'l') {
+        result.entryIds.push(r.slice(1));
+        result.accepted++;
+        if (kind === 'l') result.late++;
+        outcomes[i] = kind === 'w' ? 'written' : 'late';
+      } else if (kind === 'd') {
+        result.duplicates++;
+        outcomes[i] = 'duplicate';
+      } else {
+        result.outOfOrder++;
+        outcomes[i] = 'out-of-order';
+      }
+    });
+  }
   result.reordered = reordered;
   result.outcomes = outcomes;
   return result;
@@ -245,12 +268,12 @@ export async function publishSampleBatch(
   samples: unknown[],
   opts: PublishOptions = {},
 ): Promise<AppendResult> {
-  return appendSamples(
-    redis,
-    opts.prefix ?? 'quantmon',
-    normaliseSamples(samples, Date.now()),
-    opts,
-  );
+  const prefix = opts.prefix ?? 'quantmon';
+  const partitions = opts.partitions ?? (await ensurePartitionCount(redis, keysFor(prefix), undefined));
+  return appendSamples(redis, prefix, normaliseSamples(samples, Date.now()), {
+    ...opts,
+    partitions,
+  });
 }
 
 /**

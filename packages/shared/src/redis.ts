@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.js';
 
 /**
@@ -14,16 +14,14 @@ import type { Logger } from './logger.js';
  */
 export type RedisRole = 'blocking' | 'fail-fast';
 
-/** Exponential backoff from 50 ms to 2 s, with jitter so replicas do not reconnect in step. */
+/**
+ * Exponential backoff from 50 ms to 2 s with random jitter ("equal
+ * jitter"): replicas that lost Redis together do not reconnect in step. The
+ * jitter must be random: a pid-derived one is the same in every container.
+ */
 export function reconnectDelay(attempt: number): number {
   const base = Math.min(2000, 50 * 2 ** Math.min(attempt, 10));
-  return Math.round(base / 2 + (base / 2) * jitter(attempt));
-}
-
-/** Deterministic spread in [0, 1) from the attempt number and pid: no randomness needed. */
-function jitter(attempt: number): number {
-  const x = Math.sin(attempt * 12.9898 + process.pid * 78.233) * 43758.5453;
-  return x - Math.floor(x);
+  return Math.round(base / 2 + (base / 2) * Math.random());
 }
 
 export function redisOptions(role: RedisRole, name: string) {
@@ -37,8 +35,60 @@ export function redisOptions(role: RedisRole, name: string) {
   } satisfies RedisOptions;
 }
 
-export function createRedis(url: string, role: RedisRole, name: string, log?: Logger): Redis {
-  const redis = new Redis(url, redisOptions(role, name));
+/** Where Redis is: a URL, or a service config (REDIS_URL, or REDIS_CLUSTER_NODES when set). */
+export type RedisTarget = string | { redisUrl: string; clusterNodes: readonly string[] };
+
+/**
+ * ioredis Cluster options for a role. Reads go to masters (a replica may
+ * lag, and stream consumers must see their own writes); commands wait out a
+ * failover (retryDelayOnFailover / ClusterDown / TryAgain) instead of
+ * failing, except on fail-fast paths.
+ */
+export function clusterOptions(role: RedisRole, name: string): ClusterOptions {
+  const { retryStrategy, ...node } = redisOptions(role, name);
+  return {
+    scaleReads: 'master',
+    enableOfflineQueue: role !== 'fail-fast',
+    clusterRetryStrategy: retryStrategy,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 200,
+    retryDelayOnMoved: 0,
+    maxRedirections: 32,
+    slotsRefreshTimeout: 2000,
+    slotsRefreshInterval: 5000,
+    redisOptions: node,
+  };
+}
+
+function clusterNode(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || 6379) };
+}
+
+/**
+ * One connection (a single Redis) or one Cluster client, typed as Redis:
+ * ioredis's Cluster offers the same commands, and quantmon only sends
+ * commands whose keys share a slot (one partition's hash tag), so the
+ * services are written once for both topologies.
+ */
+export function createRedis(
+  target: RedisTarget,
+  role: RedisRole,
+  name: string,
+  log?: Logger,
+): Redis {
+  const nodes = typeof target === 'string' ? [] : target.clusterNodes;
+  const url = typeof target === 'string' ? target : target.redisUrl;
+  let redis: Redis;
+  if (nodes.length > 0) {
+    const options = clusterOptions(role, name);
+    options.redisOptions = Object.assign({}, options.redisOptions, credentials(nodes[0]!));
+    // exactOptionalPropertyTypes trips on ioredis's own option types: the shape is checked by clusterOptions().
+    redis = new Cluster(nodes.map(clusterNode), options as never) as unknown as Redis;
+  } else {
+    redis = new Redis(url, redisOptions(role, name));
+  }
   if (log) {
     let down = false;
     redis.on('error', (err: Error) => {
@@ -53,6 +103,21 @@ export function createRedis(url: string, role: RedisRole, name: string, log?: Lo
     redis.on('error', () => undefined);
   }
   return redis;
+}
+
+/** User and password of a seed URL: every node of a Cluster shares them. */
+function credentials(url: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  const u = new URL(url);
+  const out: Pick<RedisOptions, 'username' | 'password' | 'tls'> = {};
+  if (u.username) out.username = decodeURIComponent(u.username);
+  if (u.password) out.password = decodeURIComponent(u.password);
+  if (u.protocol === 'rediss:') out.tls = {};
+  return out;
+}
+
+/** True for a Cluster client made by createRedis. */
+export function isCluster(redis: Redis): boolean {
+  return (redis as unknown) instanceof Cluster;
 }
 
 /** Wait until a connection is ready (or throw after timeoutMs). */

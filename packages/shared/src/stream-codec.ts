@@ -40,16 +40,13 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-/**
- * Move a bad entry to the dead-letter stream with its origin and reason.
- * Returns the command on a pipeline so the caller can ack in the same round trip.
- */
-export function deadLetter(
-  pipeline: ReturnType<Redis['multi']>,
+/** Copy a bad entry to the dead-letter stream with its origin and reason. */
+export async function deadLetter(
+  redis: Redis,
   deadLetterStream: string,
   source: { stream: string; id: string; fields: readonly string[]; reason: string },
-): void {
-  pipeline.xadd(
+): Promise<void> {
+  await redis.xadd(
     deadLetterStream,
     'MAXLEN',
     '~',

@@ -47,6 +47,12 @@ export const SystemSample = z.strictObject({
   apiResponseTime: FiniteNumber.optional(),
   /** Percent over the last minute: (failed probes + pipeline errors) / operations (see docs/collector.md). */
   errorRate: Percent.optional(),
+  /**
+   * What `errorRate` is a percentage of: the operations (or, when more, the
+   * errors) counted in its window. Alert rules ignore a rate from too few
+   * (`minVolume`). Absent whenever `errorRate` is, and from older collectors.
+   */
+  errorRateOperations: z.number().int().nonnegative().optional(),
   /** Percent, Redis keyspace hits / (hits + misses) over the interval, pooled over the watched instances. */
   cacheHitRate: Percent.optional(),
   /** Seconds from a sample's arrival to its score update, p50 and p99. */
