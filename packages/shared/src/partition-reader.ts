@@ -16,6 +16,8 @@ export interface OwnedStream<T> {
 /** Where the owner's group stands on one stream; committed with the output. */
 export interface StreamPosition {
   key: string;
+  /** The committed position this one moves on from (the previous `id`). */
+  from: string;
   /** The last entry consumed (the group's last-delivered-id). */
   id: string;
   /** Entries consumed since the group was created (the group's entries-read: its lag is exact). */
@@ -86,9 +88,11 @@ export async function groupPosition(
     for (const g of groups) {
       if (field(g, 'name') !== group) continue;
       const read = Number(field(g, 'entries-read'));
+      const id = String(field(g, 'last-delivered-id') ?? '0-0');
       return {
         key,
-        id: String(field(g, 'last-delivered-id') ?? '0-0'),
+        from: id,
+        id,
         read: Number.isFinite(read) ? read : 0,
       };
     }
@@ -104,15 +108,37 @@ export async function groupPosition(
 /**
  * The Lua lines that move the owner's group on each stream read, for a
  * fenced write script. From ARGV[base]: the group, the count n, then n
- * (KEYS index, id, entries read) triples (`positionArgs` builds them).
+ * (KEYS index, from, to, entries read) quadruples (`positionArgs` builds
+ * them). Before anything is written it checks every group still stands at
+ * `from`: one that already stands at `to` means this very write ran before
+ * (ioredis re-sent it after a reconnect lost the reply), and the script
+ * returns 'dup' without writing again; anything else is an error. So a
+ * batch's output is written once even across a Redis restart mid-reply.
  * Kept here so every owner commits its position the same way.
  */
 export function setPositionsLua(base: number): string {
   return `
 local pgroup, npos = ARGV[${base}], tonumber(ARGV[${base} + 1])
+local function delivered(key)
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    local f = {}
+    for j = 1, #g, 2 do f[g[j]] = g[j + 1] end
+    if f['name'] == pgroup then return f['last-delivered-id'] end
+  end
+  return redis.error_reply('NOGROUP ' .. pgroup .. ' on ' .. key)
+end
 for i = 0, npos - 1 do
-  local at = ${base} + 2 + i * 3
-  redis.call('XGROUP', 'SETID', KEYS[tonumber(ARGV[at])], pgroup, ARGV[at + 1], 'ENTRIESREAD', ARGV[at + 2])
+  local at = ${base} + 2 + i * 4
+  local cur = delivered(KEYS[tonumber(ARGV[at])])
+  if type(cur) == 'table' then return cur end
+  if cur == ARGV[at + 2] and cur ~= ARGV[at + 1] then return 'dup' end
+  if cur ~= ARGV[at + 1] then
+    return redis.error_reply('POSITION group ' .. pgroup .. ' stands at ' .. cur .. ', not ' .. ARGV[at + 1])
+  end
+end
+for i = 0, npos - 1 do
+  local at = ${base} + 2 + i * 4
+  redis.call('XGROUP', 'SETID', KEYS[tonumber(ARGV[at])], pgroup, ARGV[at + 2], 'ENTRIESREAD', ARGV[at + 3])
 end`;
 }
 
@@ -123,7 +149,7 @@ export function positionArgs(
   keyIndex: (key: string) => number,
 ): (string | number)[] {
   const out: (string | number)[] = [group, positions.length];
-  for (const p of positions) out.push(keyIndex(p.key), p.id, p.read);
+  for (const p of positions) out.push(keyIndex(p.key), p.from, p.id, p.read);
   return out;
 }
 
@@ -182,7 +208,7 @@ export async function runOwnedReader<T>(opts: OwnedReaderOptions<T>): Promise<vo
         }
         batches.push({ stream: key, entries: valid });
         const pos = positions.get(key)!;
-        next.push({ key, id: last[0], read: pos.read + entries.length });
+        next.push({ key, from: pos.id, id: last[0], read: pos.read + entries.length });
         raws.push([key, entries]);
       }
       try {
@@ -237,7 +263,7 @@ async function isolatePoison<T>(
   for (const b of batches) {
     let pos = positions.get(b.stream)!;
     for (const entry of b.entries) {
-      const at = { key: b.stream, id: entry.id, read: pos.read + 1 };
+      const at = { key: b.stream, from: pos.id, id: entry.id, read: pos.read + 1 };
       try {
         await opts.handle([{ stream: b.stream, entries: [entry] }], [at]);
       } catch (err) {

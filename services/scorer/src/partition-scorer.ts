@@ -1,0 +1,96 @@
+import {
+  GROUPS,
+  groupPosition,
+  runOwnedReader,
+  StrategySample,
+  type Keys,
+  type Lease,
+  type Logger,
+  type OwnedBatch,
+  type StreamPosition,
+} from '@quantmon/shared';
+import type { Redis } from 'ioredis';
+import type { MetricsOptions } from './metrics/index.js';
+import { replayWindows } from './replay.js';
+import { ScorerCore } from './scorer-core.js';
+import { writeScores, type EncodedUpdate } from './score-writer.js';
+
+export interface PartitionScorerDeps {
+  /** Shared by the replica's terms for the fenced writes. */
+  writer: Redis;
+  /** Duplicated per term: the reader's XREAD BLOCK holds its connection. */
+  newReader: () => Redis;
+  closeReader: (r: Redis) => Promise<void>;
+  keys: Keys;
+  metricsOptions: MetricsOptions;
+  log: Logger;
+  onApplied?: (n: number) => void;
+  onDuplicate?: () => void;
+  onProcessing?: (seconds: number) => void;
+  onDeadLetter?: () => void;
+  onLoopError?: () => void;
+}
+
+/**
+ * One term of ownership of one partition: rebuild the windows up to the
+ * committed position, then score every later sample in stream order, each
+ * batch written with its position in one fenced step. The term ends when
+ * the lease is lost or released; a fenced write ends it at once.
+ */
+export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): Promise<void> {
+  const pk = deps.keys.partition(lease.partition);
+  const log = deps.log.child({ partition: lease.partition });
+  const core = new ScorerCore(deps.metricsOptions);
+  const start = await groupPosition(deps.writer, pk.strategySamples, GROUPS.scorer, '0');
+  await replayWindows(deps.writer, pk, start.id, deps.metricsOptions.window, core, log);
+  if (lease.signal.aborted) return;
+
+  const handle = async (
+    batches: OwnedBatch<StrategySample>[],
+    positions: StreamPosition[],
+  ): Promise<void> => {
+    const now = Date.now();
+    const updates: EncodedUpdate[] = [];
+    const applied: { id: string; sample: StrategySample }[] = [];
+    for (const b of batches) {
+      for (const { id, value } of b.entries) {
+        const update = core.apply(id, value, now);
+        if (!update) {
+          deps.onDuplicate?.();
+          continue;
+        }
+        applied.push({ id, sample: value });
+        updates.push({ strategy: update.strategy, json: JSON.stringify(update) });
+        deps.onProcessing?.((now - value.receivedAt) / 1000);
+      }
+    }
+    try {
+      await writeScores(deps.writer, pk, lease, GROUPS.scorer, positions, updates);
+    } catch (err) {
+      // The windows are ahead of Redis: the term ends, and the next owner
+      // (this replica again, or another) rebuilds them from what Redis holds.
+      lease.lost(`score write failed: ${(err as Error).message}`);
+      throw err;
+    }
+    deps.onApplied?.(updates.length);
+  };
+
+  const reader = deps.newReader();
+  try {
+    await runOwnedReader({
+      redis: reader,
+      streams: [{ key: pk.strategySamples, schema: StrategySample, startId: '0' }],
+      group: GROUPS.scorer,
+      deadLetterStream: deps.keys.deadLetter,
+      handle,
+      signal: lease.signal,
+      log: log.child({ module: 'reader' }),
+      // A failed write ends the term, so retries happen with rebuilt windows.
+      maxFailures: 1_000_000,
+      ...(deps.onDeadLetter ? { onDeadLetter: deps.onDeadLetter } : {}),
+      ...(deps.onLoopError ? { onLoopError: deps.onLoopError } : {}),
+    });
+  } finally {
+    await deps.closeReader(reader);
+  }
+}
