@@ -1,11 +1,24 @@
-import { AlertCommand, readJsonHash, Silence, type Keys, type Logger } from '@quantmon/shared';
+import {
+  AlertCommand,
+  readJsonHash,
+  Silence,
+  type Keys,
+  type Logger,
+  type StreamPosition,
+} from '@quantmon/shared';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { AlerterCore, type Transition } from './alerter-core.js';
 import { enqueueOnce } from './emergency.js';
 import type { Incident } from './incident.js';
-import { loadIncidents, loadLastSeen, saveLastSeen, writeTransitions } from './incident-store.js';
+import {
+  loadIncidents,
+  loadLastSeen,
+  saveLastSeen,
+  writeTransitions,
+  type FencedTarget,
+} from './incident-store.js';
 import type { RuleInput } from './metric-source.js';
 import type { Notifier } from './notifier/notifier.js';
 import type { RuleSet } from './rules.js';
@@ -21,7 +34,10 @@ export interface EngineMetrics {
 
 export interface EngineDeps {
   redis: Redis;
+  /** Global keys (silences). */
   keys: Keys;
+  /** The partition this engine owns for one term, and the lease fencing its writes. */
+  target: FencedTarget;
   log: Logger;
   emergencyQueue: Queue;
   notifier: Notifier;
@@ -35,7 +51,8 @@ export interface EngineDeps {
 const SILENCE_RETENTION_MS = 24 * 3_600_000;
 
 /**
- * The alerter's adapter around the pure core, for one leadership term:
+ * The alerter's adapter around the pure core, for one term of ownership of
+ * one partition (its strategies and hosts):
  * loads state from Redis, applies inputs, commands and timer ticks one at a
  * time (so each compare-and-set write sees the state it was computed from),
  * writes transitions, and runs the outbox (emergency jobs, notifications).
@@ -62,10 +79,10 @@ export class AlertEngine {
 
   /** Begin a term: state from Redis. */
   async start(now: number): Promise<void> {
-    const { redis, keys, log } = this.deps;
+    const { redis, target, log } = this.deps;
     const [incidents, lastSeen] = await Promise.all([
-      loadIncidents(redis, keys, log),
-      loadLastSeen(redis, keys),
+      loadIncidents(redis, target.pk, log),
+      loadLastSeen(redis, target.pk),
     ]);
     this.core = new AlerterCore(this.ruleSet, this.deps.minObservations, incidents, lastSeen, now);
     this.dirty = false;
@@ -80,7 +97,11 @@ export class AlertEngine {
     this.core = undefined;
   }
 
-  observe(batch: readonly { id: string; input: RuleInput }[]): Promise<void> {
+  /** Apply a read's inputs; their transitions and the group positions are written in one fenced step. */
+  observe(
+    batch: readonly { id: string; input: RuleInput }[],
+    positions: readonly StreamPosition[] = [],
+  ): Promise<void> {
     return this.run(async (core, now) => {
       const ts: Transition[] = [];
       for (const { id, input } of batch) {
@@ -92,7 +113,7 @@ export class AlertEngine {
         const t = core.lastSeen.get(subject);
         if (t !== undefined) this.seen.set(subject, t);
       }
-      await this.commit(core, ts, now);
+      await this.commit(core, ts, now, positions);
     });
   }
 
@@ -105,7 +126,8 @@ export class AlertEngine {
         else {
           const t = core.acknowledge(c.incidentId, c.ack, now);
           if (t) ts.push(t);
-          else this.deps.log.info({ incident: c.incidentId }, 'ack for an incident no longer open');
+          // Every partition reads every command: most acks are another partition's.
+          else this.deps.log.debug({ incident: c.incidentId }, 'ack for no open incident here');
         }
       }
       if (silences) await this.loadSilences(now);
@@ -142,18 +164,28 @@ export class AlertEngine {
   }
 
   private async resync(core: AlerterCore): Promise<void> {
-    const fresh = await loadIncidents(this.deps.redis, this.deps.keys, this.deps.log);
+    const fresh = await loadIncidents(this.deps.redis, this.deps.target.pk, this.deps.log);
     core.incidents.clear();
     for (const [k, v] of fresh) core.incidents.set(k, v);
     this.dirty = false;
     this.deps.log.info({ openIncidents: fresh.size }, 're-synced incidents from Redis');
   }
 
-  private async write(core: AlerterCore, ts: readonly Transition[]): Promise<Transition[]> {
-    if (ts.length === 0) return [];
+  private async write(
+    core: AlerterCore,
+    ts: readonly Transition[],
+    positions: readonly StreamPosition[] = [],
+  ): Promise<Transition[]> {
+    if (ts.length === 0 && positions.length === 0) return [];
     let conflicts;
     try {
-      conflicts = await writeTransitions(this.deps.redis, this.deps.keys, ts, this.deps.log);
+      conflicts = await writeTransitions(
+        this.deps.redis,
+        this.deps.target,
+        ts,
+        this.deps.log,
+        positions,
+      );
     } catch (err) {
       this.dirty = true;
       throw err;
@@ -171,8 +203,13 @@ export class AlertEngine {
     return ts.filter((t) => !lost.has(t));
   }
 
-  private async commit(core: AlerterCore, ts: readonly Transition[], now: number): Promise<void> {
-    const written = await this.write(core, ts);
+  private async commit(
+    core: AlerterCore,
+    ts: readonly Transition[],
+    now: number,
+    positions: readonly StreamPosition[] = [],
+  ): Promise<void> {
+    const written = await this.write(core, ts, positions);
     if (written.length === 0) return;
     const touched: Incident[] = [];
     for (const t of written) {
@@ -191,7 +228,7 @@ export class AlertEngine {
 
   /** The outbox: jobs and notifications owed (for `only` these incidents, else all). */
   private async dispatch(core: AlerterCore, now: number, only?: Incident[]): Promise<void> {
-    const { emergencyQueue, redis, keys, notifier, metrics, log } = this.deps;
+    const { emergencyQueue, redis, target, notifier, metrics, log } = this.deps;
     const box = core.outbox(now, only);
     const marks: Transition[] = [];
     const mark = (t: Transition | undefined): void => {
@@ -199,7 +236,7 @@ export class AlertEngine {
     };
     for (const inc of box.jobs) {
       try {
-        const outcome = await enqueueOnce(emergencyQueue, redis, keys, inc);
+        const outcome = await enqueueOnce(emergencyQueue, redis, target.pk, inc);
         mark(core.mark(inc, { jobEnqueued: true }));
         if (outcome === 'enqueued') metrics.jobs.inc({ name: inc.action ?? 'unknown' });
       } catch (err) {
@@ -273,7 +310,7 @@ export class AlertEngine {
     const batch = new Map(this.seen);
     this.seen.clear();
     try {
-      await saveLastSeen(this.deps.redis, this.deps.keys, batch);
+      await saveLastSeen(this.deps.redis, this.deps.target.pk, batch);
     } catch (err) {
       for (const [s, t] of batch) if ((this.seen.get(s) ?? -1) < t) this.seen.set(s, t);
       throw err;

@@ -1,4 +1,4 @@
-import { EmergencyJobData, type Keys } from '@quantmon/shared';
+import { EmergencyJobData, type PartitionKeys } from '@quantmon/shared';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Incident } from './incident.js';
@@ -21,7 +21,7 @@ export const EMERGENCY_JOB_OPTIONS = {
 export async function enqueueOnce(
   queue: Queue,
   redis: Redis,
-  keys: Keys,
+  keys: Pick<PartitionKeys, 'emergencyMarker'>,
   incident: Incident,
 ): Promise<'enqueued' | 'already'> {
   const id = incident.firing.incidentId;

@@ -1,30 +1,42 @@
 import {
+  asFenced,
   DATA_FIELD,
+  FENCE_LUA,
   Incident,
   parseJson,
+  positionArgs,
   readJsonHash,
+  setPositionsLua,
   STREAM_MAXLEN,
-  type Keys,
+  type Lease,
   type Logger,
+  type PartitionKeys,
+  type StreamPosition,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { Transition } from './alerter-core.js';
 
 /**
  * Compare-and-set of incident records plus their events, for a batch of
- * transitions, atomically. Each transition names the incident id it expects
- * under its field ('' for none). When the hash holds something else (another
- * alerter opened or closed it first), that transition is skipped and the
- * current record is returned so the caller adopts it: two alerters can never
- * open two incidents for one rule and subject. Its event is written only
- * when its record is.
+ * transitions, atomically, fenced by the partition's lease, together with
+ * the alerter group's position on the streams the batch came from. Each
+ * transition names the incident id it expects under its field ('' for
+ * none). When the hash holds something else (another alerter opened or
+ * closed it first), that transition is skipped and the current record is
+ * returned so the caller adopts it: two alerters can never open two
+ * incidents for one rule and subject. Its event is written only when its
+ * record is. A writer that lost the lease is refused (FENCED) as a whole.
+ *
+ * KEYS: lease, incidents hash, alerts stream, scores stream, system stream.
+ * ARGV: token, MAXLEN, the position block (setPositionsLua, from ARGV[3]),
+ * then (field, expected id, record, event) quadruples.
  */
-const APPLY_LUA = `
+const APPLY_LUA = `${FENCE_LUA}
+${setPositionsLua(3)}
 local out = {}
-local n = (#ARGV - 1) / 4
-for i = 0, n - 1 do
-  local field, expect, record, event = ARGV[2 + i*4], ARGV[3 + i*4], ARGV[4 + i*4], ARGV[5 + i*4]
-  local cur = redis.call('HGET', KEYS[1], field)
+for i = 3 + 2 + npos * 4, #ARGV, 4 do
+  local field, expect, record, event = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local cur = redis.call('HGET', KEYS[2], field)
   local curId = ''
   if cur then
     local ok, decoded = pcall(cjson.decode, cur)
@@ -33,9 +45,9 @@ for i = 0, n - 1 do
     end
   end
   if curId == expect then
-    if record == '' then redis.call('HDEL', KEYS[1], field) else redis.call('HSET', KEYS[1], field, record) end
+    if record == '' then redis.call('HDEL', KEYS[2], field) else redis.call('HSET', KEYS[2], field, record) end
     if event ~= '' then
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', '${DATA_FIELD}', event)
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', '${DATA_FIELD}', event)
     end
     out[#out + 1] = 'ok'
   elseif cur then
@@ -48,17 +60,13 @@ return out
 `;
 
 interface ApplyCommand {
-  quantmonApplyIncidents(
-    hash: string,
-    stream: string,
-    ...args: (string | number)[]
-  ): Promise<string[]>;
+  quantmonApplyIncidents(...args: (string | number)[]): Promise<string[] | 'dup'>;
 }
 
 function withScript(redis: Redis): ApplyCommand {
   const r = redis as Redis & Partial<ApplyCommand>;
   if (!r.quantmonApplyIncidents) {
-    redis.defineCommand('quantmonApplyIncidents', { numberOfKeys: 2, lua: APPLY_LUA });
+    redis.defineCommand('quantmonApplyIncidents', { numberOfKeys: 5, lua: APPLY_LUA });
   }
   return r as Redis & ApplyCommand;
 }
@@ -69,15 +77,32 @@ export interface Conflict {
   current: Incident | undefined;
 }
 
-/** Persist transitions and publish their events atomically; returns the ones pre-empted. */
+/** Where a partition's alerter writes, and the lease that fences it. */
+export interface FencedTarget {
+  pk: PartitionKeys;
+  lease: Lease;
+  group: string;
+}
+
+/**
+ * Persist transitions and publish their events atomically, moving the
+ * group to `positions` in the same fenced step; returns the ones pre-empted.
+ * Throws FencedError when this replica no longer holds the partition.
+ */
 export async function writeTransitions(
   redis: Redis,
-  keys: Keys,
+  target: FencedTarget,
   transitions: readonly Transition[],
   log: Logger,
+  positions: readonly StreamPosition[] = [],
 ): Promise<Conflict[]> {
-  if (transitions.length === 0) return [];
-  const args: string[] = [];
+  if (transitions.length === 0 && positions.length === 0) return [];
+  const { pk, lease, group } = target;
+  const args: (string | number)[] = [
+    lease.token,
+    STREAM_MAXLEN.alerts,
+    ...positionArgs(group, positions, (key) => (key === pk.scores ? 4 : 5)),
+  ];
   for (const t of transitions) {
     args.push(
       t.key,
@@ -86,12 +111,21 @@ export async function writeTransitions(
       t.event ? JSON.stringify(t.event) : '',
     );
   }
-  const res = await withScript(redis).quantmonApplyIncidents(
-    keys.incidents,
-    keys.alerts,
-    STREAM_MAXLEN.alerts,
-    ...args,
-  );
+  let res: string[] | 'dup';
+  try {
+    res = await withScript(redis).quantmonApplyIncidents(
+      pk.lease('alerter'),
+      pk.incidents,
+      pk.alerts,
+      pk.scores,
+      pk.systemSamples,
+      ...args,
+    );
+  } catch (err) {
+    throw asFenced(err);
+  }
+  // 'dup': this very write ran before its reply was lost; nothing was pre-empted.
+  if (res === 'dup') return [];
   const conflicts: Conflict[] = [];
   transitions.forEach((t, i) => {
     const r = res[i];
@@ -110,7 +144,7 @@ function parseIncident(json: string, key: string, log: Logger): Incident | undef
 /** Open incidents from Redis: the alerter's state survives a restart. */
 export async function loadIncidents(
   redis: Redis,
-  keys: Keys,
+  keys: Pick<PartitionKeys, 'incidents'>,
   log: Logger,
 ): Promise<Map<string, Incident>> {
   return readJsonHash(redis, keys.incidents, Incident, (key) =>
@@ -119,7 +153,7 @@ export async function loadIncidents(
 }
 
 /** Last-seen times per subject (no-data), kept in Redis across restarts. */
-export async function loadLastSeen(redis: Redis, keys: Keys): Promise<Map<string, number>> {
+export async function loadLastSeen(redis: Redis, keys: Pick<PartitionKeys, 'lastSeen'>): Promise<Map<string, number>> {
   const raw = await redis.hgetall(keys.lastSeen);
   const out = new Map<string, number>();
   for (const [subject, ms] of Object.entries(raw)) {
@@ -131,7 +165,7 @@ export async function loadLastSeen(redis: Redis, keys: Keys): Promise<Map<string
 
 export async function saveLastSeen(
   redis: Redis,
-  keys: Keys,
+  keys: Pick<PartitionKeys, 'lastSeen'>,
   seen: ReadonlyMap<string, number>,
 ): Promise<void> {
   if (seen.size === 0) return;

@@ -1,5 +1,4 @@
 import {
-  AlertCommand,
   closeHttpServer,
   closeRedis,
   createLogger,
@@ -7,21 +6,21 @@ import {
   createRegistry,
   EMERGENCY_QUEUE,
   GROUPS,
+  allPartitions,
+  ensurePartitionCount,
+  groupPosition,
   keysFor,
   loadAlerterConfig,
   loadOrExit,
-  runGroupConsumer,
-  ScoreUpdate,
+  runPartitionOwnership,
   Shutdown,
   startHttpServer,
-  SystemSample,
   waitReady,
-  type Entry,
 } from '@quantmon/shared';
 import { recordPipelineError } from '@quantmon/shared';
 import { Queue } from 'bullmq';
-import { AlertEngine } from './alert-engine.js';
-import { runLeadership } from './leader.js';
+import type { AlertEngine } from './alert-engine.js';
+import { alertPartition, ALERTER_GROUP } from './partition-alerter.js';
 import { alerterMetrics } from './metrics.js';
 import { Notifier } from './notifier/notifier.js';
 import { loadRules } from './rules-file.js';
@@ -45,20 +44,10 @@ const registry = createRegistry('alerter');
 const m = alerterMetrics(registry);
 m.rules.set(rules.rules.length);
 
-const scoreReader = createRedis(config.redisUrl, 'blocking', 'alerter-scores', log);
-const systemReader = createRedis(config.redisUrl, 'blocking', 'alerter-system', log);
-const commandReader = createRedis(config.redisUrl, 'blocking', 'alerter-commands', log);
-const writer = createRedis(config.redisUrl, 'blocking', 'alerter-writer', log);
-const queueConnection = createRedis(config.redisUrl, 'blocking', 'alerter-queue', log);
-const notifyWorkerConnection = createRedis(config.redisUrl, 'blocking', 'alerter-notify', log);
-const connections = [
-  scoreReader,
-  systemReader,
-  commandReader,
-  writer,
-  queueConnection,
-  notifyWorkerConnection,
-];
+const writer = createRedis(config, 'blocking', 'alerter-writer', log);
+const queueConnection = createRedis(config, 'blocking', 'alerter-queue', log);
+const notifyWorkerConnection = createRedis(config, 'blocking', 'alerter-notify', log);
+const connections = [writer, queueConnection, notifyWorkerConnection];
 shutdown.register('redis', async () => {
   await Promise.all(connections.map(closeRedis));
 });
@@ -80,19 +69,22 @@ const notifier = new Notifier({
 shutdown.register('notifier', () => notifier.close());
 
 await waitReady(writer);
-const engine = new AlertEngine(
-  {
-    redis: writer,
-    keys,
-    log,
-    emergencyQueue,
-    notifier,
-    minObservations: config.minObservations,
-    metrics: m,
-    onError: () => void recordPipelineError(writer, keys),
+const partitions = await ensurePartitionCount(writer, keys, config.partitions).catch(
+  (err: Error) => {
+    process.stderr.write(`alerter: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
   },
-  rules,
 );
+// Every partition's group exists from the first start, at '$': samples
+// scored while no alerter owned a partition yet are still evaluated.
+for (const p of allPartitions(partitions)) {
+  const pk = keys.partition(p);
+  for (const stream of [pk.scores, pk.systemSamples]) {
+    await groupPosition(writer, stream, ALERTER_GROUP, '$');
+  }
+}
+const engines = new Set<AlertEngine>();
+let currentRules = rules;
 
 const server = await startHttpServer({
   port: config.port,
@@ -110,7 +102,8 @@ const stopWatching = watchRules({
   reload: async () => {
     try {
       const next = await loadRules(config.rulesFile, config.noDataMs);
-      await engine.setRules(next);
+      currentRules = next;
+      await Promise.all([...engines].map((e) => e.setRules(next)));
       m.rules.set(next.rules.length);
       log.info({ rules: next.rules.length }, 'rules reloaded');
     } catch (err) {
@@ -121,84 +114,46 @@ const stopWatching = watchRules({
 });
 shutdown.register('rules-watcher', stopWatching);
 
-/** One leadership term: consume the streams and run the timer until the term ends. */
-async function lead(term: AbortSignal): Promise<void> {
-  await engine.start(Date.now());
-  const common = {
-    group: GROUPS.alerter,
-    consumer: config.consumer,
-    // A new group starts at the newest entry: alerting on history would page people for the past.
-    startId: '$' as const,
-    deadLetterStream: keys.deadLetter,
-    signal: term,
-    claimIdleMs: config.claimIdleMs,
-  };
-  /** Dead letters and loop errors count in the metrics and in the collector's error rate. */
-  const errorHooks = (label: string) => ({
-    onDeadLetter: () => {
-      m.deadLettered.inc({ stream: label });
-      void recordPipelineError(writer, keys);
-    },
-    onLoopError: () => void recordPipelineError(writer, keys),
-  });
-  const loops = [
-    runGroupConsumer({
-      ...common,
-      ...errorHooks('scores'),
-      redis: scoreReader,
-      stream: keys.scores,
-      schema: ScoreUpdate,
-      log: log.child({ stream: 'scores' }),
-      handle: (entries: Entry<ScoreUpdate>[]) =>
-        engine.observe(
-          entries.map((e) => ({ id: e.id, input: { kind: 'score', update: e.value } })),
-        ),
-    }),
-    runGroupConsumer({
-      ...common,
-      ...errorHooks('system-samples'),
-      redis: systemReader,
-      stream: keys.systemSamples,
-      schema: SystemSample,
-      log: log.child({ stream: 'system' }),
-      handle: (entries: Entry<SystemSample>[]) =>
-        engine.observe(
-          entries.map((e) => ({ id: e.id, input: { kind: 'system', sample: e.value } })),
-        ),
-    }),
-    runGroupConsumer({
-      ...common,
-      ...errorHooks('alert-commands'),
-      // Commands written before the group existed still count.
-      startId: '0' as const,
-      redis: commandReader,
-      stream: keys.alertCommands,
-      schema: AlertCommand,
-      log: log.child({ stream: 'alert-commands' }),
-      handle: (entries: Entry<AlertCommand>[]) => engine.commands(entries.map((e) => e.value)),
-    }),
-  ];
-  const timer = setInterval(() => {
-    engine.tick().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'tick failed'));
-  }, config.tickMs);
-  await engine.tick().catch(() => undefined);
-  await Promise.all(loops);
-  clearInterval(timer);
-  await engine.stop();
-}
-
-const leadership = runLeadership({
+const ownership = runPartitionOwnership({
   redis: writer,
-  key: keys.alerterLeader,
+  keys,
+  owner: 'alerter',
   id: config.consumer,
+  partitions,
   ttlMs: config.leaderTtlMs,
   signal: shutdown.signal,
-  log,
-  lead,
-  onChange: (leading) => m.leader.set(leading ? 1 : 0),
+  log: log.child({ module: 'leases' }),
+  onChange: (owned) => m.leader.set(owned.length),
+  run: (lease) =>
+    alertPartition(
+      {
+        writer,
+        newReader: (name) => createRedis(config, 'blocking', name, log),
+        closeReader: closeRedis,
+        keys,
+        log,
+        tickMs: config.tickMs,
+        claimIdleMs: config.claimIdleMs,
+        engine: {
+          emergencyQueue,
+          notifier,
+          minObservations: config.minObservations,
+          metrics: m,
+          onError: () => void recordPipelineError(writer, keys),
+        },
+        rules: () => currentRules,
+        engines,
+        onDeadLetter: (stream) => {
+          m.deadLettered.inc({ stream });
+          void recordPipelineError(writer, keys);
+        },
+        onLoopError: () => void recordPipelineError(writer, keys),
+      },
+      lease,
+    ),
 });
-shutdown.register('leadership', () => leadership);
+shutdown.register('partitions', () => ownership);
 log.info(
-  { port: config.port, rules: rules.rules.length, consumer: config.consumer },
+  { port: config.port, rules: rules.rules.length, replica: config.consumer, partitions },
   'alerter ready',
 );

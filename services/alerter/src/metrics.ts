@@ -45,7 +45,7 @@ export function alerterMetrics(registry: Registry) {
     }),
     leader: new Gauge({
       name: 'quantmon_alerter_leader',
-      help: '1 while this alerter is the active one',
+      help: 'Partitions this alerter replica owns (0: standby, all partitions held by others)',
       registers,
     }),
     rules: new Gauge({ name: 'quantmon_alert_rules', help: 'Rules in force', registers }),

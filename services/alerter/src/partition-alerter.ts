@@ -1,0 +1,141 @@
+import {
+  AlertCommand,
+  FencedError,
+  GROUPS,
+  runGroupConsumer,
+  runOwnedReader,
+  ScoreUpdate,
+  SystemSample,
+  type Entry,
+  type Keys,
+  type Lease,
+  type Logger,
+  type OwnedBatch,
+} from '@quantmon/shared';
+import type { Redis } from 'ioredis';
+import { AlertEngine, type EngineDeps } from './alert-engine.js';
+import type { RuleInput } from './metric-source.js';
+import type { RuleSet } from './rules.js';
+
+export interface PartitionAlerterDeps {
+  /** Shared by the replica's terms for writes. */
+  writer: Redis;
+  /** A connection of the term's own per blocking reader. */
+  newReader: (name: string) => Redis;
+  closeReader: (r: Redis) => Promise<void>;
+  keys: Keys;
+  log: Logger;
+  tickMs: number;
+  claimIdleMs: number;
+  /** Everything an engine needs but its partition. */
+  engine: Omit<EngineDeps, 'redis' | 'keys' | 'target' | 'log'>;
+  rules: () => RuleSet;
+  /** The live engines, so a rules reload reaches every owned partition. */
+  engines: Set<AlertEngine>;
+  onDeadLetter: (stream: string) => void;
+  onLoopError: () => void;
+}
+
+type Input = ScoreUpdate | SystemSample;
+
+/**
+ * The group the alerter's owner of a partition holds on its scores and
+ * system-samples streams. Created at '$' when the alerter first starts
+ * (alerting on history would page people for the past), before any term.
+ */
+export const ALERTER_GROUP = GROUPS.alerter;
+
+/**
+ * One term of ownership of one partition: one incident engine for the
+ * partition's strategies and hosts, fed by the partition's score updates
+ * and host samples (read from the committed position, positions committed
+ * with the transitions in one fenced step), the alert commands (each
+ * partition reads the global command stream with a group of its own) and a
+ * timer (no-data, repeats, outbox). A fenced write ends the term.
+ */
+export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): Promise<void> {
+  const pk = deps.keys.partition(lease.partition);
+  const log = deps.log.child({ partition: lease.partition });
+  const engine = new AlertEngine(
+    {
+      ...deps.engine,
+      redis: deps.writer,
+      keys: deps.keys,
+      target: { pk, lease, group: ALERTER_GROUP },
+      log,
+    },
+    deps.rules(),
+  );
+  const fenced = (err: unknown): void => {
+    if (err instanceof FencedError) lease.lost(err.message);
+  };
+  await engine.start(Date.now());
+  deps.engines.add(engine);
+  const streamReader = deps.newReader(`alerter-p${lease.partition}`);
+  const commandReader = deps.newReader(`alerter-commands-p${lease.partition}`);
+  const timer = setInterval(() => {
+    engine.tick().catch((err: unknown) => {
+      fenced(err);
+      log.warn({ err: (err as Error).message }, 'tick failed');
+    });
+  }, deps.tickMs);
+  try {
+    await engine.tick().catch(fenced);
+    await Promise.all([
+      runOwnedReader<Input>({
+        redis: streamReader,
+        streams: [
+          { key: pk.scores, schema: ScoreUpdate, startId: '$' },
+          { key: pk.systemSamples, schema: SystemSample, startId: '$' },
+        ],
+        group: ALERTER_GROUP,
+        deadLetterStream: deps.keys.deadLetter,
+        signal: lease.signal,
+        log: log.child({ module: 'reader' }),
+        handle: (batches: OwnedBatch<Input>[], positions) =>
+          engine.observe(batches.flatMap((b) => inputsOf(pk.scores, b)), positions),
+        onDeadLetter: () => deps.onDeadLetter('partition-streams'),
+        onLoopError: deps.onLoopError,
+      }).finally(() => lease.lost('reader ended')),
+      runGroupConsumer({
+        redis: commandReader,
+        stream: deps.keys.alertCommands,
+        group: GROUPS.alerterCommands(lease.partition),
+        // One consumer name per partition: whichever replica owns it reads
+        // the pending commands its predecessor left, in order.
+        consumer: 'owner',
+        // Commands written before the group existed still count.
+        startId: '0',
+        schema: AlertCommand,
+        deadLetterStream: deps.keys.deadLetter,
+        signal: lease.signal,
+        claimIdleMs: deps.claimIdleMs,
+        log: log.child({ stream: 'alert-commands' }),
+        handle: (entries: Entry<AlertCommand>[]) =>
+          engine.commands(entries.map((e) => e.value)).catch((err: unknown) => {
+            fenced(err);
+            throw err;
+          }),
+        onDeadLetter: () => deps.onDeadLetter('alert-commands'),
+        onLoopError: deps.onLoopError,
+      }),
+    ]);
+  } finally {
+    clearInterval(timer);
+    deps.engines.delete(engine);
+    await engine.stop();
+    await Promise.all([deps.closeReader(streamReader), deps.closeReader(commandReader)]);
+  }
+}
+
+function inputsOf(
+  scoresKey: string,
+  b: OwnedBatch<Input>,
+): { id: string; input: RuleInput }[] {
+  return b.stream === scoresKey
+    ? b.entries.map((e) => ({ id: e.id, input: { kind: 'score', update: e.value as ScoreUpdate } }))
+    : b.entries.map((e) => ({
+        id: e.id,
+        input: { kind: 'system', sample: e.value as SystemSample },
+      }));
+}
