@@ -1,4 +1,4 @@
-import { decodeEntry, encodeEntry, type Entry, type RawEntry } from '@quantmon/shared';
+import { decodeEntry, encodeEntry, type Entry, type Keys, type RawEntry } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { eventually } from './services.js';
@@ -139,3 +139,35 @@ export async function waitDrained(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+type PartitionStream = 'strategySamples' | 'scores' | 'systemSamples' | 'alerts';
+
+/** One partitioned stream read back over every partition: per partition, in stream order. */
+export async function readPartitions<T>(
+  redis: Redis,
+  keys: Keys,
+  partitions: number,
+  stream: PartitionStream,
+  schema: z.ZodType<T>,
+): Promise<Entry<T>[][]> {
+  const out: Entry<T>[][] = [];
+  for (let p = 0; p < partitions; p++) {
+    out.push(await readEntries(redis, keys.partition(p)[stream], schema));
+  }
+  return out;
+}
+
+/** waitDrained on the same stream of every partition. */
+export async function waitPartitionsDrained(
+  redis: Redis,
+  keys: Keys,
+  partitions: number,
+  stream: PartitionStream,
+  group: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let p = 0; p < partitions; p++) {
+    await waitDrained(redis, keys.partition(p)[stream], group, Math.max(1, deadline - Date.now()));
+  }
+}

@@ -62,11 +62,13 @@ describe('scorer crash and restart', () => {
   let redis: Redis;
   let scorer: RunningService | undefined;
   const prefix = uniquePrefix('scorer');
-  const keys = keysFor(prefix);
+  // One partition: this suite checks the global stream order of one lane.
+  const keys = keysFor(prefix).partition(0);
   const env = (p = prefix): Record<string, string> => ({
     REDIS_URL: redisServer.url,
     QUANTMON_PREFIX: p,
     SCORER_WINDOW: String(WINDOW),
+    PARTITIONS: '1',
   });
 
   beforeAll(async () => {
@@ -84,14 +86,14 @@ describe('scorer crash and restart', () => {
     scorer = await startService('scorer', env());
     const killAt = TOTAL * 0.4;
     for (let i = 0; i < killAt; i += CHUNK) {
-      await publishSamples(redis, all.slice(i, i + CHUNK), { prefix });
+      await publishSamples(redis, all.slice(i, i + CHUNK), { prefix, partitions: 1 });
     }
     // Kill while it is working through the backlog: no shutdown, no final ack.
     await until(async () => (await redis.xlen(keys.scores)) > 0, 'the first score updates');
     await scorer.kill();
     const scoredAtKill = await redis.xlen(keys.scores);
     for (let i = killAt; i < TOTAL; i += CHUNK) {
-      await publishSamples(redis, all.slice(i, i + CHUNK), { prefix });
+      await publishSamples(redis, all.slice(i, i + CHUNK), { prefix, partitions: 1 });
     }
     expect(scoredAtKill).toBeLessThan(TOTAL);
 
@@ -153,7 +155,7 @@ describe('scorer crash and restart', () => {
   it('scores every sample exactly once when Redis restarts while the scorer works through a backlog', async () => {
     if (redisServer.kind === 'external') return; // an external Redis cannot be restarted
     const p = uniquePrefix('scorer-outage');
-    const k = keysFor(p);
+    const k = keysFor(p).partition(0);
     const backlog = Array.from({ length: 20_000 }, (_, i) => ({
       strategy: `outage-${i % 4}`,
       ts: Date.parse('2026-01-01T00:00:00Z') + i * 1000,
@@ -161,7 +163,7 @@ describe('scorer crash and restart', () => {
       id: `o-${i}`,
     }));
     for (let i = 0; i < backlog.length; i += 1000) {
-      await publishSamples(redis, backlog.slice(i, i + 1000), { prefix: p });
+      await publishSamples(redis, backlog.slice(i, i + 1000), { prefix: p, partitions: 1 });
     }
     await scorer?.stop();
     scorer = await startService('scorer', env(p));
