@@ -53,7 +53,9 @@ export function clusterOptions(role: RedisRole, name: string): ClusterOptions {
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 200,
-    retryDelayOnMoved: 0,
+    // After a failover the survivors still redirect to the dead master for a moment:
+    // a short pause between MOVED retries keeps them from using up maxRedirections.
+    retryDelayOnMoved: 100,
     maxRedirections: 32,
     slotsRefreshTimeout: 2000,
     slotsRefreshInterval: 5000,

@@ -1,0 +1,299 @@
+import {
+  AlertEvent,
+  EMERGENCY_QUEUE,
+  fromMetricValue,
+  GROUPS,
+  keysFor,
+  METRIC_NAMES,
+  publishSamples,
+  ScoreUpdate,
+  StrategySample,
+  type Entry,
+  type MetricValues,
+} from '@quantmon/shared';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { computeMetrics } from '../../services/scorer/src/metrics/index.js';
+import { metricDifferences } from '../../services/scorer/src/metrics/testing/close-to.js';
+import { uniquePrefix } from '../helpers/redis-server.js';
+import { eventually, startService, type RunningService } from '../helpers/services.js';
+import { readPartitions, sleep, waitPartitionsDrained } from '../helpers/streams.js';
+
+/**
+ * The scale-out scenario, run on a single Redis and on a Cluster: scorer
+ * and alerter replicas started with identical settings (as `docker compose
+ * up --scale` starts them), samples published steadily, a scorer and an
+ * alerter SIGKILLed under load, a new scorer joining. It proves: exactly one
+ * score update per sample, in stream order per partition; final metrics
+ * equal to a batch run over the same samples; one var_exceeded incident and
+ * one emergency job for the one crash; and the dead replicas' partitions
+ * taken over within 10 s.
+ */
+
+export const PARTITIONS = 4;
+const WINDOW = 200;
+const ROUNDS = 900;
+const STRATEGIES = [...Array.from({ length: 11 }, (_, i) => `so-${i}`), 'so-crash'];
+/** Rounds during which so-crash loses 25 % per period: VaR beyond 0.15 within a few samples. */
+const CRASH = { from: 450, to: 480 };
+
+export interface Topology {
+  /** REDIS_URL or REDIS_CLUSTER_NODES (and anything else the services need for it). */
+  env: Record<string, string>;
+  /** A client for the test's own reads and writes (a Cluster client on a Cluster). */
+  redis: Redis;
+  /** Options for BullMQ's Queue in the test (connection and prefix). */
+  queue: () => Queue;
+  /** Run while samples are being published (e.g. kill a Cluster master). */
+  duringLoad?: (round: number) => Promise<void>;
+}
+
+export interface ScaleOutOptions {
+  scorers: number;
+  alerters: number;
+  /** SIGKILL a scorer and an alerter under load, and start a new scorer. */
+  faults: boolean;
+}
+
+export interface ScaleOutResult {
+  takeoverMs: { scorer?: number; alerter?: number };
+  samples: number;
+}
+
+function sampleAt(strategy: string, round: number, t0: number): Record<string, unknown> {
+  const i = round * 31 + strategy.length * 7 + Number(strategy.replace(/\D/g, '') || 97);
+  const benchmarkReturn = 0.01 * Math.sin(i * 0.37);
+  const crash = strategy === 'so-crash' && round >= CRASH.from && round < CRASH.to;
+  return {
+    strategy,
+    ts: t0 + round * 60_000,
+    return: crash ? -0.25 : 0.5 * benchmarkReturn + 0.004 * Math.cos(i * 1.13) + 0.0004,
+    benchmarkReturn,
+    id: `${strategy}-${round}`,
+  };
+}
+
+function numeric(u: ScoreUpdate): MetricValues {
+  return Object.fromEntries(
+    METRIC_NAMES.map((n) => [n, fromMetricValue(u.metrics[n])]),
+  ) as MetricValues;
+}
+
+/** Partitions a replica owns, from its /metrics. */
+async function ownedBy(svc: RunningService): Promise<number> {
+  const name = svc.name === 'scorer' ? 'quantmon_partitions_owned' : 'quantmon_alerter_leader';
+  const text = await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? 0);
+}
+
+/** The replica holding the most partitions: killing it moves the most. */
+async function busiest(replicas: RunningService[]): Promise<RunningService> {
+  const owned = await Promise.all(replicas.map(ownedBy));
+  const i = owned.indexOf(Math.max(...owned));
+  expect(owned[i]).toBeGreaterThan(0);
+  return replicas[i]!;
+}
+
+/** The member of `owner` whose heartbeat stopped (the one just killed). */
+async function deadMember(
+  redis: Redis,
+  key: string,
+  before: Map<string, number>,
+  ttlMs: number,
+): Promise<string> {
+  await sleep(ttlMs / 2);
+  const after = await redis.zrange(key, 0, -1, 'WITHSCORES');
+  const now = new Map<string, number>();
+  for (let i = 0; i + 1 < after.length; i += 2) now.set(after[i]!, Number(after[i + 1]));
+  const stale = [...before.keys()].filter((m) => now.get(m) === before.get(m));
+  if (stale.length !== 1) throw new Error(`expected one stopped heartbeat, got ${stale.join(',')}`);
+  return stale[0]!;
+}
+
+async function members(redis: Redis, key: string): Promise<Map<string, number>> {
+  const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+  const out = new Map<string, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i]!, Number(flat[i + 1]));
+  return out;
+}
+
+/**
+ * Kill `victim` and measure how long until no partition's lease is held by
+ * it any more and every partition is leased again (the survivors took over).
+ */
+async function killAndMeasure(
+  redis: Redis,
+  prefix: string,
+  owner: 'scorer' | 'alerter',
+  victim: RunningService,
+  ttlMs: number,
+): Promise<number> {
+  const keys = keysFor(prefix);
+  const before = await members(redis, keys.members(owner));
+  const killedAt = Date.now();
+  await victim.kill();
+  const dead = await deadMember(redis, keys.members(owner), before, ttlMs);
+  await eventually(
+    async () => {
+      for (let p = 0; p < PARTITIONS; p++) {
+        const token = await redis.get(keys.partition(p).lease(owner));
+        if (!token || token.startsWith(`${dead}#`)) return undefined;
+      }
+      return true;
+    },
+    20_000,
+    `${owner} partitions of ${dead} taken over`,
+  );
+  return Date.now() - killedAt;
+}
+
+export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<ScaleOutResult> {
+  const prefix = uniquePrefix('scale');
+  const keys = keysFor(prefix);
+  const env = {
+    ...t.env,
+    QUANTMON_PREFIX: prefix,
+    PARTITIONS: String(PARTITIONS),
+    SCORER_WINDOW: String(WINDOW),
+    ALERTER_TICK_MS: '200',
+    ALERTER_NO_DATA_MS: '0',
+  };
+  const running: RunningService[] = [];
+  const result: ScaleOutResult = { takeoverMs: {}, samples: 0 };
+  const queue = t.queue();
+  try {
+    // Identical settings for every replica: no REPLICA_ID, no consumer name.
+    for (let i = 0; i < opts.alerters; i++) running.push(await startService('alerter', env));
+    const scorers: RunningService[] = [];
+    for (let i = 0; i < opts.scorers; i++) scorers.push(await startService('scorer', env));
+    running.push(...scorers);
+    const alerters = running.slice(0, opts.alerters);
+    // Every partition leased by both services before the load starts.
+    await eventually(
+      async () => {
+        for (let p = 0; p < PARTITIONS; p++) {
+          const pk = keys.partition(p);
+          if (!(await t.redis.get(pk.lease('scorer')))) return undefined;
+          if (!(await t.redis.get(pk.lease('alerter')))) return undefined;
+        }
+        return true;
+      },
+      20_000,
+      'every partition leased',
+    );
+
+    const t0 = Date.parse('2026-01-05T00:00:00Z');
+    const faults: Promise<void>[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const batch = STRATEGIES.map((s) => sampleAt(s, round, t0));
+      await publishWithRetry(t.redis, batch, prefix);
+      result.samples += batch.length;
+      if (opts.faults && round === 150) {
+        faults.push(
+          killAndMeasure(t.redis, prefix, 'scorer', await busiest(scorers), 5000).then((ms) => {
+            result.takeoverMs.scorer = ms;
+          }),
+        );
+      }
+      if (opts.faults && round === 300 && alerters.length > 1) {
+        faults.push(
+          killAndMeasure(t.redis, prefix, 'alerter', await busiest(alerters), 5000).then((ms) => {
+            result.takeoverMs.alerter = ms;
+          }),
+        );
+      }
+      if (opts.faults && round === 600) running.push(await startService('scorer', env));
+      await t.duringLoad?.(round);
+      await sleep(8);
+    }
+    await Promise.all(faults);
+
+    await waitPartitionsDrained(t.redis, keys, PARTITIONS, 'strategySamples', GROUPS.scorer, 60_000);
+    await waitPartitionsDrained(t.redis, keys, PARTITIONS, 'scores', GROUPS.alerter, 60_000);
+
+    // Exactly one score update per sample, in stream order, per partition.
+    const samples = await readPartitions(t.redis, keys, PARTITIONS, 'strategySamples', StrategySample);
+    const updates = await readPartitions(t.redis, keys, PARTITIONS, 'scores', ScoreUpdate);
+    expect(samples.flat()).toHaveLength(result.samples);
+    for (let p = 0; p < PARTITIONS; p++) {
+      expect(updates[p]!.map((u) => u.value.sampleEntryId)).toEqual(samples[p]!.map((s) => s.id));
+    }
+
+    // Final metrics per strategy equal a batch run over its last WINDOW samples.
+    const byStrategy = new Map<string, Entry<StrategySample>[]>();
+    for (const s of samples.flat()) {
+      const list = byStrategy.get(s.value.strategy) ?? [];
+      list.push(s);
+      byStrategy.set(s.value.strategy, list);
+    }
+    const options = { window: WINDOW, periodsPerYear: 252, riskFree: 0, requiredReturn: 0, varCutoff: 0.05 };
+    for (const strategy of STRATEGIES) {
+      const own = byStrategy.get(strategy) ?? [];
+      expect(own.map((s) => s.value.id)).toEqual(
+        Array.from({ length: ROUNDS }, (_, r) => `${strategy}-${r}`),
+      );
+      const last = updates
+        .flat()
+        .filter((u) => u.value.strategy === strategy)
+        .at(-1)?.value;
+      expect(last?.sampleEntryId).toBe(own.at(-1)?.id);
+      const windowed = own.slice(-WINDOW).map((s) => s.value);
+      const batch = computeMetrics(
+        windowed.map((s) => s.return),
+        windowed.map((s) => s.benchmarkReturn ?? null),
+        options,
+      );
+      expect(metricDifferences(numeric(last!), batch, 1e-7, 1e-10), strategy).toEqual([]);
+    }
+
+    // One crash: one var_exceeded incident fired once, and one emergency job.
+    const events = (await readPartitions(t.redis, keys, PARTITIONS, 'alerts', AlertEvent)).flat();
+    const varFirings = events.filter((e) => e.value.rule === 'var_exceeded' && e.value.state === 'firing');
+    expect(varFirings.map((e) => e.value.subject)).toEqual(['strategy/so-crash']);
+    const jobs = await eventually(
+      async () => {
+        const all = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+        const mine = all.filter((j) => (j.data as { alert?: AlertEvent }).alert?.subject.startsWith('strategy/so-'));
+        return mine.length > 0 ? mine : undefined;
+      },
+      10_000,
+      'the emergency job',
+    );
+    await sleep(500); // a doubled job would be added right after the first
+    const again = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+    const ours = again.filter((j) => (j.data as { alert?: AlertEvent }).alert?.subject.startsWith('strategy/so-'));
+    expect(ours.map((j) => j.name)).toEqual(['risk-reduction']);
+    expect(ours[0]!.id).toBe(jobs[0]!.id);
+    expect(ours[0]!.id).toBe(varFirings[0]!.value.incidentId);
+
+    if (opts.faults) {
+      expect(result.takeoverMs.scorer).toBeLessThan(10_000);
+      if (alerters.length > 1) expect(result.takeoverMs.alerter).toBeLessThan(10_000);
+    }
+    const codes = await Promise.all(running.map((s) => s.stop()));
+    expect(codes.filter((c) => c !== null)).toEqual(codes.filter((c) => c !== null).map(() => 0));
+    return result;
+  } finally {
+    await Promise.all(running.map((s) => s.stop()));
+    await queue.close();
+  }
+}
+
+/** A publish that fails (a Cluster failover under way) is retried with the same ids: safe. */
+async function publishWithRetry(
+  redis: Redis,
+  batch: Record<string, unknown>[],
+  prefix: string,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await publishSamples(redis, batch, { prefix, partitions: PARTITIONS });
+      return;
+    } catch (err) {
+      if (attempt >= 50) throw err;
+      await sleep(200);
+    }
+  }
+}
