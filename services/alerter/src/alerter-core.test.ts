@@ -48,7 +48,7 @@ describe('AlerterCore', () => {
   });
 
   it('keeps an incident pending until `for` has elapsed, and drops it if the condition clears first', () => {
-    const c = core(compileRules({ rules: { cpu_high: { for: '10s' } } }, 0));
+    const c = core(compileRules({ rules: { cpu_high: { for: '10s', startupGrace: 0 } } }, 0));
     const cpu = (v: number, at: number): Transition[] =>
       c.observe(systemInput('h1', { cpu: v }), id(at), at);
     expect(states(cpu(95, T0))).toEqual(['cpu_high:pending']);
@@ -61,6 +61,59 @@ describe('AlerterCore', () => {
     // A pending one that clears before `for` resolves without ever firing.
     expect(states(cpu(95, T0 + 20_000))).toEqual(['cpu_high:pending']);
     expect(states(cpu(50, T0 + 21_000))).toEqual(['cpu_high:resolved']);
+  });
+
+  it('fires a pending incident on its timer when `for` is up, without waiting for a sample', () => {
+    // Issue 11: with `for: 10s` a daily strategy stayed pending until its next sample.
+    const c = core(compileRules({ rules: { drawdown_exceeded: { for: '10s' } } }, 0));
+    const daily = (dd: number, at: number): Transition[] =>
+      c.observe(scoreInput('daily', { currentDrawdown: dd }), id(at), at);
+    const [opened] = daily(-0.12, T0);
+    expect(opened?.event?.state).toBe('pending');
+    expect(daily(-0.15, T0 + 2000)).toEqual([]);
+    expect(c.tick(T0 + 9999)).toEqual([]);
+    const fired = c.tick(T0 + 10_000);
+    expect(states(fired)).toEqual(['drawdown_exceeded:firing']);
+    expect(fired[0]).toMatchObject({ kind: 'fire', expect: opened?.event?.incidentId });
+    expect(fired[0]?.event).toMatchObject({
+      incidentId: opened?.event?.incidentId,
+      startsAt: T0,
+      value: 0.15, // the latest value judged, not the opening one
+      ts: T0 + 10_000,
+    });
+    expect(c.tick(T0 + 11_000)).toEqual([]);
+    expect(daily(-0.15, T0 + 12_000)).toEqual([]);
+  });
+
+  it('leaves a pending incident it has not judged itself to its next sample (restart, failover)', () => {
+    const rules = compileRules({ rules: { drawdown_exceeded: { for: '10s' } } }, 0);
+    const before = new AlerterCore(rules, 20, new Map(), new Map(), T0);
+    const [opened] = before.observe(scoreInput('s', { currentDrawdown: -0.12 }), id(T0), T0);
+    // A new alerter loads the pending incident from Redis; samples may still be in its backlog.
+    const after = new AlerterCore(
+      rules,
+      20,
+      new Map([[opened!.key, opened!.incident!]]),
+      new Map([['strategy/s', T0]]),
+      T0 + 60_000,
+    );
+    expect(after.tick(T0 + 60_000)).toEqual([]);
+    const t = after.observe(
+      scoreInput('s', { currentDrawdown: -0.12 }),
+      id(T0 + 61_000),
+      T0 + 61_000,
+    );
+    expect(states(t)).toEqual(['drawdown_exceeded:firing']);
+  });
+
+  it('judges a due pending incident on its timer by the rules in force', () => {
+    const c = core(compileRules({ rules: { drawdown_exceeded: { for: '10s' } } }, 0));
+    c.observe(scoreInput('s', { currentDrawdown: -0.12 }), id(T0), T0);
+    c.setRules(
+      compileRules({ rules: { drawdown_exceeded: { for: '10s', threshold: 0.2 } } }, 0),
+      T0 + 1,
+    );
+    expect(c.tick(T0 + 10_000)).toEqual([]);
   });
 
   it('applies a per-strategy override (tighter drawdown for one strategy)', () => {
@@ -156,7 +209,7 @@ describe('AlerterCore', () => {
   });
 
   it('resolves incidents of a rule removed by a reload', () => {
-    const c = core();
+    const c = core(compileRules({ rules: { cpu_high: { for: 0, startupGrace: 0 } } }, 60_000));
     c.observe(systemInput('h1', { cpu: 99 }), id(T0), T0);
     const out = c.setRules(
       compileRules({ rules: { cpu_high: { enabled: false } } }, 60_000),

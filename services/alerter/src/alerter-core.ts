@@ -14,6 +14,7 @@ import {
   effectiveRule,
   incidentSubject,
   NO_DATA_RULE,
+  ruleForIncident,
   stillBreaching,
   subjectId,
   type CompiledRule,
@@ -58,6 +59,14 @@ export class AlerterCore {
   private silenceSet = new SilenceSet();
   /** Rules on the `system` subject: latest value per host, the incident sees the worst. */
   private readonly fleet = new Map<string, Map<string, number>>();
+  /**
+   * The latest value judged for each pending incident, so tick() can fire it
+   * when its `for` is up. In memory only: a pending incident this core has
+   * not judged (after a restart or a failover) fires on its next observation.
+   */
+  private readonly pendingValues = new Map<string, number>();
+  /** Per subject, per start-up grace: entry time its current run of reports began. */
+  private readonly runs = new Map<string, Map<number, number>>();
 
   constructor(
     private ruleSet: RuleSet,
@@ -78,7 +87,8 @@ export class AlerterCore {
     const natural = naturalSubject(input);
     const t = entryTime(entryId);
     const out: Transition[] = [];
-    if ((this.lastSeen.get(natural) ?? -1) < t) this.lastSeen.set(natural, t);
+    const prev = this.lastSeen.get(natural);
+    if ((prev ?? -1) < t) this.lastSeen.set(natural, t);
     const noDataKey = incidentKey(NO_DATA_RULE, natural);
     const noData = this.incidents.get(noDataKey);
     if (noData) out.push(this.close(noDataKey, noData, 0, now));
@@ -88,8 +98,14 @@ export class AlerterCore {
       if (subject === undefined) continue;
       const eff = subject === 'system' ? rule.base : effectiveRule(rule, natural);
       if (!eff) continue;
+      // Start-up grace holds back new incidents only: an open one is still judged.
+      const grace = rule.startupGraceMs > 0 && this.inGrace(natural, prev, t, rule.startupGraceMs);
+      if (grace && !this.incidents.has(incidentKey(rule.name, subject))) continue;
       let value = rule.read(input, rule.minObservations ?? this.minObservations);
       if (value === undefined) continue;
+      // A rate from too few operations is not judged (neither opens nor resolves).
+      const volume = rule.minVolume > 0 ? rule.volume?.(input) : undefined;
+      if (volume !== undefined && volume < rule.minVolume) continue;
       if (subject === 'system') value = this.worstOfFleet(rule, natural, value);
       const tr = this.step(eff, subject, value, entryId, t, now);
       if (tr) out.push(tr);
@@ -97,9 +113,21 @@ export class AlerterCore {
     return out;
   }
 
-  /** Timer work: no-data incidents for subjects silent too long. */
+  /**
+   * Timer work: pending incidents whose `for` is up fire on the alerter's
+   * clock (a strategy that reports daily is not left pending until its next
+   * sample), and subjects silent too long raise no-data incidents.
+   */
   tick(now: number): Transition[] {
     const out: Transition[] = [];
+    for (const [key, cur] of [...this.incidents]) {
+      if (cur.firing.state !== 'pending') continue;
+      const value = this.pendingValues.get(key);
+      if (value === undefined) continue;
+      const rule = ruleForIncident(this.ruleSet, cur.firing.rule, cur.firing.subject);
+      if (!rule || !breaches(rule, value) || now - cur.firing.startsAt < rule.forMs) continue;
+      out.push(this.fire(key, cur, rule, value, now));
+    }
     for (const [subject, seen] of this.lastSeen) {
       const after = this.noDataAfter(subject);
       if (after <= 0) continue;
@@ -190,6 +218,7 @@ export class AlerterCore {
   adopt(key: string, incident: Incident | undefined): void {
     if (incident) this.incidents.set(key, incident);
     else this.incidents.delete(key);
+    if (incident?.firing.state !== 'pending') this.pendingValues.delete(key);
   }
 
   private step(
@@ -208,15 +237,46 @@ export class AlerterCore {
       const event = this.withSilence(openEvent(rule, subject, value, stamp, t, now, state), now);
       const action = rule.level === 'critical' ? rule.action : undefined;
       const inc: Incident = { firing: event, jobEnqueued: false, ...(action ? { action } : {}) };
-      return this.apply('open', key, null, inc, event);
+      const opened = this.apply('open', key, null, inc, event);
+      if (state === 'pending') this.pendingValues.set(key, value);
+      return opened;
     }
     if (cur.firing.state === 'pending') {
       if (!breaches(rule, value)) return this.close(key, cur, value, now);
-      if (t - cur.firing.startsAt < rule.forMs) return undefined;
-      const event = this.withSilence(firedEvent(cur.firing, rule, value, now), now);
-      return this.apply('fire', key, cur.firing.incidentId, { ...cur, firing: event }, event);
+      if (t - cur.firing.startsAt < rule.forMs) {
+        this.pendingValues.set(key, value);
+        return undefined;
+      }
+      return this.fire(key, cur, rule, value, now);
     }
     return stillBreaching(rule, value) ? undefined : this.close(key, cur, value, now);
+  }
+
+  private fire(
+    key: string,
+    cur: Incident,
+    rule: EffectiveRule,
+    value: number,
+    now: number,
+  ): Transition {
+    const event = this.withSilence(firedEvent(cur.firing, rule, value, now), now);
+    return this.apply('fire', key, cur.firing.incidentId, { ...cur, firing: event }, event);
+  }
+
+  /**
+   * Whether a host is within a rule's start-up grace, by entry time: it first
+   * reported (to any alerter: last-seen times are kept in Redis) less than
+   * `graceMs` ago, or came back less than `graceMs` ago from a silence at
+   * least that long (a collector restart). A host this core meets with a
+   * recent last-seen time (an alerter restart) has long been running.
+   */
+  private inGrace(subject: string, prev: number | undefined, t: number, graceMs: number): boolean {
+    let byGrace = this.runs.get(subject);
+    if (!byGrace) this.runs.set(subject, (byGrace = new Map()));
+    const start =
+      prev === undefined || t - prev >= graceMs ? t : (byGrace.get(graceMs) ?? -Infinity);
+    byGrace.set(graceMs, start);
+    return t - start < graceMs;
   }
 
   private close(key: string, cur: Incident, value: number, now: number): Transition {
@@ -255,10 +315,7 @@ export class AlerterCore {
   }
 
   private repeatFor(inc: Incident): number | undefined {
-    const rule = this.ruleSet.rules.find((r) => r.name === inc.firing.rule);
-    if (!rule) return undefined;
-    const subject = inc.firing.subject;
-    return (subject === 'system' ? rule.base : effectiveRule(rule, subject))?.repeatMs;
+    return ruleForIncident(this.ruleSet, inc.firing.rule, inc.firing.subject)?.repeatMs;
   }
 
   private noDataAfter(subject: string): number {

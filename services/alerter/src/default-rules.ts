@@ -2,11 +2,46 @@ import { EMERGENCY_JOB } from '@quantmon/shared';
 import type { RuleSpec } from './rule-spec.js';
 
 /**
+ * Annualised ratios (Sharpe, Sortino, information ratio, Calmar) are judged
+ * from one year of observations at the scorer's default PERIODS_PER_YEAR
+ * (252). The standard error of an annualised Sharpe estimated from n
+ * observations is about sqrt(252 / n) (Lo, 2002): 3.5 at 20, 2.0 at 60, 1.0
+ * at 252, against a 0.5 threshold; and one new observation moves the
+ * estimate by about sqrt(252) / n: 0.26 at 60, more than the 0.1 hysteresis
+ * band (so it flaps), 0.06 at 252. GIPS likewise forbids annualising a
+ * return over less than a year. The price is a year of samples before a new
+ * strategy's Sharpe can alert (drawdown, VaR and volatility watch it
+ * meanwhile): set `minObservations` lower in the rules file to accept the
+ * noise. A rule on one of these ratios that sets no `minObservations` gets
+ * this floor; other statistics wait for ALERTER_MIN_OBSERVATIONS (20).
+ */
+export const RATIO_MIN_OBSERVATIONS = 252;
+
+/**
+ * Host and probe rules open no incident during a host's first minute of
+ * reports: its first samples see the start-up itself (every service
+ * compiling and connecting at once, probes calling a gateway not yet
+ * listening), and the error rate's window is 60 s, so after a minute it
+ * holds no start-up failure. Counted from the host's first report the
+ * alerter knows of (kept in Redis, so an alerter restart alone starts no
+ * grace), or its first after a silence at least this long (a collector
+ * restart).
+ */
+const MINUTE = 60_000;
+const HOST_STARTUP_GRACE = MINUTE;
+
+/**
  * The ten default rules of ARCHITECTURE.md, as rules-file entries (a rules
  * file patches them by name). Losses (drawdown, VaR) are compared as
  * magnitudes: "VaR beyond 0.15" is a 5 % quantile return below -0.15.
  * Each has a clear threshold a little inside the limit, so a value hovering
  * around the limit keeps one incident instead of flapping.
+ *
+ * Risk rules (drawdown, VaR, volatility, correlation, drift) have no `for`:
+ * the sample that crosses the limit fires, because a crash cannot wait.
+ * Host rules measure an instant that routinely spikes, so they fire only on a
+ * condition sustained for their `for` (pending meanwhile), as Prometheus
+ * host alerts do, and wait out the host's start-up (HOST_STARTUP_GRACE).
  */
 export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
   drawdown_exceeded: {
@@ -37,6 +72,8 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 0.6,
     level: 'warning',
     subject: 'strategy',
+    // A Sharpe ratio from fewer observations is noise (RATIO_MIN_OBSERVATIONS).
+    minObservations: RATIO_MIN_OBSERVATIONS,
     recommendation:
       'Sharpe is below 0.5: review the strategy signal and costs; consider reducing its allocation.',
   },
@@ -79,6 +116,12 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 70,
     level: 'warning',
     subject: 'host',
+    // One sample is the busy share of one interval (5 s): builds, GC and
+    // start-up saturate a CPU for seconds to a minute as a matter of course.
+    // Two minutes (24 samples) above 80 % is load that will hurt latency;
+    // Prometheus host-alert practice uses 2 to 10 minutes.
+    for: 2 * MINUTE,
+    startupGrace: HOST_STARTUP_GRACE,
     recommendation:
       'CPU above 80 %: look for runaway processes or add capacity before latency suffers.',
   },
@@ -89,6 +132,11 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 80,
     level: 'warning',
     subject: 'host',
+    // Memory moves slowly and a peak (a batch, a burst of buffers) is
+    // released again; the risk is memory that stays high until the host
+    // swaps. Five minutes, the usual Prometheus choice for memory.
+    for: 5 * MINUTE,
+    startupGrace: HOST_STARTUP_GRACE,
     recommendation:
       'Memory above 85 %: check for leaks and large caches; the host is close to swapping.',
   },
@@ -99,6 +147,12 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 1.5,
     level: 'warning',
     subject: 'host',
+    // The value is the probes' latest response time: one slow call (a cold
+    // cache, a GC pause, a connection set up) holds it for a probe interval.
+    // One minute is several probe runs in a row (every 5-10 s), and short
+    // enough that users who wait seconds are not left waiting long.
+    for: MINUTE,
+    startupGrace: HOST_STARTUP_GRACE,
     recommendation: 'API response time above 2 s: check the probed service and its dependencies.',
   },
   error_rate_high: {
@@ -108,6 +162,17 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 4,
     level: 'critical',
     subject: 'host',
+    // Critical with an emergency job, so a false alarm costs a page and a
+    // queued job. The rate is already a 60 s average; one more minute above
+    // 5 % means failures kept coming for about two minutes, still quick for
+    // a broken pipeline (Prometheus error-rate alerts commonly use 1-5m).
+    for: MINUTE,
+    // Fewer than 20 operations, and one failure alone is above 5 % (1 of 2
+    // probe calls at start-up is 50 %); from 20 on it takes two. The
+    // default pipeline does about 50 operations a minute with no traffic
+    // (probes, host samples and their reads), so it stays watched.
+    minVolume: 20,
+    startupGrace: HOST_STARTUP_GRACE,
     action: EMERGENCY_JOB.systemCheck,
     recommendation:
       'Error rate above 5 %: a system-check job has been queued; inspect failing probes and dead letters.',

@@ -85,6 +85,52 @@ export function metricReader(metric: string, transform: Transform): Reader {
   };
 }
 
+/**
+ * Rates whose sample also says how many operations they were computed over
+ * (the field named here): a rule can then ignore a rate from too few
+ * (`minVolume`). One failure in two probe calls is 50 %, and means nothing.
+ */
+const VOLUME_FIELDS: Readonly<Record<string, keyof SystemSample>> = {
+  errorRate: 'errorRateOperations',
+};
+
+/** Metrics a rule may give `minVolume`. */
+export function metricsWithVolume(): string[] {
+  return Object.keys(VOLUME_FIELDS).filter((m) => SYSTEM_METRICS.includes(m));
+}
+
+export type VolumeReader = (input: RuleInput) => number | undefined;
+
+/**
+ * The operation count behind a rate, or undefined where the metric has none
+ * or the sample does not carry it (a collector that predates the field).
+ */
+export function volumeReader(metric: string): VolumeReader | undefined {
+  const field = VOLUME_FIELDS[metric];
+  if (field === undefined) return undefined;
+  return (input) => {
+    if (input.kind !== 'system') return undefined;
+    const v = input.sample[field];
+    return typeof v === 'number' ? v : undefined;
+  };
+}
+
+/**
+ * Annualised ratios of a mean to a dispersion: their estimate from a short
+ * window is noise (see RATIO_MIN_OBSERVATIONS in default-rules.ts), so a rule
+ * on one waits for more observations unless it sets its own minimum.
+ */
+const RATIO_METRICS: ReadonlySet<string> = new Set<MetricName>([
+  'sharpeRatio',
+  'sortinoRatio',
+  'informationRatio',
+  'calmarRatio',
+]);
+
+export function isRatioMetric(metric: string): boolean {
+  return RATIO_METRICS.has(metric);
+}
+
 /** The subject an input is about: `strategy/<id>` or `host/<id>`. */
 export function naturalSubject(input: RuleInput): string {
   return input.kind === 'score' ? `strategy/${input.update.strategy}` : `host/${input.sample.host}`;

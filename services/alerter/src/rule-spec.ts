@@ -1,6 +1,6 @@
 import { AlertLabels, AlertLevel, FiniteNumber } from '@quantmon/shared';
 import { z } from 'zod';
-import { knownMetrics, metricSource } from './metric-source.js';
+import { knownMetrics, metricSource, metricsWithVolume } from './metric-source.js';
 
 /**
  * The rules file format (docs/alerts.md): zod schemas, validated when a file
@@ -9,17 +9,23 @@ import { knownMetrics, metricSource } from './metric-source.js';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
+const DURATION_FORMATS =
+  'a duration: milliseconds (a whole number), or a number and one of ms, s, m, h, d with no space, such as 500ms, 30s, 5m, 2h, 1d';
+
 /** Milliseconds, or a string such as "500ms", "30s", "5m", "2h", "1d". */
-export const Duration = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration such as 30s, 5m, 2h or milliseconds')
-    .transform((s) => {
-      const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
-      return Math.round(Number(m?.[1]) * UNIT_MS[(m?.[2] ?? 'ms') as keyof typeof UNIT_MS]);
-    }),
-]);
+export const Duration = z.union(
+  [
+    z.number().int(DURATION_FORMATS).nonnegative(DURATION_FORMATS),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, DURATION_FORMATS)
+      .transform((s) => {
+        const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
+        return Math.round(Number(m?.[1]) * UNIT_MS[(m?.[2] ?? 'ms') as keyof typeof UNIT_MS]);
+      }),
+  ],
+  { error: DURATION_FORMATS },
+);
 
 export const RuleName = z
   .string()
@@ -71,8 +77,19 @@ const ruleShape = {
   action: JobName.optional(),
   /** `negate` compares -value (losses as magnitudes), `abs` compares |value|. */
   transform: z.enum(['none', 'negate', 'abs']).optional(),
-  /** Statistics wait for this many observations (default ALERTER_MIN_OBSERVATIONS). */
-  minObservations: z.number().int().min(1).optional(),
+  /**
+   * Strategy statistics wait for this many observations in the window
+   * (default ALERTER_MIN_OBSERVATIONS; for annualised ratios at least
+   * RATIO_MIN_OBSERVATIONS).
+   */
+  minObservations: z.number().int('a whole number of observations').min(1).optional(),
+  /** Rates: one computed over fewer operations than this is not judged (neither opens nor resolves); 0: no minimum. */
+  minVolume: z.number().int('a whole number of operations').nonnegative().optional(),
+  /**
+   * Host metrics: no new incident until the host has reported this long (from
+   * its first report, or its first after a silence at least this long); 0: none.
+   */
+  startupGrace: Duration.optional(),
   enabled: z.boolean().optional(),
   /** Per strategy (or host) id: a tighter limit for one strategy, or `enabled: false`. */
   overrides: z.record(Id, RuleOverride).optional(),
@@ -97,6 +114,27 @@ export const RuleSpec = z.strictObject(ruleShape).superRefine((r, ctx) => {
       code: 'custom',
       path: ['action'],
       message: 'only critical rules take an action',
+    });
+  }
+  if (r.minObservations !== undefined && source !== 'score') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minObservations'],
+      message: `applies to strategy statistics; ${r.metric} is a host metric (use for or minVolume)`,
+    });
+  }
+  if (r.minVolume && !metricsWithVolume().includes(r.metric)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minVolume'],
+      message: `applies to rates whose sample carries their volume (${metricsWithVolume().join(', ')}), not ${r.metric}`,
+    });
+  }
+  if (r.startupGrace && source !== 'system') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['startupGrace'],
+      message: `applies to host metrics; ${r.metric} is a strategy metric (use minObservations)`,
     });
   }
   checkClear(ctx, [], r.comparison, r.threshold, r.clearThreshold);

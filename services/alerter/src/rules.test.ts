@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RATIO_MIN_OBSERVATIONS } from './default-rules.js';
 import {
   breaches,
   compileRules,
@@ -119,6 +120,75 @@ describe('rules', () => {
     );
     expect(issues({ rule: {} })[0]).toMatch(/^field "\(root\)": /);
     expect(issues({ rules: { no_data: { threshold: 1 } } })[0]).toMatch(/rule "no_data".*reserved/);
+  });
+
+  it('gives host rules a `for` and a start-up grace, and risk rules neither', () => {
+    const set = compileRules({}, 60_000);
+    const rule = (name: string) => set.rules.find((r) => r.name === name)!;
+    expect(rule('cpu_high').base.forMs).toBe(120_000);
+    expect(rule('memory_high').base.forMs).toBe(300_000);
+    expect(rule('api_slow').base.forMs).toBe(60_000);
+    expect(rule('error_rate_high').base.forMs).toBe(60_000);
+    expect(rule('error_rate_high').minVolume).toBe(20);
+    for (const name of ['cpu_high', 'memory_high', 'api_slow', 'error_rate_high']) {
+      expect(rule(name).startupGraceMs).toBe(60_000);
+    }
+    for (const name of ['var_exceeded', 'drawdown_exceeded']) {
+      expect(rule(name).base.forMs).toBe(0);
+      expect(rule(name).startupGraceMs).toBe(0);
+    }
+    expect(rule('sharpe_decline').minObservations).toBe(RATIO_MIN_OBSERVATIONS);
+    expect(rule('var_exceeded').minObservations).toBeUndefined(); // ALERTER_MIN_OBSERVATIONS
+  });
+
+  it('lets a rules file change or turn off each of them', () => {
+    const set = compileRules(
+      {
+        rules: {
+          cpu_high: { for: 0, startupGrace: '5m' },
+          error_rate_high: { minVolume: 0 },
+          sharpe_decline: { minObservations: 60 },
+          sortino_low: {
+            metric: 'sortinoRatio',
+            comparison: '<',
+            threshold: 0.5,
+            level: 'warning',
+            subject: 'strategy',
+            recommendation: 'x',
+          },
+        },
+      },
+      60_000,
+    );
+    const rule = (name: string) => set.rules.find((r) => r.name === name)!;
+    expect(rule('cpu_high').base.forMs).toBe(0);
+    expect(rule('cpu_high').startupGraceMs).toBe(300_000);
+    expect(rule('error_rate_high').minVolume).toBe(0);
+    expect(rule('sharpe_decline').minObservations).toBe(60);
+    // A new rule on an annualised ratio gets the ratio floor unless it sets its own.
+    expect(rule('sortino_low').minObservations).toBe(RATIO_MIN_OBSERVATIONS);
+  });
+
+  it('names the field and what it takes when a quality option is misused', () => {
+    expect(issues({ rules: { cpu_high: { minVolume: 10 } } })).toEqual([
+      'rule "cpu_high", field "minVolume": applies to rates whose sample carries their volume (errorRate), not cpu',
+    ]);
+    expect(issues({ rules: { var_exceeded: { startupGrace: '1m' } } })).toEqual([
+      'rule "var_exceeded", field "startupGrace": applies to host metrics; valueAtRisk is a strategy metric (use minObservations)',
+    ]);
+    expect(issues({ rules: { cpu_high: { minObservations: 5 } } })).toEqual([
+      'rule "cpu_high", field "minObservations": applies to strategy statistics; cpu is a host metric (use for or minVolume)',
+    ]);
+    expect(issues({ rules: { error_rate_high: { minVolume: 2.5 } } })).toEqual([
+      'rule "error_rate_high", field "minVolume": a whole number of operations',
+    ]);
+    for (const bad of ['10 minutes', -1, true]) {
+      expect(issues({ rules: { cpu_high: { startupGrace: bad } } })).toEqual([
+        expect.stringMatching(
+          /^rule "cpu_high", field "startupGrace": a duration: milliseconds .* such as 500ms, 30s, 5m, 2h, 1d$/,
+        ),
+      ]);
+    }
   });
 
   it('compares with hysteresis', () => {

@@ -1,11 +1,14 @@
 import type { AlertLabels, AlertLevel } from '@quantmon/shared';
-import { DEFAULT_RULE_SPECS } from './default-rules.js';
+import { DEFAULT_RULE_SPECS, RATIO_MIN_OBSERVATIONS } from './default-rules.js';
 import {
+  isRatioMetric,
   metricReader,
   metricSource,
+  volumeReader,
   type Reader,
   type RuleInput,
   type Source,
+  type VolumeReader,
 } from './metric-source.js';
 import {
   RulePatch,
@@ -40,7 +43,14 @@ export interface CompiledRule {
   /** `system`, `host`, `strategy`, or one subject such as `strategy/alpha`. */
   subject: string;
   read: Reader;
+  /** Its own minimum, or the floor of annualised ratios; undefined: ALERTER_MIN_OBSERVATIONS. */
   minObservations: number | undefined;
+  /** Rates: the operation count behind the value, where the metric has one. */
+  volume: VolumeReader | undefined;
+  /** A rate over fewer operations is not judged; 0: no minimum. */
+  minVolume: number;
+  /** Host metrics: no new incident until a host has reported this long; 0: none. */
+  startupGraceMs: number;
   base: EffectiveRule;
   /** Per subject id: its own rule, or null where the rule is disabled for it. */
   overrides: Map<string, EffectiveRule | null>;
@@ -193,7 +203,11 @@ function compileRule(name: string, spec: RuleSpec): CompiledRule {
     source: metricSource(spec.metric) ?? 'score',
     subject: spec.subject,
     read: metricReader(spec.metric, spec.transform ?? 'none'),
-    minObservations: spec.minObservations,
+    minObservations:
+      spec.minObservations ?? (isRatioMetric(spec.metric) ? RATIO_MIN_OBSERVATIONS : undefined),
+    volume: volumeReader(spec.metric),
+    minVolume: spec.minVolume ?? 0,
+    startupGraceMs: spec.startupGrace ?? 0,
     base,
     overrides,
   };
@@ -241,6 +255,17 @@ export function effectiveRule(rule: CompiledRule, natural: string): EffectiveRul
   const o = rule.overrides.get(subjectId(natural));
   if (o === null) return undefined;
   return o ?? rule.base;
+}
+
+/** The rule in force for an incident's rule and subject; undefined when gone or disabled. */
+export function ruleForIncident(
+  set: RuleSet,
+  name: string,
+  subject: string,
+): EffectiveRule | undefined {
+  const rule = set.rules.find((r) => r.name === name);
+  if (!rule) return undefined;
+  return subject === 'system' ? rule.base : effectiveRule(rule, subject);
 }
 
 export function compare(op: Comparison, value: number, limit: number): boolean {

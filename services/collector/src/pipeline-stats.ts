@@ -1,6 +1,12 @@
-import { emergencyFailedKey, readPipelineErrors, type Keys, type RawEntry } from '@quantmon/shared';
+import {
+  emergencyFailedKey,
+  readPipelineErrors,
+  type Keys,
+  type RawEntry,
+  type SystemSample,
+} from '@quantmon/shared';
 import type { Redis } from 'ioredis';
-import { SlidingCounter } from './error-rate.js';
+import { errorRatePercent, SlidingCounter } from './error-rate.js';
 import { p50p99, processingSeconds } from './processing-time.js';
 
 export interface PipelineReading {
@@ -10,6 +16,24 @@ export interface PipelineReading {
   operations: number;
   processingTimeP50?: number;
   processingTimeP99?: number;
+}
+
+/**
+ * A sample's error-rate fields from the probe runs and the pipeline reading
+ * of the same window: the rate, and the count it is a percentage of, so an
+ * alert rule can ignore a rate drawn from a handful of operations (one failed
+ * probe call of two, before the probed service listened, is 50 %). Empty
+ * when nothing happened in the window.
+ */
+export function errorRateFields(
+  probes: { runs: number; failures: number },
+  pipeline: Pick<PipelineReading, 'errors' | 'operations'>,
+): Pick<SystemSample, 'errorRate' | 'errorRateOperations'> {
+  const errors = probes.failures + pipeline.errors;
+  const operations = probes.runs + pipeline.operations;
+  const errorRate = errorRatePercent(errors, operations);
+  if (errorRate === undefined) return {};
+  return { errorRate, errorRateOperations: Math.max(errors, operations) };
 }
 
 /** Field of a flat [k, v, k, v] reply as a number (XINFO replies). */
