@@ -80,43 +80,20 @@ function numeric(u: ScoreUpdate): MetricValues {
   ) as MetricValues;
 }
 
-/** Partitions a replica owns, from its /metrics. */
-async function ownedBy(svc: RunningService): Promise<number> {
-  const name = svc.name === 'scorer' ? 'quantmon_partitions_owned' : 'quantmon_alerter_leader';
-  const text = await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? 0);
+/** A replica's id and the partitions it owns, from its /healthz. */
+async function identity(svc: RunningService): Promise<{ replica: string; partitions: number[] }> {
+  return (await (await fetch(`http://127.0.0.1:${svc.port}/healthz`)).json()) as {
+    replica: string;
+    partitions: number[];
+  };
 }
 
 /** The replica holding the most partitions: killing it moves the most. */
 async function busiest(replicas: RunningService[]): Promise<RunningService> {
-  const owned = await Promise.all(replicas.map(ownedBy));
+  const owned = await Promise.all(replicas.map(async (r) => (await identity(r)).partitions.length));
   const i = owned.indexOf(Math.max(...owned));
   expect(owned[i]).toBeGreaterThan(0);
   return replicas[i]!;
-}
-
-/** The member of `owner` whose heartbeat stopped (the one just killed). */
-async function deadMember(
-  redis: Redis,
-  key: string,
-  before: Map<string, number>,
-  ttlMs: number,
-): Promise<string> {
-  await sleep(ttlMs / 2);
-  const after = await redis.zrange(key, 0, -1, 'WITHSCORES');
-  const now = new Map<string, number>();
-  for (let i = 0; i + 1 < after.length; i += 2) now.set(after[i]!, Number(after[i + 1]));
-  const stale = [...before.keys()].filter((m) => now.get(m) === before.get(m));
-  if (stale.length !== 1) throw new Error(`expected one stopped heartbeat, got ${stale.join(',')}`);
-  return stale[0]!;
-}
-
-async function members(redis: Redis, key: string): Promise<Map<string, number>> {
-  const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
-  const out = new Map<string, number>();
-  for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i]!, Number(flat[i + 1]));
-  return out;
 }
 
 /**
@@ -128,13 +105,11 @@ async function killAndMeasure(
   prefix: string,
   owner: 'scorer' | 'alerter',
   victim: RunningService,
-  ttlMs: number,
 ): Promise<number> {
   const keys = keysFor(prefix);
-  const before = await members(redis, keys.members(owner));
+  const dead = (await identity(victim)).replica;
   const killedAt = Date.now();
   await victim.kill();
-  const dead = await deadMember(redis, keys.members(owner), before, ttlMs);
   await eventually(
     async () => {
       for (let p = 0; p < PARTITIONS; p++) {
@@ -192,14 +167,14 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
       result.samples += batch.length;
       if (opts.faults && round === 150) {
         faults.push(
-          killAndMeasure(t.redis, prefix, 'scorer', await busiest(scorers), 5000).then((ms) => {
+          killAndMeasure(t.redis, prefix, 'scorer', await busiest(scorers)).then((ms) => {
             result.takeoverMs.scorer = ms;
           }),
         );
       }
       if (opts.faults && round === 300 && alerters.length > 1) {
         faults.push(
-          killAndMeasure(t.redis, prefix, 'alerter', await busiest(alerters), 5000).then((ms) => {
+          killAndMeasure(t.redis, prefix, 'alerter', await busiest(alerters)).then((ms) => {
             result.takeoverMs.alerter = ms;
           }),
         );

@@ -19,6 +19,8 @@ export interface HttpServerOptions {
   log: Logger;
   registry: Registry;
   health: HealthCheck;
+  /** More to show in /healthz (the replica id, the partitions it owns). */
+  info?: () => Record<string, unknown>;
   /** Tried in order; a route returns true when it answered. */
   routes?: Route[];
 }
@@ -58,7 +60,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<Server> 
     if (req.method === 'GET' && url.pathname === '/healthz') {
       const checks = opts.health();
       const ok = Object.values(checks).every(Boolean);
-      sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
+      sendJson(res, ok ? 200 : 503, {
+        status: ok ? 'ok' : 'unavailable',
+        checks,
+        ...opts.info?.(),
+      });
       return;
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {

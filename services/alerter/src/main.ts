@@ -86,12 +86,14 @@ for (const p of allPartitions(partitions)) {
 const engines = new Set<AlertEngine>();
 let currentRules = rules;
 
+let ownedPartitions: readonly number[] = [];
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
   health: () => ({ redis: writer.status === 'ready' }),
+  info: () => ({ replica: config.consumer, partitions: ownedPartitions }),
 });
 shutdown.register('http', () => closeHttpServer(server));
 
@@ -123,7 +125,10 @@ const ownership = runPartitionOwnership({
   ttlMs: config.leaderTtlMs,
   signal: shutdown.signal,
   log: log.child({ module: 'leases' }),
-  onChange: (owned) => m.leader.set(owned.length),
+  onChange: (owned) => {
+    ownedPartitions = owned;
+    m.leader.set(owned.length);
+  },
   run: (lease) =>
     alertPartition(
       {

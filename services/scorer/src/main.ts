@@ -62,12 +62,14 @@ const partitions = await ensurePartitionCount(writer, keys, config.partitions).c
   },
 );
 
+let ownedPartitions: readonly number[] = [];
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
   health: () => ({ redis: writer.status === 'ready' }),
+  info: () => ({ replica: config.replicaId, partitions: ownedPartitions }),
 });
 shutdown.register('http', () => closeHttpServer(server));
 
@@ -80,7 +82,10 @@ const ownership = runPartitionOwnership({
   ttlMs: config.leaseTtlMs,
   signal: shutdown.signal,
   log: log.child({ module: 'leases' }),
-  onChange: (parts) => owned.set(parts.length),
+  onChange: (parts) => {
+    ownedPartitions = parts;
+    owned.set(parts.length);
+  },
   run: (lease) =>
     scorePartition(
       {
