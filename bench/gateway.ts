@@ -12,6 +12,7 @@
  *   npm run bench:gateway
  *   npm run bench:gateway -- --clients 1000,5000,10000 --seconds 10 --scores 50 --alerts 2
  *   npm run bench:gateway -- --clients 10000 --load-procs 2
+ *   npm run bench:gateway -- --partitions 1   (every stream in one partition)
  *   npm run bench:gateway -- --gateway-main /tmp/old/services/gateway/src/main.ts   (A/B)
  *
  * Everything is its own: a redis-server on a free port (never 6379), a fresh
@@ -24,7 +25,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { encodeEntry, keysFor } from '@quantmon/shared';
+import { encodeEntry, keysFor, partitionOf } from '@quantmon/shared';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { Redis } from 'ioredis';
 import { alertEvent, scoreUpdate, systemSample } from '../test/helpers/gateway-fixtures.js';
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     alerts: { type: 'string', default: '2' },
     system: { type: 'string', default: '1' },
     strategies: { type: 'string', default: '50' },
+    // The pipeline's partition count: the gateway follows 3 streams per partition.
+    partitions: { type: 'string', default: '8' },
     // Load processes per row (default: one per 2,500 clients, at most 4).
     'load-procs': { type: 'string' },
     // Another gateway entry point, for A/B runs against a copy of an older tree.
@@ -54,8 +57,16 @@ const rates = {
   system: Number(args.system),
 };
 const strategies = Number(args.strategies);
+const partitions = Number(args.partitions);
 const prefix = 'bench';
 const keys = keysFor(prefix);
+/** The partition streams entries go to, as the scorer, alerter and collector write them. */
+const streamOf = {
+  score: (strategy: string) => keys.partition(partitionOf(strategy, partitions)).scores,
+  alert: (subject: string) =>
+    keys.partition(partitionOf(subject.slice(subject.indexOf('/') + 1), partitions)).alerts,
+  system: (host: string) => keys.partition(partitionOf(host, partitions)).systemSamples,
+};
 const children = new Set<ChildProcess>();
 
 const deadline = setTimeout(
@@ -203,27 +214,16 @@ function startWriter(redis: Redis): () => void {
     const tx = redis.pipeline();
     const now = Date.now();
     for (; acc.scores >= 1; acc.scores--, i++) {
-      tx.xadd(
-        keys.scores,
-        'MAXLEN',
-        '~',
-        100_000,
-        '*',
-        ...encodeEntry(scoreUpdate(`s${i % strategies}`, i, now)),
-      );
+      const u = scoreUpdate(`s${i % strategies}`, i, now);
+      tx.xadd(streamOf.score(u.strategy), 'MAXLEN', '~', 100_000, '*', ...encodeEntry(u));
     }
     for (; acc.alerts >= 1; acc.alerts--, i++) {
-      tx.xadd(keys.alerts, 'MAXLEN', '~', 100_000, '*', ...encodeEntry(alertEvent(i, {}, now)));
+      const a = alertEvent(i, {}, now);
+      tx.xadd(streamOf.alert(a.subject), 'MAXLEN', '~', 100_000, '*', ...encodeEntry(a));
     }
     for (; acc.system >= 1; acc.system--, i++) {
-      tx.xadd(
-        keys.systemSamples,
-        'MAXLEN',
-        '~',
-        100_000,
-        '*',
-        ...encodeEntry(systemSample('bench-host', i, now)),
-      );
+      const s = systemSample('bench-host', i, now);
+      tx.xadd(streamOf.system(s.host), 'MAXLEN', '~', 100_000, '*', ...encodeEntry(s));
     }
     if (tx.length > 0) void tx.exec();
   }, tick);
@@ -260,6 +260,7 @@ async function step(redisUrl: string, redisPid: number, n: number): Promise<Row>
   const gw = spawnWithFds([process.execPath, '--import', 'tsx', args['gateway-main']], {
     REDIS_URL: redisUrl,
     QUANTMON_PREFIX: prefix,
+    PARTITIONS: String(partitions),
     GATEWAY_PORT: String(port),
     GATEWAY_ID: 'bench',
     LOG_LEVEL: 'warn',

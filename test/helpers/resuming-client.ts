@@ -1,17 +1,9 @@
-import type { ResumePositions, ServerFrame, Topic } from '@quantmon/shared';
+import type { ServerFrame, Topic } from '@quantmon/shared';
 import { ServerFrame as ServerFrameSchema } from '@quantmon/shared';
 import WebSocket from 'ws';
+import { ResumeTracker } from '../../services/gateway/public-src/resume-tracker.js';
 
 type DataFrame = Extract<ServerFrame, { type: 'score' | 'system' | 'alert' }>;
-
-const STREAM_OF = { score: 'scores', system: 'system', alert: 'alerts' } as const;
-
-function later(a: string | undefined, b: string): boolean {
-  if (a === undefined) return true;
-  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
-  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
-  return bm > am || (bm === am && bs > as);
-}
 
 export interface ResumingClientOptions {
   topics: Topic[];
@@ -23,16 +15,17 @@ export interface ResumingClientOptions {
 }
 
 /**
- * A WebSocket client that behaves like the dashboard: it remembers the
- * newest position per stream and, when the connection drops, reconnects
- * and subscribes with `since`. Every frame from every connection is kept,
- * validated against the ServerFrame schema.
+ * A WebSocket client that behaves like the dashboard (with the dashboard's
+ * own ResumeTracker): it remembers the newest position per stream and
+ * partition and, when the connection drops, reconnects and subscribes with
+ * `since` in the partitioned form. Every frame from every connection is
+ * kept, validated against the ServerFrame schema.
  */
 export class ResumingClient {
   readonly frames: ServerFrame[] = [];
   readonly closes: { code: number; reason: string }[] = [];
   readonly servers: string[] = [];
-  readonly last: ResumePositions = {};
+  readonly positions = new ResumeTracker();
   ws: WebSocket | undefined;
   private stopped = false;
   private subscribedCount = 0;
@@ -88,7 +81,7 @@ export class ResumingClient {
     const ws = new WebSocket(this.url, { headers: this.opts.headers ?? {} });
     this.ws = ws;
     ws.on('open', () => {
-      const since = Object.keys(this.last).length > 0 ? { ...this.last } : undefined;
+      const since = this.positions.since();
       ws.send(
         JSON.stringify({
           type: 'subscribe',
@@ -102,14 +95,7 @@ export class ResumingClient {
       this.frames.push(f);
       if (f.type === 'hello') this.servers.push(f.server);
       if (f.type === 'subscribed') this.subscribedCount++;
-      if (f.type === 'score' || f.type === 'system' || f.type === 'alert') {
-        const s = STREAM_OF[f.type];
-        if (later(this.last[s], f.pos)) this.last[s] = f.pos;
-      }
-      if (f.type === 'snapshot' && f.pos !== undefined) {
-        const s = f.topic === 'system' ? 'system' : f.topic === 'alerts' ? 'alerts' : 'scores';
-        if (later(this.last[s], f.pos)) this.last[s] = f.pos;
-      }
+      this.positions.track(f);
     });
     ws.on('error', () => undefined);
     ws.on('close', (code, reason) => {

@@ -1,8 +1,9 @@
-import { keysFor, WS_CLOSE, type ServerFrame } from '@quantmon/shared';
+import { encodeEntry, keysFor, WS_CLOSE, type ServerFrame } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { add, alertEvent, scoreUpdate, systemSample } from '../helpers/gateway-fixtures.js';
+import { alertEvent, scoreUpdate, systemSample } from '../helpers/gateway-fixtures.js';
+import { at, byPartition, PartitionedFeed, type Written } from '../helpers/gateway-partitions.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { ResumingClient } from '../helpers/resuming-client.js';
 import { startService, type RunningService } from '../helpers/services.js';
@@ -11,12 +12,14 @@ import { TestWsClient } from '../helpers/ws-client.js';
 /**
  * The gateway's fan-out as a real process over a real Redis: topics,
  * snapshots, resume without gap or duplicate, trimmed positions, and a
- * slow client that must not hold up anyone else. Entries are written to
- * the streams directly, as the scorer, collector and alerter write them.
+ * slow client that must not hold up anyone else; with one partition and
+ * with four. Entries are written to the partition streams directly, as the
+ * scorer, collector and alerter write them.
  */
-describe('gateway fan-out', () => {
+describe.each([1, 4])('gateway fan-out, %i partition(s)', (P) => {
   let redisServer: TestRedis;
   let redis: Redis;
+  let feed: PartitionedFeed;
   let gateway: RunningService;
   const prefix = uniquePrefix('gwf');
   const keys = keysFor(prefix);
@@ -25,9 +28,11 @@ describe('gateway fan-out', () => {
   beforeAll(async () => {
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
+    feed = new PartitionedFeed(redis, keys, P);
     gateway = await startService('gateway', {
       REDIS_URL: redisServer.url,
       QUANTMON_PREFIX: prefix,
+      PARTITIONS: String(P),
       // Small limits so the slow-client test needs megabytes, not gigabytes.
       GATEWAY_MAX_BACKLOG_BYTES: String(256 * 1024),
       GATEWAY_WRITE_HIGH_WATER_BYTES: String(16 * 1024),
@@ -43,26 +48,35 @@ describe('gateway fan-out', () => {
   });
 
   it('sends a snapshot on subscribe, then live frames of the subscribed topics only', async () => {
-    await add(redis, keys.scores, scoreUpdate('snap-a', 1));
-    await new Promise((r) => setTimeout(r, 200));
     const c = await TestWsClient.connect(ws());
+    expect(await c.waitFor((f) => f.type === 'hello')).toMatchObject({ partitions: P });
+    c.send({ type: 'subscribe', topics: ['strategy:snap-a'] });
+    await c.waitFor((f) => f.type === 'snapshot');
+    const first = await feed.score(scoreUpdate('snap-a', 1));
+    // Received live: the gateway's state has it, so the next snapshot includes it.
+    await c.waitFor((f) => f.type === 'score' && f.data.id === 'snap-a-1');
+    c.send({ type: 'unsubscribe', topics: ['strategy:snap-a'] });
+    await c.waitFor((f) => f.type === 'unsubscribed');
     c.send({ type: 'subscribe', topics: ['strategy:snap-a', 'system'] });
     const snap = await c.waitFor(
       (f): f is Extract<ServerFrame, { type: 'snapshot' }> =>
-        f.type === 'snapshot' && f.topic === 'strategy:snap-a',
+        f.type === 'snapshot' && f.topic === 'strategy:snap-a' && f.scores?.length === 1,
     );
     expect(snap.scores?.map((s) => s.id)).toEqual(['snap-a-1']);
     expect(snap.pos).toMatch(/^\d+-\d+$/);
-    await add(redis, keys.scores, scoreUpdate('snap-b', 1)); // not subscribed
-    await add(redis, keys.scores, scoreUpdate('snap-a', 2));
-    await add(redis, keys.systemSamples, systemSample('h1', 1));
-    await add(redis, keys.alerts, alertEvent(1)); // not subscribed
-    await c.waitFor((f) => f.type === 'score' && f.data.id === 'snap-a-2');
+    expect(Object.keys(snap.positions?.scores ?? {})).toHaveLength(P);
+    expect(snap.positions?.scores?.[String(first.part)]).toBe(first.pos);
+    await feed.score(scoreUpdate('snap-b', 1)); // not subscribed
+    const a2 = await feed.score(scoreUpdate('snap-a', 2));
+    await feed.system(systemSample('h1', 1));
+    await feed.alert(alertEvent(1)); // not subscribed
+    const f2 = await c.waitFor((f) => f.type === 'score' && f.data.id === 'snap-a-2');
+    expect(f2).toMatchObject({ pos: a2.pos, part: a2.part });
     await c.waitFor((f) => f.type === 'system' && f.data.host === 'h1');
     c.send({ type: 'unsubscribe', topics: ['strategy:snap-a'] });
-    await c.waitFor((f) => f.type === 'unsubscribed');
-    await add(redis, keys.scores, scoreUpdate('snap-a', 3));
-    await add(redis, keys.systemSamples, systemSample('h1', 2));
+    await c.waitFor(() => c.frames.filter((f) => f.type === 'unsubscribed').length === 2);
+    await feed.score(scoreUpdate('snap-a', 3));
+    await feed.system(systemSample('h1', 2));
     await c.waitFor((f) => f.type === 'system' && f.data.cpu === systemSample('h1', 2).cpu);
     const kinds = c.frames.map((f) => (f.type === 'score' ? f.data.id : f.type));
     expect(kinds).not.toContain('snap-b-1');
@@ -75,8 +89,8 @@ describe('gateway fan-out', () => {
     const both = await TestWsClient.connect(ws());
     both.send({ type: 'subscribe', topics: ['strategy:*', 'strategy:once'] });
     await both.waitFor((f) => f.type === 'snapshot' && f.topic === 'strategy:once');
-    await add(redis, keys.scores, scoreUpdate('once', 1));
-    await add(redis, keys.scores, scoreUpdate('other', 1));
+    await feed.score(scoreUpdate('once', 1));
+    await feed.score(scoreUpdate('other', 1));
     await both.waitFor((f) => f.type === 'score' && f.data.id === 'other-1');
     await new Promise((r) => setTimeout(r, 100));
     expect(both.frames.filter((f) => f.type === 'score' && f.data.id === 'once-1')).toHaveLength(1);
@@ -89,13 +103,13 @@ describe('gateway fan-out', () => {
       reconnect: true,
       reconnectDelayMs: 300,
     }).start();
-    // A steady flow of alerts and scores while the client drops twice.
+    // A steady flow of alerts (over every partition) and scores while the client drops twice.
     let n = 0;
-    const written: string[] = [];
+    const written: Written[] = [];
     const writer = (async () => {
       while (n < 300) {
-        written.push(await add(redis, keys.alerts, alertEvent(10_000 + n)));
-        await add(redis, keys.scores, scoreUpdate('resume-a', n));
+        written.push(await feed.alert(alertEvent(10_000 + n)));
+        await feed.score(scoreUpdate('resume-a', n));
         n++;
         await new Promise((r) => setTimeout(r, 3));
       }
@@ -106,15 +120,13 @@ describe('gateway fan-out', () => {
     await client.waitFor(() => client.alerts().length > 150, 10_000, 'more alerts');
     client.ws?.terminate();
     await writer;
-    await client.waitFor(
-      () => client.alerts().at(-1)?.pos === written.at(-1),
-      10_000,
-      'the last alert',
-    );
-    const got = client.alerts().map((f) => f.pos);
-    expect(got).toEqual(written);
+    await waitForAll(() => client.alerts(), written);
+    // Every alert once, and in stream order within its partition.
+    expect(byPartition(client.alerts())).toEqual(byPartition(written));
+    if (P === 1) expect(client.alerts().map((f) => f.pos)).toEqual(written.map((w) => w.pos));
+    if (P > 1) expect(byPartition(written).size).toBeGreaterThan(1);
     const scores = client.data().filter((f) => f.type === 'score');
-    const ids = scores.map((f) => f.pos);
+    const ids = scores.map(at);
     expect(new Set(ids).size).toBe(ids.length);
     expect(scores.at(-1)?.type === 'score' && scores.at(-1)?.data.id).toBe('resume-a-299');
     const resumed = client.frames.filter((f) => f.type === 'resumed');
@@ -124,23 +136,82 @@ describe('gateway fan-out', () => {
   });
 
   it('answers a resume from a trimmed or unknown position with reset and a fresh snapshot', async () => {
-    const first = await add(redis, keys.alerts, alertEvent(50_000));
-    for (let i = 0; i < 300; i++) await add(redis, keys.alerts, alertEvent(50_001 + i));
-    await redis.xtrim(keys.alerts, 'MAXLEN', 100);
+    // Every alert of this test in one partition (7 subjects: fixtures cycle over s0..s6).
+    const one = alertEvent(50_000);
+    const part = feed.partOfAlert(one);
+    const alerts = keys.partition(part).alerts;
+    const first = await feed.alert(one);
+    for (let i = 0; i < 300; i++) {
+      await feed.alert(alertEvent(50_007 + i * 7)); // same subject as `one`
+    }
+    await redis.xtrim(alerts, 'MAXLEN', 100);
+    const since = (id: string) => (P === 1 ? id : positions(P, part, id, '0-0'));
     const c = await TestWsClient.connect(ws());
-    c.send({ type: 'subscribe', topics: ['alerts'], since: { alerts: first } });
+    c.send({ type: 'subscribe', topics: ['alerts'], since: { alerts: since(first.pos) } });
     const reset = await c.waitFor(
       (f): f is Extract<ServerFrame, { type: 'reset' }> => f.type === 'reset',
     );
     expect(reset).toEqual({ type: 'reset', topic: 'alerts', reason: 'trimmed' });
     await c.waitFor((f) => f.type === 'snapshot' && f.topic === 'alerts');
     const d = await TestWsClient.connect(ws());
-    d.send({ type: 'subscribe', topics: ['system'], since: { system: '99999999999999-0' } });
+    d.send({
+      type: 'subscribe',
+      topics: ['system'],
+      since: { system: since('99999999999999-0') },
+    });
     const r2 = await d.waitFor((f) => f.type === 'reset');
     expect(r2).toMatchObject({ reason: 'unknown_position' });
     await d.waitFor((f) => f.type === 'snapshot' && f.topic === 'system');
     c.close();
     d.close();
+  });
+
+  it('resumes the single-position form exactly with one partition, and resets it (partitioned) with more', async () => {
+    const a = await feed.alert(alertEvent(70_000));
+    const b = await feed.alert(alertEvent(70_001));
+    const c = await TestWsClient.connect(ws());
+    c.send({ type: 'subscribe', topics: ['alerts'], since: { alerts: a.pos } });
+    if (P === 1) {
+      await c.waitFor((f) => f.type === 'resumed');
+      const replayed = c.frames.filter((f) => f.type === 'alert').map(at);
+      expect(replayed).toEqual([at(b)]);
+      expect(c.frames.find((f) => f.type === 'resumed')).toMatchObject({
+        topic: 'alerts',
+        replayed: 1,
+        pos: b.pos,
+        positions: { alerts: { '0': b.pos } },
+      });
+    } else {
+      expect(await c.waitFor((f) => f.type === 'reset')).toEqual({
+        type: 'reset',
+        topic: 'alerts',
+        reason: 'partitioned',
+      });
+      const snap = await c.waitFor((f) => f.type === 'snapshot' && f.topic === 'alerts');
+      expect(snap).toMatchObject({ positions: { alerts: { [String(b.part)]: b.pos } } });
+      expect(c.frames.some((f) => f.type === 'alert')).toBe(false);
+    }
+    c.close();
+  });
+
+  it('resets a topic whose positions miss a partition or name one that does not exist', async () => {
+    const c = await TestWsClient.connect(ws());
+    const all = positions(P, 0, '0-0', '0-0');
+    const missing = Object.fromEntries(Object.entries(all).slice(1));
+    const extra = { ...all, [String(P)]: '0-0' };
+    c.send({ type: 'subscribe', topics: ['system'], since: { system: missing } });
+    c.send({ type: 'subscribe', topics: ['alerts'], since: { alerts: extra } });
+    const resets = [
+      await c.waitFor((f) => f.type === 'reset' && f.topic === 'system'),
+      await c.waitFor((f) => f.type === 'reset' && f.topic === 'alerts'),
+    ];
+    for (const r of resets) expect(r).toMatchObject({ reason: 'partitioned' });
+    await c.waitFor((f) => f.type === 'snapshot' && f.topic === 'alerts');
+    c.send({ type: 'subscribe', topics: ['alerts'], since: { alerts: { '01': '0-0' } } });
+    expect(await c.waitFor((f) => f.type === 'error')).toMatchObject({
+      message: expect.stringMatching(/since\.alerts: .*one per partition/),
+    });
+    c.close();
   });
 
   it('closes a slow client with 4008 while a fast client keeps up, then the slow one resumes', async () => {
@@ -153,35 +224,31 @@ describe('gateway fan-out', () => {
     await slow.waitFor(() => slow.frames.some((f) => f.type === 'snapshot'));
     slow.ws?.pause(); // stops reading: the kernel buffers fill, then the gateway's backlog
     const big = 'x'.repeat(2000);
-    const written: string[] = [];
+    const written: Written[] = [];
     for (let batch = 0; batch < 60; batch++) {
-      const tx = redis.multi();
+      const tx = redis.multi(); // one Redis: a MULTI may span partitions here
+      const parts: number[] = [];
       for (let i = 0; i < 100; i++) {
-        tx.xadd(
-          keys.alerts,
-          '*',
-          'd',
-          JSON.stringify(alertEvent(60_000 + batch * 100 + i, { message: big })),
-        );
+        const a = alertEvent(60_000 + batch * 100 + i, { message: big });
+        const part = feed.partOfAlert(a);
+        parts.push(part);
+        tx.xadd(keys.partition(part).alerts, '*', ...encodeEntry(a));
       }
-      for (const [, id] of (await tx.exec()) ?? []) written.push(id as string);
+      const ids = ((await tx.exec()) ?? []).map(([, id]) => id as string);
+      ids.forEach((pos, i) => written.push({ part: parts[i] ?? -1, pos }));
     }
     // The fast client has every alert while the slow one is still paused.
-    await fast.waitFor(() => fast.alerts().at(-1)?.pos === written.at(-1), 20_000, 'fast client');
+    await waitForAll(() => fast.alerts(), written, 20_000);
     expect(slow.closes).toHaveLength(0);
-    const slowPos = slow.alerts().map((f) => f.pos);
-    expect(slowPos.length).toBeLessThan(written.length);
+    expect(slow.alerts().length).toBeLessThan(written.length);
     // Reading again: the slow client gets what was sent, then 4008, then resumes.
     slow.ws?.resume();
     await slow.waitFor(() => slow.closes.length > 0, 20_000, 'slow close');
     expect(slow.closes[0]?.code).toBe(WS_CLOSE.slowConsumer);
-    await slow.waitFor(() => slow.alerts().at(-1)?.pos === written.at(-1), 20_000, 'slow resumed');
-    const mine = new Set(written);
-    const got = slow
-      .alerts()
-      .map((f) => f.pos)
-      .filter((p) => mine.has(p));
-    expect(got).toEqual(written);
+    await waitForAll(() => slow.alerts(), written, 20_000);
+    const mine = new Set(written.map(at));
+    const got = slow.alerts().filter((f) => mine.has(at(f)));
+    expect(byPartition(got)).toEqual(byPartition(written));
     const metrics = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
     expect(metrics).toMatch(/quantmon_gateway_slow_closed_total\{[^}]*\} [1-9]/);
     expect(metrics).toMatch(/quantmon_gateway_frames_dropped_total\{[^}]*\} [1-9]/);
@@ -217,8 +284,8 @@ describe('gateway fan-out', () => {
   it('serves strategies, bounded history and the OpenAPI document', async () => {
     const t0 = Date.now();
     for (let i = 0; i < 50; i++) {
-      await add(redis, keys.scores, scoreUpdate('hist-a', i));
-      await add(redis, keys.scores, scoreUpdate('hist-b', i));
+      await feed.score(scoreUpdate('hist-a', i));
+      await feed.score(scoreUpdate('hist-b', i));
     }
     const base = `http://127.0.0.1:${gateway.port}`;
     await new Promise((r) => setTimeout(r, 200));
@@ -277,3 +344,29 @@ describe('gateway fan-out', () => {
     raw.close();
   });
 });
+
+/** A partitioned `since` record: `id` for partition `part`, `others` for the rest. */
+function positions(P: number, part: number, id: string, others = id): Record<string, string> {
+  return Object.fromEntries(
+    Array.from({ length: P }, (_, p) => [String(p), p === part ? id : others]),
+  );
+}
+
+/** Wait until a client holds every written entry (any order). */
+async function waitForAll(
+  frames: () => { part?: number | undefined; pos: string }[],
+  written: readonly Written[],
+  timeoutMs = 10_000,
+): Promise<void> {
+  const want = new Set(written.map(at));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = new Set(frames().map(at));
+    const missing = [...want].filter((w) => !got.has(w));
+    if (missing.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${missing.length} of ${want.size} entries missing, e.g. ${missing[0]}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

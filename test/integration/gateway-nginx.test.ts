@@ -1,22 +1,27 @@
 import { keysFor } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { add, alertEvent, scoreUpdate } from '../helpers/gateway-fixtures.js';
+import { alertEvent, scoreUpdate } from '../helpers/gateway-fixtures.js';
+import { at, byPartition, PartitionedFeed, type Written } from '../helpers/gateway-partitions.js';
 import { startNginx, type TestNginx } from '../helpers/nginx.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { ResumingClient } from '../helpers/resuming-client.js';
 import { startService, type RunningService } from '../helpers/services.js';
 
+/** Partitions of the pipeline under test: every gateway reads all of them. */
+const P = 4;
+
 /**
- * Horizontal scale: three gateway processes, each reading Redis on its
- * own, behind nginx with WebSocket upgrade. Clients spread over the
- * replicas all see the same frames; killing one replica only makes its
- * clients reconnect (through nginx, to a survivor) and resume, with no
- * alert lost or doubled.
+ * Horizontal scale: three gateway processes, each reading every partition
+ * of Redis on its own, behind nginx with WebSocket upgrade. Clients spread
+ * over the replicas all see the same frames; killing one replica only
+ * makes its clients reconnect (through nginx, to a survivor) and resume
+ * with their per-partition positions, with no alert lost or doubled.
  */
 describe('three gateways behind nginx', () => {
   let redisServer: TestRedis;
   let redis: Redis;
+  let feed: PartitionedFeed;
   let gateways: RunningService[] = [];
   let nginx: TestNginx;
   const prefix = uniquePrefix('gwn');
@@ -25,7 +30,8 @@ describe('three gateways behind nginx', () => {
   beforeAll(async () => {
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
-    const env = { REDIS_URL: redisServer.url, QUANTMON_PREFIX: prefix };
+    feed = new PartitionedFeed(redis, keys, P);
+    const env = { REDIS_URL: redisServer.url, QUANTMON_PREFIX: prefix, PARTITIONS: String(P) };
     gateways = await Promise.all(
       [1, 2, 3].map((i) => startService('gateway', { ...env, GATEWAY_ID: `gw-${i}` })),
     );
@@ -61,26 +67,26 @@ describe('three gateways behind nginx', () => {
     const firstServer = clients.map((c) => c.servers[0]);
     expect(new Set(firstServer)).toEqual(new Set(['gw-1', 'gw-2', 'gw-3']));
 
-    const written: string[] = [];
+    const written: Written[] = [];
     let stop = false;
     const writer = (async () => {
       for (let n = 0; !stop || n < 100; n++) {
-        written.push(await add(redis, keys.alerts, alertEvent(n)));
-        await add(redis, keys.scores, scoreUpdate(`lb-${n % 3}`, n));
+        written.push(await feed.alert(alertEvent(n)));
+        await feed.score(scoreUpdate(`lb-${n % 3}`, n));
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
     await Promise.all(clients.map((c) => c.waitFor(() => c.alerts().length >= 30)));
-    // Same frames everywhere so far: each client's alerts are a prefix of what was written.
+    // Same frames everywhere so far: per partition, each client's alerts are
+    // a prefix of what was written there.
+    const writtenBy = (): Map<number, string[]> => byPartition(written);
     for (const c of clients) {
-      // (an alert can arrive before its XADD's reply reaches the writer)
-      const n = Math.min(c.alerts().length, written.length);
-      expect(
-        c
-          .alerts()
-          .map((f) => f.pos)
-          .slice(0, n),
-      ).toEqual(written.slice(0, n));
+      const wrote = writtenBy();
+      for (const [part, got] of byPartition(c.alerts())) {
+        // (an alert can arrive before its XADD's reply reaches the writer)
+        const n = Math.min(got.length, wrote.get(part)?.length ?? 0);
+        expect(got.slice(0, n)).toEqual(wrote.get(part)?.slice(0, n));
+      }
     }
 
     const victim = gateways[1]!;
@@ -92,22 +98,26 @@ describe('three gateways behind nginx', () => {
     );
     stop = true;
     await writer;
-    const lastPos = written.at(-1);
-    await Promise.all(
-      clients.map((c) => c.waitFor(() => c.alerts().at(-1)?.pos === lastPos, 15_000, 'last alert')),
-    );
+    expect(writtenBy().size).toBe(P);
+    const want = new Set(written.map(at));
+    const hasAll = (c: ResumingClient): boolean =>
+      c.alerts().filter((f) => want.has(at(f))).length >= want.size;
+    await Promise.all(clients.map((c) => c.waitFor(() => hasAll(c), 15_000, 'every alert')));
     for (const c of clients) {
-      expect(c.alerts().map((f) => f.pos)).toEqual(written);
+      // Every alert exactly once, in stream order within its partition.
+      expect(byPartition(c.alerts())).toEqual(writtenBy());
       // Score frames: no duplicates across the reconnect either.
       const scorePos = c
         .data()
         .filter((f) => f.type === 'score')
-        .map((f) => f.pos);
+        .map(at);
       expect(new Set(scorePos).size).toBe(scorePos.length);
     }
     for (const c of onVictim) {
       expect(c.servers[1]).not.toBe('gw-2');
       expect(c.frames.some((f) => f.type === 'resumed' && f.topic === 'alerts')).toBe(true);
+      // Resumed from per-partition positions: nothing fell back to a snapshot.
+      expect(c.frames.filter((f) => f.type === 'reset')).toEqual([]);
     }
     for (const c of clients.filter((x) => !onVictim.includes(x))) expect(c.connections).toBe(1);
     for (const c of clients) c.stop();

@@ -12,7 +12,8 @@ function headers(): Record<string, string> {
   return t ? { authorization: `Bearer ${t}` } : {};
 }
 
-export type HistoryPoint<T> = { pos: string; data: T };
+/** A history entry: its position in its partition's stream (`part` absent: partition 0). */
+export type HistoryPoint<T> = { pos: string; part?: number; data: T };
 
 /** `GET /api/history` for one topic over the last `minutes`. */
 export async function history<T extends ScoreUpdate | SystemSample | AlertEvent>(

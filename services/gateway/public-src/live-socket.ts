@@ -1,6 +1,6 @@
-import type { ResumePositions, ServerFrame, Topic } from '@quantmon/shared';
+import type { ServerFrame, Topic } from '@quantmon/shared';
 import { authToken } from './api.js';
-import { posAfter } from './format.js';
+import { ResumeTracker } from './resume-tracker.js';
 
 export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'unauthorized';
 
@@ -15,10 +15,10 @@ const UNAUTHORIZED = 4401;
 /**
  * The dashboard's link to `/ws`: reconnects with jittered exponential
  * backoff (0.5 s doubling to 15 s) and resumes, sending the newest position
- * it saw per stream so the gateway replays what was missed.
+ * it saw per stream and partition so the gateway replays what was missed.
  */
 export class LiveSocket {
-  readonly last: ResumePositions = {};
+  readonly positions = new ResumeTracker();
   private attempt = 0;
   private ws: WebSocket | undefined;
 
@@ -36,7 +36,7 @@ export class LiveSocket {
     const ws = new WebSocket(`${proto}://${location.host}/ws${q}`);
     this.ws = ws;
     ws.onopen = () => {
-      const since = Object.keys(this.last).length > 0 ? { ...this.last } : undefined;
+      const since = this.positions.since();
       ws.send(
         JSON.stringify({
           type: 'subscribe',
@@ -47,7 +47,7 @@ export class LiveSocket {
     };
     ws.onmessage = (e: MessageEvent<string>) => {
       const f = JSON.parse(e.data) as ServerFrame;
-      this.track(f);
+      this.positions.track(f);
       if (f.type === 'subscribed') {
         this.attempt = 0;
         this.opts.onState('live', '');
@@ -69,25 +69,5 @@ export class LiveSocket {
       );
       setTimeout(() => this.connect(), delay);
     };
-  }
-
-  /** Remember the newest position per stream, for the next resume. */
-  private track(f: ServerFrame): void {
-    const stream =
-      f.type === 'score'
-        ? 'scores'
-        : f.type === 'system'
-          ? 'system'
-          : f.type === 'alert'
-            ? 'alerts'
-            : f.type === 'snapshot'
-              ? f.topic === 'system'
-                ? 'system'
-                : f.topic === 'alerts'
-                  ? 'alerts'
-                  : 'scores'
-              : undefined;
-    const pos = 'pos' in f ? f.pos : undefined;
-    if (stream && pos && posAfter(pos, this.last[stream])) this.last[stream] = pos;
   }
 }

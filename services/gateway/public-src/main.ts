@@ -7,7 +7,7 @@
 import type { AlertEvent, ScoreUpdate, ServerFrame, SystemSample } from '@quantmon/shared';
 import { acknowledge, history } from './api.js';
 import { Chart } from './charts.js';
-import { byId, el, fmt, num, pct, time } from './format.js';
+import { byId, el, fmt, num, pct, posAfter, time } from './format.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
 import { Series } from './series.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
@@ -18,8 +18,8 @@ const state = {
   scores: new Map<string, ScoreUpdate>(),
   system: new Map<string, SystemSample>(),
   active: new Map<string, AlertEvent>(),
-  /** Recent alert events, newest first. */
-  events: [] as { pos: string; a: AlertEvent }[],
+  /** Recent alert events, newest first (a position is unique within its partition). */
+  events: [] as { pos: string; part: number; a: AlertEvent }[],
   acked: new Set<string>(),
   ackErrors: new Map<string, string>(),
   selected: localStorage.getItem('quantmon-strategy') ?? '',
@@ -64,10 +64,12 @@ function newestHost(): SystemSample | undefined {
   return [...state.system.values()].sort((a, b) => b.ts - a.ts)[0];
 }
 
-function addEvent(pos: string, a: AlertEvent): void {
-  if (state.events.some((e) => e.pos === pos)) return;
-  state.events.push({ pos, a });
-  state.events.sort((x, y) => (x.pos < y.pos ? 1 : x.pos > y.pos ? -1 : 0));
+function addEvent(pos: string, part: number, a: AlertEvent): void {
+  if (state.events.some((e) => e.pos === pos && e.part === part)) return;
+  state.events.push({ pos, part, a });
+  state.events.sort((x, y) =>
+    posAfter(x.pos, y.pos) ? -1 : posAfter(y.pos, x.pos) ? 1 : x.part - y.part,
+  );
   state.events.length = Math.min(state.events.length, 200);
 }
 
@@ -95,7 +97,7 @@ function onFrame(f: ServerFrame): void {
     case 'alert':
       if (f.data.state === 'firing') state.active.set(f.data.incidentId, f.data);
       else state.active.delete(f.data.incidentId);
-      addEvent(f.pos, f.data);
+      addEvent(f.pos, f.part ?? 0, f.data);
       break;
     default:
       return;
@@ -259,7 +261,7 @@ async function loadHistory(): Promise<void> {
       if (!state.system.has(p.data.host)) state.system.set(p.data.host, p.data);
       addSystemPoint(p.pos, p.data);
     }
-    for (const p of alerts) addEvent(p.pos, p.data);
+    for (const p of alerts) addEvent(p.pos, p.part ?? 0, p.data);
     scheduleRender();
   } catch (err) {
     showNotice((err as Error).message);

@@ -4,8 +4,10 @@ import {
   AckInput,
   AlertEvent,
   AlertsQuery,
+  allPartitions,
   decodeEntry,
   encodeEntry,
+  ensurePartitionCount,
   Incident,
   readJsonHash,
   sendJson,
@@ -16,21 +18,29 @@ import {
   type AlertCommand,
   type AlertsResponse,
   type Keys,
-  type RawEntry,
   type Route,
   type SilencesResponse,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
+import { newestFirst } from './newest-first.js';
 
 const MAX_BODY = 64 * 1024;
 /** History scans stop after this many stream entries per request (the stream is bounded anyway). */
 const MAX_SCAN = 20_000;
 const PAGE = 1000;
 
+export interface AlertRoutesOptions {
+  /** The pipeline's partition count P; unset: read (or fixed) in Redis at the first request. */
+  partitions?: number;
+  now?: () => number;
+}
+
 /**
  * The alert API (public contract): history, acknowledgement and silences.
- * Acks and silence changes are handed to the alerter as commands on the
+ * Alert events and open incidents are read from every partition (each
+ * partition's alerter writes its own stream and incidents hash). Acks and
+ * silence changes are handed to the alerters as commands on the global
  * alert-commands stream; silences themselves live in the silences hash.
  *
  *   GET    /api/alerts?state=&level=&from=&to=&limit=
@@ -39,18 +49,31 @@ const PAGE = 1000;
  *   GET    /api/silences
  *   DELETE /api/silences/{id}                (expires it now)
  */
-export function alertRoutes(redis: Redis, keys: Keys, now: () => number = Date.now): Route {
+export function alertRoutes(redis: Redis, keys: Keys, opts: AlertRoutesOptions = {}): Route {
+  const now = opts.now ?? Date.now;
+  let partitions: Promise<number> | undefined =
+    opts.partitions === undefined ? undefined : Promise.resolve(opts.partitions);
+  const parts = async (): Promise<number[]> => {
+    partitions ??= ensurePartitionCount(redis, keys, undefined);
+    try {
+      return allPartitions(await partitions);
+    } catch (err) {
+      partitions = undefined; // Redis was unavailable: ask again next time
+      throw err;
+    }
+  };
   return async (req, res, url) => {
     const path = url.pathname;
     if (path === '/api/alerts') {
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-      await listAlerts(redis, keys, url, res);
+      await listAlerts(redis, keys, await parts(), url, res);
       return true;
     }
     const ack = /^\/api\/alerts\/([^/]+)\/ack$/.exec(path);
     if (ack) {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-      await acknowledge(redis, keys, decodeURIComponent(ack[1] ?? ''), req, res, now());
+      const id = decodeURIComponent(ack[1] ?? '');
+      await acknowledge(redis, keys, await parts(), id, req, res, now());
       return true;
     }
     if (path === '/api/silences') {
@@ -108,9 +131,15 @@ async function readJson(
   }
 }
 
-/** Unreadable records are skipped here: the alerter, which owns them, logs those. */
-async function openIncidents(redis: Redis, keys: Keys): Promise<Incident[]> {
-  return [...(await readJsonHash(redis, keys.incidents, Incident)).values()];
+/**
+ * Open incidents of every partition. Unreadable records are skipped here:
+ * the alerter, which owns them, logs those.
+ */
+async function openIncidents(redis: Redis, keys: Keys, parts: number[]): Promise<Incident[]> {
+  const hashes = await Promise.all(
+    parts.map((p) => readJsonHash(redis, keys.partition(p).incidents, Incident)),
+  );
+  return hashes.flatMap((h) => [...h.values()]);
 }
 
 async function sendCommand(redis: Redis, keys: Keys, cmd: AlertCommand): Promise<void> {
@@ -124,34 +153,37 @@ async function sendCommand(redis: Redis, keys: Keys, cmd: AlertCommand): Promise
   );
 }
 
-async function listAlerts(redis: Redis, keys: Keys, url: URL, res: ServerResponse): Promise<void> {
+async function listAlerts(
+  redis: Redis,
+  keys: Keys,
+  parts: number[],
+  url: URL,
+  res: ServerResponse,
+): Promise<void> {
   const q = AlertsQuery.safeParse(Object.fromEntries(url.searchParams));
   if (!q.success) return badRequest(res, 'invalid query', q.error.issues);
   const { state, level, from, to, limit } = q.data;
   const keep = (e: AlertEvent): boolean =>
     (!state || e.state === state) && (!level || e.level === level);
-  const active = (await openIncidents(redis, keys))
+  const active = (await openIncidents(redis, keys, parts))
     .map((i) => i.firing)
     .filter(keep)
     .sort((a, b) => b.startsAt - a.startsAt);
-  // Newest first over the alerts stream (bounded by its MAXLEN); ids are write times.
+  // Newest first over every partition's alerts stream (each bounded by its
+  // MAXLEN), merged by id: ids are write times.
   const events: AlertEvent[] = [];
-  let end = to === undefined ? '+' : `${to}-18446744073709551615`;
+  const end = to === undefined ? '+' : `${to}-18446744073709551615`;
   const start = from === undefined ? '-' : `${from}-0`;
+  const sources = parts.map((part) => ({ part, key: keys.partition(part).alerts }));
+  const page = Math.min(PAGE, limit + 1);
   let scanned = 0;
-  let nextTo: number | undefined;
-  while (events.length < limit && scanned < MAX_SCAN) {
-    const page = (await redis.xrevrange(keys.alerts, end, start, 'COUNT', PAGE)) as RawEntry[];
-    for (const [, fields] of page) {
-      const d = decodeEntry(fields, AlertEvent);
-      if (d.ok && keep(d.value)) events.push(d.value);
-      if (events.length >= limit) break;
-    }
-    scanned += page.length;
-    const last = page[page.length - 1];
-    if (page.length < PAGE || !last) break;
-    end = `(${last[0]}`;
+  for await (const { entry } of newestFirst(redis, sources, end, start, page)) {
+    if (events.length >= limit || scanned >= MAX_SCAN) break;
+    scanned++;
+    const d = decodeEntry(entry[1], AlertEvent);
+    if (d.ok && keep(d.value)) events.push(d.value);
   }
+  let nextTo: number | undefined;
   const oldest = events[events.length - 1];
   if ((events.length >= limit || scanned >= MAX_SCAN) && oldest) nextTo = oldest.ts - 1;
   const body: AlertsResponse = { active, events, ...(nextTo !== undefined ? { nextTo } : {}) };
@@ -161,6 +193,7 @@ async function listAlerts(redis: Redis, keys: Keys, url: URL, res: ServerRespons
 async function acknowledge(
   redis: Redis,
   keys: Keys,
+  parts: number[],
   incidentId: string,
   req: IncomingMessage,
   res: ServerResponse,
@@ -170,7 +203,9 @@ async function acknowledge(
   if (!body.ok) return;
   const input = AckInput.safeParse(body.value ?? {});
   if (!input.success) return badRequest(res, 'invalid acknowledgement', input.error.issues);
-  const open = (await openIncidents(redis, keys)).find((i) => i.firing.incidentId === incidentId);
+  const open = (await openIncidents(redis, keys, parts)).find(
+    (i) => i.firing.incidentId === incidentId,
+  );
   if (!open) {
     sendJson(res, 404, { error: `no open incident ${incidentId}` });
     return;

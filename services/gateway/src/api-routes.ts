@@ -22,6 +22,8 @@ export interface ApiOptions {
   redis: Redis;
   keys: Keys;
   state: GatewayState;
+  /** The pipeline's partition count P. */
+  partitions: number;
   historyMaxScan: number;
   /** The OpenAPI document, served at /api/openapi.json. */
   openapi: unknown;
@@ -72,6 +74,7 @@ export function apiRoutes(opts: ApiOptions): Route {
         const page = await readHistory(
           redis,
           keys,
+          opts.partitions,
           { topic: q.data.topic, from, to, limit: q.data.limit },
           opts.historyMaxScan,
         );

@@ -12,6 +12,8 @@ export interface EncodedFrame {
   data: Buffer;
   key: string | null;
   stream: ResumeStream | null;
+  /** The partition of `stream` the entry came from. */
+  part: number;
   pos: string | null;
 }
 
@@ -72,11 +74,11 @@ export class Connection {
   private readonly outbox = new Outbox();
   private readonly held = new Map<ResumeStream, EncodedFrame[]>();
   /**
-   * After a replay, live frames up to the replay's last entry are
-   * duplicates even when the stream reader broadcasts them later (the
-   * replay's XRANGE can run ahead of it).
+   * After a replay, live frames up to the replay's last entry (per stream
+   * and partition, keyed `stream/part`) are duplicates even when the stream
+   * reader broadcasts them later (the replay's XRANGE can run ahead of it).
    */
-  private readonly skipUpTo = new Map<ResumeStream, string>();
+  private readonly skipUpTo = new Map<string, string>();
   private heldBytes = 0;
   private readonly onWritten = (): void => this.flush();
   private readonly raw: Duplex | undefined;
@@ -107,10 +109,11 @@ export class Connection {
   deliver(f: EncodedFrame): void {
     if (this.closed) return;
     if (f.stream && f.pos && this.skipUpTo.size > 0) {
-      const upTo = this.skipUpTo.get(f.stream);
+      const k = `${f.stream}/${f.part}`;
+      const upTo = this.skipUpTo.get(k);
       if (upTo !== undefined) {
         if (compareIds(f.pos, upTo) <= 0) return;
-        this.skipUpTo.delete(f.stream); // the reader is past the replay now
+        this.skipUpTo.delete(k); // the reader is past the replay in this partition now
       }
     }
     const held = f.stream ? this.held.get(f.stream) : undefined;
@@ -134,14 +137,16 @@ export class Connection {
   }
 
   /**
-   * Stop holding: frames after `cutoff` (the last entry the replay read) go
-   * out in order; earlier ones were in the replay and are dropped as duplicates.
+   * Stop holding: frames after `cutoffs[part]` (per partition, the last
+   * entry the replay read, or the snapshot's position) go out in order;
+   * earlier ones were in the replay or the snapshot and are dropped as
+   * duplicates.
    */
-  release(stream: ResumeStream, cutoff: string | null): void {
+  release(stream: ResumeStream, cutoffs: readonly string[]): void {
     const frames = this.held.get(stream);
     if (!frames) return;
     this.held.delete(stream);
-    if (cutoff !== null) this.skipUpTo.set(stream, cutoff);
+    cutoffs.forEach((cutoff, part) => this.skipUpTo.set(`${stream}/${part}`, cutoff));
     for (const f of frames) {
       this.heldBytes -= f.data.length;
       this.deliver(f);

@@ -5,6 +5,7 @@ import {
   formatIssues,
   WS_CLOSE,
   type Logger,
+  type ResetReason,
   type ResumePositions,
   type ResumeStream,
   type ServerFrame,
@@ -19,16 +20,21 @@ import {
   type FanoutStats,
 } from './connection.js';
 import type { GatewayState } from './gateway-state.js';
-import type { ReplayResult } from './resume.js';
+import { newestOf, positionsRecord, sinceFor } from './partition-positions.js';
+import type { ReplayBudget, ReplayResult } from './resume.js';
 import type { Broadcast } from './stream-feed.js';
+import { compareIds } from './stream-pos.js';
 import { Subscriptions } from './subscriptions.js';
 import { streamOf, topicMatches } from './topics.js';
 import { textFrame } from './wire-frame.js';
 
+/** What a client missed in one partition of one stream since `since`. */
 export type Replayer = (
   stream: ResumeStream,
+  part: number,
   since: string,
   match: (b: Broadcast) => boolean,
+  budget: ReplayBudget,
 ) => Promise<ReplayResult>;
 
 export interface FanoutOptions {
@@ -41,7 +47,11 @@ export interface FanoutOptions {
   /** Largest client message accepted, bytes (larger: close 1009). */
   maxPayload: number;
   heartbeatMs: number;
+  /** The pipeline's partition count P. */
+  partitions: number;
   replay: Replayer;
+  /** Most entries read (over all partitions of a stream) to resume; beyond: `too_far_behind`. */
+  replayMax: number;
   onRejected?: (reason: 'origin' | 'unauthorized' | 'path') => void;
 }
 
@@ -122,7 +132,7 @@ export class Fanout {
     for (const b of batch) {
       let enc: EncodedFrame | undefined;
       this.subs.forEachAudience(b.topic, (c) => {
-        enc ??= { data: encode(b.frame), key: b.key, stream: b.stream, pos: b.pos };
+        enc ??= { data: encode(b.frame), key: b.key, stream: b.stream, part: b.part, pos: b.pos };
         if (c.cork()) this.corked.push(c);
         c.deliver(enc);
       });
@@ -188,7 +198,12 @@ export class Fanout {
       this.subs.remove(conn);
     });
     ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'websocket error'));
-    this.sendFrame(conn, { type: 'hello', server: this.opts.serverId, ts: Date.now() });
+    this.sendFrame(conn, {
+      type: 'hello',
+      server: this.opts.serverId,
+      ts: Date.now(),
+      partitions: this.opts.partitions,
+    });
   }
 
   private onMessage(conn: Connection, text: string | null): void {
@@ -231,10 +246,12 @@ export class Fanout {
   }
 
   /**
-   * New topics get a snapshot, or with `since` for their stream, a replay
-   * of what came after it. During a replay the stream's live frames for
-   * this client are held, then released past the last entry the replay
-   * read: nothing missed, nothing twice.
+   * New topics get a snapshot, or with `since` for their stream (a position
+   * per partition), a replay of what came after it. During a replay the
+   * stream's live frames for this client are held, then released past the
+   * last entry the replay read in each partition: nothing missed, nothing
+   * twice. Positions that do not cover every partition get `reset`
+   * (`partitioned`) and a snapshot.
    */
   private async subscribe(
     conn: Connection,
@@ -244,15 +261,20 @@ export class Fanout {
     if (conn.closed) return;
     const added = this.subs.subscribe(conn, topics);
     this.sendFrame(conn, { type: 'subscribed', topics });
-    const resuming = new Map<ResumeStream, { since: string; added: Topic[] }>();
+    const resuming = new Map<ResumeStream, { since: string[]; added: Topic[] }>();
     for (const t of added) {
       const s = streamOf(t);
-      const pos = since?.[s];
-      if (pos === undefined) {
+      const ids = sinceFor(since?.[s], this.opts.partitions);
+      if (ids === undefined) {
         this.sendSnapshot(conn, t);
         continue;
       }
-      const r = resuming.get(s) ?? { since: pos, added: [] };
+      if (ids === 'partitioned') {
+        this.sendFrame(conn, { type: 'reset', topic: t, reason: 'partitioned' });
+        this.sendSnapshot(conn, t);
+        continue;
+      }
+      const r = resuming.get(s) ?? { since: ids, added: [] };
       r.added.push(t);
       resuming.set(s, r);
     }
@@ -263,32 +285,53 @@ export class Fanout {
   private async resumeStream(
     conn: Connection,
     stream: ResumeStream,
-    since: string,
+    since: readonly string[],
     added: Topic[],
   ): Promise<void> {
     const mine = [...this.subs.topicsOf(conn)].filter((t) => streamOf(t) === stream);
     const match = (b: Broadcast): boolean => mine.some((t) => topicMatches(t, b.topic));
-    let result: ReplayResult;
-    try {
-      result = await this.opts.replay(stream, since, match);
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message, stream }, 'resume read failed');
-      result = { ok: false, reason: 'unavailable' };
-    }
+    const budget: ReplayBudget = { left: this.opts.replayMax };
+    const results = await Promise.all(
+      since.map(async (id, part): Promise<ReplayResult> => {
+        try {
+          return await this.opts.replay(stream, part, id, match, budget);
+        } catch (err) {
+          this.opts.log.warn({ err, stream, part }, 'resume read failed');
+          return { ok: false, reason: 'unavailable' };
+        }
+      }),
+    );
     if (conn.closed) return;
-    if (result.ok) {
-      for (const e of result.entries) conn.sendOwn(encode(e.frame));
-      for (const t of added) {
-        const replayed = result.entries.filter((e) => topicMatches(t, e.topic)).length;
-        this.sendFrame(conn, { type: 'resumed', topic: t, replayed, pos: result.cutoff });
-      }
-      conn.release(stream, result.cutoff);
-      return;
+    const entries: Broadcast[] = [];
+    const cutoffs: string[] = [];
+    for (const r of results) {
+      if (!r.ok) return this.resetStream(conn, stream, mine, r.reason);
+      entries.push(...r.entries);
+      cutoffs.push(r.cutoff);
     }
-    // Every topic of this stream starts over from a snapshot; held frames up
-    // to the snapshot's position are in it.
-    for (const t of mine) {
-      this.sendFrame(conn, { type: 'reset', topic: t, reason: result.reason });
+    // Partitions interleaved by position (within one partition, stream order).
+    if (results.length > 1) entries.sort((a, b) => compareIds(a.pos, b.pos) || a.part - b.part);
+    for (const e of entries) conn.sendOwn(encode(e.frame));
+    const at = { pos: newestOf(cutoffs), positions: { [stream]: positionsRecord(cutoffs) } };
+    for (const t of added) {
+      const replayed = entries.filter((e) => topicMatches(t, e.topic)).length;
+      this.sendFrame(conn, { type: 'resumed', topic: t, replayed, ...at });
+    }
+    conn.release(stream, cutoffs);
+  }
+
+  /**
+   * Every topic of this stream starts over from a snapshot; held frames up
+   * to the snapshot's positions are in it.
+   */
+  private resetStream(
+    conn: Connection,
+    stream: ResumeStream,
+    topics: readonly Topic[],
+    reason: ResetReason,
+  ): void {
+    for (const t of topics) {
+      this.sendFrame(conn, { type: 'reset', topic: t, reason });
       this.sendSnapshot(conn, t);
     }
     conn.release(stream, this.opts.state.pos[stream]);

@@ -1,17 +1,16 @@
-import type { Keys, ResumeStream } from '@quantmon/shared';
+import { allPartitions, type Keys } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Fanout } from './fanout.js';
 import type { GatewayState } from './gateway-state.js';
 import { idMs } from './stream-pos.js';
-import { streamKey } from './topics.js';
-
-const STREAMS: readonly ResumeStream[] = ['scores', 'system', 'alerts'];
+import { RESUME_STREAMS, streamKey } from './topics.js';
 
 /**
  * The gateway's /metrics: connections, frames out (total and per second),
  * dropped and conflated frames, outbox depth, slow and rate-limited
- * closes, refused connections, and how far behind each stream it is.
+ * closes, refused connections, and how far behind each stream it is (per
+ * partition, and the worst partition per stream).
  */
 export function registerGatewayMetrics(opts: {
   registry: Registry;
@@ -122,25 +121,45 @@ export function registerGatewayMetrics(opts: {
       this.set(fanout.outboxDepth().backlogBytes);
     },
   });
+  // Lag per stream and partition, read once per scrape by whichever gauge is collected first.
+  let lags: Promise<{ stream: string; part: number; lag: number }[]> | undefined;
+  const readLags = (): Promise<{ stream: string; part: number; lag: number }[]> => {
+    lags ??= Promise.all(
+      RESUME_STREAMS.flatMap((stream) =>
+        allPartitions(state.partitions).map(async (part) => {
+          // One key per command (a Cluster routes each to its slot's node).
+          const top = await redis
+            .xrevrange(streamKey(keys, stream, part), '+', '-', 'COUNT', 1)
+            .then((r) => (r as [string, string[]][])[0]?.[0])
+            .catch(() => undefined);
+          const read = state.pos[stream][part] ?? '0-0';
+          const lag = top === undefined ? 0 : Math.max(0, idMs(top) - idMs(read)) / 1000;
+          return { stream, part, lag };
+        }),
+      ),
+    ).finally(() => setImmediate(() => (lags = undefined)));
+    return lags;
+  };
   new Gauge({
     name: 'quantmon_gateway_stream_lag_seconds',
-    help: 'Newest entry of each stream minus the newest this gateway has read (Redis clock)',
+    help: 'Newest entry of each stream minus the newest this gateway has read (Redis clock): the worst partition',
     labelNames: ['stream'],
     registers,
     async collect() {
-      const tops = await Promise.all(
-        STREAMS.map((s) =>
-          redis
-            .xrevrange(streamKey(keys, s), '+', '-', 'COUNT', 1)
-            .then((r) => (r as [string, string[]][])[0]?.[0])
-            .catch(() => undefined),
-        ),
-      );
-      STREAMS.forEach((s, i) => {
-        const top = tops[i];
-        if (top === undefined) return;
-        this.set({ stream: s }, Math.max(0, idMs(top) - idMs(state.pos[s])) / 1000);
-      });
+      const worst = new Map<string, number>();
+      for (const l of await readLags())
+        worst.set(l.stream, Math.max(worst.get(l.stream) ?? 0, l.lag));
+      for (const [stream, lag] of worst) this.set({ stream }, lag);
+    },
+  });
+  new Gauge({
+    name: 'quantmon_gateway_partition_lag_seconds',
+    help: 'Newest entry of each partition stream minus the newest this gateway has read (Redis clock)',
+    labelNames: ['stream', 'partition'],
+    registers,
+    async collect() {
+      for (const l of await readLags())
+        this.set({ stream: l.stream, partition: String(l.part) }, l.lag);
     },
   });
 

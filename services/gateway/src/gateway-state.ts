@@ -3,28 +3,40 @@ import type {
   ResumeStream,
   ScoreUpdate,
   StrategyList,
+  StreamPositions,
   Summary,
   SystemSample,
   Topic,
 } from '@quantmon/shared';
+import { newestOf, positionsRecord } from './partition-positions.js';
 import { maxId } from './stream-pos.js';
 import { streamOf } from './topics.js';
 
 /**
  * The latest state every gateway keeps in memory for snapshots and
  * /api/summary: newest score per strategy, newest sample per host, firing
- * alerts by incident. Pure bookkeeping, fed from the streams.
+ * alerts by incident, over every partition. Pure bookkeeping, fed from
+ * the streams.
  */
 export class GatewayState {
   readonly scores = new Map<string, ScoreUpdate>();
   readonly system = new Map<string, SystemSample>();
   readonly activeAlerts = new Map<string, AlertEvent>();
-  /** Per stream, the newest entry this state includes (snapshots say "resume from here"). */
-  readonly pos: Record<ResumeStream, string> = { scores: '0-0', system: '0-0', alerts: '0-0' };
+  /**
+   * Per stream and partition, the newest entry this state includes
+   * (snapshots say "resume from here").
+   */
+  readonly pos: Record<ResumeStream, string[]>;
 
-  /** Record that everything up to `id` on `stream` has been applied. */
-  advance(stream: ResumeStream, id: string): void {
-    this.pos[stream] = maxId(this.pos[stream], id);
+  constructor(readonly partitions = 1) {
+    const start = (): string[] => Array.from({ length: partitions }, () => '0-0');
+    this.pos = { scores: start(), system: start(), alerts: start() };
+  }
+
+  /** Record that everything up to `id` on `stream` of partition `part` has been applied. */
+  advance(stream: ResumeStream, part: number, id: string): void {
+    const ids = this.pos[stream];
+    ids[part] = maxId(ids[part] ?? '0-0', id);
   }
 
   applyScore(u: ScoreUpdate): void {
@@ -77,19 +89,30 @@ export class GatewayState {
     };
   }
 
-  /** The snapshot frame for one topic, with the stream position it includes. */
+  /** The positions of one stream, on the wire: `{[stream]: {"0": id, ...}}`. */
+  positions(stream: ResumeStream): StreamPositions {
+    return { [stream]: positionsRecord(this.pos[stream]) };
+  }
+
+  /**
+   * The snapshot frame for one topic, with the positions it includes:
+   * `positions` per partition, and `pos` (the only position with one
+   * partition; with several, the newest, for display).
+   */
   snapshot(topic: Topic): {
     scores?: ScoreUpdate[];
     system?: SystemSample[];
     alerts?: AlertEvent[];
     pos: string;
+    positions: StreamPositions;
   } {
-    const pos = this.pos[streamOf(topic)];
-    if (topic === 'system') return { system: [...this.system.values()], pos };
-    if (topic === 'alerts') return { alerts: this.sortedAlerts(), pos };
-    if (topic === 'strategy:*') return { scores: [...this.scores.values()], pos };
+    const stream = streamOf(topic);
+    const at = { pos: newestOf(this.pos[stream]), positions: this.positions(stream) };
+    if (topic === 'system') return { system: [...this.system.values()], ...at };
+    if (topic === 'alerts') return { alerts: this.sortedAlerts(), ...at };
+    if (topic === 'strategy:*') return { scores: [...this.scores.values()], ...at };
     const one = this.scores.get(topic.slice('strategy:'.length));
-    return { scores: one ? [one] : [], pos };
+    return { scores: one ? [one] : [], ...at };
   }
 
   private sortedAlerts(): AlertEvent[] {

@@ -6,10 +6,11 @@ import {
   createLogger,
   createRedis,
   createRegistry,
-  followStreams,
+  ensurePartitionCount,
   keysFor,
   loadGatewayConfig,
   loadOrExit,
+  PartitionCountMismatch,
   resolveStart,
   Shutdown,
   startHttpServer,
@@ -22,10 +23,11 @@ import { apiAuthRoute } from './auth.js';
 import { Fanout } from './fanout.js';
 import { registerGatewayMetrics } from './gateway-metrics.js';
 import { GatewayState } from './gateway-state.js';
+import { followPartitions } from './partition-followers.js';
 import { replaySince } from './resume.js';
 import { serveStatic } from './static-files.js';
-import { loadState, makeEntryHandler, resumeStreamOf } from './stream-feed.js';
-import { streamKey } from './topics.js';
+import { loadState, makeEntryHandler } from './stream-feed.js';
+import { streamIndex, streamKey } from './topics.js';
 
 const config = loadOrExit('gateway', loadGatewayConfig);
 const log = createLogger('gateway', config.logLevel);
@@ -38,25 +40,29 @@ const openapi: unknown = parseYaml(
 );
 const registry = createRegistry('gateway');
 
-const reader = createRedis(config.redisUrl, 'blocking', 'gateway-reader', log);
-const redis = createRedis(config.redisUrl, 'blocking', 'gateway', log);
+const redis = createRedis(config, 'blocking', 'gateway', log);
+const readers: ReturnType<typeof createRedis>[] = [];
 shutdown.register('redis', async () => {
-  await closeRedis(reader);
+  await Promise.all(readers.map(closeRedis));
   await closeRedis(redis);
 });
 await waitReady(redis);
+const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
+  (err: unknown) => {
+    if (!(err instanceof PartitionCountMismatch)) throw err;
+    process.stderr.write(`gateway: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG, as for any other bad setting
+  },
+);
 
 // Positions first, then state: an entry written in between is applied twice
 // (harmless, newest wins) rather than missed.
-const streams = [keys.scores, keys.systemSamples, keys.alerts];
+const index = streamIndex(keys, partitions);
 const from = Object.fromEntries(
-  await Promise.all(streams.map(async (s) => [s, await resolveStart(redis, s, '$')] as const)),
-);
-const state = new GatewayState();
-for (const [key, id] of Object.entries(from)) {
-  const s = resumeStreamOf(keys, key);
-  if (s) state.advance(s, id);
-}
+  await Promise.all([...index.keys()].map(async (s) => [s, await resolveStart(redis, s, '$')])),
+) as Record<string, string>;
+const state = new GatewayState(partitions);
+for (const [key, at] of index) state.advance(at.stream, at.part, from[key] ?? '0-0');
 await loadState(redis, keys, state, log);
 
 const policy = { tokens: config.tokens, allowedOrigins: config.allowedOrigins };
@@ -65,11 +71,14 @@ const server = await startHttpServer({
   host: config.listenHost,
   log,
   registry,
-  health: () => ({ redis: redis.status === 'ready', reader: reader.status === 'ready' }),
+  health: () => ({
+    redis: redis.status === 'ready',
+    reader: readers.every((r) => r.status === 'ready'),
+  }),
   routes: [
     apiAuthRoute(policy),
-    alertRoutes(redis, keys),
-    apiRoutes({ redis, keys, state, historyMaxScan: config.historyMaxScan, openapi }),
+    alertRoutes(redis, keys, { partitions }),
+    apiRoutes({ redis, keys, state, partitions, historyMaxScan: config.historyMaxScan, openapi }),
     (req, res, url) => serveStatic(publicDir, req, res, url.pathname),
   ],
 });
@@ -85,30 +94,29 @@ const fanout = new Fanout({
     clientRate: config.clientRate,
     clientBurst: config.clientBurst,
   },
-  maxPayload: config.maxMessageBytes,
+  // Room for a subscribe that names every partition of every stream, however large P is.
+  maxPayload: Math.max(config.maxMessageBytes, 4096 + partitions * 3 * 56),
   heartbeatMs: config.heartbeatMs,
-  replay: (stream, since, match) =>
-    replaySince({
-      redis,
-      key: streamKey(keys, stream),
-      stream,
-      since,
-      match,
-      max: config.replayMax,
-    }),
+  partitions,
+  replayMax: config.replayMax,
+  replay: (stream, part, since, match, budget) =>
+    replaySince({ redis, key: streamKey(keys, stream, part), stream, part, since, match, budget }),
   onRejected: (reason) => metrics.rejected(reason),
 });
 const metrics = registerGatewayMetrics({ registry, fanout, state, redis, keys });
 shutdown.register('http', () => closeHttpServer(server));
 shutdown.register('websocket', () => fanout.close());
 
-const loop = followStreams({
-  redis: reader,
+const followers = followPartitions({
+  redis,
+  connect: (name) => createRedis(config, 'blocking', name, log),
+  keys,
+  partitions,
   from,
   signal: shutdown.signal,
   log: log.child({ module: 'follower' }),
   onEntries: makeEntryHandler(
-    keys,
+    index,
     state,
     (batch) =>
       fanout.publish(batch, () => {
@@ -118,9 +126,13 @@ const loop = followStreams({
     () => metrics.badEntry(),
   ),
 });
-shutdown.register('follower', () => loop);
+readers.push(...followers.readers);
+shutdown.register('follower', () => followers.done);
 shutdown.register('metrics', () => metrics.close());
 if (!existsSync(`${publicDir}/dist/app.js`)) {
   log.warn('dashboard bundle missing: run `npx tsx services/gateway/src/build-dashboard.ts`');
 }
-log.info({ port: config.port, url: `http://localhost:${config.port}/` }, 'gateway ready');
+log.info(
+  { port: config.port, partitions, url: `http://localhost:${config.port}/` },
+  'gateway ready',
+);

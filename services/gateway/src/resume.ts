@@ -13,14 +13,24 @@ export type ReplayResult =
     }
   | { ok: false; reason: ResetReason };
 
+/**
+ * Entries a resume may still read, shared by the replays of one stream's
+ * partitions (they run concurrently): past zero the resume gives up with
+ * `too_far_behind`, and the other replays stop at their next page.
+ */
+export interface ReplayBudget {
+  left: number;
+}
+
 export interface ReplayOptions {
   redis: Redis;
+  /** The stream of one partition. */
   key: string;
   stream: ResumeStream;
+  part: number;
   since: string;
   match: (b: Broadcast) => boolean;
-  /** Most entries read before giving up with `too_far_behind`. */
-  max: number;
+  budget: ReplayBudget;
   onBad?: (pos: string, reason: string) => void;
 }
 
@@ -52,7 +62,8 @@ function lostAfter(since: string, info: unknown, lastGenerated: string): boolean
 }
 
 /**
- * What a client missed on one stream since `since`, read with XRANGE. The
+ * What a client missed on one partition's stream since `since`, read with
+ * XRANGE (one key per command: legal on a Cluster). The
  * first page is read in one MULTI with XINFO STREAM, so the trim check and
  * the entries describe the same moment: if anything after `since` may have
  * been trimmed the resume is refused (`trimmed`: the client gets a reset and
@@ -79,14 +90,13 @@ export async function replaySince(opts: ReplayOptions): Promise<ReplayResult> {
 
   const entries: Broadcast[] = [];
   let cutoff = since;
-  let scanned = 0;
   let page = (rangeReply?.[1] ?? []) as [string, string[]][];
   for (;;) {
-    scanned += page.length;
-    if (scanned > opts.max) return { ok: false, reason: 'too_far_behind' };
+    opts.budget.left -= page.length;
+    if (opts.budget.left < 0) return { ok: false, reason: 'too_far_behind' };
     for (const [pos, fields] of page) {
       cutoff = pos;
-      const d = decodeBroadcast(opts.stream, pos, fields);
+      const d = decodeBroadcast(opts.stream, opts.part, pos, fields);
       if (!d.ok) opts.onBad?.(pos, d.reason);
       else if (opts.match(d.b)) entries.push(d.b);
     }

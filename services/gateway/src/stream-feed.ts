@@ -1,5 +1,6 @@
 import {
   AlertEvent,
+  allPartitions,
   decodeEntry,
   Incident,
   readJsonHash,
@@ -14,8 +15,13 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { GatewayState } from './gateway-state.js';
+import type { StreamIndex } from './topics.js';
 
-/** Load the latest state from the hashes the scorer, collector and alerter keep. */
+/**
+ * Load the latest state from the hashes the scorer, collector and alerter
+ * keep: latest scores and incidents of every partition, latest system
+ * samples (global). One key per command, so it runs as is on a Cluster.
+ */
 export async function loadState(
   redis: Redis,
   keys: Keys,
@@ -23,20 +29,23 @@ export async function loadState(
   log: Logger,
 ): Promise<void> {
   const bad = (field: string): void => log.warn({ field }, 'skipping unreadable state record');
-  const [scores, system, incidents] = await Promise.all([
-    readJsonHash(redis, keys.latestScores, ScoreUpdate, bad),
+  const parts = allPartitions(state.partitions).map((p) => keys.partition(p));
+  const [system, scores, incidents] = await Promise.all([
     readJsonHash(redis, keys.latestSystem, SystemSample, bad),
-    readJsonHash(redis, keys.incidents, Incident, bad),
+    Promise.all(parts.map((pk) => readJsonHash(redis, pk.latestScores, ScoreUpdate, bad))),
+    Promise.all(parts.map((pk) => readJsonHash(redis, pk.incidents, Incident, bad))),
   ]);
-  for (const u of scores.values()) state.applyScore(u);
+  for (const m of scores) for (const u of m.values()) state.applyScore(u);
   for (const s of system.values()) state.applySystem(s);
-  for (const i of incidents.values()) state.applyAlert(i.firing);
+  for (const m of incidents) for (const i of m.values()) state.applyAlert(i.firing);
 }
 
 /** One frame to send to every subscriber of `topic`. */
 export interface Broadcast {
   topic: Topic;
   stream: ResumeStream;
+  /** The partition whose stream held the entry. */
+  part: number;
   pos: string;
   /** Conflation key for metric frames (latest wins); null for alerts, never dropped. */
   key: string | null;
@@ -45,23 +54,27 @@ export interface Broadcast {
 
 export type Decoded = { ok: true; b: Broadcast } | { ok: false; reason: string };
 
-/** Which resumable stream a Redis key is, if any. */
-export function resumeStreamOf(keys: Keys, stream: string): ResumeStream | undefined {
-  if (stream === keys.scores) return 'scores';
-  if (stream === keys.systemSamples) return 'system';
-  if (stream === keys.alerts) return 'alerts';
-  return undefined;
-}
-
-/** Decode one entry of a resumable stream into the frame clients get. */
-export function decodeBroadcast(s: ResumeStream, pos: string, fields: readonly string[]): Decoded {
+/** Decode one entry of a resumable stream (of partition `part`) into the frame clients get. */
+export function decodeBroadcast(
+  s: ResumeStream,
+  part: number,
+  pos: string,
+  fields: readonly string[],
+): Decoded {
   if (s === 'scores') {
     const d = decodeEntry(fields, ScoreUpdate);
     if (!d.ok) return d;
     const topic = `strategy:${d.value.strategy}` as const;
     return {
       ok: true,
-      b: { topic, stream: s, pos, key: topic, frame: { type: 'score', pos, data: d.value } },
+      b: {
+        topic,
+        stream: s,
+        part,
+        pos,
+        key: topic,
+        frame: { type: 'score', pos, part, data: d.value },
+      },
     };
   }
   if (s === 'system') {
@@ -72,9 +85,10 @@ export function decodeBroadcast(s: ResumeStream, pos: string, fields: readonly s
       b: {
         topic: 'system',
         stream: s,
+        part,
         pos,
         key: `system:${d.value.host}`,
-        frame: { type: 'system', pos, data: d.value },
+        frame: { type: 'system', pos, part, data: d.value },
       },
     };
   }
@@ -82,36 +96,44 @@ export function decodeBroadcast(s: ResumeStream, pos: string, fields: readonly s
   if (!d.ok) return d;
   return {
     ok: true,
-    b: { topic: 'alerts', stream: s, pos, key: null, frame: { type: 'alert', pos, data: d.value } },
+    b: {
+      topic: 'alerts',
+      stream: s,
+      part,
+      pos,
+      key: null,
+      frame: { type: 'alert', pos, part, data: d.value },
+    },
   };
 }
 
 /**
- * Turn one batch of stream entries (one XREAD reply: a tick) into state
- * updates and broadcasts. Metric frames are coalesced per tick: within a
- * batch only the latest update per strategy / host is broadcast (in stream
- * order of that latest); alerts all go out. Malformed entries are counted
- * and skipped here: the gateway reads without a group, so dead-lettering
- * belongs to the consumers that own the streams.
+ * Turn one batch of stream entries (one stream of one XREAD reply: a tick)
+ * into state updates and broadcasts. Metric frames are coalesced per tick:
+ * within a batch only the latest update per strategy / host is broadcast
+ * (in stream order of that latest); alerts all go out. Malformed entries
+ * are counted and skipped here: the gateway reads without a group, so
+ * dead-lettering belongs to the consumers that own the streams.
  */
 export function makeEntryHandler(
-  keys: Keys,
+  index: StreamIndex,
   state: GatewayState,
   publish: (batch: Broadcast[]) => void,
   log: Logger,
   onBad: () => void,
 ) {
   return (stream: string, entries: RawEntry[]): void => {
-    const s = resumeStreamOf(keys, stream);
-    if (!s) return;
+    const at = index.get(stream);
+    if (!at) return;
+    const { stream: s, part } = at;
     const latest = new Map<string, Broadcast>();
     const batch: Broadcast[] = [];
     for (const [pos, fields] of entries) {
-      const d = decodeBroadcast(s, pos, fields);
-      state.advance(s, pos);
+      const d = decodeBroadcast(s, part, pos, fields);
+      state.advance(s, part, pos);
       if (!d.ok) {
         onBad();
-        log.warn({ pos, reason: d.reason }, 'skipping malformed entry');
+        log.warn({ pos, part, stream: s, reason: d.reason }, 'skipping malformed entry');
         continue;
       }
       const f = d.b.frame;

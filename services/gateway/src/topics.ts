@@ -1,5 +1,7 @@
 import type { Keys, ResumeStream, Topic } from '@quantmon/shared';
 
+export const RESUME_STREAMS: readonly ResumeStream[] = ['scores', 'system', 'alerts'];
+
 /** The stream a topic's frames come from. */
 export function streamOf(topic: Topic): ResumeStream {
   if (topic === 'system') return 'system';
@@ -7,9 +9,22 @@ export function streamOf(topic: Topic): ResumeStream {
   return 'scores';
 }
 
-/** Redis key of a resumable stream. */
-export function streamKey(keys: Keys, s: ResumeStream): string {
-  return s === 'scores' ? keys.scores : s === 'system' ? keys.systemSamples : keys.alerts;
+/** Redis key of a resumable stream in partition `part`. */
+export function streamKey(keys: Keys, s: ResumeStream, part: number): string {
+  const pk = keys.partition(part);
+  return s === 'scores' ? pk.scores : s === 'system' ? pk.systemSamples : pk.alerts;
+}
+
+/** Which resumable stream, and which partition, a Redis key is. */
+export type StreamIndex = ReadonlyMap<string, { stream: ResumeStream; part: number }>;
+
+/** Every resumable stream key of partitions 0 .. partitions-1. */
+export function streamIndex(keys: Keys, partitions: number): StreamIndex {
+  const index = new Map<string, { stream: ResumeStream; part: number }>();
+  for (let part = 0; part < partitions; part++) {
+    for (const stream of RESUME_STREAMS) index.set(streamKey(keys, stream, part), { stream, part });
+  }
+  return index;
 }
 
 /** Does a frame published on `frameTopic` belong to a subscription to `topic`? */

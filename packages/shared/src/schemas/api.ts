@@ -59,10 +59,15 @@ export const HistoryPage = z.strictObject({
   topic: z.string(),
   from: z.number(),
   to: z.number(),
-  /** Entries are `{pos, data}` where data is a ScoreUpdate, SystemSample or AlertEvent. */
+  /**
+   * Entries are `{pos, part, data}` where data is a ScoreUpdate, SystemSample
+   * or AlertEvent and `part` the partition whose stream held it (`pos` is
+   * unique within one partition).
+   */
   points: z.array(
     z.strictObject({
       pos: z.string(),
+      part: z.number().int().nonnegative().optional(),
       data: z.union([ScoreUpdate, SystemSample, AlertEvent]),
     }),
   ),

@@ -21,18 +21,51 @@ export type StreamPos = z.infer<typeof StreamPos>;
 
 /**
  * The streams a client can resume: `scores` (strategy topics), `system` and
- * `alerts`. A client keeps the newest `pos` it saw per stream (from data
- * frames and snapshots) and sends them back in `since` when it reconnects.
+ * `alerts`. Each is split into P partitions (one Redis stream per
+ * partition); a client keeps, per stream and per partition, the newest
+ * `pos` it saw (from data frames, whose `part` names the partition, and
+ * from `positions` in snapshots and `resumed` frames) and sends them back
+ * in `since` when it reconnects.
  */
 export const ResumeStream = z.enum(['scores', 'system', 'alerts']);
 export type ResumeStream = z.infer<typeof ResumeStream>;
 
+/** A partition number as a JSON object key: `"0"` .. `"1023"`. */
+export const PartitionKey = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,3})$/, 'must be a partition number like "3"');
+export type PartitionKey = z.infer<typeof PartitionKey>;
+
+/** Per partition, a stream position: `{"0": "<id>", "3": "<id>"}`. */
+export const PartitionPositions = z.record(PartitionKey, StreamPos);
+export type PartitionPositions = z.infer<typeof PartitionPositions>;
+
+/**
+ * Where a client stands in one stream: one position per partition (the
+ * partitioned form), or a single position (the form from before
+ * partitions, exact only while the pipeline has one partition; with more
+ * the gateway answers `reset` with reason `partitioned`).
+ */
+export const ResumePosition = z.union([StreamPos, PartitionPositions], {
+  error:
+    'must be a stream id like 1700000000000-0, or one per partition like {"0": "<id>", "1": "<id>"}',
+});
+export type ResumePosition = z.infer<typeof ResumePosition>;
+
 export const ResumePositions = z.strictObject({
-  scores: StreamPos.optional(),
-  system: StreamPos.optional(),
-  alerts: StreamPos.optional(),
+  scores: ResumePosition.optional(),
+  system: ResumePosition.optional(),
+  alerts: ResumePosition.optional(),
 });
 export type ResumePositions = z.infer<typeof ResumePositions>;
+
+/** Per stream, one position per partition (in `snapshot` and `resumed` frames). */
+export const StreamPositions = z.strictObject({
+  scores: PartitionPositions.optional(),
+  system: PartitionPositions.optional(),
+  alerts: PartitionPositions.optional(),
+});
+export type StreamPositions = z.infer<typeof StreamPositions>;
 
 /** Messages a WebSocket client may send. */
 export const ClientMessage = z.discriminatedUnion('type', [
@@ -50,6 +83,9 @@ export type ClientMessage = z.infer<typeof ClientMessage>;
 /** Stream position of the entry a frame came from, for resume. */
 const Pos = z.string();
 
+/** The partition (0 .. P-1) of the stream an entry came from. */
+const Part = z.number().int().nonnegative();
+
 /** Why a resume could not be honoured (the client gets a snapshot instead). */
 export const ResetReason = z.enum([
   /** Entries after the client's position were trimmed from the stream (MAXLEN). */
@@ -60,12 +96,25 @@ export const ResetReason = z.enum([
   'too_far_behind',
   /** The gateway could not read the stream just now (Redis unavailable). */
   'unavailable',
+  /**
+   * The positions do not say where the client stands in every partition of
+   * the stream: a single position (the older form) while the pipeline has
+   * more than one partition, or a partitioned form that misses a partition
+   * or names one that does not exist.
+   */
+  'partitioned',
 ]);
 export type ResetReason = z.infer<typeof ResetReason>;
 
 /** Messages the gateway sends (public contract). */
 export const ServerFrame = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('hello'), server: z.string(), ts: z.number() }),
+  z.strictObject({
+    type: z.literal('hello'),
+    server: z.string(),
+    ts: z.number(),
+    /** The pipeline's partition count P: `since` names partitions 0 .. P-1. */
+    partitions: z.number().int().positive().optional(),
+  }),
   z.strictObject({ type: z.literal('subscribed'), topics: z.array(Topic) }),
   z.strictObject({ type: z.literal('unsubscribed'), topics: z.array(Topic) }),
   z.strictObject({
@@ -74,12 +123,23 @@ export const ServerFrame = z.discriminatedUnion('type', [
     scores: z.array(ScoreUpdate).optional(),
     system: z.array(SystemSample).optional(),
     alerts: z.array(AlertEvent).optional(),
-    /** The stream position the snapshot includes everything up to (resume from here). */
+    /**
+     * The stream position the snapshot includes everything up to (resume
+     * from here). With more than one partition: the newest of `positions`,
+     * for display; resume needs `positions`.
+     */
     pos: Pos.optional(),
+    /** For the topic's stream, per partition, the position the snapshot includes everything up to. */
+    positions: StreamPositions.optional(),
   }),
-  z.strictObject({ type: z.literal('score'), pos: Pos, data: ScoreUpdate }),
-  z.strictObject({ type: z.literal('system'), pos: Pos, data: SystemSample }),
-  z.strictObject({ type: z.literal('alert'), pos: Pos, data: AlertEvent }),
+  z.strictObject({ type: z.literal('score'), pos: Pos, part: Part.optional(), data: ScoreUpdate }),
+  z.strictObject({
+    type: z.literal('system'),
+    pos: Pos,
+    part: Part.optional(),
+    data: SystemSample,
+  }),
+  z.strictObject({ type: z.literal('alert'), pos: Pos, part: Part.optional(), data: AlertEvent }),
   z.strictObject({ type: z.literal('pong'), ts: z.number() }),
   z.strictObject({ type: z.literal('error'), message: z.string() }),
   /**
@@ -90,7 +150,10 @@ export const ServerFrame = z.discriminatedUnion('type', [
     type: z.literal('resumed'),
     topic: Topic,
     replayed: z.number().int().nonnegative(),
+    /** The last entry the replay read (with more than one partition: the newest of `positions`). */
     pos: Pos.optional(),
+    /** For the topic's stream, per partition, the last entry the replay read: resume from here. */
+    positions: StreamPositions.optional(),
   }),
   /** The position could not be resumed: a snapshot of `topic` follows. */
   z.strictObject({ type: z.literal('reset'), topic: Topic, reason: ResetReason }),
