@@ -1,6 +1,5 @@
 import {
   AlertEvent,
-  EMERGENCY_QUEUE,
   fromMetricValue,
   GROUPS,
   keysFor,
@@ -185,11 +184,24 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
     }
     await Promise.all(faults);
 
-    await waitPartitionsDrained(t.redis, keys, PARTITIONS, 'strategySamples', GROUPS.scorer, 60_000);
+    await waitPartitionsDrained(
+      t.redis,
+      keys,
+      PARTITIONS,
+      'strategySamples',
+      GROUPS.scorer,
+      60_000,
+    );
     await waitPartitionsDrained(t.redis, keys, PARTITIONS, 'scores', GROUPS.alerter, 60_000);
 
     // Exactly one score update per sample, in stream order, per partition.
-    const samples = await readPartitions(t.redis, keys, PARTITIONS, 'strategySamples', StrategySample);
+    const samples = await readPartitions(
+      t.redis,
+      keys,
+      PARTITIONS,
+      'strategySamples',
+      StrategySample,
+    );
     const updates = await readPartitions(t.redis, keys, PARTITIONS, 'scores', ScoreUpdate);
     expect(samples.flat()).toHaveLength(result.samples);
     for (let p = 0; p < PARTITIONS; p++) {
@@ -203,7 +215,13 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
       list.push(s);
       byStrategy.set(s.value.strategy, list);
     }
-    const options = { window: WINDOW, periodsPerYear: 252, riskFree: 0, requiredReturn: 0, varCutoff: 0.05 };
+    const options = {
+      window: WINDOW,
+      periodsPerYear: 252,
+      riskFree: 0,
+      requiredReturn: 0,
+      varCutoff: 0.05,
+    };
     for (const strategy of STRATEGIES) {
       const own = byStrategy.get(strategy) ?? [];
       expect(own.map((s) => s.value.id)).toEqual(
@@ -225,12 +243,16 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
 
     // One crash: one var_exceeded incident fired once, and one emergency job.
     const events = (await readPartitions(t.redis, keys, PARTITIONS, 'alerts', AlertEvent)).flat();
-    const varFirings = events.filter((e) => e.value.rule === 'var_exceeded' && e.value.state === 'firing');
+    const varFirings = events.filter(
+      (e) => e.value.rule === 'var_exceeded' && e.value.state === 'firing',
+    );
     expect(varFirings.map((e) => e.value.subject)).toEqual(['strategy/so-crash']);
     const jobs = await eventually(
       async () => {
         const all = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
-        const mine = all.filter((j) => (j.data as { alert?: AlertEvent }).alert?.subject.startsWith('strategy/so-'));
+        const mine = all.filter((j) =>
+          (j.data as { alert?: AlertEvent }).alert?.subject.startsWith('strategy/so-'),
+        );
         return mine.length > 0 ? mine : undefined;
       },
       10_000,
@@ -238,7 +260,9 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
     );
     await sleep(500); // a doubled job would be added right after the first
     const again = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
-    const ours = again.filter((j) => (j.data as { alert?: AlertEvent }).alert?.subject.startsWith('strategy/so-'));
+    const ours = again.filter((j) =>
+      (j.data as { alert?: AlertEvent }).alert?.subject.startsWith('strategy/so-'),
+    );
     expect(ours.map((j) => j.name)).toEqual(['risk-reduction']);
     expect(ours[0]!.id).toBe(jobs[0]!.id);
     expect(ours[0]!.id).toBe(varFirings[0]!.value.incidentId);

@@ -1,5 +1,5 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { fnv1a32 } from './partition.js';
 import type { Keys, PartitionOwner } from './keys.js';
 import type { Logger } from './logger.js';
 import { abortableSleep } from './sleep.js';
@@ -81,13 +81,15 @@ export interface PartitionOwnershipOptions {
  * live member with the highest hash(member, partition). When a member joins
  * or leaves, only the partitions it gains or held move (Kafka's lesson:
  * move only what must move), and every member computes the same answer
- * from the same member list, with no coordinator.
+ * from the same member list, with no coordinator. The weight needs a hash
+ * that mixes well: replica ids differ in a few characters, and FNV's output
+ * for such inputs is correlated enough that one member wins everything.
  */
 export function assignedTo(members: readonly string[], partition: number): string | undefined {
   let best: string | undefined;
   let bestScore = -1;
   for (const m of members) {
-    const score = fnv1a32(`${m}/${partition}`);
+    const score = createHash('sha256').update(`${m}/${partition}`).digest().readUInt32BE(0);
     if (score > bestScore || (score === bestScore && best !== undefined && m < best)) {
       best = m;
       bestScore = score;

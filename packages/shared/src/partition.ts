@@ -16,9 +16,27 @@ export function fnv1a32(text: string): number {
   return h >>> 0;
 }
 
-/** The partition of a strategy (or host) id among P. */
+/**
+ * MurmurHash3's 32-bit finaliser: every input bit flips about half the
+ * output bits, so ids that differ in one character (strat-1, strat-2) land
+ * in unrelated partitions even when P is a power of two.
+ */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * The partition of a strategy (or host) id among P: fmix32(fnv1a32(utf8
+ * bytes)) mod P. Part of the stored layout: changing it would send a
+ * strategy's samples away from the partition that holds its window.
+ */
 export function partitionOf(id: string, partitions: number): number {
-  return partitions === 1 ? 0 : fnv1a32(id) % partitions;
+  return partitions === 1 ? 0 : fmix32(fnv1a32(id)) % partitions;
 }
 
 /** 0 .. P-1. */

@@ -5,7 +5,6 @@ import {
   createRedis,
   createRegistry,
   EMERGENCY_QUEUE,
-  GROUPS,
   allPartitions,
   ensurePartitionCount,
   groupPosition,
