@@ -53,6 +53,12 @@ export interface ScaleOutOptions {
   alerters: number;
   /** SIGKILL a scorer and an alerter under load, and start a new scorer. */
   faults: boolean;
+  /**
+   * SIGSTOP the busiest scorer for longer than its lease TTL, then SIGCONT
+   * it: it wakes holding windows and a batch computed under a lease that is
+   * gone, and its writes must be refused (fencing).
+   */
+  pause?: boolean;
 }
 
 export interface ScaleOutResult {
@@ -179,6 +185,15 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
         );
       }
       if (opts.faults && round === 600) running.push(await startService('scorer', env));
+      if (opts.pause && round === 150) {
+        const victim = await busiest(scorers);
+        victim.proc.kill('SIGSTOP');
+        faults.push(
+          sleep(8000).then(() => {
+            victim.proc.kill('SIGCONT');
+          }),
+        );
+      }
       await t.duringLoad?.(round);
       await sleep(8);
     }

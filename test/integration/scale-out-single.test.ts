@@ -35,4 +35,8 @@ describe('scale-out on a single Redis', () => {
     expect(r.takeoverMs.scorer).toBeLessThan(10_000);
     console.info(`takeover: scorer ${r.takeoverMs.scorer} ms, alerter ${r.takeoverMs.alerter} ms`);
   }, 180_000);
+
+  it('a scorer paused (SIGSTOP) past its lease and resumed cannot write what it computed: nothing doubled', async () => {
+    await runScaleOut(topology(), { scorers: 2, alerters: 1, faults: false, pause: true });
+  }, 180_000);
 });
