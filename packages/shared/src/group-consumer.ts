@@ -158,7 +158,12 @@ async function processBatch<T>(
       log.warn({ stream, id, reason: decoded.reason }, 'dead-lettering malformed entry');
       // Two commands, not a MULTI: the dead-letter stream lives in another
       // Cluster slot. A crash between them dead-letters it twice, never loses it.
-      await deadLetter(redis, opts.deadLetterStream, { stream, id, fields, reason: decoded.reason });
+      await deadLetter(redis, opts.deadLetterStream, {
+        stream,
+        id,
+        fields,
+        reason: decoded.reason,
+      });
       await redis.xack(stream, group, id);
       opts.onDeadLetter?.(decoded.reason);
     }

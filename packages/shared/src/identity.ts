@@ -8,6 +8,9 @@ import { hostname } from 'node:os';
  * replicas started in one network namespace with reused pids).
  */
 export function replicaId(service: string): string {
-  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40) || 'host';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .slice(0, 40) || 'host';
   return `${service}-${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }

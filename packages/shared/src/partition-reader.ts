@@ -269,7 +269,10 @@ async function isolatePoison<T>(
       } catch (err) {
         if (err instanceof FencedError) throw err;
         const reason = `handler failed: ${(err as Error).message}`;
-        opts.log.error({ stream: b.stream, id: entry.id, err }, 'dead-lettering an entry the handler rejects');
+        opts.log.error(
+          { stream: b.stream, id: entry.id, err },
+          'dead-lettering an entry the handler rejects',
+        );
         await deadLetterEntry(opts, b.stream, entry.id, ['d', JSON.stringify(entry.value)], reason);
         await opts.handle([{ stream: b.stream, entries: [] }], [at]);
       }
