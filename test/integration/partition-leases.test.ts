@@ -6,6 +6,7 @@ import {
   GROUPS,
   groupPosition,
   keysFor,
+  ReplicaWaitError,
   runPartitionOwnership,
   type Lease,
 } from '@quantmon/shared';
@@ -88,6 +89,16 @@ describe('partition leases and fencing', () => {
     await writeScores(redis, pk, leaseOf(0, 'b#2'), GROUPS.scorer, position, update);
     expect(await redis.xlen(pk.scores)).toBe(1);
     expect((await groupPosition(redis, pk.strategySamples, GROUPS.scorer, '0')).id).toBe(sample);
+
+    // REDIS_WAIT_REPLICAS on a Redis without replicas: the write is not confirmed, so it fails.
+    const next = await redis.xadd(pk.strategySamples, '*', 'd', '{}');
+    const position2 = [{ key: pk.strategySamples, from: sample!, id: next!, read: 2 }];
+    await expect(
+      writeScores(redis, pk, leaseOf(0, 'b#2'), GROUPS.scorer, position2, update, {
+        replicas: 1,
+        timeoutMs: 50,
+      }),
+    ).rejects.toBeInstanceOf(ReplicaWaitError);
   });
 
   it('shares partitions between replicas, takes over a dead one within its TTL, and hands back on rejoin', async () => {

@@ -20,10 +20,11 @@ describe('scale-out on a Redis Cluster', () => {
     // BullMQ on a Cluster: one hash tag for all of the queue's keys.
     const bull = `{${uniquePrefix('bull')}}`;
     return {
-      env: { REDIS_CLUSTER_NODES: cluster.seeds, BULLMQ_PREFIX: bull },
+      env: { REDIS_CLUSTER_NODES: cluster.seeds, BULLMQ_PREFIX: bull, ...extra.env },
       redis,
       queue: () => new Queue(EMERGENCY_QUEUE, { connection: redis, prefix: bull }),
       ...extra,
+      env: { REDIS_CLUSTER_NODES: cluster.seeds, BULLMQ_PREFIX: bull, ...extra.env },
     };
   };
 
@@ -43,6 +44,8 @@ describe('scale-out on a Redis Cluster', () => {
     let failover: Promise<{ port: number; failoverMs: number }> | undefined;
     const r = await runScaleOut(
       topology({
+        // Every fenced write confirmed by the master's replica: a failover loses none of them.
+        env: { REDIS_WAIT_REPLICAS: '1' },
         duringLoad: async (round) => {
           // The master of partition 0's slot: the scorer and alerter of that partition lose it mid-write.
           if (round === 220) failover = cluster.killMaster(keysFor('x').partition(0).scores);

@@ -38,6 +38,9 @@ const CommonEnv = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   /** Seed nodes of a Redis Cluster (comma-separated redis:// URLs): when set, REDIS_URL is not used. */
   REDIS_CLUSTER_NODES: list.pipe(z.array(z.url({ protocol: /^rediss?$/ }))),
+  /** Replicas that must confirm every ingest batch and fenced write (WAIT): 0 trusts asynchronous replication. */
+  REDIS_WAIT_REPLICAS: int(0, 0, 16),
+  REDIS_WAIT_TIMEOUT_MS: int(1000, 10, 60_000),
   /** Partition count P, fixed when a pipeline is first created (stored in Redis); unset: the stored P, else 8. */
   PARTITIONS: z.coerce.number().int().min(1).max(1024).optional(),
   /** This replica's identity; default hostname-pid-random. Set it for static membership. */
@@ -75,6 +78,8 @@ export interface CommonConfig {
   redisUrl: string;
   /** Seed nodes of a Redis Cluster; empty for a single Redis. */
   clusterNodes: string[];
+  /** WAIT after every ingest batch and fenced write (REDIS_WAIT_REPLICAS > 0), else undefined. */
+  replicaWait: { replicas: number; timeoutMs: number } | undefined;
   /** PARTITIONS when set; undefined adopts the pipeline's stored count (ensurePartitionCount). */
   partitions: number | undefined;
   /** This replica's identity: unique per process (hostname, pid and a random part) unless REPLICA_ID. */
@@ -91,6 +96,10 @@ function common(e: z.infer<typeof CommonEnv>, service: string): CommonConfig {
   return {
     redisUrl: e.REDIS_URL,
     clusterNodes: e.REDIS_CLUSTER_NODES,
+    replicaWait:
+      e.REDIS_WAIT_REPLICAS > 0
+        ? { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS }
+        : undefined,
     partitions: e.PARTITIONS,
     replicaId: e.REPLICA_ID ?? replicaId(service),
     prefix: e.QUANTMON_PREFIX,

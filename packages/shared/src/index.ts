@@ -25,6 +25,7 @@ export {
   type RedisTarget,
 } from './redis.js';
 export { replicaId } from './identity.js';
+export { writeWithWait, ReplicaWaitError, type ReplicaWait } from './replica-wait.js';
 export {
   fnv1a32,
   partitionOf,

@@ -8,7 +8,9 @@ import {
   readJsonHash,
   setPositionsLua,
   STREAM_MAXLEN,
+  writeWithWait,
   type Lease,
+  type ReplicaWait,
   type Logger,
   type PartitionKeys,
   type StreamPosition,
@@ -60,15 +62,14 @@ return out
 `;
 
 interface ApplyCommand {
-  quantmonApplyIncidents(...args: (string | number)[]): Promise<string[] | 'dup'>;
+  quantmonApplyIncidents(...args: (string | number)[]): unknown;
 }
 
-function withScript(redis: Redis): ApplyCommand {
-  const r = redis as Redis & Partial<ApplyCommand>;
-  if (!r.quantmonApplyIncidents) {
+/** Defines the script once per connection; pipelines made afterwards have it too. */
+function defineScript(redis: Redis): void {
+  if (!(redis as Redis & Partial<ApplyCommand>).quantmonApplyIncidents) {
     redis.defineCommand('quantmonApplyIncidents', { numberOfKeys: 5, lua: APPLY_LUA });
   }
-  return r as Redis & ApplyCommand;
 }
 
 /** A transition another alerter pre-empted: adopt `current` (undefined: nothing open). */
@@ -82,6 +83,8 @@ export interface FencedTarget {
   pk: PartitionKeys;
   lease: Lease;
   group: string;
+  /** WAIT for replicas after each write (REDIS_WAIT_REPLICAS). */
+  wait?: ReplicaWait | undefined;
 }
 
 /**
@@ -112,14 +115,17 @@ export async function writeTransitions(
     );
   }
   let res: string[] | 'dup';
+  defineScript(redis);
   try {
-    res = await withScript(redis).quantmonApplyIncidents(
-      pk.lease('alerter'),
-      pk.incidents,
-      pk.alerts,
-      pk.scores,
-      pk.systemSamples,
-      ...args,
+    res = await writeWithWait<string[] | 'dup'>(redis, target.wait, (p) =>
+      (p as typeof p & ApplyCommand).quantmonApplyIncidents(
+        pk.lease('alerter'),
+        pk.incidents,
+        pk.alerts,
+        pk.scores,
+        pk.systemSamples,
+        ...args,
+      ),
     );
   } catch (err) {
     throw asFenced(err);
@@ -153,7 +159,10 @@ export async function loadIncidents(
 }
 
 /** Last-seen times per subject (no-data), kept in Redis across restarts. */
-export async function loadLastSeen(redis: Redis, keys: Pick<PartitionKeys, 'lastSeen'>): Promise<Map<string, number>> {
+export async function loadLastSeen(
+  redis: Redis,
+  keys: Pick<PartitionKeys, 'lastSeen'>,
+): Promise<Map<string, number>> {
   const raw = await redis.hgetall(keys.lastSeen);
   const out = new Map<string, number>();
   for (const [subject, ms] of Object.entries(raw)) {

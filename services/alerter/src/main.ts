@@ -135,6 +135,7 @@ const ownership = runPartitionOwnership({
         newReader: (name) => createRedis(config, 'blocking', name, log),
         closeReader: closeRedis,
         keys,
+        replicaWait: config.replicaWait,
         log,
         tickMs: config.tickMs,
         claimIdleMs: config.claimIdleMs,

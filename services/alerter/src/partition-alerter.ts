@@ -11,6 +11,7 @@ import {
   type Lease,
   type Logger,
   type OwnedBatch,
+  type ReplicaWait,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { AlertEngine, type EngineDeps } from './alert-engine.js';
@@ -24,6 +25,8 @@ export interface PartitionAlerterDeps {
   newReader: (name: string) => Redis;
   closeReader: (r: Redis) => Promise<void>;
   keys: Keys;
+  /** WAIT for replicas after each write (REDIS_WAIT_REPLICAS). */
+  replicaWait?: ReplicaWait | undefined;
   log: Logger;
   tickMs: number;
   claimIdleMs: number;
@@ -61,7 +64,7 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
       ...deps.engine,
       redis: deps.writer,
       keys: deps.keys,
-      target: { pk, lease, group: ALERTER_GROUP },
+      target: { pk, lease, group: ALERTER_GROUP, wait: deps.replicaWait },
       log,
     },
     deps.rules(),
@@ -93,7 +96,10 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
         signal: lease.signal,
         log: log.child({ module: 'reader' }),
         handle: (batches: OwnedBatch<Input>[], positions) =>
-          engine.observe(batches.flatMap((b) => inputsOf(pk.scores, b)), positions),
+          engine.observe(
+            batches.flatMap((b) => inputsOf(pk.scores, b)),
+            positions,
+          ),
         onDeadLetter: () => deps.onDeadLetter('partition-streams'),
         onLoopError: deps.onLoopError,
       }).finally(() => lease.lost('reader ended')),
@@ -128,10 +134,7 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
   }
 }
 
-function inputsOf(
-  scoresKey: string,
-  b: OwnedBatch<Input>,
-): { id: string; input: RuleInput }[] {
+function inputsOf(scoresKey: string, b: OwnedBatch<Input>): { id: string; input: RuleInput }[] {
   return b.stream === scoresKey
     ? b.entries.map((e) => ({ id: e.id, input: { kind: 'score', update: e.value as ScoreUpdate } }))
     : b.entries.map((e) => ({

@@ -93,6 +93,7 @@ const ownership = runPartitionOwnership({
         newReader: () => createRedis(config, 'blocking', `scorer-reader-p${lease.partition}`, log),
         closeReader: closeRedis,
         keys,
+        replicaWait: config.replicaWait,
         metricsOptions: {
           window: config.window,
           periodsPerYear: config.periodsPerYear,

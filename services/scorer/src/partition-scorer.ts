@@ -7,6 +7,7 @@ import {
   type Lease,
   type Logger,
   type OwnedBatch,
+  type ReplicaWait,
   type StreamPosition,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
@@ -23,6 +24,8 @@ export interface PartitionScorerDeps {
   closeReader: (r: Redis) => Promise<void>;
   keys: Keys;
   metricsOptions: MetricsOptions;
+  /** WAIT for replicas after each write (REDIS_WAIT_REPLICAS). */
+  replicaWait?: ReplicaWait | undefined;
   log: Logger;
   onApplied?: (n: number) => void;
   onDuplicate?: () => void;
@@ -65,7 +68,15 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
       }
     }
     try {
-      await writeScores(deps.writer, pk, lease, GROUPS.scorer, positions, updates);
+      await writeScores(
+        deps.writer,
+        pk,
+        lease,
+        GROUPS.scorer,
+        positions,
+        updates,
+        deps.replicaWait,
+      );
     } catch (err) {
       // The windows are ahead of Redis: the term ends, and the next owner
       // (this replica again, or another) rebuilds them from what Redis holds.

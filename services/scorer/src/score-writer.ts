@@ -5,7 +5,9 @@ import {
   positionArgs,
   setPositionsLua,
   STREAM_MAXLEN,
+  writeWithWait,
   type Lease,
+  type ReplicaWait,
   type PartitionKeys,
   type StreamPosition,
 } from '@quantmon/shared';
@@ -32,15 +34,14 @@ end
 return (#ARGV - at + 1) / 2`;
 
 interface WriteCommand {
-  quantmonWriteScores(...args: (string | number)[]): Promise<number>;
+  quantmonWriteScores(...args: (string | number)[]): unknown;
 }
 
-function withScript(redis: Redis): WriteCommand {
-  const r = redis as Redis & Partial<WriteCommand>;
-  if (!r.quantmonWriteScores) {
+/** Defines the script once per connection; pipelines made afterwards have it too. */
+function defineScript(redis: Redis): void {
+  if (!(redis as Redis & Partial<WriteCommand>).quantmonWriteScores) {
     redis.defineCommand('quantmonWriteScores', { numberOfKeys: 4, lua: WRITE_LUA });
   }
-  return r as Redis & WriteCommand;
 }
 
 /** A serialised update: the same JSON is the stream entry and the latest mark. */
@@ -49,7 +50,12 @@ export interface EncodedUpdate {
   json: string;
 }
 
-/** Write a batch's updates and its group position, fenced by `lease`. Throws FencedError when fenced. */
+/**
+ * Write a batch's updates and its group position, fenced by `lease`.
+ * Throws FencedError when fenced; with `wait`, ReplicaWaitError when too few
+ * replicas confirmed (the retry of the same batch is recognised: see
+ * setPositionsLua).
+ */
 export async function writeScores(
   redis: Redis,
   pk: PartitionKeys,
@@ -57,6 +63,7 @@ export async function writeScores(
   group: string,
   positions: readonly StreamPosition[],
   updates: readonly EncodedUpdate[],
+  wait?: ReplicaWait,
 ): Promise<void> {
   const args: (string | number)[] = [
     lease.token,
@@ -64,13 +71,16 @@ export async function writeScores(
     ...positionArgs(group, positions, () => 4),
   ];
   for (const u of updates) args.push(u.strategy, u.json);
+  defineScript(redis);
   try {
-    await withScript(redis).quantmonWriteScores(
-      pk.lease('scorer'),
-      pk.scores,
-      pk.latestScores,
-      pk.strategySamples,
-      ...args,
+    await writeWithWait(redis, wait, (p) =>
+      (p as typeof p & WriteCommand).quantmonWriteScores(
+        pk.lease('scorer'),
+        pk.scores,
+        pk.latestScores,
+        pk.strategySamples,
+        ...args,
+      ),
     );
   } catch (err) {
     throw asFenced(err);
