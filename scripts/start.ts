@@ -1,8 +1,10 @@
 /**
  * `npm start`: the whole pipeline on this machine as separate processes.
- * Uses REDIS_URL when set, otherwise starts a redis-server of its own (own
- * port, own data folder under .quantmon/), then the four services and the
- * demo feed (unless --no-demo). Ctrl-C stops everything it started.
+ * Uses REDIS_URL (or REDIS_CLUSTER_NODES) when set, otherwise starts a
+ * redis-server of its own (own port, own data folder under .quantmon/), then
+ * the four services and the demo feed (unless --no-demo). `--scorers N` and
+ * `--alerters N` start N identical replicas of each (they share the
+ * partitions). Ctrl-C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
@@ -13,8 +15,22 @@ import { pingRedis, portFree, spawnRedisServer } from './local-redis.js';
 import { formatLogLine } from './log-format.js';
 
 const root = resolve(import.meta.dirname, '..');
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const demo = !args.has('--no-demo');
+
+/** `--name N` or `--name=N`: a replica count from 1 to 16. */
+function replicas(name: string): number {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return 1;
+  const raw = argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 16)
+    fail(`--${name} wants a count from 1 to 16, got ${raw}`);
+  return n;
+}
+const scorerCount = replicas('scorers');
+const alerterCount = replicas('alerters');
 const children: { name: string; proc: ChildProcess }[] = [];
 let stopping = false;
 
@@ -166,18 +182,36 @@ try {
 } catch (err) {
   fail(`building the dashboard failed: ${(err as Error).message}`);
 }
-const redisUrl = process.env['REDIS_URL'] ?? (await startRedis(gatewayPort));
+const clusterNodes = process.env['REDIS_CLUSTER_NODES'];
+const redisUrl =
+  process.env['REDIS_URL'] ??
+  (clusterNodes ? clusterNodes.split(',')[0]!.trim() : await startRedis(gatewayPort));
 if (!(await pingRedis(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
-// Scorer and alerter ports only serve /healthz and /metrics: pick free ones so pipelines can sit side by side.
-const scorerPort = Number(process.env['SCORER_PORT'] ?? (await firstFreePort(collectorPort + 1)));
-const alerterPort = Number(process.env['ALERTER_PORT'] ?? (await firstFreePort(scorerPort + 1)));
+// Scorer and alerter ports only serve /healthz and /metrics: pick free ones so
+// pipelines (and replicas) can sit side by side. Everything else is identical.
+const scorerPorts: number[] = [];
+for (let i = 0; i < scorerCount; i++) {
+  const from = (scorerPorts.at(-1) ?? collectorPort) + 1;
+  scorerPorts.push(
+    i === 0 && process.env['SCORER_PORT']
+      ? Number(process.env['SCORER_PORT'])
+      : await firstFreePort(from),
+  );
+}
+const alerterPorts: number[] = [];
+for (let i = 0; i < alerterCount; i++) {
+  const from = (alerterPorts.at(-1) ?? scorerPorts.at(-1)!) + 1;
+  alerterPorts.push(
+    i === 0 && process.env['ALERTER_PORT']
+      ? Number(process.env['ALERTER_PORT'])
+      : await firstFreePort(from),
+  );
+}
 const env = {
   ...process.env,
   REDIS_URL: redisUrl,
   GATEWAY_PORT: String(gatewayPort),
   COLLECTOR_PORT: String(collectorPort),
-  SCORER_PORT: String(scorerPort),
-  ALERTER_PORT: String(alerterPort),
   // Without probes of your own, the pipeline probes its own APIs, so the API
   // response time card shows a measured value from the first minute.
   PROBES:
@@ -196,8 +230,18 @@ const env = {
     ]),
 };
 run('collector', 'services/collector/src/main.ts', env);
-run('scorer', 'services/scorer/src/main.ts', env);
-run('alerter', 'services/alerter/src/main.ts', env);
+scorerPorts.forEach((port, i) =>
+  run(scorerCount > 1 ? `scorer-${i + 1}` : 'scorer', 'services/scorer/src/main.ts', {
+    ...env,
+    SCORER_PORT: String(port),
+  }),
+);
+alerterPorts.forEach((port, i) =>
+  run(alerterCount > 1 ? `alerter-${i + 1}` : 'alerter', 'services/alerter/src/main.ts', {
+    ...env,
+    ALERTER_PORT: String(port),
+  }),
+);
 run('gateway', 'services/gateway/src/main.ts', env);
 
 const ok =
@@ -216,6 +260,8 @@ process.stdout.write(
   `\n  quantmon is running${demo ? ' with the DEMO feed (made-up strategies; --no-demo to turn it off)' : ''}\n` +
     `  dashboard:  http://localhost:${gatewayPort}/\n` +
     `  ingest:     POST http://localhost:${collectorPort}/v1/samples\n` +
-    `  metrics:    :${collectorPort}/metrics (collector) :${scorerPort}/metrics (scorer) :${alerterPort}/metrics (alerter) :${gatewayPort}/metrics (gateway)\n` +
+    `  redis:      ${clusterNodes ? `Cluster ${clusterNodes}` : redisUrl}   (REDIS_URL for your workers and scripts)\n` +
+    `  metrics:    collector :${collectorPort}, ${scorerPorts.map((p) => `scorer :${p}`).join(', ')}, ` +
+    `${alerterPorts.map((p) => `alerter :${p}`).join(', ')}, gateway :${gatewayPort} (each /metrics and /healthz)\n` +
     `  Ctrl-C stops everything.\n\n`,
 );
