@@ -11,6 +11,7 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { keysFor } from '../packages/shared/src/keys.js';
+import { DEFAULT_PARTITIONS, partitionOf } from '../packages/shared/src/partition.js';
 import { Redis } from 'ioredis';
 import {
   benchRedis,
@@ -43,9 +44,12 @@ const probes = Array.from({ length: Number(args.probes) }, (_, i) => ({
   intervalMs: 10_000,
 }));
 const prefix = `bench-collector-${process.pid}`;
+const HOST = 'bench-host';
 const collector = await startCollector({
   REDIS_URL: redisSrv.url,
   QUANTMON_PREFIX: prefix,
+  HOST_ID: HOST,
+  PARTITIONS: String(DEFAULT_PARTITIONS),
   SYSTEM_INTERVAL_MS: String(intervalMs),
   PROBES: JSON.stringify(probes),
 });
@@ -77,8 +81,12 @@ for (let s = 0; s < seconds; s++) {
 }
 const wall = (performance.now() - t0) / 1000;
 const redis = new Redis(redisSrv.url);
-const written = await redis.xlen(keysFor(prefix).systemSamples);
-const latest = await redis.hgetall(keysFor(prefix).latestSystem);
+const keys = keysFor(prefix);
+// Host samples go to the system-samples stream of the host's partition.
+const written = await redis.xlen(
+  keys.partition(partitionOf(HOST, DEFAULT_PARTITIONS)).systemSamples,
+);
+const latest = await redis.hgetall(keys.latestSystem);
 redis.disconnect();
 
 process.stdout.write(

@@ -5,15 +5,19 @@
  * the same private Redis: raw pipelined XADD of the same entries from this
  * process (the ceiling), and the idempotent ordered Lua write called
  * directly (what HTTP, JSON and validation add on top of it). A retried
- * pass shows the cost of answering duplicates. Bounded by counts.
+ * pass shows the cost of answering duplicates. The pipeline has P
+ * partitions (default 8, as a new pipeline gets): a batch of one strategy
+ * is one partition's Lua step, a batch of 16 strategies is split into one
+ * step per partition, run in parallel. Bounded by counts.
  *
  *   npm run bench:ingest      (or npx tsx bench/ingest.ts)
- *   npm run bench:ingest -- --single 20000 --batches 200 --rounds 3
+ *   npm run bench:ingest -- --single 20000 --batches 200 --rounds 3 --partitions 8
  */
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { keysFor, STREAM_MAXLEN } from '../packages/shared/src/keys.js';
+import { allPartitions } from '../packages/shared/src/partition.js';
 import { appendSamples } from '../packages/shared/src/publish-samples.js';
 import { encodeEntry } from '../packages/shared/src/stream-codec.js';
 import type { StrategySample } from '../packages/shared/src/schemas/strategy-sample.js';
@@ -26,8 +30,10 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'batch-concurrency': { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    partitions: { type: 'string', default: '8' },
   },
 });
+const P = Number(args.partitions);
 const SINGLE = Number(args.single);
 const BATCHES = Number(args.batches);
 const CONC = Number(args.concurrency);
@@ -43,6 +49,7 @@ const collector = await startCollector({
   QUANTMON_PREFIX: prefix,
   SYSTEM_INTERVAL_MS: '3600000',
   INGEST_MAX_BATCH: '10000',
+  PARTITIONS: String(P),
 });
 const url = `http://127.0.0.1:${collector.port}/v1/samples`;
 const agent = new Agent({ keepAlive: true, maxSockets: CONC });
@@ -82,14 +89,18 @@ function post(body: string): Promise<{ status: number; body: string }> {
   });
 }
 
-/** Entries ever added to the stream (XLEN would undercount once MAXLEN trims). */
+/** Entries ever added to the partitions' streams (XLEN would undercount once MAXLEN trims). */
 async function entriesAdded(): Promise<number> {
-  try {
-    const info = (await redis.xinfo('STREAM', keys.strategySamples)) as unknown[];
-    return Number(info[info.indexOf('entries-added') + 1]);
-  } catch {
-    return 0; // no stream yet
+  let total = 0;
+  for (const p of allPartitions(P)) {
+    try {
+      const info = (await redis.xinfo('STREAM', keys.partition(p).strategySamples)) as unknown[];
+      total += Number(info[info.indexOf('entries-added') + 1]);
+    } catch {
+      // no stream yet
+    }
   }
+  return total;
 }
 
 interface Run {
@@ -101,13 +112,17 @@ interface Run {
   written?: number;
 }
 
-/** `requests` bodies sent by `CONC` workers; each worker owns its strategy so ts rise per strategy. */
+/**
+ * `requests` bodies sent by `CONC` workers; each worker owns its strategies
+ * (`spread` of them, round robin inside a batch) so ts rise per strategy.
+ */
 async function httpRun(
   name: string,
   requests: number,
   batch: number,
   tag: string,
   conc = CONC,
+  spread = 1,
 ): Promise<Run> {
   const bodies: string[][] = Array.from({ length: conc }, () => []);
   for (let r = 0; r < requests; r++) {
@@ -117,7 +132,9 @@ async function httpRun(
       JSON.stringify(
         batch === 1
           ? sample(`${tag}-${w}`, k)
-          : Array.from({ length: batch }, (_, j) => sample(`${tag}-${w}`, k * batch + j)),
+          : Array.from({ length: batch }, (_, j) =>
+              sample(spread === 1 ? `${tag}-${w}` : `${tag}-${w}-${j % spread}`, k * batch + j),
+            ),
       ),
     );
   }
@@ -148,6 +165,7 @@ function stamped(tag: string, n: number): StrategySample[] {
   });
 }
 
+/** Pipelined XADD to one stream (partition 0's): the ceiling of one partition's write. */
 async function rawXadd(n: number, tag: string): Promise<Run> {
   const samples = stamped(`raw-${tag}`, n);
   const t0 = performance.now();
@@ -155,7 +173,7 @@ async function rawXadd(n: number, tag: string): Promise<Run> {
     const p = redis.pipeline();
     for (const s of samples.slice(i, i + 1000)) {
       p.xadd(
-        keys.strategySamples,
+        keys.partition(0).strategySamples,
         'MAXLEN',
         '~',
         STREAM_MAXLEN.strategySamples,
@@ -178,7 +196,7 @@ async function directLua(n: number, batch: number, tag: string): Promise<Run> {
   const t0 = performance.now();
   for (let i = 0; i < n; i += batch) {
     const a = performance.now();
-    await appendSamples(redis, prefix, samples.slice(i, i + batch));
+    await appendSamples(redis, prefix, samples.slice(i, i + batch), { partitions: P });
     lat.push(performance.now() - a);
   }
   return {
@@ -190,7 +208,7 @@ async function directLua(n: number, batch: number, tag: string): Promise<Run> {
 }
 
 process.stdout.write(
-  `ingest over loopback HTTP, keep-alive, ${CONC} connections for batch 1 and ${BCONC} for batch 1000, collector pid ${collector.pid} (shared 2-core machine)\n`,
+  `ingest over loopback HTTP, keep-alive, ${CONC} connections for batch 1 and ${BCONC} for batch 1000, ${P} partitions, collector pid ${collector.pid} (shared 2-core machine)\n`,
 );
 // Warm-up: JIT, connections, script cache.
 await httpRun('warm-up', 2000, 1, 'warm');
@@ -209,6 +227,7 @@ for (let r = 0; r < ROUNDS; r++) {
     await httpRun('HTTP batch 1', SINGLE, 1, `one-${tag}`),
     await httpRun('HTTP batch 1000', BATCHES, 1000, `thousand-${tag}`, BCONC),
     await httpRun('HTTP batch 1000, retried (all dup)', BATCHES, 1000, `thousand-${tag}`, BCONC),
+    await httpRun('HTTP batch 1000, 16 strategies', BATCHES, 1000, `spread-${tag}`, BCONC, 16),
     await directLua(BATCHES * 1000, 1000, tag),
     await directLua(Math.min(SINGLE, 20_000), 1, tag),
     await rawXadd(BATCHES * 1000, tag),
@@ -250,11 +269,11 @@ for (const r of runs) {
   );
 }
 const b1000 = runs[1]!;
-const raw = runs[5]!;
+const raw = runs[6]!;
 process.stdout.write(
   `\nsamples/s: median over ${ROUNDS} interleaved rounds; latencies pooled over the rounds.\n` +
     `HTTP batch 1000 reaches ${((b1000.rate / raw.rate) * 100).toFixed(0)} % of raw pipelined XADD, ` +
-    `${((b1000.rate / runs[3]!.rate) * 100).toFixed(0)} % of the same Lua write called directly.\n`,
+    `${((b1000.rate / runs[4]!.rate) * 100).toFixed(0)} % of the same Lua write called directly.\n`,
 );
 agent.destroy();
 redis.disconnect();

@@ -5,9 +5,13 @@ import {
   closeHttpServer,
   createLogger,
   createRegistry,
+  DATA_FIELD,
+  ensurePartitionCount,
   keysFor,
   listeningPort,
+  partitionOf,
   startHttpServer,
+  StrategySample,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { LagGate, readScorerLag } from '../../services/collector/src/backpressure.js';
@@ -22,11 +26,19 @@ export interface IngestServerOptions {
   toleranceMs?: number;
   maxLag?: number;
   lagCheckMs?: number;
+  /** The pipeline's partition count (default 4, so every test spans partitions). */
+  partitions?: number;
+  /** Store the partition count in Redis first, as main.ts does (default true; false for a dead Redis). */
+  storePartitionCount?: boolean;
 }
+
+/** The partition count the ingest tests run with unless they say otherwise. */
+export const TEST_PARTITIONS = 4;
 
 export interface IngestServer {
   url: string;
   server: Server;
+  partitions: number;
   statuses: number[];
   close(): Promise<void>;
 }
@@ -34,10 +46,14 @@ export interface IngestServer {
 /** The collector's ingest route, wired as main.ts wires it, in this process. */
 export async function startIngestServer(o: IngestServerOptions): Promise<IngestServer> {
   const keys = keysFor(o.prefix);
+  const partitions =
+    o.storePartitionCount === false
+      ? (o.partitions ?? TEST_PARTITIONS)
+      : await ensurePartitionCount(o.redis, keys, o.partitions ?? TEST_PARTITIONS);
   const gate = new LagGate({
     maxLag: o.maxLag ?? 0,
     cacheMs: o.lagCheckMs ?? 0,
-    read: () => readScorerLag(o.redis, keys),
+    read: () => readScorerLag(o.redis, keys, partitions),
   });
   const statuses: number[] = [];
   const server = await startHttpServer({
@@ -54,7 +70,10 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
           maxBatch: o.maxBatch ?? 10_000,
           maxBytes: o.maxBytes ?? 5 * 1024 * 1024,
           write: (samples) =>
-            appendSamples(o.redis, o.prefix, samples, { orderToleranceMs: o.toleranceMs ?? 0 }),
+            appendSamples(o.redis, o.prefix, samples, {
+              partitions,
+              orderToleranceMs: o.toleranceMs ?? 0,
+            }),
           backpressure: () => gate.check(),
           onRejected: (s) => statuses.push(s),
           onAccepted: () => statuses.push(202),
@@ -66,6 +85,7 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
   return {
     url: `http://127.0.0.1:${listeningPort(server)}/v1/samples`,
     server,
+    partitions,
     statuses,
     close: () => closeHttpServer(server),
   };
@@ -121,4 +141,55 @@ export function rawPost(
       req.end(body);
     }
   });
+}
+
+/** Every strategy sample of one partition's stream, in stream order. */
+export async function partitionSamples(
+  redis: Redis,
+  prefix: string,
+  partition: number,
+): Promise<StrategySample[]> {
+  const entries = await redis.xrange(
+    keysFor(prefix).partition(partition).strategySamples,
+    '-',
+    '+',
+  );
+  return entries.map(([, f]) => StrategySample.parse(JSON.parse(f[f.indexOf(DATA_FIELD) + 1]!)));
+}
+
+/** Every strategy sample of the pipeline, partition by partition (stream order within each). */
+export async function allSamples(
+  redis: Redis,
+  prefix: string,
+  partitions: number,
+): Promise<StrategySample[]> {
+  const out: StrategySample[] = [];
+  for (let p = 0; p < partitions; p++) out.push(...(await partitionSamples(redis, prefix, p)));
+  return out;
+}
+
+/** The samples of one strategy, in stream order (its partition's stream). */
+export async function strategySamples(
+  redis: Redis,
+  prefix: string,
+  partitions: number,
+  strategy: string,
+): Promise<StrategySample[]> {
+  return (await partitionSamples(redis, prefix, partitionOf(strategy, partitions))).filter(
+    (s) => s.strategy === strategy,
+  );
+}
+
+/**
+ * Strategy ids `<label>-<k>` picked so that each of the P partitions holds
+ * `perPartition` of them (whatever the partition hash), in partition order.
+ */
+export function strategiesCovering(label: string, partitions: number, perPartition = 1): string[] {
+  const byPartition: string[][] = Array.from({ length: partitions }, () => []);
+  for (let k = 0; byPartition.some((l) => l.length < perPartition); k++) {
+    const id = `${label}-${k}`;
+    const list = byPartition[partitionOf(id, partitions)]!;
+    if (list.length < perPartition) list.push(id);
+  }
+  return byPartition.flat();
 }

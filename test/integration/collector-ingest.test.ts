@@ -1,18 +1,29 @@
 import {
-  DATA_FIELD,
   GROUPS,
   IngestAccepted,
   keysFor,
+  partitionOf,
   publishSampleBatch,
   publishSamples,
-  StrategySample,
 } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
-import { rawPost, startIngestServer, type IngestServer } from './collector-harness.js';
+import {
+  allSamples,
+  partitionSamples,
+  rawPost,
+  startIngestServer,
+  strategiesCovering,
+  strategySamples,
+  type IngestServer,
+} from './collector-harness.js';
 
-/** POST /v1/samples against a real Redis: every status, idempotency, ordering, backpressure. */
+/**
+ * POST /v1/samples against a real Redis: every status, idempotency, ordering,
+ * backpressure. The pipeline has four partitions (the harness's default), so
+ * batches with several strategies span partitions.
+ */
 describe('collector ingest', () => {
   let redisServer: TestRedis;
   let redis: Redis;
@@ -43,11 +54,14 @@ describe('collector ingest', () => {
       );
       return { ...r, json: JSON.parse(r.body) as Record<string, unknown> };
     };
-    const stream = async () =>
-      (await redis.xrange(keys.strategySamples, '-', '+')).map(([, f]) =>
-        StrategySample.parse(JSON.parse(f[f.indexOf(DATA_FIELD) + 1]!)),
-      );
-    return { prefix, keys, post, stream, srv };
+    /** Every sample written, partition by partition. */
+    const stream = () => allSamples(redis, prefix, srv.partitions);
+    /** One strategy's samples, in stream order. */
+    const of = (strategy: string) => strategySamples(redis, prefix, srv.partitions, strategy);
+    /** Keys under the prefix besides the stored partition count: none means nothing was written. */
+    const written = async () =>
+      (await redis.keys(`${prefix}:*`)).filter((k) => k !== keys.partitionCount);
+    return { prefix, keys, post, stream, of, written, srv };
   }
 
   it('accepts one sample with 202, the counts, and writes it stamped with its arrival', async () => {
@@ -69,7 +83,7 @@ describe('collector ingest', () => {
   });
 
   it('rejects a batch with any malformed sample whole: 400 naming each bad item and field', async () => {
-    const { post, keys } = await setup();
+    const { post, written } = await setup();
     const res = await post([
       { strategy: 'ok', ts: 1, return: 0.01 },
       { strategy: 'bad id!', ts: 'yesterday', return: '0.1' },
@@ -78,15 +92,15 @@ describe('collector ingest', () => {
     expect(res.status).toBe(400);
     const paths = (res.json['issues'] as { path: string }[]).map((i) => i.path).sort();
     expect(paths).toEqual(['[1].return', '[1].strategy', '[1].ts', '[2]']);
-    expect(await redis.exists(keys.strategySamples, keys.ingestLastTs)).toBe(0);
+    expect(await written()).toEqual([]);
   });
 
   it('rejects non-finite numbers (1e999 parses as Infinity) and broken JSON with 400', async () => {
-    const { post, keys } = await setup();
+    const { post, written } = await setup();
     expect((await post('{"strategy":"x","ts":1,"return":1e999}')).status).toBe(400);
     expect((await post('{"strategy":"x","ts":1,"return":0.1')).status).toBe(400);
     expect((await post('[]')).status).toBe(400);
-    expect(await redis.exists(keys.strategySamples)).toBe(0);
+    expect(await written()).toEqual([]);
   });
 
   it('answers 401 without a valid bearer token where tokens are configured', async () => {
@@ -105,7 +119,7 @@ describe('collector ingest', () => {
   });
 
   it('answers 413 over the batch count and over the byte limit, declared or streamed', async () => {
-    const { post, srv, keys } = await setup({ maxBatch: 3, maxBytes: 2048 });
+    const { post, srv, stream } = await setup({ maxBatch: 3, maxBytes: 2048 });
     const four = Array.from({ length: 4 }, (_, i) => ({ strategy: 's', ts: i, return: 0 }));
     const r1 = await post(four);
     expect(r1.status).toBe(413);
@@ -124,7 +138,7 @@ describe('collector ingest', () => {
     expect(chunked.status).toBe(413);
     // The connection stays usable after a 413.
     expect((await post({ strategy: 's', ts: 1, return: 0 })).status).toBe(202);
-    expect(await redis.xlen(keys.strategySamples)).toBe(1);
+    expect(await stream()).toHaveLength(1);
   });
 
   it('answers 415 for a body that is not JSON by its content type', async () => {
@@ -137,26 +151,18 @@ describe('collector ingest', () => {
 
   it('answers 429 with Retry-After while the scorer group is too far behind, then accepts again', async () => {
     const { post, keys } = await setup({ maxLag: 50, lagCheckMs: 0 });
+    const stream = keys.partition(0).strategySamples;
     const p = redis.pipeline();
-    for (let i = 0; i < 60; i++) p.xadd(keys.strategySamples, '*', 'd', '{}');
+    for (let i = 0; i < 60; i++) p.xadd(stream, '*', 'd', '{}');
     await p.exec();
-    await redis.xgroup('CREATE', keys.strategySamples, GROUPS.scorer, '0');
+    await redis.xgroup('CREATE', stream, GROUPS.scorer, '0');
     const res = await post({ strategy: 's', ts: 1, return: 0 });
     expect(res.status).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.json['error']).toMatch(/60 samples behind/);
-    expect(await redis.xlen(keys.strategySamples)).toBe(60);
+    expect(await redis.xlen(stream)).toBe(60);
     // The scorer catches up: ingest resumes.
-    await redis.xreadgroup(
-      'GROUP',
-      GROUPS.scorer,
-      'c',
-      'COUNT',
-      100,
-      'STREAMS',
-      keys.strategySamples,
-      '>',
-    );
+    await redis.xreadgroup('GROUP', GROUPS.scorer, 'c', 'COUNT', 100, 'STREAMS', stream, '>');
     expect((await post({ strategy: 's', ts: 1, return: 0 })).status).toBe(202);
   });
 
@@ -168,7 +174,12 @@ describe('collector ingest', () => {
       lazyConnect: true,
     });
     dead.on('error', () => undefined);
-    const srv = await startIngestServer({ redis: dead, prefix: uniquePrefix('dead'), maxLag: 10 });
+    const srv = await startIngestServer({
+      redis: dead,
+      prefix: uniquePrefix('dead'),
+      maxLag: 10,
+      storePartitionCount: false,
+    });
     servers.push(srv);
     const res = await rawPost(srv.url, JSON.stringify({ strategy: 's', ts: 1, return: 0 }));
     expect(res.status).toBe(503);
@@ -177,7 +188,7 @@ describe('collector ingest', () => {
   });
 
   it('counts a retried batch once: duplicates by id are skipped and reported', async () => {
-    const { post, stream } = await setup();
+    const { post, of } = await setup();
     const batch = Array.from({ length: 5 }, (_, i) => ({
       strategy: 's',
       ts: 100 + i,
@@ -196,7 +207,7 @@ describe('collector ingest', () => {
     expect((await post({ strategy: 't', ts: 1, return: 0, id: 'b-0' })).json).toMatchObject({
       accepted: 1,
     });
-    expect((await stream()).map((s) => s.id)).toEqual([
+    expect((await of('s')).map((s) => s.id)).toEqual([
       'b-0',
       'b-1',
       'b-2',
@@ -204,8 +215,8 @@ describe('collector ingest', () => {
       'b-4',
       'b-5',
       'b-6',
-      'b-0',
     ]);
+    expect((await of('t')).map((s) => s.id)).toEqual(['b-0']);
   });
 
   it('writes two concurrent copies of one batch exactly once', async () => {
@@ -222,7 +233,7 @@ describe('collector ingest', () => {
   });
 
   it('skips samples older than the strategy latest and says which; reorders inside a batch', async () => {
-    const { post, stream } = await setup();
+    const { post, of } = await setup();
     expect((await post({ strategy: 'o', ts: 1000, return: 0 })).status).toBe(202);
     const res = await post([
       { strategy: 'o', ts: 500, return: 0 }, // before 1000: skipped
@@ -239,7 +250,7 @@ describe('collector ingest', () => {
       late: 0,
       reordered: 2, // 1000 and 3000 swapped places; 500 and 2000 stayed
     });
-    const o = (await stream()).filter((s) => s.strategy === 'o').map((s) => s.ts);
+    const o = (await of('o')).map((s) => s.ts);
     expect(o).toEqual([1000, 1000, 2000, 3000]);
     // Out-of-order samples do not burn their id: fixed and resent, they are written.
     expect((await post({ strategy: 'o', ts: 100, return: 0, id: 'late-1' })).json).toMatchObject({
@@ -278,5 +289,131 @@ describe('collector ingest', () => {
       publishSamples(redis, [{ strategy: 'pub', ts: 1, return: '1' }], { prefix }),
     ).rejects.toThrow(/return/);
     expect((await stream()).map((s) => s.ts)).toEqual([10, 20]);
+  });
+
+  describe('across partitions', () => {
+    const P = 4;
+    /** Twelve strategies, three in each of the four partitions. */
+    const STRATEGIES = strategiesCovering('span', P, 3);
+    /** Eight samples per strategy, ids unique per strategy, the whole batch shuffled. */
+    function spanningBatch(tag: string, t0 = 1000) {
+      const batch = STRATEGIES.flatMap((strategy) =>
+        Array.from({ length: 8 }, (_, i) => ({
+          strategy,
+          ts: t0 + i,
+          return: 0.001 * i,
+          id: `${tag}-${i}`,
+        })),
+      );
+      // A fixed permutation (37 is coprime to 96), so ingest must restore per-strategy order.
+      return batch.map((_, i) => batch[(i * 37) % batch.length]!);
+    }
+
+    it('lands each sample of a batch spanning four partitions in its strategy partition, in per-strategy ts order', async () => {
+      const { post, prefix } = await setup({ partitions: P });
+      expect(new Set(STRATEGIES.map((s) => partitionOf(s, P))).size).toBe(P);
+      const batch = spanningBatch('a');
+      expect(new Set(batch.map((x) => `${x.strategy}/${x.id}`)).size).toBe(batch.length);
+      const res = await post(batch);
+      expect(res.status).toBe(202);
+      expect(res.json).toMatchObject({ accepted: batch.length, duplicates: 0, outOfOrder: 0 });
+      expect(res.json['reordered']).toBeGreaterThan(0);
+      for (let p = 0; p < P; p++) {
+        const here = await partitionSamples(redis, prefix, p);
+        // Only this partition's strategies, each one complete and in ts order.
+        const mine = STRATEGIES.filter((s) => partitionOf(s, P) === p);
+        expect(new Set(here.map((x) => x.strategy))).toEqual(new Set(mine));
+        for (const strategy of mine) {
+          const ts = here.filter((x) => x.strategy === strategy).map((x) => x.ts);
+          expect(ts).toEqual([1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007]);
+        }
+      }
+    });
+
+    it('writes a retried batch that spans partitions nothing twice, sequential or concurrent', async () => {
+      const { post, stream } = await setup({ partitions: P });
+      const batch = spanningBatch('r');
+      expect((await post(batch)).json).toMatchObject({ accepted: 96, duplicates: 0 });
+      expect((await post(batch)).json).toMatchObject({ accepted: 0, duplicates: 96 });
+      // Two copies at once: per partition one copy's share wins, the other's answers duplicates.
+      const again = spanningBatch('c', 2000);
+      const [a, b] = await Promise.all([post(again), post(again)]);
+      expect([a.status, b.status]).toEqual([202, 202]);
+      const sum = (k: string) => Number(a.json[k]) + Number(b.json[k]);
+      expect([sum('accepted'), sum('duplicates'), sum('outOfOrder')]).toEqual([96, 96, 0]);
+      const all = await stream();
+      expect(all).toHaveLength(192);
+      expect(new Set(all.map((x) => `${x.strategy}/${x.id}`)).size).toBe(192);
+    });
+
+    it('answers 503 with Retry-After when one partition fails part-way; the retry with the same ids writes only the rest', async () => {
+      const { post, prefix, keys, stream } = await setup({ partitions: P });
+      const batch = spanningBatch('f');
+      const broken = partitionOf(STRATEGIES[0]!, P);
+      const brokenShare = batch.filter((x) => partitionOf(x.strategy, P) === broken).length;
+      // The partition's stream key holds a string: its XADD fails (WRONGTYPE), the others write.
+      await redis.set(keys.partition(broken).strategySamples, 'not a stream');
+      const failed = await post(batch);
+      expect(failed.status).toBe(503);
+      expect(failed.headers['retry-after']).toBe('1');
+      expect(failed.json['error']).toMatch(new RegExp(`not written \\(${broken}\\)`));
+      for (let p = 0; p < P; p++) {
+        if (p === broken) continue;
+        const share = batch.filter((x) => partitionOf(x.strategy, P) === p).length;
+        expect(await partitionSamples(redis, prefix, p)).toHaveLength(share);
+      }
+      // The failed share burned no id and moved no ordering state.
+      expect(await redis.keys(`${keys.partition(broken).ingestSeenPrefix}*`)).toEqual([]);
+      expect(await redis.exists(keys.partition(broken).ingestLastTs)).toBe(0);
+
+      await redis.del(keys.partition(broken).strategySamples);
+      const retry = await post(batch);
+      expect(retry.status).toBe(202);
+      expect(retry.json).toMatchObject({
+        accepted: brokenShare,
+        duplicates: batch.length - brokenShare,
+        outOfOrder: 0,
+      });
+      const all = await stream();
+      expect(all).toHaveLength(batch.length);
+      expect(new Set(all.map((x) => `${x.strategy}/${x.id}`)).size).toBe(batch.length);
+      for (const strategy of STRATEGIES) {
+        const ts = all.filter((x) => x.strategy === strategy).map((x) => x.ts);
+        expect(ts).toEqual([1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007]);
+      }
+    });
+
+    it('sums the scorer lag over partitions for backpressure: 429 only when the sum is over the limit', async () => {
+      const { post, keys } = await setup({ partitions: P, maxLag: 50, lagCheckMs: 0 });
+      // 20 unread entries on each partition: none is over 50 alone, together they are 80.
+      for (let p = 0; p < P; p++) {
+        const stream = keys.partition(p).strategySamples;
+        const tx = redis.pipeline();
+        for (let i = 0; i < 20; i++) tx.xadd(stream, '*', 'd', '{}');
+        await tx.exec();
+        await redis.xgroup('CREATE', stream, GROUPS.scorer, '0');
+      }
+      const res = await post({ strategy: 's', ts: 1, return: 0 });
+      expect(res.status).toBe(429);
+      expect(res.json['error']).toMatch(/80 samples behind/);
+      const drain = (p: number) =>
+        redis.xreadgroup(
+          'GROUP',
+          GROUPS.scorer,
+          'c',
+          'COUNT',
+          100,
+          'STREAMS',
+          keys.partition(p).strategySamples,
+          '>',
+        );
+      await drain(0);
+      expect((await post({ strategy: 's', ts: 1, return: 0 })).json['error']).toMatch(
+        /60 samples behind/,
+      );
+      await drain(1);
+      // 40 left over two partitions: under the limit.
+      expect((await post({ strategy: 's', ts: 1, return: 0 })).status).toBe(202);
+    });
   });
 });

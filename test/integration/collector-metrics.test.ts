@@ -3,6 +3,7 @@ import {
   DATA_FIELD,
   keysFor,
   listeningPort,
+  partitionOf,
   publishSamples,
   readPipelineErrors,
   SystemSample,
@@ -28,6 +29,8 @@ describe('collector system metrics', () => {
   const services: RunningService[] = [];
   const probed = uniquePrefix('probed');
   const quiet = uniquePrefix('quiet');
+  const HOST = 'metrics-host';
+  const P = 4;
 
   beforeAll(async () => {
     [redisServer, cacheServer] = await Promise.all([startTestRedis(), startTestRedis()]);
@@ -47,7 +50,12 @@ describe('collector system metrics', () => {
       { name: 'fail', url: `${base}/fail`, intervalMs: 250 },
       { name: 'hang', url: `${base}/hang`, intervalMs: 250, timeoutMs: 200 },
     ];
-    const common = { REDIS_URL: redisServer.url, SYSTEM_INTERVAL_MS: '300' };
+    const common = {
+      REDIS_URL: redisServer.url,
+      SYSTEM_INTERVAL_MS: '300',
+      HOST_ID: HOST,
+      PARTITIONS: String(P),
+    };
     services.push(
       ...(await Promise.all([
         startService('collector', {
@@ -72,8 +80,10 @@ describe('collector system metrics', () => {
     expect(codes).toEqual(services.map(() => 0));
   });
 
+  /** The host's samples: on the system-samples stream of the host's partition. */
   async function samples(prefix: string, since = '-'): Promise<SystemSample[]> {
-    const entries = await redis.xrange(keysFor(prefix).systemSamples, since, '+');
+    const stream = keysFor(prefix).partition(partitionOf(HOST, P)).systemSamples;
+    const entries = await redis.xrange(stream, since, '+');
     return entries.map(([, f]) => SystemSample.parse(JSON.parse(f[f.indexOf(DATA_FIELD) + 1]!)));
   }
   /** The first sample written after now that satisfies `match`. */
@@ -144,7 +154,12 @@ describe('collector system metrics', () => {
     const keys = keysFor(quiet);
     await nextSample(quiet, (x) => x.errorRate === 0, 'a zero error rate with nothing failing');
     const before = await readPipelineErrors(redis, keys);
-    await redis.xadd(keys.strategySamples, '*', DATA_FIELD, '{"strategy":"x","return":"nope"}');
+    await redis.xadd(
+      keys.partition(partitionOf('x', P)).strategySamples,
+      '*',
+      DATA_FIELD,
+      '{"strategy":"x","return":"nope"}',
+    );
     await eventually(
       async () => ((await redis.xlen(keys.deadLetter)) > 0 ? true : undefined),
       15_000,

@@ -1,12 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { isCluster } from './redis.js';
 
 /**
  * The pipeline's own errors, counted where they happen and read by the
  * collector for the error rate. Each error is an INCRBY on a key per epoch
  * second that expires after two minutes: writers pay one round trip per
- * error, the reader sums the last 60 keys with one MGET, and memory stays
- * at most ~120 small keys whatever the error volume.
+ * error, the reader sums the last 60 keys with one MGET (60 GETs sent at
+ * once on a Cluster), and memory stays at most ~120 small keys whatever the
+ * error volume.
  *
  * What counts as a pipeline error: an entry dead-lettered (it failed its
  * schema or its handler), a consumer loop failure, a failed emergency
@@ -40,7 +42,9 @@ export async function recordPipelineError(
 
 /**
  * Errors over the `windowSeconds` seconds up to and including the current
- * second, with one MGET.
+ * second: one MGET on a single Redis. On a Cluster the per-second keys
+ * hash to different slots (MGET would answer CROSSSLOT), so each is read
+ * with its own GET, all sent at once.
  */
 export async function readPipelineErrors(
   redis: Redis,
@@ -51,7 +55,9 @@ export async function readPipelineErrors(
   const last = Math.floor(now / 1000);
   const names: string[] = [];
   for (let s = last - windowSeconds + 1; s <= last; s++) names.push(keys.pipelineErrors(s));
-  const values = await redis.mget(...names);
+  const values = isCluster(redis)
+    ? await Promise.all(names.map((n) => redis.get(n)))
+    : await redis.mget(...names);
   let total = 0;
   for (const v of values) if (v !== null) total += Number(v) || 0;
   return total;

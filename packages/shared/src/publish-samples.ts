@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { keysFor, STREAM_MAXLEN } from './keys.js';
@@ -33,25 +32,35 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
 }
 
 /**
- * One atomic step per batch, in a Lua script: for each sample (in the order
- * given) mark its id (SET NX EX) or skip it when the mark exists
- * (idempotency), skip it and drop the new mark when its ts is more than the
- * tolerance before the strategy's latest (ordering), else XADD it and
- * advance the strategy's latest ts. Replies one string per sample: "w<entry id>" written,
- * "l<entry id>" written late (within the tolerance), "d" duplicate,
- * "o" out of order.
+ * One atomic step per partition's share of a batch, in a Lua script: for
+ * each sample (in the order given) mark its id (SET NX EX) or skip it when
+ * the mark exists (idempotency), skip it and drop the new mark when its ts
+ * is more than the tolerance before the strategy's latest (ordering), else
+ * XADD it and advance the strategy's latest ts. Replies one string per
+ * sample: "w<entry id>" written, "l<entry id>" written late (within the
+ * tolerance), "d" duplicate, "o" out of order.
+ *
+ * Redis does not roll a script back on an error: a failing XADD
+ * (WRONGTYPE, OOM) drops the mark it just set and stores the latest ts of
+ * what was written before answering the error, so what the script wrote
+ * stays consistent (written samples marked, nothing marked that was not
+ * written) and a retry with the same ids writes exactly the rest.
  *
  * KEYS[1] stream, KEYS[2] last-ts hash. ARGV: seen-key prefix, MAXLEN,
  * TTL seconds, tolerance ms, then strategy, ts, id ('' for none), JSON per
  * sample. Timestamps are compared as numbers (exact below 2^53) and stored
  * as the strings given, so no precision is lost in Lua's number format.
- * The idempotency keys are built inside the script: one Redis (or one
- * primary), as everywhere in quantmon.
+ * The idempotency keys are built inside the script from the seen prefix,
+ * which carries the partition's hash tag: they share the slot of KEYS[1],
+ * so the script is legal on a Redis Cluster.
  */
 const APPEND_SCRIPT = `
 local stream, lastKey = KEYS[1], KEYS[2]
 local seen, maxlen, ttl, tol = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local last, dirty, out = {}, {}, {}
+local function flush()
+  for s, v in pairs(dirty) do redis.call('HSET', lastKey, s, v) end
+end
 for i = 5, #ARGV, 4 do
   local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local ts = tonumber(tsStr)
@@ -70,7 +79,12 @@ for i = 5, #ARGV, 4 do
       if mark then redis.call('DEL', mark) end -- not written: the id stays free
       r = 'o'
     else
-      local entry = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', '${DATA_FIELD}', data)
+      local entry = redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*', '${DATA_FIELD}', data)
+      if type(entry) == 'table' and entry.err then
+        if mark then redis.call('DEL', mark) end
+        flush()
+        return entry
+      end
       if ts >= prev then
         if ts > prev then dirty[strategy] = tsStr end
         last[strategy] = ts
@@ -82,10 +96,9 @@ for i = 5, #ARGV, 4 do
   end
   out[#out + 1] = r
 end
-for s, v in pairs(dirty) do redis.call('HSET', lastKey, s, v) end
+flush()
 return out
 `;
-const APPEND_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
 
 export interface AppendOptions {
   /**
@@ -96,7 +109,7 @@ export interface AppendOptions {
   orderToleranceMs?: number;
   /** How long a written sample id is remembered for idempotency (default one day). */
   idempotencyTtlSeconds?: number;
-  /** The pipeline's partition count P (ensurePartitionCount); default 1. */
+  /** The pipeline's partition count P (ensurePartitionCount); default 1 (a pipeline of one partition). */
   partitions?: number;
 }
 
@@ -151,16 +164,48 @@ export function batchWriteOrder(samples: readonly { strategy: string; ts: number
   return { order, reordered };
 }
 
-async function runAppend(
-  redis: Redis,
-  keys: string[],
-  args: (string | number)[],
-): Promise<string[]> {
-  try {
-    return (await redis.evalsha(APPEND_SHA, keys.length, ...keys, ...args)) as string[];
-  } catch (err) {
-    if (!(err as Error).message.startsWith('NOSCRIPT')) throw err;
-    return (await redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args)) as string[];
+interface AppendCommand {
+  quantmonAppendSamples(...keysAndArgs: (string | number)[]): Promise<string[]>;
+}
+
+/** The script as a command of this client (ioredis sends EVALSHA, and EVAL once on NOSCRIPT). */
+function withScript(redis: Redis): AppendCommand {
+  const r = redis as Redis & Partial<AppendCommand>;
+  if (!r.quantmonAppendSamples) {
+    redis.defineCommand('quantmonAppendSamples', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+  }
+  return r as Redis & AppendCommand;
+}
+
+interface Written {
+  share: number[];
+  replies: string[];
+}
+
+/**
+ * A batch that spans partitions was not written whole: some partitions'
+ * shares failed (Redis, or one Cluster node, unreachable) while others may
+ * have been written. Retrying the same batch with the same ids is safe: the
+ * shares already written answer as duplicates, the rest is written.
+ */
+export class PartitionWriteError extends Error {
+  constructor(
+    /** The partitions the batch touched. */
+    readonly partitions: number[],
+    /** Those whose share was not written (or not confirmed). */
+    readonly failed: number[],
+    partitionCount: number,
+    cause: unknown,
+  ) {
+    const written = partitions.filter((p) => !failed.includes(p));
+    super(
+      `${failed.length} of the ${partitions.length} partitions this batch spans ` +
+        `(of ${partitionCount}) not written (${failed.join(', ')})` +
+        (written.length > 0 ? `, written: ${written.join(', ')}` : '') +
+        `: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'PartitionWriteError';
   }
 }
 
@@ -169,9 +214,15 @@ async function runAppend(
  * batch is split by partition (a stable hash of the strategy id); each
  * partition's share is written in one atomic step (a Lua script on keys of
  * one hash tag), all partitions in parallel. The call resolves only when
- * every partition wrote its share; if one fails the call throws, and a
- * retry of the same batch (same ids) writes only what is missing: the
- * shares already written answer as duplicates.
+ * every partition wrote its share. If any share fails, the call waits
+ * until every share has settled and throws PartitionWriteError naming the
+ * partitions not written; a retry of the same batch (same ids) writes only
+ * what is missing: the shares already written answer as duplicates.
+ * (Samples without an id cannot be told apart: a retry writes again those
+ * of the shares that were written.)
+ *
+ * `opts.partitions` must be the pipeline's P (ensurePartitionCount): any
+ * other count sends strategies to partitions their scorer does not read.
  */
 export async function appendSamples(
   redis: Redis,
@@ -200,10 +251,13 @@ export async function appendSamples(
     else shares.set(p, [i]);
   }
   const outcomes: SampleOutcome[] = new Array<SampleOutcome>(samples.length);
-  const written = await Promise.all(
+  const script = withScript(redis);
+  const settled = await Promise.allSettled(
     [...shares].map(async ([p, share]) => {
       const pk = keys.partition(p);
       const args: (string | number)[] = [
+        pk.strategySamples,
+        pk.ingestLastTs,
         pk.ingestSeenPrefix,
         STREAM_MAXLEN.strategySamples,
         opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
@@ -213,10 +267,22 @@ export async function appendSamples(
         const s = samples[i]!;
         args.push(s.strategy, String(s.ts), s.id ?? '', encodeEntry(s)[1]);
       }
-      const replies = await runAppend(redis, [pk.strategySamples, pk.ingestLastTs], args);
-      return { share, replies };
+      const written: Written = { share, replies: await script.quantmonAppendSamples(...args) };
+      return written;
     }),
   );
+  const touched = [...shares.keys()];
+  const written: Written[] = [];
+  const failed: number[] = [];
+  let cause: unknown;
+  settled.forEach((r, k) => {
+    if (r.status === 'fulfilled') written.push(r.value);
+    else {
+      failed.push(touched[k]!);
+      cause ??= r.reason;
+    }
+  });
+  if (failed.length > 0) throw new PartitionWriteError(touched, failed, partitions, cause);
   for (const { share, replies } of written) {
     replies.forEach((r, k) => {
       const i = share[k]!;
@@ -269,7 +335,8 @@ export async function publishSampleBatch(
   opts: PublishOptions = {},
 ): Promise<AppendResult> {
   const prefix = opts.prefix ?? 'quantmon';
-  const partitions = opts.partitions ?? (await ensurePartitionCount(redis, keysFor(prefix), undefined));
+  const partitions =
+    opts.partitions ?? (await ensurePartitionCount(redis, keysFor(prefix), undefined));
   return appendSamples(redis, prefix, normaliseSamples(samples, Date.now()), {
     ...opts,
     partitions,

@@ -1,10 +1,12 @@
-import { GROUPS, type Keys } from '@quantmon/shared';
+import { allPartitions, GROUPS, type Keys } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
+import { readEach } from './read-each.js';
+import { isNoSuchKey, parseGroups } from './xinfo.js';
 
 export interface LagReading {
-  /** Entries of the stream the scorer's group has not read yet; undefined when unknown. */
+  /** Entries the scorer's group has not read yet, over all partitions; undefined when unknown. */
   lag: number | undefined;
-  /** The group's cumulative `entries-read`, for the drain rate. */
+  /** The group's cumulative `entries-read` summed over partitions, for the drain rate. */
   entriesRead: number | undefined;
 }
 
@@ -31,10 +33,11 @@ export function retryAfterSeconds(
 }
 
 /**
- * Decides 429 for ingest from the scorer group's lag on the strategy-samples
- * stream. One reading serves every request for `cacheMs` (and concurrent
- * requests share one in-flight reading), so the check costs one XINFO per
- * interval however busy ingest is. When the lag cannot be read (Redis
+ * Decides 429 for ingest from the scorer group's lag summed over the
+ * partitions' strategy-samples streams. One reading serves every request
+ * for `cacheMs` (and concurrent requests share one in-flight reading), so
+ * the check costs one XINFO per partition per interval however busy ingest
+ * is. When the lag cannot be read (Redis
  * down, no group yet) it never blocks: the write itself answers 503 if
  * Redis is down, and with no scorer group there is no consumer to be behind.
  */
@@ -88,33 +91,40 @@ export class LagGate {
 }
 
 /**
- * The scorer group's lag from XINFO GROUPS (Redis >= 7). Where Redis
- * cannot tell the lag (entries deleted inside the unread range) the
- * group's pending count stands in: a lower bound of the backlog.
+ * The scorer group's lag summed over every partition's strategy-samples
+ * stream: one XINFO GROUPS per partition (Redis >= 7), pipelined on a
+ * single Redis, sent separately on a Cluster (readEach). Where Redis cannot
+ * tell a partition's lag (entries deleted inside the unread range) the
+ * group's pending count stands in: a lower bound of that backlog. A
+ * partition whose stream does not exist yet is 0 behind; one without the
+ * scorer's group (no scorer has owned it yet) adds nothing: there is no
+ * consumer to be behind. `lag` is undefined only when no partition has the
+ * group. `entriesRead` is the sum over the partitions that report it.
  */
-export async function readScorerLag(redis: Redis, keys: Keys): Promise<LagReading> {
-  let groups: unknown;
-  try {
-    groups = await redis.xinfo('GROUPS', keys.strategySamples);
-  } catch (err) {
-    if ((err as Error).message.includes('no such key')) return { lag: 0, entriesRead: undefined };
-    throw err;
+export async function readScorerLag(
+  redis: Redis,
+  keys: Keys,
+  partitions: number,
+): Promise<LagReading> {
+  const replies = await readEach(
+    redis,
+    allPartitions(partitions).map((p) => ['XINFO', 'GROUPS', keys.partition(p).strategySamples]),
+  );
+  let lag: number | undefined;
+  let entriesRead: number | undefined;
+  for (const reply of replies) {
+    if (!reply.ok) {
+      if (isNoSuchKey(reply.error)) {
+        lag ??= 0;
+        continue;
+      }
+      throw reply.error; // unknown backlog: the gate lets ingest through
+    }
+    const group = parseGroups(reply.value).find((g) => g.name === GROUPS.scorer);
+    if (!group) continue;
+    const behind = group.lag ?? group.pending;
+    if (behind !== undefined) lag = (lag ?? 0) + behind;
+    if (group.entriesRead !== undefined) entriesRead = (entriesRead ?? 0) + group.entriesRead;
   }
-  if (!Array.isArray(groups)) return { lag: undefined, entriesRead: undefined };
-  for (const g of groups) {
-    if (!Array.isArray(g)) continue;
-    const get = (name: string): unknown => {
-      const i = g.indexOf(name);
-      return i >= 0 && i % 2 === 0 ? g[i + 1] : undefined;
-    };
-    if (get('name') !== GROUPS.scorer) continue;
-    const lag = get('lag');
-    const pending = get('pending');
-    const read = get('entries-read');
-    return {
-      lag: typeof lag === 'number' ? lag : typeof pending === 'number' ? pending : undefined,
-      entriesRead: typeof read === 'number' ? read : undefined,
-    };
-  }
-  return { lag: undefined, entriesRead: undefined };
+  return { lag, entriesRead };
 }

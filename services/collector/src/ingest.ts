@@ -15,7 +15,12 @@ export interface IngestOptions {
   tokens: string[];
   maxBatch: number;
   maxBytes: number;
-  /** Write a validated batch atomically (idempotent, ordered); throws when Redis is unavailable. */
+  /**
+   * Write a validated batch: each partition's share atomically (idempotent,
+   * ordered). Throws unless every share was written (Redis, or the node of
+   * one partition, unavailable): answered 503, and a retry with the same
+   * ids writes only what is missing.
+   */
   write: (samples: StrategySample[]) => Promise<AppendResult>;
   /** Answers when the stream behind ingest is too far behind (429). */
   backpressure?: () => Promise<Backpressure | undefined>;

@@ -1,29 +1,29 @@
 import {
-  abortableSleep,
   appendSamples,
   closeHttpServer,
   closeRedis,
   createLogger,
   createRedis,
   createRegistry,
-  encodeEntry,
+  ensurePartitionCount,
   keysFor,
   loadCollectorConfig,
   loadOrExit,
+  PartitionCountMismatch,
   recordPipelineError,
   Shutdown,
   startHttpServer,
-  STREAM_MAXLEN,
-  SystemSample,
 } from '@quantmon/shared';
 import { Counter } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
 import { HostSampler } from './host-sampler.js';
 import { handleIngest } from './ingest.js';
+import { pipelineCacheInfo } from './pipeline-cache.js';
 import { PipelineStats } from './pipeline-stats.js';
 import { ProbeRunner } from './probes.js';
 import { redisLabel } from './redis-info.js';
 import { SystemMetrics } from './system-metrics.js';
+import { runSystemWriter } from './system-writer.js';
 
 const config = loadOrExit('collector', loadCollectorConfig);
 const log = createLogger('collector', config.logLevel);
@@ -56,8 +56,9 @@ const sampleErrors = new Counter({
 });
 
 // The ingest path fails fast (503) while Redis is down; the sampler waits it out.
-const ingestRedis = createRedis(config.redisUrl, 'fail-fast', 'collector-ingest', log);
-const redis = createRedis(config.redisUrl, 'blocking', 'collector', log);
+// Given the config, createRedis answers a Cluster client when REDIS_CLUSTER_NODES is set.
+const ingestRedis = createRedis(config, 'fail-fast', 'collector-ingest', log);
+const redis = createRedis(config, 'blocking', 'collector', log);
 const caches = config.cacheRedisUrls.map((url, i) => ({
   name: redisLabel(url),
   conn: createRedis(url, 'fail-fast', `collector-cache-${i}`, log),
@@ -67,17 +68,28 @@ shutdown.register('redis', async () => {
 });
 const reportError = (): void => void recordPipelineError(ingestRedis, keys);
 
+// Every process of one pipeline hashes with the same P; a different PARTITIONS refuses to start.
+const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
+  (err: unknown) => {
+    if (!(err instanceof PartitionCountMismatch)) throw err;
+    process.stderr.write(`collector: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  },
+);
+
 const lagGate = new LagGate({
   maxLag: config.ingestMaxLag,
   cacheMs: config.ingestLagCheckMs,
-  read: () => readScorerLag(ingestRedis, keys),
+  read: () => readScorerLag(ingestRedis, keys, partitions),
 });
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
-  health: () => ({ redis: redis.status === 'ready' }),
+  // Ready for traffic once the ingest connection is (a fail-fast client refuses commands before).
+  health: () => ({ redis: redis.status === 'ready', ingest: ingestRedis.status === 'ready' }),
+  info: () => ({ partitions }),
   routes: [
     async (req, res, url) => {
       if (url.pathname !== '/v1/samples') return false;
@@ -92,6 +104,7 @@ const server = await startHttpServer({
           maxBytes: config.ingestMaxBytes,
           write: (samples) =>
             appendSamples(ingestRedis, config.prefix, samples, {
+              partitions,
               orderToleranceMs: config.ingestOrderToleranceMs,
               idempotencyTtlSeconds: config.ingestIdempotencyTtlSeconds,
             }),
@@ -127,49 +140,38 @@ const metrics = new SystemMetrics({
   host: new HostSampler({
     diskMounts: config.diskMounts,
     caches: [
-      { name: 'pipeline', info: () => redis.info('stats') },
+      { name: 'pipeline', info: () => pipelineCacheInfo(redis) },
       ...caches.map((c) => ({ name: c.name, info: () => c.conn.info('stats') })),
     ],
     log: log.child({ module: 'host-sampler' }),
   }),
-  pipeline: new PipelineStats(redis, keys, config.bullPrefix),
+  pipeline: new PipelineStats(redis, keys, partitions, config.bullPrefix),
 });
 
-/** One sample per interval, on a fixed cadence; a slow sample never overlaps the next. */
-async function sampleLoop(signal: AbortSignal): Promise<void> {
-  await metrics.prime(Date.now());
-  await abortableSleep(Math.min(config.systemIntervalMs, 1000), signal);
-  while (!signal.aborted) {
-    const started = Date.now();
-    try {
-      const sample = SystemSample.parse(await metrics.sample(started));
-      await redis
-        .multi()
-        .xadd(
-          keys.systemSamples,
-          'MAXLEN',
-          '~',
-          STREAM_MAXLEN.systemSamples,
-          '*',
-          ...encodeEntry(sample),
-        )
-        .hset(keys.latestSystem, sample.host, JSON.stringify(sample))
-        .exec();
-      systemSamples.inc();
-    } catch (err) {
+const sampler = runSystemWriter(
+  {
+    redis,
+    keys,
+    partitions,
+    intervalMs: config.systemIntervalMs,
+    prime: (now) => metrics.prime(now),
+    measure: (now) => metrics.sample(now),
+    log: log.child({ module: 'system-writer' }),
+    onWritten: () => systemSamples.inc(),
+    onError: () => {
       sampleErrors.inc();
       reportError();
-      log.warn({ err: (err as Error).message }, 'host sample failed');
-    }
-    await abortableSleep(Math.max(0, config.systemIntervalMs - (Date.now() - started)), signal);
-  }
-}
-const loop = sampleLoop(shutdown.signal);
-shutdown.register('sampler', () => loop);
+    },
+  },
+  shutdown.signal,
+);
+shutdown.register('sampler', () => sampler);
 log.info(
   {
     port: config.port,
     host: config.hostId,
+    partitions,
+    cluster: config.clusterNodes.length > 0,
     intervalMs: config.systemIntervalMs,
     probes: config.probes.map((p) => p.name),
     caches: caches.map((c) => c.name),

@@ -1,4 +1,5 @@
 import {
+  allPartitions,
   emergencyFailedKey,
   readPipelineErrors,
   type Keys,
@@ -8,6 +9,8 @@ import {
 import type { Redis } from 'ioredis';
 import { errorRatePercent, SlidingCounter } from './error-rate.js';
 import { p50p99, processingSeconds } from './processing-time.js';
+import { readEach, type Command } from './read-each.js';
+import { parseGroups, parseStreamInfo } from './xinfo.js';
 
 export interface PipelineReading {
   /** Pipeline errors over the window: reported errors plus newly failed emergency jobs. */
@@ -36,36 +39,28 @@ export function errorRateFields(
   return { errorRate, errorRateOperations: Math.max(errors, operations) };
 }
 
-/** Field of a flat [k, v, k, v] reply as a number (XINFO replies). */
-function field(flat: unknown, name: string): number | undefined {
-  if (!Array.isArray(flat)) return undefined;
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    if (flat[i] === name) {
-      const v: unknown = flat[i + 1];
-      return typeof v === 'number' ? v : undefined;
-    }
-  }
-  return undefined;
-}
-
 /**
- * Reads the pipeline's own health from Redis in one round trip per
- * interval: the error buckets of the last minute (MGET), the streams'
+ * Reads the pipeline's own health from Redis once per interval: the error
+ * buckets of the last minute, and per partition the sample streams'
  * `entries-added` and the groups' `entries-read` (XINFO, Redis >= 7) for
  * the operation count, the emergency queue's failed-job count, and the
- * score updates written since the last reading (XREVRANGE, at most
- * `maxScores`, newest first) for processing time.
+ * score updates written since the last reading on every partition's scores
+ * stream (XREVRANGE, newest first, at most `maxScores` in all) for
+ * processing time. The commands go in one pipeline on a single Redis, each
+ * on its own on a Cluster (readEach).
  */
 export class PipelineStats {
   /** One counter per stream (entries-added) and per stream/group (entries-read). */
   private readonly ops = new Map<string, SlidingCounter>();
   private readonly failedJobs: SlidingCounter;
-  private lastScoreId: string | undefined;
+  /** Per partition, the newest score update already counted. */
+  private readonly lastScoreIds = new Map<number, string>();
   private started = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly partitions: number,
     private readonly bullPrefix: string,
     private readonly windowMs = 60_000,
     private readonly maxScores = 1000,
@@ -74,39 +69,46 @@ export class PipelineStats {
   }
 
   async read(now: number, sinceMs: number): Promise<PipelineReading> {
-    const { keys } = this;
-    const start = this.lastScoreId ? `(${this.lastScoreId}` : `${Math.max(0, sinceMs)}-0`;
-    const p = this.redis.pipeline();
-    p.xinfo('STREAM', keys.strategySamples);
-    p.xinfo('STREAM', keys.systemSamples);
-    p.xinfo('GROUPS', keys.strategySamples);
-    p.xinfo('GROUPS', keys.scores);
-    p.xinfo('GROUPS', keys.systemSamples);
-    p.zcard(emergencyFailedKey(this.bullPrefix));
-    p.xrevrange(keys.scores, '+', start, 'COUNT', this.maxScores);
-    const [errors, replies] = await Promise.all([
-      readPipelineErrors(this.redis, keys, now, Math.round(this.windowMs / 1000)),
-      p.exec(),
-    ]);
-    const value = (i: number): unknown => {
-      const r = replies?.[i];
-      return r && !r[0] ? r[1] : undefined; // a missing stream answers an error: nothing counted
-    };
-    const streams = [keys.strategySamples, keys.systemSamples, keys.scores];
-    for (const i of [0, 1])
-      this.observeOp(now, `added:${streams[i]}`, field(value(i), 'entries-added'));
-    for (const i of [2, 3, 4]) {
-      const groups = value(i);
-      if (!Array.isArray(groups)) continue;
-      for (const g of groups) {
-        const name = Array.isArray(g) ? String(g[g.indexOf('name') + 1]) : '?';
-        this.observeOp(now, `read:${streams[i - 2]}:${name}`, field(g, 'entries-read'));
-      }
+    const perPartitionScores = Math.max(1, Math.ceil(this.maxScores / this.partitions));
+    const commands: Command[] = [['ZCARD', emergencyFailedKey(this.bullPrefix)]];
+    const plan: { p: number; addedOf: string[]; groupsOf: string[] }[] = [];
+    for (const p of allPartitions(this.partitions)) {
+      const pk = this.keys.partition(p);
+      const addedOf = [pk.strategySamples, pk.systemSamples];
+      const groupsOf = [pk.strategySamples, pk.scores, pk.systemSamples];
+      for (const key of addedOf) commands.push(['XINFO', 'STREAM', key]);
+      for (const key of groupsOf) commands.push(['XINFO', 'GROUPS', key]);
+      const last = this.lastScoreIds.get(p);
+      const start = last ? `(${last}` : `${Math.max(0, sinceMs)}-0`;
+      commands.push(['XREVRANGE', pk.scores, '+', start, 'COUNT', perPartitionScores]);
+      plan.push({ p, addedOf, groupsOf });
     }
-    const failed = value(5);
+    const [errors, replies] = await Promise.all([
+      readPipelineErrors(this.redis, this.keys, now, Math.round(this.windowMs / 1000)),
+      readEach(this.redis, commands),
+    ]);
+    // A missing stream answers an error: nothing counted for it.
+    const value = (i: number): unknown => {
+      const r = replies[i];
+      return r?.ok ? r.value : undefined;
+    };
+    const failed = value(0);
     this.failedJobs.observe(now, typeof failed === 'number' ? failed : undefined);
-    const scores = (value(6) as RawEntry[] | undefined) ?? [];
-    if (scores[0]) this.lastScoreId = scores[0][0];
+    const scores: RawEntry[] = [];
+    let i = 1;
+    for (const { p, addedOf, groupsOf } of plan) {
+      for (const key of addedOf) {
+        this.observeOp(now, `added:${key}`, parseStreamInfo(value(i++)).entriesAdded);
+      }
+      for (const key of groupsOf) {
+        for (const g of parseGroups(value(i++))) {
+          this.observeOp(now, `read:${key}:${g.name}`, g.entriesRead);
+        }
+      }
+      const newest = (value(i++) as RawEntry[] | undefined) ?? [];
+      if (newest[0]) this.lastScoreIds.set(p, newest[0][0]);
+      for (const e of newest) scores.push(e);
+    }
     const reading: PipelineReading = {
       errors: errors + this.failedJobs.sum(now),
       operations: [...this.ops.values()].reduce((a, c) => a + c.sum(now), 0),
