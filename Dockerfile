@@ -2,7 +2,10 @@
 #   docker run quantmon services/gateway/src/main.ts
 # Stage 1 installs with dev dependencies and typechecks; stage 2 keeps only
 # what runs (tsx executes the TypeScript sources directly).
-FROM node:20-bookworm-slim AS build
+# Node 24 LTS (Node 20 reached end of life on 2026-04-30). Another line:
+#   docker build --build-arg NODE_VERSION=26 .
+ARG NODE_VERSION=24
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/shared/package.json packages/shared/
@@ -17,7 +20,7 @@ COPY services services
 COPY scripts scripts
 RUN npx tsc -p tsconfig.json --noEmit && npx tsx services/gateway/src/build-dashboard.ts && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production LISTEN_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/node_modules node_modules

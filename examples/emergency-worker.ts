@@ -1,6 +1,14 @@
 /**
  * A BullMQ Worker for quantmon's emergency jobs, for trading infrastructure
- * to copy. Run: `REDIS_URL=redis://host:6379 npx tsx examples/emergency-worker.ts`
+ * to copy. Run it against the Redis the alerter uses:
+ *
+ *   REDIS_URL=redis://host:6379 npx tsx examples/emergency-worker.ts
+ *   REDIS_CLUSTER_NODES=redis://node-1:6379,redis://node-2:6379 npx tsx examples/emergency-worker.ts
+ *
+ * With `npm start`, REDIS_URL is the one it logs at start-up ("started
+ * redis-server on redis://127.0.0.1:6390"), or your own REDIS_URL if you gave
+ * it one. REDIS_CLUSTER_NODES (seed nodes; any few of the Cluster's) switches
+ * to ioredis's Cluster client, as it does for quantmon's services.
  *
  * - Queue `quantmon-emergency`; job names `risk-reduction` (var_exceeded),
  *   `system-check` (error_rate_high), and any `action` your rules file adds.
@@ -14,11 +22,17 @@
  */
 import { EMERGENCY_JOB, EMERGENCY_QUEUE, EmergencyJobData } from '@quantmon/shared';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-// Must match the alerter's BULLMQ_PREFIX (default "bull").
-const prefix = process.env['BULLMQ_PREFIX'] ?? 'bull';
+const clusterNodes = (process.env['REDIS_CLUSTER_NODES'] ?? '')
+  .split(',')
+  .map((n) => n.trim())
+  .filter((n) => n !== '');
+const cluster = clusterNodes.length > 0;
+// Must match the alerter's BULLMQ_PREFIX: default "bull", on a Cluster "{bull}"
+// (a hash tag, so that each queue's keys share one slot, as BullMQ requires).
+const prefix = process.env['BULLMQ_PREFIX'] ?? (cluster ? '{bull}' : 'bull');
 
 /** Replace these with calls into your order management / ops tooling. */
 const handlers: Record<string, (data: EmergencyJobData, incidentId: string) => Promise<void>> = {
@@ -46,8 +60,11 @@ async function handle(job: Job): Promise<void> {
   await handler(parsed.data, String(job.id));
 }
 
-// Workers need maxRetriesPerRequest: null (they block on Redis).
-const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+// Workers need maxRetriesPerRequest: null (they block on Redis). A managed
+// Cluster with a password or TLS: add them to redisOptions.
+const connection = cluster
+  ? new Cluster(clusterNodes, { redisOptions: { maxRetriesPerRequest: null } })
+  : new Redis(redisUrl, { maxRetriesPerRequest: null });
 const worker = new Worker(EMERGENCY_QUEUE, handle, { connection, prefix, concurrency: 4 });
 worker.on('failed', (job, err) =>
   console.error(
@@ -63,4 +80,5 @@ const stop = async (): Promise<void> => {
 };
 process.once('SIGTERM', () => void stop());
 process.once('SIGINT', () => void stop());
-console.log(`emergency worker on ${EMERGENCY_QUEUE} (${redisUrl}, prefix ${prefix})`);
+const where = cluster ? `Cluster ${clusterNodes.join(',')}` : redisUrl;
+console.log(`emergency worker on ${EMERGENCY_QUEUE} (${where}, prefix ${prefix})`);
