@@ -63,6 +63,8 @@ export interface ScaleOutOptions {
 
 export interface ScaleOutResult {
   takeoverMs: { scorer?: number; alerter?: number };
+  /** The longest time any partition went without a score update while samples kept coming. */
+  maxScoringGapMs?: number;
   samples: number;
 }
 
@@ -78,6 +80,8 @@ function sampleAt(strategy: string, round: number, t0: number): Record<string, u
     id: `${strategy}-${round}`,
   };
 }
+
+const entryMs = (id: string): number => Number(id.split('-')[0]);
 
 function numeric(u: ScoreUpdate): MetricValues {
   return Object.fromEntries(
@@ -222,6 +226,17 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
     for (let p = 0; p < PARTITIONS; p++) {
       expect(updates[p]!.map((u) => u.value.sampleEntryId)).toEqual(samples[p]!.map((s) => s.id));
     }
+
+    // No partition stopped being scored for 10 s: not when its scorer was
+    // killed, paused or joined (score entry ids are the write times).
+    const gaps = updates.map((u) =>
+      u.reduce(
+        (worst, e, i) => (i === 0 ? 0 : Math.max(worst, entryMs(e.id) - entryMs(u[i - 1]!.id))),
+        0,
+      ),
+    );
+    result.maxScoringGapMs = Math.max(...gaps);
+    expect(result.maxScoringGapMs).toBeLessThan(10_000);
 
     // Final metrics per strategy equal a batch run over its last WINDOW samples.
     const byStrategy = new Map<string, Entry<StrategySample>[]>();

@@ -33,7 +33,10 @@ describe('scale-out on a single Redis', () => {
   it('three scorers and alerters, one of each SIGKILLed under load and a scorer joining: partitions move within 10 s, nothing lost or doubled', async () => {
     const r = await runScaleOut(topology(), { scorers: 3, alerters: 3, faults: true });
     expect(r.takeoverMs.scorer).toBeLessThan(10_000);
-    console.info(`takeover: scorer ${r.takeoverMs.scorer} ms, alerter ${r.takeoverMs.alerter} ms`);
+    console.info(
+      `takeover: scorer ${r.takeoverMs.scorer} ms, alerter ${r.takeoverMs.alerter} ms; ` +
+        `longest pause of a partition's scoring ${r.maxScoringGapMs} ms`,
+    );
   }, 180_000);
 
   it('a scorer paused (SIGSTOP) past its lease and resumed cannot write what it computed: nothing doubled', async () => {
