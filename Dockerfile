@@ -2,9 +2,10 @@
 #   docker run quantmon services/gateway/src/main.ts
 # Stage 1 installs with dev dependencies and typechecks; stage 2 keeps only
 # what runs (tsx executes the TypeScript sources directly).
-# Node 24 LTS (Node 20 reached end of life on 2026-04-30). Another line:
-#   docker build --build-arg NODE_VERSION=26 .
-ARG NODE_VERSION=24
+# Node 26, the Active LTS line since 2026-10 (Node 20 reached end of life on
+# 2026-04-30; 24 is in maintenance until 2028-04). The code also runs on 20,
+# which CI uses. Another line: docker build --build-arg NODE_VERSION=24 .
+ARG NODE_VERSION=26
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
