@@ -73,6 +73,26 @@ describe('collector on a Redis Cluster', () => {
     }
   });
 
+  it('waits for a replica of each partition master with REDIS_WAIT_REPLICAS=1', async () => {
+    const prefix = uniquePrefix('cl-wait');
+    const srv = await startIngestServer({
+      redis,
+      prefix,
+      partitions: P,
+      replicaWait: { replicas: 1, timeoutMs: 2000 },
+    });
+    servers.push(srv);
+    const batch = strategiesCovering('w', P).map((strategy) => ({
+      strategy,
+      ts: 1,
+      return: 0,
+      id: 'w',
+    }));
+    const res = await rawPost(srv.url, JSON.stringify(batch));
+    expect(res.status).toBe(202);
+    expect(await allSamples(redis, prefix, P)).toHaveLength(P);
+  });
+
   it('sums the scorer lag over partitions in different slots', async () => {
     const keys = keysFor(uniquePrefix('cl-lag'));
     for (const p of [0, 3, 6]) {

@@ -30,6 +30,8 @@ export interface IngestServerOptions {
   partitions?: number;
   /** Store the partition count in Redis first, as main.ts does (default true; false for a dead Redis). */
   storePartitionCount?: boolean;
+  /** REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS. */
+  replicaWait?: { replicas: number; timeoutMs: number };
 }
 
 /** The partition count the ingest tests run with unless they say otherwise. */
@@ -72,6 +74,7 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
           write: (samples) =>
             appendSamples(o.redis, o.prefix, samples, {
               partitions,
+              replicaWait: o.replicaWait,
               orderToleranceMs: o.toleranceMs ?? 0,
             }),
           backpressure: () => gate.check(),

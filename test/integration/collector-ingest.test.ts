@@ -187,6 +187,23 @@ describe('collector ingest', () => {
     dead.disconnect();
   });
 
+  it('answers 503 when REDIS_WAIT_REPLICAS asks for a replica that does not confirm; the retry is idempotent', async () => {
+    // This Redis has no replica: WAIT 1 answers 0, so the write is not acknowledged.
+    const { post, prefix, stream } = await setup({ replicaWait: { replicas: 1, timeoutMs: 50 } });
+    const batch = [{ strategy: 'w', ts: 1, return: 0, id: 'w1' }];
+    const res = await post(batch);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json['error']).toMatch(/WAIT: 0 of 1 replicas/);
+    // It was written on the master all the same: the retry (to a collector without WAIT)
+    // answers it as a duplicate and nothing is written twice.
+    const plain = await startIngestServer({ redis, prefix });
+    servers.push(plain);
+    const retry = await rawPost(plain.url, JSON.stringify(batch));
+    expect(JSON.parse(retry.body)).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await stream()).toHaveLength(1);
+  });
+
   it('counts a retried batch once: duplicates by id are skipped and reported', async () => {
     const { post, of } = await setup();
     const batch = Array.from({ length: 5 }, (_, i) => ({

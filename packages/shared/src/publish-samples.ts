@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { z } from 'zod';
 import { keysFor, STREAM_MAXLEN } from './keys.js';
 import { ensurePartitionCount, partitionOf } from './partition.js';
+import { writeWithWait, type ReplicaWait } from './replica-wait.js';
 import { StrategySampleInput, type StrategySample } from './schemas/strategy-sample.js';
 import { DATA_FIELD, encodeEntry } from './stream-codec.js';
 
@@ -111,6 +112,14 @@ export interface AppendOptions {
   idempotencyTtlSeconds?: number;
   /** The pipeline's partition count P (ensurePartitionCount); default 1 (a pipeline of one partition). */
   partitions?: number;
+  /**
+   * REDIS_WAIT_REPLICAS: each partition's write is followed by WAIT in the
+   * same pipeline (so on a Cluster it reaches the master that took the
+   * write); a share too few replicas confirmed in time counts as not
+   * written (the batch throws PartitionWriteError, and its retry is
+   * idempotent).
+   */
+  replicaWait?: ReplicaWait | undefined;
 }
 
 /** What happened to each sample of a batch, in the caller's order. */
@@ -168,13 +177,15 @@ interface AppendCommand {
   quantmonAppendSamples(...keysAndArgs: (string | number)[]): Promise<string[]>;
 }
 
-/** The script as a command of this client (ioredis sends EVALSHA, and EVAL once on NOSCRIPT). */
-function withScript(redis: Redis): AppendCommand {
-  const r = redis as Redis & Partial<AppendCommand>;
-  if (!r.quantmonAppendSamples) {
+/**
+ * The script as a command of this client and its pipelines (ioredis sends
+ * EVAL the first time on a connection, EVALSHA after, and resends on
+ * NOSCRIPT).
+ */
+function defineScript(redis: Redis): void {
+  if (!(redis as Redis & Partial<AppendCommand>).quantmonAppendSamples) {
     redis.defineCommand('quantmonAppendSamples', { numberOfKeys: 2, lua: APPEND_SCRIPT });
   }
-  return r as Redis & AppendCommand;
 }
 
 interface Written {
@@ -251,7 +262,7 @@ export async function appendSamples(
     else shares.set(p, [i]);
   }
   const outcomes: SampleOutcome[] = new Array<SampleOutcome>(samples.length);
-  const script = withScript(redis);
+  defineScript(redis);
   const settled = await Promise.allSettled(
     [...shares].map(async ([p, share]) => {
       const pk = keys.partition(p);
@@ -267,7 +278,10 @@ export async function appendSamples(
         const s = samples[i]!;
         args.push(s.strategy, String(s.ts), s.id ?? '', encodeEntry(s)[1]);
       }
-      const written: Written = { share, replies: await script.quantmonAppendSamples(...args) };
+      const replies = await writeWithWait<string[]>(redis, opts.replicaWait, (p) =>
+        (p as ChainableCommander & AppendCommand).quantmonAppendSamples(...args),
+      );
+      const written: Written = { share, replies };
       return written;
     }),
   );

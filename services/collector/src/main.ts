@@ -105,6 +105,7 @@ const server = await startHttpServer({
           write: (samples) =>
             appendSamples(ingestRedis, config.prefix, samples, {
               partitions,
+              replicaWait: config.replicaWait,
               orderToleranceMs: config.ingestOrderToleranceMs,
               idempotencyTtlSeconds: config.ingestIdempotencyTtlSeconds,
             }),
