@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { AlertEvent, decodeEntry, keysFor, type RawEntry } from '@quantmon/shared';
+import {
+  AlertEvent,
+  allPartitions,
+  decodeEntry,
+  keysFor,
+  partitionOf,
+  type RawEntry,
+} from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +41,8 @@ describe('dashboard in a real browser', () => {
   const prefix = uniquePrefix('web');
   const keys = keysFor(prefix);
   const pageErrors: string[] = [];
+  /** The pipeline's partition count, as its first process stored it. */
+  const partitions = async (): Promise<number> => Number(await redis.get(keys.partitionCount));
 
   beforeAll(async () => {
     await buildDashboard();
@@ -43,6 +52,24 @@ describe('dashboard in a real browser', () => {
     ({ gateway, collector, env } = pipeline);
     browser = await launchBrowser();
     page = await browser.context.newPage();
+    // Keep what the page sends and receives on its WebSocket (resume checks).
+    await page.addInitScript(() => {
+      const w = window as unknown as { wsSent: string[]; wsResets: string[] };
+      w.wsSent = [];
+      w.wsResets = [];
+      const watched = new WeakSet<WebSocket>();
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (this: WebSocket, data) {
+        if (typeof data === 'string') w.wsSent.push(data);
+        if (!watched.has(this)) {
+          watched.add(this);
+          this.addEventListener('message', (e: MessageEvent<string>) => {
+            if (e.data.includes('"type":"reset"')) w.wsResets.push(e.data);
+          });
+        }
+        send.call(this, data);
+      };
+    });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (msg) => {
       if (msg.type() === 'error' && !/Failed to load resource|WebSocket/.test(msg.text())) {
@@ -121,7 +148,12 @@ describe('dashboard in a real browser', () => {
     );
     await eventually(
       async () =>
-        (await redis.hget(keys.latestScores, 'web-risky'))?.includes('"count":19')
+        (
+          await redis.hget(
+            keys.partition(partitionOf('web-risky', await partitions())).latestScores,
+            'web-risky',
+          )
+        )?.includes('"count":19')
           ? true
           : undefined,
       10_000,
@@ -168,7 +200,10 @@ describe('dashboard in a real browser', () => {
     await post(samples('web-outage', 20, (i) => (i % 2 === 0 ? -0.25 : 0.12), t0));
     const missed = await eventually(
       async () => {
-        const raw = (await redis.xrange(keys.alerts, '-', '+')) as RawEntry[];
+        const raw: RawEntry[] = [];
+        for (const p of allPartitions(await partitions())) {
+          raw.push(...((await redis.xrange(keys.partition(p).alerts, '-', '+')) as RawEntry[]));
+        }
         for (const [pos, fields] of raw) {
           const d = decodeEntry(fields, AlertEvent);
           if (
@@ -197,6 +232,20 @@ describe('dashboard in a real browser', () => {
       { timeout: 5000 },
     );
     await shot('dashboard-recovered.png');
+    // It resumed with one position per partition of each stream, and nothing was reset.
+    const ws = await page.evaluate(() => {
+      const w = window as unknown as { wsSent: string[]; wsResets: string[] };
+      return { wsSent: w.wsSent, wsResets: w.wsResets };
+    });
+    const subscribes = ws.wsSent
+      .map((m) => JSON.parse(m) as { type: string; since?: Record<string, unknown> })
+      .filter((m) => m.type === 'subscribe');
+    const resume = subscribes.at(-1)?.since;
+    const P = await partitions();
+    for (const stream of ['scores', 'system', 'alerts']) {
+      expect(Object.keys((resume?.[stream] ?? {}) as object)).toHaveLength(P);
+    }
+    expect(ws.wsResets).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });
