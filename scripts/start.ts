@@ -63,7 +63,12 @@ async function firstFreePort(from: number): Promise<number> {
   fail(`no free port found from ${from}`);
 }
 
-function run(name: string, file: string, env: NodeJS.ProcessEnv): ChildProcess {
+/**
+ * Start one service. A replica (`restart`) that dies is started again: the
+ * other replicas hold its partitions meanwhile. Any other service that dies
+ * stops the pipeline.
+ */
+function run(name: string, file: string, env: NodeJS.ProcessEnv, restart = false): ChildProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', file], {
     cwd: root,
     env,
@@ -77,6 +82,17 @@ function run(name: string, file: string, env: NodeJS.ProcessEnv): ChildProcess {
   }
   proc.on('exit', (code, signal) => {
     if (stopping) return;
+    if (restart) {
+      say(
+        `${name} exited (${signal ?? `code ${code}`}); the other replicas take its partitions; restarting it`,
+      );
+      const i = children.findIndex((c) => c.proc === proc);
+      if (i >= 0) children.splice(i, 1);
+      setTimeout(() => {
+        if (!stopping) run(name, file, env, restart);
+      }, 1000);
+      return;
+    }
     say(`${name} exited (${signal ?? `code ${code}`}); stopping the pipeline`);
     void stop(1);
   });
@@ -231,16 +247,20 @@ const env = {
 };
 run('collector', 'services/collector/src/main.ts', env);
 scorerPorts.forEach((port, i) =>
-  run(scorerCount > 1 ? `scorer-${i + 1}` : 'scorer', 'services/scorer/src/main.ts', {
-    ...env,
-    SCORER_PORT: String(port),
-  }),
+  run(
+    scorerCount > 1 ? `scorer-${i + 1}` : 'scorer',
+    'services/scorer/src/main.ts',
+    { ...env, SCORER_PORT: String(port) },
+    scorerCount > 1,
+  ),
 );
 alerterPorts.forEach((port, i) =>
-  run(alerterCount > 1 ? `alerter-${i + 1}` : 'alerter', 'services/alerter/src/main.ts', {
-    ...env,
-    ALERTER_PORT: String(port),
-  }),
+  run(
+    alerterCount > 1 ? `alerter-${i + 1}` : 'alerter',
+    'services/alerter/src/main.ts',
+    { ...env, ALERTER_PORT: String(port) },
+    alerterCount > 1,
+  ),
 );
 run('gateway', 'services/gateway/src/main.ts', env);
 

@@ -1,5 +1,5 @@
 import {
-  assignedTo,
+  assignPartitions,
   createLogger,
   createRedis,
   FencedError,
@@ -44,20 +44,32 @@ describe('partition leases and fencing', () => {
     await server?.dispose();
   });
 
-  it('moves only the partitions of a member that joins or leaves (rendezvous hashing)', () => {
+  it('shares partitions evenly and moves little when a member joins or leaves (bounded-load rendezvous hashing)', () => {
     const P = 64;
-    const owners = (members: string[]) =>
-      Array.from({ length: P }, (_, p) => assignedTo(members, p));
-    const three = owners(['a', 'b', 'c']);
-    const four = owners(['a', 'b', 'c', 'd']);
-    const moved = three.filter((o, p) => o !== four[p]);
-    // Every partition that moved went to the newcomer; none moved between the others.
-    expect(moved.length).toBeGreaterThan(0);
-    expect(three.every((o, p) => o === four[p] || four[p] === 'd')).toBe(true);
-    const two = owners(['a', 'c']);
-    expect(three.every((o, p) => o === two[p] || o === 'b')).toBe(true);
+    const three = assignPartitions(['a', 'b', 'c'], P);
+    const four = assignPartitions(['a', 'b', 'c', 'd'], P);
+    const count = (owners: string[], m: string) => owners.filter((o) => o === m).length;
+    // Even shares: nobody above ceil(P/M).
+    for (const m of ['a', 'b', 'c']) expect(count(three, m)).toBeLessThanOrEqual(22);
+    for (const m of ['a', 'b', 'c', 'd']) expect(count(four, m)).toBeLessThanOrEqual(16);
+    // A join moves about the newcomer's share, little more: not a reshuffle.
+    const moved = three.filter((o, p) => o !== four[p]).length;
+    expect(moved).toBeGreaterThanOrEqual(count(four, 'd'));
+    expect(moved).toBeLessThanOrEqual(count(four, 'd') + P / 8);
+    // A leave moves the leaver's partitions, little more.
+    const two = assignPartitions(['a', 'c'], P);
+    const movedOnLeave = three.filter((o, p) => o !== two[p]).length;
+    expect(movedOnLeave).toBeLessThanOrEqual(count(three, 'b') + P / 8);
     // Everyone computes the same answer whatever order they list the members in.
-    expect(owners(['c', 'a', 'b'])).toEqual(three);
+    expect(assignPartitions(['c', 'a', 'b'], P)).toEqual(three);
+    // Small P, two members: an even split (plain rendezvous gave 7 of 8 to one).
+    for (const ids of [
+      ['scorer-x-1-aa', 'scorer-x-2-bb'],
+      ['s1', 's2'],
+    ]) {
+      const eight = assignPartitions(ids, 8);
+      expect(count(eight, ids[0]!)).toBe(4);
+    }
   });
 
   it('refuses the write of a replica whose lease expired and was granted to another, in the same atomic step', async () => {

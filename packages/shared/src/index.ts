@@ -36,7 +36,7 @@ export {
 } from './partition.js';
 export {
   runPartitionOwnership,
-  assignedTo,
+  assignPartitions,
   FENCE_LUA,
   FencedError,
   asFenced,

@@ -76,26 +76,53 @@ export interface PartitionOwnershipOptions {
   onChange?: (owned: readonly number[]) => void;
 }
 
+const weight = (member: string, partition: number): number =>
+  createHash('sha256').update(`${member}/${partition}`).digest().readUInt32BE(0);
+
 /**
- * Rendezvous (highest random weight) hashing: each partition goes to the
- * live member with the highest hash(member, partition). When a member joins
- * or leaves, only the partitions it gains or held move (Kafka's lesson:
- * move only what must move), and every member computes the same answer
- * from the same member list, with no coordinator. The weight needs a hash
- * that mixes well: replica ids differ in a few characters, and FNV's output
- * for such inputs is correlated enough that one member wins everything.
+ * Who owns each partition, given the live members: rendezvous (highest
+ * random weight) hashing with bounded load. Each partition goes to the
+ * member with the highest weight(member, partition); then a member holding
+ * more than ceil(P/M) gives its least-attached partitions to the
+ * highest-weighted member below that bound. Every member computes the same
+ * answer from the same member list, with no coordinator; when a member
+ * joins or leaves, mostly only the partitions it gains or held move
+ * (Kafka's lesson: move only what must move), and shares stay even (plain
+ * rendezvous hashing gave one of two scorers 7 of 8 partitions). The
+ * weight needs a hash that mixes well: replica ids differ in a few
+ * characters, and FNV's output for such inputs let one member win all.
  */
-export function assignedTo(members: readonly string[], partition: number): string | undefined {
-  let best: string | undefined;
-  let bestScore = -1;
-  for (const m of members) {
-    const score = createHash('sha256').update(`${m}/${partition}`).digest().readUInt32BE(0);
-    if (score > bestScore || (score === bestScore && best !== undefined && m < best)) {
-      best = m;
-      bestScore = score;
-    }
+export function assignPartitions(members: readonly string[], partitions: number): string[] {
+  const ms = [...new Set(members)].sort();
+  if (ms.length === 0) return [];
+  const w = ms.map((m) => Array.from({ length: partitions }, (_, p) => weight(m, p)));
+  const owner: number[] = [];
+  const load = new Array<number>(ms.length).fill(0);
+  for (let p = 0; p < partitions; p++) {
+    let best = 0;
+    for (let i = 1; i < ms.length; i++) if (w[i]![p]! > w[best]![p]!) best = i;
+    owner.push(best);
+    load[best]!++;
   }
-  return best;
+  const cap = Math.ceil(partitions / ms.length);
+  // Least attached first: the partitions their owner wins by the smallest weight.
+  const order = owner
+    .map((_, p) => p)
+    .sort((a, b) => w[owner[a]!]![a]! - w[owner[b]!]![b]! || a - b);
+  for (const p of order) {
+    const from = owner[p]!;
+    if (load[from]! <= cap) continue;
+    let to = -1;
+    for (let i = 0; i < ms.length; i++) {
+      if (i === from || load[i]! >= cap) continue;
+      if (to < 0 || w[i]![p]! > w[to]![p]!) to = i;
+    }
+    if (to < 0) continue;
+    owner[p] = to;
+    load[from]!--;
+    load[to]!++;
+  }
+  return owner.map((i) => ms[i]!);
 }
 
 interface Term {
@@ -170,11 +197,13 @@ export async function runPartitionOwnership(opts: PartitionOwnershipOptions): Pr
     if (live) {
       if (!live.includes(id)) live.push(id);
       const mine = new Set<number>();
-      for (let p = 0; p < opts.partitions; p++) if (assignedTo(live, p) === id) mine.add(p);
+      assignPartitions(live, opts.partitions).forEach((m, p) => {
+        if (m === id) mine.add(p);
+      });
       // Release first, so the new owner can take over on its next round.
       for (const p of [...terms.keys()]) {
         if (!mine.has(p)) {
-          log.info({ partition: p, members: live.length }, 'rebalance: releasing partition');
+          log.debug({ partition: p, members: live.length }, 'rebalance: releasing partition');
           await endTerm(p, true);
         }
       }
@@ -195,7 +224,7 @@ export async function runPartitionOwnership(opts: PartitionOwnershipOptions): Pr
     const owned = [...terms.keys()].sort((a, b) => a - b);
     if (owned.join(',') !== lastOwned) {
       lastOwned = owned.join(',');
-      log.info({ owner, partitions: owned }, 'partitions owned');
+      log.info({ owner, partitions: owned, members: live?.length }, 'partitions owned');
       opts.onChange?.(owned);
     }
     await abortableSleep(period, signal);
@@ -229,7 +258,7 @@ function startTerm(
       controller.abort();
     },
   };
-  opts.log.info({ partition, epoch }, 'partition acquired');
+  opts.log.debug({ partition, epoch }, 'partition acquired');
   const done = opts
     .run(lease)
     .catch((err: unknown) => {

@@ -87,7 +87,7 @@ export class AlertEngine {
     this.core = new AlerterCore(this.ruleSet, this.deps.minObservations, incidents, lastSeen, now);
     this.dirty = false;
     await this.loadSilences(now);
-    log.info({ openIncidents: incidents.size, subjects: lastSeen.size }, 'alerter state loaded');
+    log.debug({ openIncidents: incidents.size, subjects: lastSeen.size }, 'alerter state loaded');
   }
 
   /** End a term: finish what is in flight. */

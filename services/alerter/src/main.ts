@@ -26,7 +26,7 @@ import { loadRules } from './rules-file.js';
 import { watchRules } from './rules-watcher.js';
 
 const config = loadOrExit('alerter', loadAlerterConfig);
-const log = createLogger('alerter', config.logLevel);
+const log = createLogger('alerter', config.logLevel).child({ replica: config.consumer });
 const keys = keysFor(config.prefix);
 
 // A bad rules file stops start-up with every bad rule and field named.

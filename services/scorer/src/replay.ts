@@ -60,7 +60,7 @@ export async function replayWindows(
       restored++;
     }
   }
-  log.info(
+  log.debug(
     { partition: pk.partition, strategies: taken.size, samples: restored, through },
     'restored rolling windows from the sample stream',
   );
