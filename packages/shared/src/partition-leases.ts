@@ -147,19 +147,31 @@ export async function runPartitionOwnership(opts: PartitionOwnershipOptions): Pr
   const terms = new Map<number, Term>();
   let lastOwned = '';
 
-  const endTerm = async (p: number, release: boolean): Promise<void> => {
+  /** Terms finishing their in-flight batch; their partitions are not taken again until done. */
+  const ending = new Map<number, Promise<void>>();
+  /**
+   * End a term without waiting for it: the loop keeps heartbeating and
+   * renewing the other leases while the term finishes its batch (a term
+   * blocked in a read takes up to a second, and several ending at once
+   * must not let this replica's membership expire). The lease is released
+   * once the term is done, so the next owner never overlaps its last write.
+   */
+  const endTerm = (p: number, release: boolean): void => {
     const t = terms.get(p);
     if (!t) return;
-    t.controller.abort();
-    await t.done;
     terms.delete(p);
-    if (release) {
-      try {
-        await redis.eval(RELEASE_LUA, 1, keys.partition(p).lease(owner), t.lease.token);
-      } catch {
-        // it expires on its own
-      }
-    }
+    t.controller.abort();
+    const done = t.done
+      .then(async () => {
+        if (!release) return;
+        try {
+          await redis.eval(RELEASE_LUA, 1, keys.partition(p).lease(owner), t.lease.token);
+        } catch {
+          // it expires on its own
+        }
+      })
+      .finally(() => ending.delete(p));
+    ending.set(p, done);
   };
 
   while (!signal.aborted) {
@@ -175,7 +187,7 @@ export async function runPartitionOwnership(opts: PartitionOwnershipOptions): Pr
     // Renew: a lease not renewed within its TTL may be someone else's now.
     for (const [p, t] of terms) {
       if (t.controller.signal.aborted) {
-        await endTerm(p, true);
+        endTerm(p, true);
         continue;
       }
       try {
@@ -185,12 +197,12 @@ export async function runPartitionOwnership(opts: PartitionOwnershipOptions): Pr
         if (ok === 1) t.renewedAt = Date.now();
         else {
           log.warn({ partition: p }, 'partition lease lost: ending the term');
-          await endTerm(p, false);
+          endTerm(p, false);
         }
       } catch (err) {
         if (Date.now() - t.renewedAt >= ttlMs) {
           log.warn({ partition: p, err: (err as Error).message }, 'lease not renewed in time');
-          await endTerm(p, false);
+          endTerm(p, false);
         }
       }
     }
@@ -204,11 +216,11 @@ export async function runPartitionOwnership(opts: PartitionOwnershipOptions): Pr
       for (const p of [...terms.keys()]) {
         if (!mine.has(p)) {
           log.debug({ partition: p, members: live.length }, 'rebalance: releasing partition');
-          await endTerm(p, true);
+          endTerm(p, true);
         }
       }
       for (const p of mine) {
-        if (terms.has(p) || signal.aborted) continue;
+        if (terms.has(p) || ending.has(p) || signal.aborted) continue;
         const pk = keys.partition(p);
         let epoch = 0;
         try {
@@ -229,7 +241,8 @@ export async function runPartitionOwnership(opts: PartitionOwnershipOptions): Pr
     }
     await abortableSleep(period, signal);
   }
-  await Promise.all([...terms.keys()].map((p) => endTerm(p, true)));
+  for (const p of [...terms.keys()]) endTerm(p, true);
+  await Promise.all(ending.values());
   try {
     await redis.zrem(membersKey, id);
   } catch {
