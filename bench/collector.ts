@@ -5,7 +5,8 @@
  * measured over the same seconds. Both read from /proc/<pid>/stat
  * (utime + stime, plus reaped children).
  *
- *   npm run bench:collector                   # 60 s, 1 s interval, 2 probes
+ *   npm run bench:collector                   # 60 s, 1 s interval, 2 probes, 8 partitions
+ *   npm run bench:collector -- --partitions 1 (the pipeline stats read 6 commands per partition)
  *   npm run bench:collector -- --seconds 120 --probes 0   (or npx tsx bench/collector.ts --seconds 120)
  */
 import { createServer } from 'node:http';
@@ -28,8 +29,10 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '1000' },
     probes: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '5' },
+    partitions: { type: 'string', default: String(DEFAULT_PARTITIONS) },
   },
 });
+const P = Number(args.partitions);
 const seconds = Math.max(60, Number(args.seconds));
 const intervalMs = Number(args.interval);
 
@@ -49,7 +52,7 @@ const collector = await startCollector({
   REDIS_URL: redisSrv.url,
   QUANTMON_PREFIX: prefix,
   HOST_ID: HOST,
-  PARTITIONS: String(DEFAULT_PARTITIONS),
+  PARTITIONS: String(P),
   SYSTEM_INTERVAL_MS: String(intervalMs),
   PROBES: JSON.stringify(probes),
 });
@@ -62,7 +65,7 @@ const procs = [
 ];
 process.stdout.write(
   `collector pid ${collector.pid}: ${intervalMs} ms interval, ${probes.length} probes every 10 s; ` +
-    `warm-up ${args.warmup} s, then ${seconds} s measured (shared 2-core machine)\n`,
+    `${P} partitions; warm-up ${args.warmup} s, then ${seconds} s measured (shared 2-core machine)\n`,
 );
 await new Promise((r) => setTimeout(r, Number(args.warmup) * 1000));
 
@@ -83,9 +86,7 @@ const wall = (performance.now() - t0) / 1000;
 const redis = new Redis(redisSrv.url);
 const keys = keysFor(prefix);
 // Host samples go to the system-samples stream of the host's partition.
-const written = await redis.xlen(
-  keys.partition(partitionOf(HOST, DEFAULT_PARTITIONS)).systemSamples,
-);
+const written = await redis.xlen(keys.partition(partitionOf(HOST, P)).systemSamples);
 const latest = await redis.hgetall(keys.latestSystem);
 redis.disconnect();
 
