@@ -9,10 +9,19 @@
  *   (b) the risk-reduction job in the queue: BullMQ's own add timestamp, and
  *       the moment a Worker in this process receives it.
  * One incident at a time, so each figure is a latency, not a queueing delay.
+ * The pipeline has P partitions (`--partitions`, default 8: a new pipeline's
+ * default); it also counts the jobs, which must be exactly one per incident.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { EMERGENCY_QUEUE, keysFor, ServerFrame, type AlertEvent } from '@quantmon/shared';
+import {
+  allPartitions,
+  EMERGENCY_QUEUE,
+  GROUPS,
+  keysFor,
+  ServerFrame,
+  type AlertEvent,
+} from '@quantmon/shared';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -23,9 +32,11 @@ const { values: args } = parseArgs({
   options: {
     incidents: { type: 'string', default: '1000' },
     'timeout-ms': { type: 'string', default: '5000' },
+    partitions: { type: 'string', default: '8' },
   },
 });
 const N = Number(args.incidents);
+const P = Number(args.partitions);
 const TIMEOUT_MS = Number(args['timeout-ms']);
 const WARMUP = 20; // calm samples per strategy before the two losses
 const prefix = 'bench';
@@ -75,6 +86,7 @@ async function main(): Promise<void> {
     BULLMQ_PREFIX: bullPrefix,
     LOG_LEVEL: 'warn',
     ALERTER_NO_DATA_MS: '0',
+    PARTITIONS: String(P),
   };
   const services: RunningService[] = [];
   cleanups.push(async () => {
@@ -109,13 +121,16 @@ async function main(): Promise<void> {
   });
   ws.send(JSON.stringify({ type: 'subscribe', topics: ['alerts'] }));
 
-  // (b) A Worker taking the emergency jobs.
+  // (b) A Worker taking the emergency jobs (all of them counted: one per incident).
   const jobSeen = new Map<string, { at: number; job: Job }>();
+  const jobsPerSubject = new Map<string, number>();
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker(
     EMERGENCY_QUEUE,
     async (job) => {
-      jobSeen.set(job.data.alert.subject as string, { at: performance.now(), job });
+      const subject = job.data.alert.subject as string;
+      if (!jobSeen.has(subject)) jobSeen.set(subject, { at: performance.now(), job });
+      jobsPerSubject.set(subject, (jobsPerSubject.get(subject) ?? 0) + 1);
     },
     { connection, prefix: bullPrefix, concurrency: 16 },
   );
@@ -146,23 +161,32 @@ async function main(): Promise<void> {
       id: `${strategy}-w${k}`,
     })),
   );
-  const scoresBefore = await redis.xlen(keys.scores);
+  // Score updates over every partition.
+  const scored = async (): Promise<number> => {
+    let n = 0;
+    for (const p of allPartitions(P)) n += await redis.xlen(keys.partition(p).scores);
+    return n;
+  };
+  /** Whether the alerter's group has read every partition's scores to the end. */
+  const alerterDrained = async (): Promise<boolean> => {
+    for (const p of allPartitions(P)) {
+      const groups = (await redis.xinfo('GROUPS', keys.partition(p).scores)) as unknown[][];
+      const g = groups.find((x) => x[x.indexOf('name') + 1] === GROUPS.alerter);
+      if (!g || Number(g[g.indexOf('lag') + 1]) !== 0 || Number(g[g.indexOf('pending') + 1]) !== 0)
+        return false;
+    }
+    return true;
+  };
+  const scoresBefore = await scored();
   process.stdout.write(`warming up ${N} strategies (${warm.length} samples)… `);
   for (let i = 0; i < warm.length; i += 5000) await post(warm.slice(i, i + 5000));
   const deadline = Date.now() + 300_000;
-  while ((await redis.xlen(keys.scores)) - scoresBefore < warm.length) {
+  while ((await scored()) - scoresBefore < warm.length) {
     if (Date.now() > deadline) throw new Error('warm-up not scored in 5 minutes');
     await new Promise((r) => setTimeout(r, 200));
   }
   // Let the alerter and gateway drain the warm-up's warnings.
-  for (;;) {
-    const groups = (await redis.xinfo('GROUPS', keys.scores)) as unknown[][];
-    const g = groups.find((x) => x.includes('alerter'));
-    const lag = g ? Number(g[g.indexOf('lag') + 1]) : 1;
-    const pending = g ? Number(g[g.indexOf('pending') + 1]) : 1;
-    if (lag === 0 && pending === 0) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  while (!(await alerterDrained())) await new Promise((r) => setTimeout(r, 200));
   await new Promise((r) => setTimeout(r, 1000));
   console.log('done');
 
@@ -192,18 +216,26 @@ async function main(): Promise<void> {
     addedMs.push(Math.max(0, j.job.timestamp - wall));
   }
   const elapsed = (performance.now() - started) / 1000;
+  // A job doubled by a replay or a takeover would arrive after its first: wait for stragglers.
+  await new Promise((r) => setTimeout(r, 1000));
+  const jobCounts = ids.map((s) => jobsPerSubject.get(`strategy/${s}`) ?? 0);
+  const jobsTotal = [...jobsPerSubject.values()].reduce((a, b) => a + b, 0);
 
   console.log(
     `\nquantmon alert latency: ${wsMs.length} incidents (${missed} missed) in ${elapsed.toFixed(1)} s`,
   );
   console.log(
-    `node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), redis-server on ${redisUrl}; four services as processes`,
+    `node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), redis-server on ${redisUrl}; four services as processes, ${P} partitions`,
   );
   console.log('from just before POST /v1/samples of the sample crossing var_exceeded (critical):');
   report('(a) alert frame on a WebSocket client', wsMs);
   report('(b) job added to quantmon-emergency', addedMs);
   report('(b) job received by a BullMQ Worker', workerMs);
   console.log('  (job added: BullMQ job.timestamp, whole milliseconds)');
+  console.log(
+    `jobs: ${jobsTotal} for ${N} incidents; ${jobCounts.filter((c) => c === 1).length} with exactly one, ` +
+      `${jobCounts.filter((c) => c > 1).length} with more, ${jobCounts.filter((c) => c === 0).length} with none`,
+  );
 }
 
 main()

@@ -1,16 +1,28 @@
-import { EMERGENCY_QUEUE, EmergencyJobData, keysFor, type ServerFrame } from '@quantmon/shared';
+import {
+  EMERGENCY_QUEUE,
+  EmergencyJobData,
+  keysFor,
+  partitionOf,
+  ScoreUpdate,
+  type ServerFrame,
+} from '@quantmon/shared';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/services.js';
+import { readPartitions } from '../helpers/streams.js';
 import { TestWsClient } from '../helpers/ws-client.js';
 
 /**
  * The whole pipeline as separate processes over a real Redis: samples in at
  * the collector, scores and alerts out of the gateway's WebSocket, the
- * emergency job taken by a real BullMQ Worker.
+ * emergency job taken by a real BullMQ Worker. Four partitions: each
+ * strategy's samples and scores stay in its own partition, and the gateway
+ * and alerter read them all.
  */
+const P = 4;
+
 describe('pipeline end to end', () => {
   let redisServer: TestRedis;
   let redis: Redis;
@@ -24,7 +36,7 @@ describe('pipeline end to end', () => {
   beforeAll(async () => {
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
-    pipeline = await startPipeline(redisServer.url, prefix);
+    pipeline = await startPipeline(redisServer.url, prefix, { PARTITIONS: String(P) });
     worker = new Worker(
       EMERGENCY_QUEUE,
       async (job) => {
@@ -48,6 +60,12 @@ describe('pipeline end to end', () => {
   });
 
   const post = (body: unknown): Promise<Response> => pipeline.post(body);
+  /** Entries of one partitioned stream over every partition. */
+  const total = async (stream: 'scores' | 'strategySamples'): Promise<number> => {
+    let n = 0;
+    for (let p = 0; p < P; p++) n += await redis.xlen(keys.partition(p)[stream]);
+    return n;
+  };
 
   it('scores posted samples and streams the score frame to a WebSocket client', async () => {
     const client = await TestWsClient.connect(`ws://127.0.0.1:${pipeline.gateway.port}/ws`);
@@ -72,6 +90,7 @@ describe('pipeline end to end', () => {
     expect(frame.data.count).toBe(30);
     expect(frame.data.metrics.winRate).toBeCloseTo(0.5, 12);
     expect(frame.pos).toMatch(/^\d+-\d+$/);
+    expect(frame.part).toBe(partitionOf('e2e-calm', P));
     // The summary reflects the same update.
     const summary = (await (
       await fetch(`http://127.0.0.1:${pipeline.gateway.port}/api/summary`)
@@ -115,7 +134,7 @@ describe('pipeline end to end', () => {
       (await post(samples.map((s, i) => ({ ...s, ts: s.ts + 40 * 86_400_000 + i })))).status,
     ).toBe(202);
     await eventually(
-      async () => ((await redis.xlen(keys.scores)) >= 90 ? true : undefined),
+      async () => ((await total('scores')) >= 90 ? true : undefined),
       10_000,
       'scores of the second batch',
     );
@@ -128,11 +147,17 @@ describe('pipeline end to end', () => {
     );
     expect(varAlerts).toHaveLength(1);
     expect(jobs.filter((j) => j.name === 'risk-reduction')).toHaveLength(1);
+    // Every score update in its strategy's partition, one per sample.
+    const updates = await readPartitions(redis, keys, P, 'scores', ScoreUpdate);
+    updates.forEach((part, p) => {
+      for (const u of part) expect(partitionOf(u.value.strategy, P)).toBe(p);
+    });
+    expect(updates.flat().filter((u) => u.value.strategy === 'e2e-risky')).toHaveLength(60);
     client.close();
   });
 
   it('answers a malformed body with 400 naming every bad field and writes nothing', async () => {
-    const before = await redis.xlen(keys.strategySamples);
+    const before = await total('strategySamples');
     const res = await post([
       { strategy: 'ok', ts: 1, return: 0.01 },
       { strategy: 'bad id!', ts: 'yesterday', return: '0.1' },
@@ -147,6 +172,6 @@ describe('pipeline end to end', () => {
     expect(notJson.status).toBe(400);
     const infinite = await post('{"strategy": "x", "ts": 1, "return": 1e999}');
     expect(infinite.status).toBe(400);
-    expect(await redis.xlen(keys.strategySamples)).toBe(before);
+    expect(await total('strategySamples')).toBe(before);
   });
 });

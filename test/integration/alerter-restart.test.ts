@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AlertEvent,
   createRedis,
@@ -6,7 +9,7 @@ import {
   GROUPS,
   Incident,
   keysFor,
-  type Keys,
+  type PartitionKeys,
 } from '@quantmon/shared';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -16,11 +19,14 @@ import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-s
 import { scoreUpdate, systemSample } from '../helpers/score-fixtures.js';
 import { eventually, startService, type RunningService } from '../helpers/services.js';
 import { readEntries, until, waitDrained, waitForGroup, writeEntries } from '../helpers/streams.js';
+import { ownedPartitions } from './alerts-helpers.js';
 
 /**
  * A real alerter process fed score updates and host samples written straight
  * to its streams, with a real BullMQ Worker taking the emergency jobs. One
  * incident and one job per breach, whatever crashes, restarts and replays.
+ * One partition: this suite is about one lane (its streams, group position
+ * and incidents hash); alerts-replicas.test.ts covers several.
  */
 describe('alerter incidents and emergency jobs across restarts', () => {
   let redisServer: TestRedis;
@@ -30,8 +36,17 @@ describe('alerter incidents and emergency jobs across restarts', () => {
   const jobs: Job<EmergencyJobData>[] = [];
   const bullPrefix = uniquePrefix('alerter-bull');
   let alerter: RunningService | undefined;
+  let dir: string;
+  let rulesFile: string;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'quantmon-alerter-restart-'));
+    rulesFile = join(dir, 'rules.json');
+    // error_rate_high on the crossing sample: no `for`, no minimum volume, no start-up grace.
+    writeFileSync(
+      rulesFile,
+      JSON.stringify({ rules: { error_rate_high: { for: 0, minVolume: 0, startupGrace: 0 } } }),
+    );
     redisServer = await startTestRedis();
     redis = createRedis(redisServer.url, 'blocking', 'alerter-test');
     const { hostname, port } = new URL(redisServer.url);
@@ -56,31 +71,53 @@ describe('alerter incidents and emergency jobs across restarts', () => {
     await queue?.close();
     redis?.disconnect();
     await redisServer?.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Start (or restart) the alerter on a prefix and wait for its groups. */
-  async function startAlerter(keys: Keys): Promise<RunningService> {
-    alerter = await startService('alerter', {
+  /** A new pipeline (its own prefix) of one partition: its keys. */
+  interface Lane extends PartitionKeys {
+    prefix: string;
+  }
+  const newLane = (): Lane => {
+    const keys = keysFor(uniquePrefix('alerter'));
+    return { ...keys.partition(0), prefix: keys.prefix };
+  };
+
+  /**
+   * Start (or restart) the alerter on a lane and wait until it owns the
+   * partition (after a SIGKILL, once the dead one's lease has expired) and
+   * its groups exist.
+   */
+  async function startAlerter(keys: Lane): Promise<RunningService> {
+    const svc = await startService('alerter', {
       REDIS_URL: redisServer.url,
       QUANTMON_PREFIX: keys.prefix,
       BULLMQ_PREFIX: bullPrefix,
+      PARTITIONS: '1',
+      LEASE_TTL_MS: '1000',
+      RULES_FILE: rulesFile,
     });
+    alerter = svc;
+    await until(async () => (await ownedPartitions(svc)) === 1, 'the alerter owning its lane');
     await waitForGroup(redis, keys.scores, GROUPS.alerter);
     await waitForGroup(redis, keys.systemSamples, GROUPS.alerter);
-    return alerter;
+    return svc;
   }
-  const alerts = async (keys: Keys): Promise<AlertEvent[]> =>
+  const alerts = async (keys: PartitionKeys): Promise<AlertEvent[]> =>
     (await readEntries(redis, keys.alerts, AlertEvent)).map((e) => e.value);
   const breaching = (strategy: string, seqs: number[]) =>
     seqs.map((seq) => scoreUpdate(strategy, seq, { valueAtRisk: -0.2 }));
   const jobsFor = (id: string) => jobs.filter((j) => j.id === id);
-  const incidentRecord = async (keys: Keys, key: string): Promise<Incident | undefined> => {
+  const incidentRecord = async (
+    keys: PartitionKeys,
+    key: string,
+  ): Promise<Incident | undefined> => {
     const json = await redis.hget(keys.incidents, key);
     return json === null ? undefined : Incident.parse(JSON.parse(json));
   };
 
   it('keeps one var_exceeded incident and one risk-reduction job across a SIGKILL, then resolves it', async () => {
-    const keys = keysFor(uniquePrefix('alerter'));
+    const keys = newLane();
     await startAlerter(keys);
     const first = await writeEntries(redis, keys.scores, breaching('crashy', [1, 2, 3]));
     const id = incidentId('var_exceeded', 'strategy/crashy', first[0]!);
@@ -128,7 +165,7 @@ describe('alerter incidents and emergency jobs across restarts', () => {
   });
 
   it('never enqueues a second job for an incident once BullMQ has removed the first', async () => {
-    const keys = keysFor(uniquePrefix('alerter'));
+    const keys = newLane();
     const key = incidentKey('var_exceeded', 'strategy/marked');
     await startAlerter(keys);
     const first = await writeEntries(redis, keys.scores, breaching('marked', [1, 2, 3]));
@@ -161,7 +198,7 @@ describe('alerter incidents and emergency jobs across restarts', () => {
   });
 
   it('raises error_rate_high from a host sample and enqueues one system-check job', async () => {
-    const keys = keysFor(uniquePrefix('alerter'));
+    const keys = newLane();
     await startAlerter(keys);
     const [entryId] = await writeEntries(redis, keys.systemSamples, [
       systemSample('host-1', { errorRate: 12, cpu: 10 }),

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AlertsResponse,
   createLogger,
   createRegistry,
   closeHttpServer,
+  GROUPS,
   listeningPort,
   SilencesResponse,
   startHttpServer,
@@ -12,6 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertRoutes } from '../../services/gateway/src/alert-routes.js';
 import { eventually, type RunningService } from '../helpers/services.js';
+import { groupState } from '../helpers/streams.js';
 import {
   alertEvents,
   alertsFixture,
@@ -35,11 +40,21 @@ describe('alert acknowledgement, silences and history', () => {
   let base: string;
   let worker: ReturnType<typeof emergencyWorker>;
   let hook: WebhookReceiver;
+  let dir: string | undefined;
 
   beforeAll(async () => {
-    f = await alertsFixture('acks');
+    // Four partitions: an ack must reach the partition holding its incident, a silence every one.
+    f = await alertsFixture('acks', { partitions: 4 });
+    dir = mkdtempSync(join(tmpdir(), 'quantmon-acks-'));
+    // Sharpe judged from the first observation, whatever the default's minimum.
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify({ rules: { sharpe_decline: { minObservations: 1 } } }));
     hook = await WebhookReceiver.start();
-    alerter = await startAlerter(f, { WEBHOOK_URL: hook.url, WEBHOOK_BACKOFF_MS: '50' });
+    alerter = await startAlerter(f, {
+      WEBHOOK_URL: hook.url,
+      WEBHOOK_BACKOFF_MS: '50',
+      RULES_FILE: rules,
+    });
     worker = emergencyWorker(f);
     http = await startHttpServer({
       port: 0,
@@ -58,6 +73,7 @@ describe('alert acknowledgement, silences and history', () => {
     await hook?.close();
     f?.redis.disconnect();
     await f?.server.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0);
   });
 
@@ -71,19 +87,19 @@ describe('alert acknowledgement, silences and history', () => {
   };
   const hooksFor = (id: string) => hook.ok.filter((r) => JSON.stringify(r.json).includes(id));
 
-  /** Wait until the alerter's group has taken and acked every command written so far. */
+  /** Wait until every partition's group has taken and acked every command written so far. */
   async function commandsApplied(): Promise<void> {
     const last = (await f.redis.xrevrange(f.keys.alertCommands, '+', '-', 'COUNT', 1))[0]?.[0];
     await eventually(
       async () => {
-        const groups = (await f.redis.xinfo('GROUPS', f.keys.alertCommands)) as unknown[][];
-        const g = groups.find((x) => x.includes('alerter'));
-        if (!g) return undefined;
-        const get = (k: string) => g[g.indexOf(k) + 1];
-        return get('last-delivered-id') === last && Number(get('pending')) === 0 ? true : undefined;
+        for (let p = 0; p < f.partitions; p++) {
+          const g = await groupState(f.redis, f.keys.alertCommands, GROUPS.alerterCommands(p));
+          if (!g || g.lastDeliveredId !== last || g.pending !== 0) return undefined;
+        }
+        return true;
       },
       10_000,
-      'commands applied',
+      'commands applied on every partition',
     );
   }
 

@@ -3,9 +3,12 @@ import {
   decodeEntry,
   EMERGENCY_QUEUE,
   encodeEntry,
+  GROUPS,
   keysFor,
+  partitionOf,
   type Keys,
   type MetricName,
+  type PartitionKeys,
   type RawEntry,
   type ScoreUpdate,
   type SystemSample,
@@ -15,19 +18,36 @@ import { Redis } from 'ioredis';
 import { scoreUpdate } from '../../services/alerter/src/testing-inputs.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually, startService, type RunningService } from '../helpers/services.js';
+import { groupState } from '../helpers/streams.js';
 
-/** Shared set-up of the alerts-*.test.ts files: a Redis, a prefix, and writers for the streams. */
+/**
+ * Shared set-up of the alerts-*.test.ts files: a Redis, a prefix, a
+ * partition count, and writers for each partition's streams.
+ */
 export interface AlertsFixture {
   server: TestRedis;
   redis: Redis;
   prefix: string;
   bullPrefix: string;
   keys: Keys;
+  /** The pipeline's partition count P (PARTITIONS in `env`). */
+  partitions: number;
   env: Record<string, string>;
 }
 
-export async function alertsFixture(label: string, server?: TestRedis): Promise<AlertsFixture> {
-  const s = server ?? (await startTestRedis());
+export interface AlertsFixtureOptions {
+  /** Share another fixture's Redis (a new prefix on it). */
+  server?: TestRedis;
+  /** P; default 1: most suites test one lane's semantics. */
+  partitions?: number;
+}
+
+export async function alertsFixture(
+  label: string,
+  opts: AlertsFixtureOptions = {},
+): Promise<AlertsFixture> {
+  const s = opts.server ?? (await startTestRedis());
+  const partitions = opts.partitions ?? 1;
   const prefix = uniquePrefix(label);
   const bullPrefix = `${prefix}-bull`;
   const redis = new Redis(s.url);
@@ -38,10 +58,12 @@ export async function alertsFixture(label: string, server?: TestRedis): Promise<
     prefix,
     bullPrefix,
     keys: keysFor(prefix),
+    partitions,
     env: {
       REDIS_URL: s.url,
       QUANTMON_PREFIX: prefix,
       BULLMQ_PREFIX: bullPrefix,
+      PARTITIONS: String(partitions),
       ALERTER_TICK_MS: '100',
       ALERTER_NO_DATA_MS: '0',
       ALERTER_MIN_OBSERVATIONS: '1',
@@ -49,30 +71,53 @@ export async function alertsFixture(label: string, server?: TestRedis): Promise<
   };
 }
 
-/** Start an alerter and wait until it leads and its consumer groups exist. */
+/** The keys of the partition a strategy or host id hashes to. */
+export function partitionKeys(f: AlertsFixture, id: string): PartitionKeys {
+  return f.keys.partition(partitionOf(id, f.partitions));
+}
+
+/** Every partition's keys, 0 .. P-1. */
+export function allPartitionKeys(f: AlertsFixture): PartitionKeys[] {
+  return Array.from({ length: f.partitions }, (_, p) => f.keys.partition(p));
+}
+
+/** Start one alerter and wait until it owns every partition and its groups exist. */
 export async function startAlerter(
   f: AlertsFixture,
   env: Record<string, string> = {},
 ): Promise<RunningService> {
   const svc = await startService('alerter', { ...f.env, ...env });
-  await eventually(
-    async () => ((await isLeader(svc)) ? true : undefined),
-    15_000,
-    'alerter leading',
-  );
-  await waitGroups(f);
+  try {
+    await eventually(
+      async () => ((await ownedPartitions(svc)) === f.partitions ? true : undefined),
+      15_000,
+      `alerter owning all ${f.partitions} partitions`,
+    );
+    await waitGroups(f);
+  } catch (err) {
+    await svc.kill(); // the caller never gets it: leave no process behind
+    throw err;
+  }
   return svc;
 }
 
+/**
+ * Wait until the alerter groups exist on every partition: `alerter` on its
+ * scores and system-samples streams (created at start-up), and the
+ * partition's own group on the global alert-commands stream (created by the
+ * partition's owner when its term starts).
+ */
 export async function waitGroups(f: AlertsFixture): Promise<void> {
   await eventually(
     async () => {
-      for (const s of [f.keys.scores, f.keys.systemSamples, f.keys.alertCommands]) {
-        try {
-          const groups = (await f.redis.xinfo('GROUPS', s)) as unknown[][];
-          if (!groups.some((g) => g.includes('alerter'))) return undefined;
-        } catch {
-          return undefined;
+      for (const pk of allPartitionKeys(f)) {
+        const wanted: [string, string][] = [
+          [pk.scores, GROUPS.alerter],
+          [pk.systemSamples, GROUPS.alerter],
+          [f.keys.alertCommands, GROUPS.alerterCommands(pk.partition)],
+        ];
+        for (const [stream, group] of wanted) {
+          if (!(await groupState(f.redis, stream, group))) return undefined;
         }
       }
       return true;
@@ -92,12 +137,31 @@ export async function metric(svc: RunningService, name: string, labels = ''): Pr
   return 0;
 }
 
-export async function isLeader(svc: RunningService): Promise<boolean> {
+/** How many partitions this alerter replica owns (its quantmon_alerter_leader gauge); 0 when unreachable. */
+export async function ownedPartitions(svc: RunningService): Promise<number> {
   try {
-    return (await metric(svc, 'quantmon_alerter_leader')) === 1;
+    return await metric(svc, 'quantmon_alerter_leader');
   } catch {
-    return false;
+    return 0;
   }
+}
+
+/** A replica's id, as its /healthz shows it and its partition leases carry it. */
+export async function replicaOf(svc: RunningService): Promise<string> {
+  const health = (await (await fetch(`http://127.0.0.1:${svc.port}/healthz`)).json()) as {
+    replica: string;
+  };
+  return health.replica;
+}
+
+/** The alerter lease of every partition as Redis holds it: the owner's replica id, or undefined when free. */
+export async function leaseHolders(f: AlertsFixture): Promise<(string | undefined)[]> {
+  return Promise.all(
+    allPartitionKeys(f).map(async (pk) => {
+      const v = await f.redis.get(pk.lease('alerter'));
+      return v === null ? undefined : v.slice(0, v.lastIndexOf('#'));
+    }),
+  );
 }
 
 export async function pushScore(
@@ -107,7 +171,7 @@ export async function pushScore(
   extra: Partial<ScoreUpdate> = {},
 ): Promise<string> {
   const u = scoreUpdate(strategy, metrics, extra);
-  return (await f.redis.xadd(f.keys.scores, '*', ...encodeEntry(u))) as string;
+  return (await f.redis.xadd(partitionKeys(f, strategy).scores, '*', ...encodeEntry(u))) as string;
 }
 
 export async function pushSystem(
@@ -116,22 +180,48 @@ export async function pushSystem(
   fields: Omit<Partial<SystemSample>, 'host'>,
 ): Promise<string> {
   const s: SystemSample = { host, ts: Date.now(), ...fields };
-  return (await f.redis.xadd(f.keys.systemSamples, '*', ...encodeEntry(s))) as string;
+  return (await f.redis.xadd(
+    partitionKeys(f, host).systemSamples,
+    '*',
+    ...encodeEntry(s),
+  )) as string;
 }
 
+/** `a - b` for stream ids `<ms>-<seq>`. */
+function compareIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
+  return am === bm ? Number(as - bs) : Number(am - bm);
+}
+
+/**
+ * Every partition's alert events, merged by entry id (write time): exact
+ * order within a partition, and so per rule and subject.
+ */
 export async function alertEvents(f: AlertsFixture): Promise<AlertEvent[]> {
-  const raw = (await f.redis.xrange(f.keys.alerts, '-', '+')) as RawEntry[];
+  const raw: RawEntry[] = [];
+  for (const pk of allPartitionKeys(f)) {
+    raw.push(...((await f.redis.xrange(pk.alerts, '-', '+')) as RawEntry[]));
+  }
+  raw.sort(([a], [b]) => compareIds(a, b));
   return raw.flatMap(([, fields]) => {
     const d = decodeEntry(fields, AlertEvent);
     return d.ok ? [d.value] : [];
   });
 }
 
+/** Open incident records over every partition. */
+export async function incidentCount(f: AlertsFixture): Promise<number> {
+  let n = 0;
+  for (const pk of allPartitionKeys(f)) n += await f.redis.hlen(pk.incidents);
+  return n;
+}
+
 export function eventsFor(events: AlertEvent[], rule: string, subject: string): AlertEvent[] {
   return events.filter((e) => e.rule === rule && e.subject === subject);
 }
 
-/** Wait for an event matching `match` on the alerts stream. */
+/** Wait for an event matching `match` on any partition's alerts stream. */
 export function waitEvent(
   f: AlertsFixture,
   match: (e: AlertEvent) => boolean,

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningService } from '../helpers/services.js';
+import { eventually, type RunningService } from '../helpers/services.js';
 import {
   alertEvents,
   alertsFixture,
   eventsFor,
+  partitionKeys,
   pushScore,
   pushSystem,
   sleep,
@@ -64,7 +65,14 @@ describe('no-data alerts', () => {
 
   it('remembers last-seen times across a restart: a subject that went silent while the alerter was down still alerts', async () => {
     await pushScore(f, 'forgotten', { valueAtRisk: -0.01 });
-    await sleep(300); // processed and its last-seen time persisted
+    // Processed, and its last-seen time persisted in its partition.
+    await eventually(
+      async () =>
+        (await f.redis.hget(partitionKeys(f, 'forgotten').lastSeen, 'strategy/forgotten')) ??
+        undefined,
+      10_000,
+      'last-seen of strategy/forgotten persisted',
+    );
     expect(await alerter!.stop()).toBe(0);
     alerter = undefined;
     alerter = await startAlerter(f, env);

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type RunningService } from '../helpers/services.js';
+import { readDeadLetters } from '../helpers/streams.js';
 import {
   alertEvents,
   alertsFixture,
   emergencyWorker,
   eventsFor,
+  incidentCount,
   metric,
+  partitionKeys,
   pushScore,
   sleep,
   startAlerter,
@@ -33,18 +36,42 @@ describe('alerter resilience', () => {
   });
 
   it('dead-letters and counts malformed entries without stopping', async () => {
-    await f.redis.xadd(f.keys.scores, '*', 'd', '{"strategy": "broken"');
-    await f.redis.xadd(f.keys.systemSamples, '*', 'd', JSON.stringify({ host: 'h', cpu: 'hot' }));
-    await f.redis.xadd(f.keys.alertCommands, '*', 'd', JSON.stringify({ type: 'ack' }));
+    const pk = partitionKeys(f, 'after-bad');
+    const badScore = await f.redis.xadd(pk.scores, '*', 'd', '{"strategy": "broken"');
+    const badHost = await f.redis.xadd(
+      pk.systemSamples,
+      '*',
+      'd',
+      JSON.stringify({ host: 'h', cpu: 'hot' }),
+    );
+    const badCommand = await f.redis.xadd(
+      f.keys.alertCommands,
+      '*',
+      'd',
+      JSON.stringify({ type: 'ack' }),
+    );
     await pushScore(f, 'after-bad', { valueAtRisk: -0.3 });
     await waitEvent(f, (e) => e.subject === 'strategy/after-bad', 'alert after bad entries');
-    await eventually(
-      async () => ((await f.redis.xlen(f.keys.deadLetter)) >= 3 ? true : undefined),
+    const dead = await eventually(
+      async () => {
+        const d = await readDeadLetters(f.redis, f.keys.deadLetter);
+        return d.length >= 3 ? d : undefined;
+      },
       5000,
       'three dead letters',
     );
-    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="scores"')).toBe(1);
-    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="system-samples"')).toBe(1);
+    // Each with its source stream and entry id: exactly these three, once each.
+    expect(dead.map((d) => `${d['stream']} ${d['id']}`).sort()).toEqual(
+      [
+        `${pk.scores} ${badScore}`,
+        `${pk.systemSamples} ${badHost}`,
+        `${f.keys.alertCommands} ${badCommand}`,
+      ].sort(),
+    );
+    // The partition's two streams are read by one reader (one fenced commit) and counted together.
+    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="partition-streams"')).toBe(
+      2,
+    );
     expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="alert-commands"')).toBe(1);
   });
 
@@ -90,6 +117,6 @@ describe('alerter resilience', () => {
     const ids = worker.jobs.map((j) => j.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toContain(o2.incidentId);
-    expect(await f.redis.hlen(f.keys.incidents)).toBe(3); // after-bad, outage (second), outage-2
+    expect(await incidentCount(f)).toBe(3); // after-bad, outage (second), outage-2
   });
 });

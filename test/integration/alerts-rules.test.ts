@@ -65,13 +65,17 @@ describe('alert rules', () => {
 
     beforeAll(async () => {
       file = join(dir, 'rules.yaml');
+      // cpu_high's own `for` here, and no start-up grace: the hosts are new.
       write(`
 rules:
   drawdown_exceeded:
+    threshold: 0.1
+    clearThreshold: 0.08
     overrides:
       careful: { threshold: 0.05, clearThreshold: 0.04 }
   cpu_high:
     for: 1s
+    startupGrace: 0
   loss_stop:
     metric: cumulativeReturn
     comparison: "<"
@@ -119,7 +123,7 @@ rules:
       await pushSystem(f, 'h-for', { cpu: 96 });
       const firing = await waitEvent(
         f,
-        (x) => x.subject === 'host/h-for' && x.state === 'firing',
+        (x) => x.rule === 'cpu_high' && x.subject === 'host/h-for' && x.state === 'firing',
         'firing cpu_high',
       );
       expect(firing.incidentId).toBe(pending.incidentId);
@@ -149,11 +153,16 @@ rules:
     });
 
     it('reloads on change, and keeps the old rules when a reload fails', async () => {
-      write('rules:\n  memory_high: { threshold: 50, clearThreshold: 40 }\n');
+      // memory_high fires on the crossing sample here: no `for`, no start-up grace.
+      write(
+        'rules:\n  memory_high: { threshold: 50, clearThreshold: 40, for: 0, startupGrace: 0 }\n',
+      );
       await eventually(
         async () => {
           await pushSystem(f, 'h-reload', { memory: 60 });
-          return (await alertEvents(f)).find((e) => e.subject === 'host/h-reload');
+          return (await alertEvents(f)).find(
+            (e) => e.rule === 'memory_high' && e.subject === 'host/h-reload',
+          );
         },
         10_000,
         'memory_high at the reloaded threshold',
@@ -166,13 +175,17 @@ rules:
         'failed reload counted',
       );
       await pushSystem(f, 'h-after', { memory: 60 });
-      const e = await waitEvent(f, (x) => x.subject === 'host/h-after', 'old rules still on');
+      const e = await waitEvent(
+        f,
+        (x) => x.rule === 'memory_high' && x.subject === 'host/h-after',
+        'old rules still on',
+      );
       expect(e.threshold).toBe(50);
     });
   });
 
   it('reloads on SIGHUP when file watching is off', async () => {
-    const g = await alertsFixture('rules-hup', f.server);
+    const g = await alertsFixture('rules-hup', { server: f.server });
     const file = join(dir, 'hup.json');
     writeFileSync(file, JSON.stringify({ rules: { cpu_high: { enabled: false } } }));
     const alerter = await startAlerter(g, { RULES_FILE: file, RULES_WATCH: 'false' });
@@ -180,7 +193,11 @@ rules:
     await pushSystem(g, 'h1', { cpu: 99 });
     await sleep(500);
     expect(await alertEvents(g)).toEqual([]);
-    writeFileSync(file, JSON.stringify({ rules: { cpu_high: { threshold: 90 } } }));
+    // Firing on the crossing sample: no `for`, no start-up grace.
+    writeFileSync(
+      file,
+      JSON.stringify({ rules: { cpu_high: { threshold: 90, for: 0, startupGrace: 0 } } }),
+    );
     alerter.proc.kill('SIGHUP');
     await eventually(
       async () => {

@@ -85,7 +85,7 @@ describe('webhook notifier', () => {
   });
 
   it('sends a Slack-compatible message when WEBHOOK_FORMAT=slack', async () => {
-    const g = await alertsFixture('hook-slack', f.server);
+    const g = await alertsFixture('hook-slack', { server: f.server });
     const slack = await WebhookReceiver.start();
     hooks.push(slack);
     const alerter = await startAlerter(g, { WEBHOOK_URL: slack.url, WEBHOOK_FORMAT: 'slack' });
