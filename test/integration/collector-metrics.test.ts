@@ -172,6 +172,8 @@ describe('collector system metrics', () => {
     );
     const s = await nextSample(quiet, (x) => (x.errorRate ?? 0) > 0, 'a non-zero error rate');
     expect(s.errorRate).toBeLessThanOrEqual(100);
+    // The count the rate is a percentage of travels with it (for the alerter's minVolume).
+    expect(s.errorRateOperations).toBeGreaterThanOrEqual(1);
   });
 
   it('reports processing time p50/p99 from sample arrival to score update', async () => {

@@ -1,7 +1,6 @@
 import type { SystemSample } from '@quantmon/shared';
-import { errorRatePercent } from './error-rate.js';
 import type { HostSampler } from './host-sampler.js';
-import type { PipelineReading, PipelineStats } from './pipeline-stats.js';
+import { errorRateFields, type PipelineReading, type PipelineStats } from './pipeline-stats.js';
 import { apiResponseTime } from './probe-stats.js';
 import type { ProbeRunner } from './probes.js';
 
@@ -49,9 +48,7 @@ export class SystemMetrics {
       if (api !== undefined) s.apiResponseTime = api;
     }
     if (pipeline) {
-      const { runs, failures } = this.opts.probes.window.counts(now);
-      const rate = errorRatePercent(failures + pipeline.errors, runs + pipeline.operations);
-      if (rate !== undefined) s.errorRate = rate;
+      Object.assign(s, errorRateFields(this.opts.probes.window.counts(now), pipeline));
       if (pipeline.processingTimeP50 !== undefined)
         s.processingTimeP50 = pipeline.processingTimeP50;
       if (pipeline.processingTimeP99 !== undefined)
