@@ -40,7 +40,8 @@ import {
  * or doubled. The incident writes are compare-and-set and fenced besides: a
  * replica that lost a partition's lease can write nothing for it.
  */
-const P = 16; // two replicas on random ids: the chance that one gets no partition is 2^-15
+// Many partitions: a join or a death moves eight at once (the default pipeline has 8).
+const P = 16;
 const TAKEOVER_LIMIT_MS = 10_000;
 
 /** Two strategy ids per partition, `[p0 first, p0 second, p1 first, ...]`. */
