@@ -20,7 +20,6 @@ describe('scale-out on a Redis Cluster', () => {
     // BullMQ on a Cluster: one hash tag for all of the queue's keys.
     const bull = `{${uniquePrefix('bull')}}`;
     return {
-      env: { REDIS_CLUSTER_NODES: cluster.seeds, BULLMQ_PREFIX: bull, ...extra.env },
       redis,
       queue: () => new Queue(EMERGENCY_QUEUE, { connection: redis, prefix: bull }),
       ...extra,
