@@ -11,12 +11,15 @@ export class TestWsClient {
   }
 
   static async connect(url: string): Promise<TestWsClient> {
-    const ws = new WebSocket(url);
+    // The listener goes on before 'open': the server's hello can arrive in
+    // the same read as the upgrade answer, and is emitted before an awaiting
+    // caller could attach one (seen under load: a test got no hello at all).
+    const client = new TestWsClient(new WebSocket(url));
     await new Promise<void>((res, rej) => {
-      ws.once('open', () => res());
-      ws.once('error', rej);
+      client.ws.once('open', () => res());
+      client.ws.once('error', rej);
     });
-    return new TestWsClient(ws);
+    return client;
   }
 
   send(msg: unknown): void {
