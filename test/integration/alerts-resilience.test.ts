@@ -23,7 +23,8 @@ describe('alerter resilience', () => {
   let worker: ReturnType<typeof emergencyWorker>;
 
   beforeAll(async () => {
-    f = await alertsFixture('resilience');
+    // Four partitions: a malformed command is read by four groups and dead-lettered once.
+    f = await alertsFixture('resilience', { partitions: 4 });
     alerter = await startAlerter(f);
     worker = emergencyWorker(f);
   });
@@ -68,10 +69,9 @@ describe('alerter resilience', () => {
         `${f.keys.alertCommands} ${badCommand}`,
       ].sort(),
     );
-    // The partition's two streams are read by one reader (one fenced commit) and counted together.
-    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="partition-streams"')).toBe(
-      2,
-    );
+    // Counted per source stream, as before partitions.
+    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="scores"')).toBe(1);
+    expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="system-samples"')).toBe(1);
     expect(await metric(alerter, 'quantmon_dead_letter_total', 'stream="alert-commands"')).toBe(1);
   });
 

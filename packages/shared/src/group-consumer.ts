@@ -19,6 +19,12 @@ export interface GroupConsumerOptions<T> {
   startId: '0' | '$';
   schema: z.ZodType<T>;
   deadLetterStream: string;
+  /**
+   * false: another group reads the same stream and dead-letters its
+   * malformed entries (one dead letter, not one per group); this one acks
+   * and skips them. Entries its own handler rejects are still dead-lettered.
+   */
+  deadLetterMalformed?: boolean;
   /** Apply a batch; the loop acks the batch only after this resolves. */
   handle: (entries: Entry<T>[]) => Promise<void>;
   signal: AbortSignal;
@@ -154,6 +160,9 @@ async function processBatch<T>(
     const decoded = decodeEntry(fields, opts.schema);
     if (decoded.ok) {
       valid.push({ id, value: decoded.value });
+    } else if (opts.deadLetterMalformed === false) {
+      log.debug({ stream, id, reason: decoded.reason }, 'skipping malformed entry');
+      await redis.xack(stream, group, id);
     } else {
       log.warn({ stream, id, reason: decoded.reason }, 'dead-lettering malformed entry');
       // Two commands, not a MULTI: the dead-letter stream lives in another

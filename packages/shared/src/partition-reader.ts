@@ -55,7 +55,8 @@ export interface OwnedReaderOptions<T> {
   blockMs?: number;
   /** A batch that fails this many times is applied entry by entry; an entry that fails alone is dead-lettered. */
   maxFailures?: number;
-  onDeadLetter?: (reason: string) => void;
+  /** `stream`: the key of the stream the entry came from. */
+  onDeadLetter?: (reason: string, stream: string) => void;
   onLoopError?: (err: unknown) => void;
   /** Called with each position committed (the read's newest entry ids). */
   onCommitted?: (positions: readonly StreamPosition[]) => void;
@@ -251,7 +252,7 @@ async function deadLetterEntry<T>(
   // A separate write (another slot on a Cluster): a crash before the commit
   // dead-letters the entry again on the re-read, never loses it.
   await deadLetter(opts.redis, opts.deadLetterStream, { stream, id, fields, reason });
-  opts.onDeadLetter?.(reason);
+  opts.onDeadLetter?.(reason, stream);
 }
 
 /** A batch kept failing: apply entry by entry; an entry that fails alone is dead-lettered and passed. */

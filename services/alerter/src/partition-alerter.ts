@@ -100,7 +100,8 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
             batches.flatMap((b) => inputsOf(pk.scores, b)),
             positions,
           ),
-        onDeadLetter: () => deps.onDeadLetter('partition-streams'),
+        onDeadLetter: (_reason, stream) =>
+          deps.onDeadLetter(stream === pk.scores ? 'scores' : 'system-samples'),
         onLoopError: deps.onLoopError,
       }).finally(() => lease.lost('reader ended')),
       runGroupConsumer({
@@ -114,6 +115,8 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
         startId: '0',
         schema: AlertCommand,
         deadLetterStream: deps.keys.deadLetter,
+        // Every partition reads every command: partition 0's group dead-letters a malformed one, once.
+        deadLetterMalformed: lease.partition === 0,
         signal: lease.signal,
         claimIdleMs: deps.claimIdleMs,
         log: log.child({ stream: 'alert-commands' }),
