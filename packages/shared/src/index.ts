@@ -25,6 +25,8 @@ export {
   type RedisTarget,
 } from './redis.js';
 export { replicaId } from './identity.js';
+export { partitionTag } from './partition-tags.js';
+export { keySlot, crc16, CLUSTER_SLOTS } from './cluster-slot.js';
 export { writeWithWait, ReplicaWaitError, type ReplicaWait } from './replica-wait.js';
 export {
   fnv1a32,

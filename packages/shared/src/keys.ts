@@ -1,3 +1,5 @@
+import { partitionTag } from './partition-tags.js';
+
 /**
  * Every Redis key, stream, group and queue name in one place. All keys hang
  * under a prefix (QUANTMON_PREFIX, default "quantmon") so that several
@@ -8,10 +10,11 @@
  * - global (`keysFor(prefix).x`): snapshots and bookkeeping that any
  *   replica reads or writes with single-key commands;
  * - per partition (`keysFor(prefix).partition(p).x`): the pipeline's data
- *   path. Every key of partition p carries the hash tag `{p<p>}`
- *   (`quantmon:{p3}:stream:scores`), so a partition lives in one Redis
- *   Cluster slot and the Lua scripts that write it (ingest, fenced score and
- *   incident writes) stay legal on a Cluster.
+ *   path. Every key of partition p carries the partition's hash tag
+ *   (`quantmon:{p3-1380}:stream:scores`: partitionTag in partition-tags.ts),
+ *   so a partition lives in one Redis Cluster slot, the Lua scripts that
+ *   write it (ingest, fenced score and incident writes) stay legal on a
+ *   Cluster, and the partitions spread evenly over the Cluster's masters.
  */
 
 /** The BullMQ queue trading infrastructure consumes. Public contract: never rename. */
@@ -36,7 +39,7 @@ export const GROUPS = {
 /** The services whose replicas own partitions through leases. */
 export type PartitionOwner = 'scorer' | 'alerter';
 
-/** The keys of one partition: all share the hash tag `{p<n>}`. */
+/** The keys of one partition: all share the partition's hash tag (`{p<n>-<k>}`). */
 export interface PartitionKeys {
   readonly partition: number;
   /** Strategy samples of this partition's strategies, written by ingest, read by the scorer's group. */
@@ -91,7 +94,8 @@ export function keysFor(prefix: string): Keys {
   const partition = (p: number): PartitionKeys => {
     let pk = parts.get(p);
     if (!pk) {
-      const t = (s: string): string => `${prefix}:{p${p}}:${s}`;
+      const tag = partitionTag(p);
+      const t = (s: string): string => `${prefix}:{${tag}}:${s}`;
       pk = {
         partition: p,
         strategySamples: t('stream:strategy-samples'),
