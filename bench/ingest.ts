@@ -13,7 +13,7 @@
  *   npm run bench:ingest      (or npx tsx bench/ingest.ts)
  *   npm run bench:ingest -- --single 20000 --batches 200 --rounds 3 --partitions 8
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { keysFor, STREAM_MAXLEN } from '../packages/shared/src/keys.js';
@@ -22,6 +22,7 @@ import { appendSamples } from '../packages/shared/src/publish-samples.js';
 import { encodeEntry } from '../packages/shared/src/stream-codec.js';
 import type { StrategySample } from '../packages/shared/src/schemas/strategy-sample.js';
 import { benchRedis, quantile, startCollector } from './collector-support.js';
+import { postJson } from './http-post.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -66,27 +67,6 @@ function sample(strategy: string, i: number): Record<string, unknown> {
     targetWeights: { SPY: 0.5, TLT: 0.3, GLD: 0.2 },
     id: `${strategy}-${i}`,
   };
-}
-
-function post(body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** Entries ever added to the partitions' streams (XLEN would undercount once MAXLEN trims). */
@@ -146,7 +126,7 @@ async function httpRun(
     bodies.map(async (list) => {
       for (const b of list) {
         const a = performance.now();
-        const res = await post(b);
+        const res = await postJson(url, b, agent);
         lat.push(performance.now() - a);
         if (res.status !== 202) throw new Error(`${res.status} ${res.body}`);
         accepted += (JSON.parse(res.body) as { accepted: number }).accepted;

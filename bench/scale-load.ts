@@ -16,7 +16,7 @@
  *   answer `baseline` with the seconds it took;
  * - `exit`.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import {
   createRedis,
   DATA_FIELD,
@@ -27,6 +27,7 @@ import {
   type RedisTarget,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
+import { postJson } from './http-post.js';
 
 export interface LoadSpec {
   target: Exclude<RedisTarget, string>;
@@ -97,31 +98,10 @@ let bodies: string[][] = [];
 let agent: Agent | undefined;
 let redis: Redis | undefined;
 
-function post(url: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** POST one batch until it is taken: 429 (scorer lag) and 503 are retried with the same ids. */
 async function postBatch(url: string, body: string): Promise<number> {
   for (let attempt = 0; ; attempt++) {
-    const res = await post(url, body);
+    const res = await postJson(url, body, agent);
     if (res.status === 202) {
       const r = JSON.parse(res.body) as { accepted: number; duplicates: number };
       return r.accepted + r.duplicates;
