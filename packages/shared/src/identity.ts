@@ -12,5 +12,5 @@ export function replicaId(service: string): string {
     hostname()
       .replace(/[^A-Za-z0-9_.-]/g, '-')
       .slice(0, 40) || 'host';
-  return `${service}-${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  return [service, host, process.pid, randomBytes(3).toString('hex')].join('-');
 }

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.js';
 
@@ -21,7 +22,7 @@ export type RedisRole = 'blocking' | 'fail-fast';
  */
 export function reconnectDelay(attempt: number): number {
   const base = Math.min(2000, 50 * 2 ** Math.min(attempt, 10));
-  return Math.round(base / 2 + (base / 2) * Math.random());
+  return Math.round(base / 2 + (base / 2) * (randomInt(0, 1_000_000) / 1_000_000));
 }
 
 export function redisOptions(role: RedisRole, name: string) {
