@@ -42,10 +42,16 @@ describe('alerter incidents and emergency jobs across restarts', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'quantmon-alerter-restart-'));
     rulesFile = join(dir, 'rules.json');
-    // error_rate_high on the crossing sample: no `for`, no minimum volume, no start-up grace.
+    // error_rate_high on the crossing sample: no `for`, no minimum volume, no start-up grace;
+    // var_exceeded resolved by one calm sample: no keepFiringFor (default 2 minutes).
     writeFileSync(
       rulesFile,
-      JSON.stringify({ rules: { error_rate_high: { for: 0, minVolume: 0, startupGrace: 0 } } }),
+      JSON.stringify({
+        rules: {
+          error_rate_high: { for: 0, minVolume: 0, startupGrace: 0 },
+          var_exceeded: { keepFiringFor: 0 },
+        },
+      }),
     );
     redisServer = await startTestRedis();
     redis = createRedis(redisServer.url, 'blocking', 'alerter-test');

@@ -46,9 +46,15 @@ describe('alert acknowledgement, silences and history', () => {
     // Four partitions: an ack must reach the partition holding its incident, a silence every one.
     f = await alertsFixture('acks', { partitions: 4 });
     dir = mkdtempSync(join(tmpdir(), 'quantmon-acks-'));
-    // Sharpe judged from the first observation, whatever the default's minimum.
+    // Sharpe judged from the first observation, whatever the default's minimum; VaR resolved
+    // by one calm sample (no keepFiringFor, default 2 minutes).
     const rules = join(dir, 'rules.json');
-    writeFileSync(rules, JSON.stringify({ rules: { sharpe_decline: { minObservations: 1 } } }));
+    writeFileSync(
+      rules,
+      JSON.stringify({
+        rules: { sharpe_decline: { minObservations: 1 }, var_exceeded: { keepFiringFor: 0 } },
+      }),
+    );
     hook = await WebhookReceiver.start();
     alerter = await startAlerter(f, {
       WEBHOOK_URL: hook.url,

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AlertEvent,
   createLogger,
@@ -43,6 +46,8 @@ import {
 // Many partitions: a join or a death moves eight at once (the default pipeline has 8).
 const P = 16;
 const TAKEOVER_LIMIT_MS = 10_000;
+/** These tests cycle VaR breach and recovery: a calm sample resolves at once. */
+const PROMPT_RESOLVE = { var_exceeded: { keepFiringFor: 0 } };
 
 /** Two strategy ids per partition, `[p0 first, p0 second, p1 first, ...]`. */
 function strategiesPerPartition(partitions: number, perPartition: number): string[] {
@@ -82,13 +87,19 @@ async function waitShared(f: AlertsFixture, replicas: RunningService[]): Promise
 describe('alerter replicas', () => {
   let f: AlertsFixture;
   let worker: ReturnType<typeof emergencyWorker>;
+  let dir: string | undefined;
   const running: RunningService[] = [];
 
   beforeAll(async () => {
     f = await alertsFixture('replicas', { partitions: P });
+    dir = mkdtempSync(join(tmpdir(), 'quantmon-replicas-'));
+    // Breach-and-recover cycles: each calm sample resolves (no keepFiringFor, default 2 minutes).
+    f.env['RULES_FILE'] = join(dir, 'rules.json');
+    writeFileSync(f.env['RULES_FILE'], JSON.stringify({ rules: PROMPT_RESOLVE }));
     worker = emergencyWorker(f);
   });
   afterAll(async () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
     const codes = await Promise.all(running.map((s) => s.stop()));
     await worker?.worker.close();
     f?.redis.disconnect();
@@ -200,6 +211,7 @@ describe('alerter replicas', () => {
 
   it('gives a replica that joins its share within 10 s while alerts keep flowing, nothing lost or doubled', async () => {
     const g = await alertsFixture('replicas-join', { server: f.server, partitions: P });
+    g.env['RULES_FILE'] = f.env['RULES_FILE']!;
     const jobs = emergencyWorker(g);
     try {
       const a = await startAlerter(g);
@@ -260,7 +272,7 @@ describe('alerter replicas', () => {
 
   describe('incident writes', () => {
     const log = createLogger('test', 'silent');
-    const rules = compileRules({}, 0);
+    const rules = compileRules({ rules: PROMPT_RESOLVE }, 0);
 
     /** Hold partition 0's alerter lease with `token` (`<replica>#<epoch>`), as a grant does. */
     async function holdLease(g: AlertsFixture, token: string): Promise<FencedTarget> {

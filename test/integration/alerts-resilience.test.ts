@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type RunningService } from '../helpers/services.js';
 import { readDeadLetters } from '../helpers/streams.js';
@@ -21,11 +24,17 @@ describe('alerter resilience', () => {
   let f: AlertsFixture;
   let alerter: RunningService;
   let worker: ReturnType<typeof emergencyWorker>;
+  let dir: string | undefined;
 
   beforeAll(async () => {
     // Four partitions: a malformed command is read by four groups and dead-lettered once.
     f = await alertsFixture('resilience', { partitions: 4 });
-    alerter = await startAlerter(f);
+    dir = mkdtempSync(join(tmpdir(), 'quantmon-resilience-'));
+    // A second incident after the outage needs the first resolved by one calm sample:
+    // no keepFiringFor (default 2 minutes).
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify({ rules: { var_exceeded: { keepFiringFor: 0 } } }));
+    alerter = await startAlerter(f, { RULES_FILE: rules });
     worker = emergencyWorker(f);
   });
   afterAll(async () => {
@@ -33,6 +42,7 @@ describe('alerter resilience', () => {
     await worker?.worker.close();
     f?.redis.disconnect();
     await f?.server.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0);
   });
 

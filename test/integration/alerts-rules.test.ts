@@ -76,6 +76,8 @@ rules:
   cpu_high:
     for: 1s
     startupGrace: 0
+  var_exceeded:
+    keepFiringFor: 0 # the noisy series below resolves on its one calm sample
   loss_stop:
     metric: cumulativeReturn
     comparison: "<"

@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type RunningService } from '../helpers/services.js';
 import {
@@ -18,11 +21,20 @@ describe('webhook notifier', () => {
   let f: AlertsFixture;
   const running: RunningService[] = [];
   const hooks: WebhookReceiver[] = [];
+  let dir: string | undefined;
 
   beforeAll(async () => {
     f = await alertsFixture('hook');
+    dir = mkdtempSync(join(tmpdir(), 'quantmon-hook-'));
+    // The resolved notification comes from one calm sample: no keepFiringFor (default 2 minutes).
+    f.env['RULES_FILE'] = join(dir, 'rules.json');
+    writeFileSync(
+      f.env['RULES_FILE'],
+      JSON.stringify({ rules: { var_exceeded: { keepFiringFor: 0 } } }),
+    );
   });
   afterAll(async () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
     const codes = await Promise.all(running.map((s) => s.stop()));
     await Promise.all(hooks.map((h) => h.close()));
     f?.redis.disconnect();

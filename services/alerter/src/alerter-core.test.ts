@@ -30,12 +30,14 @@ describe('AlerterCore', () => {
     }
     expect(states(all)).toEqual(['var_exceeded:firing']);
     expect(c.incidents.size).toBe(1);
-    // Back past the clear threshold: resolved once.
-    const end = c.observe(
+    // Back past the clear threshold: resolved once, when its keepFiringFor (2 minutes) is up.
+    const clear = c.observe(
       scoreInput('noisy', { valueAtRisk: -0.1 }),
       id(T0 + 300_000),
       T0 + 300_000,
     );
+    expect(clear.map((t) => t.event)).toEqual([undefined]);
+    const end = c.tick(T0 + 420_000).filter((t) => t.event?.rule === 'var_exceeded');
     expect(states(end)).toEqual(['var_exceeded:resolved']);
     expect(end[0]?.event?.incidentId).toBe(all[0]?.event?.incidentId);
   });

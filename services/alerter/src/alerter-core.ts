@@ -2,18 +2,22 @@ import type { Acknowledgement, AlertEvent, Silence, Subject } from '@quantmon/sh
 import {
   entryTime,
   firedEvent,
+  flapEvent,
   fmt,
   incidentKey,
   openEvent,
   resolvedEvent,
+  withFlapping,
   type Incident,
 } from './incident.js';
+import { FlapDetector } from './flap-detector.js';
 import { naturalSubject, type RuleInput } from './metric-source.js';
 import {
   breaches,
   effectiveRule,
   incidentSubject,
   NO_DATA_RULE,
+  NO_FLAP,
   ruleForIncident,
   stillBreaching,
   subjectId,
@@ -65,6 +69,15 @@ export class AlerterCore {
    * not judged (after a restart or a failover) fires on its next observation.
    */
   private readonly pendingValues = new Map<string, number>();
+  /**
+   * The latest value judged clear for each firing incident waiting out its
+   * keepFiringFor, so tick() can resolve it when the time is up. In memory
+   * only, as pendingValues: an incident this core has not judged clear
+   * resolves on its next observation.
+   */
+  private readonly clearValues = new Map<string, number>();
+  /** The last checks of each rule and subject, for flap detection. */
+  private readonly flaps = new FlapDetector();
   /** Per subject, per start-up grace: entry time its current run of reports began. */
   private readonly runs = new Map<string, Map<number, number>>();
 
@@ -107,8 +120,7 @@ export class AlerterCore {
       const volume = rule.minVolume > 0 ? rule.volume?.(input) : undefined;
       if (volume !== undefined && volume < rule.minVolume) continue;
       if (subject === 'system') value = this.worstOfFleet(rule, natural, value);
-      const tr = this.step(eff, subject, value, entryId, t, now);
-      if (tr) out.push(tr);
+      out.push(...this.step(eff, subject, value, entryId, t, now));
     }
     return out;
   }
@@ -116,17 +128,24 @@ export class AlerterCore {
   /**
    * Timer work: pending incidents whose `for` is up fire on the alerter's
    * clock (a strategy that reports daily is not left pending until its next
-   * sample), and subjects silent too long raise no-data incidents.
+   * sample), firing incidents clear for their keepFiringFor resolve, and
+   * subjects silent too long raise no-data incidents.
    */
   tick(now: number): Transition[] {
     const out: Transition[] = [];
     for (const [key, cur] of [...this.incidents]) {
-      if (cur.firing.state !== 'pending') continue;
-      const value = this.pendingValues.get(key);
-      if (value === undefined) continue;
       const rule = ruleForIncident(this.ruleSet, cur.firing.rule, cur.firing.subject);
-      if (!rule || !breaches(rule, value) || now - cur.firing.startsAt < rule.forMs) continue;
-      out.push(this.fire(key, cur, rule, value, now));
+      if (!rule) continue;
+      if (cur.firing.state === 'pending') {
+        const value = this.pendingValues.get(key);
+        if (value === undefined || !breaches(rule, value)) continue;
+        if (now - cur.firing.startsAt >= rule.forMs)
+          out.push(this.fire(key, cur, rule, value, now));
+      } else if (cur.clearSince !== undefined) {
+        const value = this.clearValues.get(key);
+        if (value === undefined || stillBreaching(rule, value)) continue;
+        if (now - cur.clearSince >= rule.keepFiringMs) out.push(this.close(key, cur, value, now));
+      }
     }
     for (const [subject, seen] of this.lastSeen) {
       const after = this.noDataAfter(subject);
@@ -149,14 +168,17 @@ export class AlerterCore {
     return out;
   }
 
-  /** What the outbox owes: jobs, first notifications, repeats (silenced incidents owe nothing). */
+  /**
+   * What the outbox owes: jobs, first notifications, repeats (silenced
+   * incidents owe nothing; flapping ones owe no repeat until they settle).
+   */
   outbox(now: number, only?: readonly Incident[]): Outbox {
     const out: Outbox = { jobs: [], notify: [], repeat: [] };
     for (const inc of only ?? this.incidents.values()) {
       if (inc.firing.state !== 'firing' || this.silenceSet.match(inc.firing, now)) continue;
       if (inc.action && !inc.jobEnqueued) out.jobs.push(inc);
       if (!inc.notified) out.notify.push(inc);
-      else if (!inc.firing.acknowledged) {
+      else if (!inc.firing.acknowledged && inc.firing.flapping !== true) {
         const repeatMs = this.repeatFor(inc);
         if (repeatMs && now - (inc.lastNotifiedAt ?? 0) >= repeatMs) out.repeat.push(inc);
       }
@@ -203,6 +225,7 @@ export class AlerterCore {
         rule === NO_DATA_RULE ? this.noDataAfter(inc.firing.subject) <= 0 : !names.has(rule);
       if (gone) out.push(this.close(key, inc, inc.firing.value, now));
     }
+    this.flaps.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
     return out;
   }
 
@@ -219,8 +242,15 @@ export class AlerterCore {
     if (incident) this.incidents.set(key, incident);
     else this.incidents.delete(key);
     if (incident?.firing.state !== 'pending') this.pendingValues.delete(key);
+    if (incident?.clearSince === undefined) this.clearValues.delete(key);
   }
 
+  /**
+   * One judgement of a rule on a subject. The check counts towards flap
+   * detection: bad is the condition as the incident's state sees it (past the
+   * threshold to open or stay pending, past the clear threshold to stay
+   * firing).
+   */
   private step(
     rule: EffectiveRule,
     subject: Subject,
@@ -228,28 +258,73 @@ export class AlerterCore {
     stamp: string,
     t: number,
     now: number,
-  ): Transition | undefined {
+  ): Transition[] {
     const key = incidentKey(rule.name, subject);
     const cur = this.incidents.get(key);
+    const firing = cur?.firing.state === 'firing';
+    const bad = firing ? stillBreaching(rule, value) : breaches(rule, value);
+    const flap = this.flaps.record(key, bad, rule.flap, cur?.firing.flapping === true);
+    const mark = (next: Incident): Transition[] =>
+      this.revise(key, cur!, next, flap.flapping, flap.share, rule.flap.checks, value, now);
     if (!cur) {
-      if (!breaches(rule, value)) return undefined;
+      if (!bad) return [];
       const state = rule.forMs > 0 ? 'pending' : 'firing';
-      const event = this.withSilence(openEvent(rule, subject, value, stamp, t, now, state), now);
+      const opening = withFlapping(
+        openEvent(rule, subject, value, stamp, t, now, state),
+        flap.flapping,
+      );
+      const event = this.withSilence(opening, now);
       const action = rule.level === 'critical' ? rule.action : undefined;
       const inc: Incident = { firing: event, jobEnqueued: false, ...(action ? { action } : {}) };
       const opened = this.apply('open', key, null, inc, event);
       if (state === 'pending') this.pendingValues.set(key, value);
-      return opened;
+      return [opened];
     }
-    if (cur.firing.state === 'pending') {
-      if (!breaches(rule, value)) return this.close(key, cur, value, now);
+    if (!firing) {
+      if (!bad) return [this.close(key, cur, value, now)];
       if (t - cur.firing.startsAt < rule.forMs) {
         this.pendingValues.set(key, value);
-        return undefined;
+        return mark(cur);
       }
-      return this.fire(key, cur, rule, value, now);
+      return [this.fire(key, cur, rule, value, now, flap.flapping)];
     }
-    return stillBreaching(rule, value) ? undefined : this.close(key, cur, value, now);
+    if (bad) {
+      if (cur.clearSince === undefined) return mark(cur);
+      // Crossed back while waiting out keepFiringFor: the same incident, the clear timer stops.
+      const next = { ...cur };
+      delete next.clearSince;
+      return mark(next);
+    }
+    const since = cur.clearSince ?? t;
+    if (t - since >= rule.keepFiringMs) return [this.close(key, cur, value, now)];
+    const out = mark(cur.clearSince === undefined ? { ...cur, clearSince: t } : cur);
+    this.clearValues.set(key, value);
+    return out;
+  }
+
+  /**
+   * Write `next` in place of `cur`: silent bookkeeping, or an update event
+   * when the flapping mark changes; nothing when nothing changed.
+   */
+  private revise(
+    key: string,
+    cur: Incident,
+    next: Incident,
+    flapping: boolean,
+    share: number,
+    checks: number,
+    value: number,
+    now: number,
+  ): Transition[] {
+    const id = cur.firing.incidentId;
+    if (flapping === (cur.firing.flapping === true)) {
+      return next === cur ? [] : [this.apply('update', key, id, next, undefined)];
+    }
+    const event = this.withSilence(
+      flapEvent(next.firing, flapping, share, checks, value, now),
+      now,
+    );
+    return [this.apply('update', key, id, { ...next, firing: event }, event)];
   }
 
   private fire(
@@ -258,8 +333,10 @@ export class AlerterCore {
     rule: EffectiveRule,
     value: number,
     now: number,
+    flapping = cur.firing.flapping === true,
   ): Transition {
-    const event = this.withSilence(firedEvent(cur.firing, rule, value, now), now);
+    const fired = withFlapping(firedEvent(cur.firing, rule, value, now), flapping);
+    const event = this.withSilence(fired, now);
     return this.apply('fire', key, cur.firing.incidentId, { ...cur, firing: event }, event);
   }
 
@@ -335,6 +412,8 @@ export class AlerterCore {
       clearThreshold: undefined,
       level: nd.level,
       forMs: 0,
+      keepFiringMs: 0,
+      flap: NO_FLAP,
       repeatMs: undefined,
       labels: nd.labels,
       recommendation: nd.recommendation,

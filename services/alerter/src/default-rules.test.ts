@@ -164,6 +164,33 @@ describe('default rules', () => {
     expect(c.outbox(at).jobs.map((i) => i.firing.rule)).toEqual(['var_exceeded']);
   });
 
+  it('fire each jittering strategy warning once in 90 s of the demo feed, not on every crossing', () => {
+    // Issue 11: drawdown and Sharpe on demo-levered fired 6-7 times in 90 s.
+    const c = defaults();
+    const out: string[] = [];
+    for (let i = 0; i < 180; i++) {
+      const at = T0 + i * 500; // DEMO_INTERVAL_MS
+      const up = Math.sin(i / 7) > 0; // across each band every few seconds
+      const input = scoreInput(
+        'demo-levered',
+        {
+          currentDrawdown: up ? -0.11 : -0.07,
+          sharpeRatio: up ? 0.4 : 0.7,
+          annualVolatility: up ? 0.3 : 0.2,
+          valueAtRisk: -0.05,
+        },
+        { count: RATIO_MIN_OBSERVATIONS + i },
+      );
+      out.push(...events(c.observe(input, `${at}-0`, at)), ...events(c.tick(at)));
+    }
+    expect(out).toEqual([
+      'drawdown_exceeded:firing',
+      'volatility_spike:firing',
+      'sharpe_decline:firing',
+    ]);
+    expect(c.incidents.size).toBe(3);
+  });
+
   it('fire var_exceeded on the first sample of a strategy the alerter never saw', () => {
     const c = defaults();
     const t = c.observe(scoreInput('new', { valueAtRisk: -0.3 }, { count: 20 }), `${T0}-0`, T0);

@@ -31,6 +31,21 @@ const MINUTE = 60_000;
 const HOST_STARTUP_GRACE = MINUTE;
 
 /**
+ * keepFiringFor (Prometheus's keep_firing_for): a firing incident resolves
+ * only once its value has stayed past the clear threshold this long, on the
+ * alerter's clock (a strategy that reports daily still resolves minutes
+ * after its clear sample, not a day later). A crossing back meanwhile keeps
+ * the same incident: no new firing, notification or job. It never delays
+ * firing. Issue 11 saw drawdown and Sharpe warnings on the demo feed (a
+ * sample every 500 ms) re-fire every 10-15 s: their statistics are
+ * estimates over a window that jitter with every sample, and a warning that
+ * clears and re-fires within minutes is one episode to the person reading
+ * it. Resolving a warning a few minutes late costs nothing (it pages no one
+ * and queues nothing); each spurious re-firing costs a notification.
+ */
+const WARNING_KEEP_FIRING = 3 * MINUTE;
+
+/**
  * The ten default rules of ARCHITECTURE.md, as rules-file entries (a rules
  * file patches them by name). Losses (drawdown, VaR) are compared as
  * magnitudes: "VaR beyond 0.15" is a 5 % quantile return below -0.15.
@@ -38,7 +53,12 @@ const HOST_STARTUP_GRACE = MINUTE;
  * around the limit keeps one incident instead of flapping.
  *
  * Risk rules (drawdown, VaR, volatility, correlation, drift) have no `for`:
- * the sample that crosses the limit fires, because a crash cannot wait.
+ * the sample that crosses the limit fires, because a crash cannot wait. The
+ * strategy rules whose estimates jitter sample to sample, and VaR with its
+ * job, hold their resolve for a keepFiringFor (WARNING_KEEP_FIRING).
+ * Every rule has flap detection with Nagios's defaults (DEFAULT_FLAP: 21
+ * checks, flapping from 20 % state changes, settled at 5 %): a flapping
+ * incident's repeat notifications are held back until it settles.
  * Host rules measure an instant that routinely spikes, so they fire only on a
  * condition sustained for their `for` (pending meanwhile), as Prometheus
  * host alerts do, and wait out the host's start-up (HOST_STARTUP_GRACE).
@@ -52,6 +72,9 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 0.08,
     level: 'warning',
     subject: 'strategy',
+    // Drawdown recovers slowly: one sample back inside 8 % is rarely the end
+    // of the episode. Firing is still on the crossing sample.
+    keepFiringFor: WARNING_KEEP_FIRING,
     recommendation:
       'Drawdown is beyond 10 %: review open positions and consider cutting exposure until the strategy recovers.',
   },
@@ -62,6 +85,9 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 0.22,
     level: 'warning',
     subject: 'strategy',
+    // Annualised volatility from a rolling window jumps in and out of the
+    // band as single large returns enter and leave the window.
+    keepFiringFor: WARNING_KEEP_FIRING,
     recommendation:
       'Annualised volatility is above 25 %: check for regime change and scale position sizes to the volatility target.',
   },
@@ -74,6 +100,9 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     subject: 'strategy',
     // A Sharpe ratio from fewer observations is noise (RATIO_MIN_OBSERVATIONS).
     minObservations: RATIO_MIN_OBSERVATIONS,
+    // The noisiest estimate of the three (7 firings in 90 s on demo-levered
+    // in issue 11): five minutes, the top of the 2-5 minute range for warnings.
+    keepFiringFor: 5 * MINUTE,
     recommendation:
       'Sharpe is below 0.5: review the strategy signal and costs; consider reducing its allocation.',
   },
@@ -95,6 +124,13 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     clearThreshold: 0.13,
     level: 'critical',
     subject: 'strategy',
+    // No `for`: the crossing sample fires and queues the job. keepFiringFor
+    // only holds the resolve: VaR that dips under 0.13 and crosses again
+    // within two minutes is the same risk episode, and a new incident would
+    // queue a second risk-reduction job (cutting exposure twice). Two
+    // minutes, not more: a critical that lingers on the dashboard after VaR
+    // is back in bounds misleads the desk.
+    keepFiringFor: 2 * MINUTE,
     action: EMERGENCY_JOB.riskReduction,
     recommendation:
       'Value at Risk is beyond 15 %: reduce gross exposure now; a risk-reduction job has been queued.',

@@ -80,3 +80,33 @@ export function resolvedEvent(inc: Incident, value: number, now: number): AlertE
     ts: now,
   };
 }
+
+/**
+ * The event with its flapping mark: true while flapping; false once a mark
+ * it carried is cleared; absent on an incident that never flapped.
+ */
+export function withFlapping(event: AlertEvent, flapping: boolean): AlertEvent {
+  if (flapping) return { ...event, flapping: true };
+  return event.flapping === undefined ? event : { ...event, flapping: false };
+}
+
+/** The event marking an open incident flapping, or clearing the mark. */
+export function flapEvent(
+  prev: AlertEvent,
+  flapping: boolean,
+  share: number,
+  checks: number,
+  value: number,
+  now: number,
+): AlertEvent {
+  const pct = `${Math.round(share * 100)} % state changes over the last ${checks} checks`;
+  return {
+    ...prev,
+    flapping,
+    value,
+    message: flapping
+      ? `${prev.rule} on ${prev.subject} is flapping (${pct}): repeat notifications held back until it settles`
+      : `${prev.rule} on ${prev.subject} has settled (${pct}): repeat notifications resume`,
+    ts: now,
+  };
+}

@@ -1,5 +1,6 @@
 import { AlertLabels, AlertLevel, FiniteNumber } from '@quantmon/shared';
 import { z } from 'zod';
+import { DEFAULT_FLAP, MAX_FLAP_CHECKS } from './flap-detector.js';
 import { knownMetrics, metricSource, metricsWithVolume } from './metric-source.js';
 
 /**
@@ -44,12 +45,33 @@ export const SubjectSelector = z
 
 const JobName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a BullMQ job name');
 
+const SHARE = 'a share of state changes between 0 and 1, such as 0.2 for 20 %';
+
+/**
+ * Flap detection (Nagios): the weighted share of state changes over the last
+ * `checks` checks marks an incident flapping at `high` or above and clears
+ * the mark at `low` or below. Defaults: DEFAULT_FLAP (21, 0.2, 0.05).
+ */
+export const FlapSpec = z.strictObject({
+  enabled: z.boolean().optional(),
+  checks: z
+    .number()
+    .int(`a whole number of checks, 3 to ${MAX_FLAP_CHECKS}`)
+    .min(3, `a whole number of checks, 3 to ${MAX_FLAP_CHECKS}`)
+    .max(MAX_FLAP_CHECKS, `a whole number of checks, 3 to ${MAX_FLAP_CHECKS}`)
+    .optional(),
+  high: z.number(SHARE).gt(0, SHARE).max(1, SHARE).optional(),
+  low: z.number(SHARE).min(0, SHARE).max(1, SHARE).optional(),
+});
+export type FlapSpec = z.infer<typeof FlapSpec>;
+
 /** Fields a per-subject override may change. */
 export const RuleOverride = z.strictObject({
   threshold: FiniteNumber.optional(),
   clearThreshold: FiniteNumber.optional(),
   level: AlertLevel.optional(),
   for: Duration.optional(),
+  keepFiringFor: Duration.optional(),
   repeatInterval: Duration.optional(),
   labels: AlertLabels.optional(),
   recommendation: z.string().min(1).optional(),
@@ -69,6 +91,15 @@ const ruleShape = {
   subject: SubjectSelector,
   /** The condition must hold on every observation for this long before it fires (pending meanwhile). */
   for: Duration.optional(),
+  /**
+   * A firing incident resolves only once the value has stayed past the clear
+   * threshold this long (Prometheus's keep_firing_for); a new crossing
+   * meanwhile keeps the same incident. Checked on the alerter's clock.
+   * Does not delay firing.
+   */
+  keepFiringFor: Duration.optional(),
+  /** Flap detection; `{enabled: false}` turns it off. */
+  flap: FlapSpec.optional(),
   /** Re-notify receivers of a firing, unacknowledged incident this often. */
   repeatInterval: Duration.optional(),
   labels: AlertLabels.optional(),
@@ -136,6 +167,17 @@ export const RuleSpec = z.strictObject(ruleShape).superRefine((r, ctx) => {
       path: ['startupGrace'],
       message: `applies to host metrics; ${r.metric} is a strategy metric (use minObservations)`,
     });
+  }
+  if (r.flap) {
+    const high = r.flap.high ?? DEFAULT_FLAP.high;
+    const low = r.flap.low ?? DEFAULT_FLAP.low;
+    if (low >= high) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flap', 'low'],
+        message: `must be below high (${high}): the mark is set at high and cleared at low`,
+      });
+    }
   }
   checkClear(ctx, [], r.comparison, r.threshold, r.clearThreshold);
   for (const [id, o] of Object.entries(r.overrides ?? {})) {

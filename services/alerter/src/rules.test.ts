@@ -191,6 +191,57 @@ describe('rules', () => {
     }
   });
 
+  it('reads keepFiringFor and flap detection, per rule and per override, with their defaults', () => {
+    const set = compileRules(
+      {
+        rules: {
+          drawdown_exceeded: {
+            keepFiringFor: '10m',
+            flap: { checks: 11, high: 0.4 },
+            overrides: { slow: { keepFiringFor: '1h' } },
+          },
+          correlation_spike: { flap: { enabled: false } },
+        },
+      },
+      0,
+    );
+    const rule = (name: string) => set.rules.find((r) => r.name === name)!;
+    expect(rule('drawdown_exceeded').base).toMatchObject({
+      keepFiringMs: 600_000,
+      flap: { checks: 11, high: 0.4, low: 0.05 },
+    });
+    expect(effectiveRule(rule('drawdown_exceeded'), 'strategy/slow')?.keepFiringMs).toBe(3_600_000);
+    expect(rule('correlation_spike').base.flap.checks).toBe(0);
+    const defaults = compileRules({}, 0);
+    const base = (name: string) => defaults.rules.find((r) => r.name === name)!.base;
+    expect(base('drawdown_exceeded').keepFiringMs).toBe(180_000);
+    expect(base('volatility_spike').keepFiringMs).toBe(180_000);
+    expect(base('sharpe_decline').keepFiringMs).toBe(300_000);
+    expect(base('var_exceeded')).toMatchObject({ forMs: 0, keepFiringMs: 120_000 });
+    expect(base('cpu_high').keepFiringMs).toBe(0);
+    expect(base('cpu_high').flap).toEqual({ checks: 21, high: 0.2, low: 0.05 });
+  });
+
+  it('names the field and what it takes when keepFiringFor or flap is wrong', () => {
+    expect(issues({ rules: { var_exceeded: { keepFiringFor: '2 minutes' } } })).toEqual([
+      expect.stringMatching(
+        /^rule "var_exceeded", field "keepFiringFor": a duration: milliseconds .* such as 500ms, 30s, 5m, 2h, 1d$/,
+      ),
+    ]);
+    expect(issues({ rules: { var_exceeded: { flap: { high: 50 } } } })).toEqual([
+      'rule "var_exceeded", field "flap.high": a share of state changes between 0 and 1, such as 0.2 for 20 %',
+    ]);
+    expect(issues({ rules: { var_exceeded: { flap: { checks: 100 } } } })).toEqual([
+      'rule "var_exceeded", field "flap.checks": a whole number of checks, 3 to 31',
+    ]);
+    expect(issues({ rules: { var_exceeded: { flap: { low: 0.3 } } } })).toEqual([
+      'rule "var_exceeded", field "flap.low": must be below high (0.2): the mark is set at high and cleared at low',
+    ]);
+    expect(issues({ rules: { var_exceeded: { flap: { window: '10m' } } } })).toEqual([
+      expect.stringMatching(/^rule "var_exceeded", field "flap": Unrecognized key: "window"/),
+    ]);
+  });
+
   it('compares with hysteresis', () => {
     const rule = compileRules({}, 0).rules.find((r) => r.name === 'var_exceeded')!.base;
     expect(breaches(rule, 0.16)).toBe(true);

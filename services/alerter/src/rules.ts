@@ -1,5 +1,6 @@
 import type { AlertLabels, AlertLevel } from '@quantmon/shared';
 import { DEFAULT_RULE_SPECS, RATIO_MIN_OBSERVATIONS } from './default-rules.js';
+import { DEFAULT_FLAP, type FlapPolicy } from './flap-detector.js';
 import {
   isRatioMetric,
   metricReader,
@@ -30,6 +31,10 @@ export interface EffectiveRule {
   clearThreshold: number | undefined;
   level: AlertLevel;
   forMs: number;
+  /** A firing incident resolves once clear this long (0: at once). */
+  keepFiringMs: number;
+  /** Flap detection (checks 0: off). */
+  flap: FlapPolicy;
   repeatMs: number | undefined;
   labels: AlertLabels;
   recommendation: string;
@@ -91,6 +96,9 @@ export function formatRuleIssue(i: RuleIssue): string {
 }
 
 export const NO_DATA_RULE = 'no_data';
+
+/** Flap detection turned off. */
+export const NO_FLAP: FlapPolicy = { checks: 0, high: 1, low: 0 };
 
 /**
  * The effective rule set: the defaults, patched and extended by a parsed
@@ -172,6 +180,15 @@ function compileRule(name: string, spec: RuleSpec): CompiledRule {
     clearThreshold: spec.clearThreshold,
     level: spec.level,
     forMs: spec.for ?? 0,
+    keepFiringMs: spec.keepFiringFor ?? 0,
+    flap:
+      spec.flap?.enabled === false
+        ? NO_FLAP
+        : {
+            checks: spec.flap?.checks ?? DEFAULT_FLAP.checks,
+            high: spec.flap?.high ?? DEFAULT_FLAP.high,
+            low: spec.flap?.low ?? DEFAULT_FLAP.low,
+          },
     repeatMs: spec.repeatInterval || undefined,
     labels: spec.labels ?? {},
     recommendation: spec.recommendation,
@@ -192,6 +209,7 @@ function compileRule(name: string, spec: RuleSpec): CompiledRule {
         o.clearThreshold ?? (o.threshold === undefined ? base.clearThreshold : undefined),
       level,
       forMs: o.for ?? base.forMs,
+      keepFiringMs: o.keepFiringFor ?? base.keepFiringMs,
       repeatMs: o.repeatInterval === undefined ? base.repeatMs : o.repeatInterval || undefined,
       labels: { ...base.labels, ...o.labels },
       recommendation: o.recommendation ?? base.recommendation,

@@ -67,6 +67,13 @@ export const AlertEvent = z.strictObject({
   acknowledged: Acknowledgement.optional(),
   /** Additive: set when a silence matched at the time of this event. */
   silenced: SilencedBy.optional(),
+  /**
+   * Additive: true while the incident is flapping (its condition keeps
+   * changing state: flap detection in the sense of Nagios); its repeat
+   * notifications are held back meanwhile. false on the event that clears the
+   * mark; absent on incidents that never flapped.
+   */
+  flapping: z.boolean().optional(),
 });
 export type AlertEvent = z.infer<typeof AlertEvent>;
 

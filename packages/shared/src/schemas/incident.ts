@@ -19,5 +19,11 @@ export const Incident = z.strictObject({
   notified: z.boolean().optional(),
   /** Additive: when receivers were last notified (firing or repeat), for the repeat interval. */
   lastNotifiedAt: EpochMs.optional(),
+  /**
+   * Additive: a firing incident whose value is back past the clear threshold
+   * since this time (stream entry time); it resolves once it has stayed
+   * clear for its rule's keepFiringFor. Absent while the condition holds.
+   */
+  clearSince: EpochMs.optional(),
 });
 export type Incident = z.infer<typeof Incident>;
