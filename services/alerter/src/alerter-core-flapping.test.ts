@@ -169,6 +169,25 @@ describe('flap detection', () => {
     expect(opens.at(-1)).toBe(true);
   });
 
+  it('counts a redelivered entry once towards flapping', () => {
+    const rules = compileRules({ rules: { var_exceeded: { keepFiringFor: '10m' } } }, 0);
+    const value = (i: number): number => (i < 6 && i % 2 ? 0.05 : 0.2);
+    const first = core(rules);
+    let settled = -1;
+    for (let i = 0; settled < 0 && i < 40; i++) {
+      if (sample(first, T0 + i * S, { var: value(i) }).some((t) => t.event?.flapping === false))
+        settled = i;
+    }
+    expect(settled).toBeGreaterThan(6);
+    // Again up to the entry before the one that settles it, that entry delivered twice.
+    const c = core(rules);
+    for (let i = 0; i < settled; i++) sample(c, T0 + i * S, { var: value(i) });
+    expect(sample(c, T0 + (settled - 1) * S, { var: value(settled - 1) })).toEqual([]);
+    expect(c.incidents.values().next().value?.firing.flapping).toBe(true);
+    const next = sample(c, T0 + settled * S, { var: value(settled) });
+    expect(next.map((t) => t.event?.flapping)).toEqual([false]);
+  });
+
   it('can be tuned or turned off per rule', () => {
     const c = core(
       compileRules(

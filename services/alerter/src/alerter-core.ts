@@ -263,7 +263,7 @@ export class AlerterCore {
     const cur = this.incidents.get(key);
     const firing = cur?.firing.state === 'firing';
     const bad = firing ? stillBreaching(rule, value) : breaches(rule, value);
-    const flap = this.flaps.record(key, bad, rule.flap, cur?.firing.flapping === true);
+    const flap = this.flaps.record(key, bad, rule.flap, t, cur?.firing.flapping === true);
     const mark = (next: Incident): Transition[] =>
       this.revise(key, cur!, next, flap.flapping, flap.share, rule.flap.checks, value, now);
     if (!cur) {

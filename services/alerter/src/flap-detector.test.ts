@@ -14,27 +14,37 @@ describe('flap detection', () => {
     const d = new FlapDetector();
     const seen: boolean[] = [];
     // bad, good, bad, good: the share climbs by about 0.06 a change.
-    for (let i = 0; i < 6; i++) seen.push(d.record('k', i % 2 === 0, DEFAULT_FLAP).flapping);
+    for (let i = 0; i < 6; i++) seen.push(d.record('k', i % 2 === 0, DEFAULT_FLAP, i).flapping);
     expect(seen).toEqual([false, false, false, true, true, true]);
     // Steady bad: the share falls as the changes age, the mark holds down to 5 %.
     let settledAfter = 0;
-    for (let i = 1; i <= 21 && d.record('k', true, DEFAULT_FLAP).flapping; i++) settledAfter = i;
+    for (let i = 1; i <= 21 && d.record('k', true, DEFAULT_FLAP, 100 + i).flapping; i++)
+      settledAfter = i;
     expect(settledAfter).toBeGreaterThan(10);
     expect(settledAfter).toBeLessThan(21);
   });
 
+  it('counts a redelivered check once', () => {
+    const d = new FlapDetector();
+    for (let i = 0; i < 4; i++) d.record('k', i % 2 === 0, DEFAULT_FLAP, i);
+    const before = d.record('k', false, DEFAULT_FLAP, 4);
+    // The same entry again, and an older one: no new check.
+    expect(d.record('k', false, DEFAULT_FLAP, 4)).toEqual(before);
+    expect(d.record('k', true, DEFAULT_FLAP, 2)).toEqual(before);
+  });
+
   it('forgets a key that is good on every check and not flapping', () => {
     const d = new FlapDetector();
-    d.record('k', true, DEFAULT_FLAP);
+    d.record('k', true, DEFAULT_FLAP, 0);
     expect(d.size).toBe(1);
-    for (let i = 0; i < 21; i++) d.record('k', false, DEFAULT_FLAP);
+    for (let i = 1; i <= 21; i++) d.record('k', false, DEFAULT_FLAP, i);
     expect(d.size).toBe(0);
   });
 
   it('keeps a restored mark until the history settles, and does nothing when off', () => {
     const d = new FlapDetector();
-    expect(d.record('k', true, DEFAULT_FLAP, true).flapping).toBe(true);
-    expect(d.record('off', true, { checks: 0, high: 1, low: 0 }, true)).toEqual({
+    expect(d.record('k', true, DEFAULT_FLAP, 0, true).flapping).toBe(true);
+    expect(d.record('off', true, { checks: 0, high: 1, low: 0 }, 0, true)).toEqual({
       flapping: false,
       share: 0,
     });

@@ -29,6 +29,8 @@ interface History {
   /** Bit k: the check k checks ago was bad (bit 0: the latest). */
   bits: number;
   flapping: boolean;
+  /** Entry time of the latest check: a redelivered entry is not counted twice. */
+  at: number;
 }
 
 /**
@@ -58,21 +60,26 @@ export class FlapDetector {
   private readonly histories = new Map<string, History>();
 
   /**
-   * Record one check; returns whether the key is flapping now and the
-   * weighted share of changes. `wasFlapping` seeds a key this detector has
-   * no history for (an incident restored from Redis keeps its mark).
+   * Record one check made at entry time `at`; returns whether the key is
+   * flapping now and the weighted share of changes. A check no later than
+   * the key's latest (a redelivered entry) changes nothing. `wasFlapping`
+   * seeds a key this detector has no history for (an incident restored from
+   * Redis keeps its mark).
    */
   record(
     key: string,
     bad: boolean,
     policy: FlapPolicy,
+    at: number,
     wasFlapping = false,
   ): { flapping: boolean; share: number } {
     if (policy.checks < 3) {
       this.histories.delete(key);
       return { flapping: false, share: 0 };
     }
-    const h = this.histories.get(key) ?? { bits: 0, flapping: wasFlapping };
+    const h = this.histories.get(key) ?? { bits: 0, flapping: wasFlapping, at: -Infinity };
+    if (at <= h.at) return { flapping: h.flapping, share: flapShare(h.bits, policy.checks) };
+    h.at = at;
     const mask = 2 ** policy.checks - 1;
     h.bits = ((h.bits << 1) | (bad ? 1 : 0)) & mask;
     const share = flapShare(h.bits, policy.checks);
