@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadCollectorConfig, loadGatewayConfig, loadScorerConfig } from './config.js';
+import {
+  ConfigError,
+  loadAlerterConfig,
+  loadCollectorConfig,
+  loadGatewayConfig,
+  loadScorerConfig,
+} from './config.js';
 
 describe('config loaders', () => {
   it('apply the documented defaults', () => {
@@ -32,5 +38,25 @@ describe('config loaders', () => {
 
   it('rejects a REDIS_URL that is not a redis URL', () => {
     expect(() => loadGatewayConfig({ REDIS_URL: 'http://localhost' })).toThrow(/REDIS_URL/);
+  });
+
+  it('reads the Alertmanager destinations: off by default, a list of http(s) URLs', () => {
+    expect(loadAlerterConfig({}).alertmanager).toEqual({
+      urls: [],
+      resendMs: 60_000,
+      timeoutMs: 10_000,
+      dashboardUrl: undefined,
+    });
+    const c = loadAlerterConfig({
+      ALERTMANAGER_URLS: 'http://am1:9093/, https://am2.example',
+      ALERTMANAGER_RESEND_MS: '5000',
+      DASHBOARD_URL: 'https://quantmon.example/',
+    });
+    expect(c.alertmanager).toMatchObject({
+      urls: ['http://am1:9093', 'https://am2.example'],
+      resendMs: 5000,
+      dashboardUrl: 'https://quantmon.example/',
+    });
+    expect(() => loadAlerterConfig({ ALERTMANAGER_URLS: 'am1:9093' })).toThrow(/ALERTMANAGER_URLS/);
   });
 });

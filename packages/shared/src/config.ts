@@ -300,6 +300,13 @@ const AlerterEnv = CommonEnv.extend({
   WEBHOOK_TIMEOUT_MS: int(5000, 100, 120_000),
   WEBHOOK_ATTEMPTS: int(5, 1, 100),
   WEBHOOK_BACKOFF_MS: int(1000, 10, 3_600_000),
+  /** Prometheus Alertmanagers (comma-separated base URLs): firing incidents are posted to `<url>/api/v2/alerts`. */
+  ALERTMANAGER_URLS: list.pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  /** Firing alerts are re-sent this often (Prometheus's resend delay); they expire after 4 of these unless re-sent. */
+  ALERTMANAGER_RESEND_MS: int(60_000, 100, 3_600_000),
+  ALERTMANAGER_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** The dashboard's URL, linked from each alert's `dashboard` annotation and generatorURL. */
+  DASHBOARD_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface WebhookConfig {
@@ -309,6 +316,14 @@ export interface WebhookConfig {
   timeoutMs: number;
   attempts: number;
   backoffMs: number;
+}
+
+export interface AlertmanagerConfig {
+  /** Base URLs, without `/api/v2/alerts`; empty: off. */
+  urls: string[];
+  resendMs: number;
+  timeoutMs: number;
+  dashboardUrl: string | undefined;
 }
 
 export interface AlerterConfig extends CommonConfig {
@@ -323,6 +338,7 @@ export interface AlerterConfig extends CommonConfig {
   leaderTtlMs: number;
   claimIdleMs: number;
   webhook: WebhookConfig;
+  alertmanager: AlertmanagerConfig;
 }
 
 export function loadAlerterConfig(env: Env): AlerterConfig {
@@ -346,6 +362,12 @@ export function loadAlerterConfig(env: Env): AlerterConfig {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS,
+    },
+    alertmanager: {
+      urls: [...new Set(e.ALERTMANAGER_URLS.map((u) => u.replace(/\/+$/, '')))],
+      resendMs: e.ALERTMANAGER_RESEND_MS,
+      timeoutMs: e.ALERTMANAGER_TIMEOUT_MS,
+      dashboardUrl: e.DASHBOARD_URL,
     },
   };
 }

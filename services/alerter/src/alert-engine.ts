@@ -20,6 +20,7 @@ import {
   type FencedTarget,
 } from './incident-store.js';
 import type { RuleInput } from './metric-source.js';
+import type { AlertmanagerOutbox } from './notifier/alertmanager.js';
 import type { Notifier } from './notifier/notifier.js';
 import type { RuleSet } from './rules.js';
 import type { AlertEvent } from '@quantmon/shared';
@@ -45,6 +46,8 @@ export interface EngineDeps {
   metrics: EngineMetrics;
   /** A failed enqueue or notification: counted in the pipeline's error rate. */
   onError?: () => void;
+  /** This engine's Alertmanager bookkeeping, when ALERTMANAGER_URLS is set. */
+  alertmanager?: AlertmanagerOutbox;
 }
 
 /** Expired silences are kept this long for GET /api/silences, then pruned. */
@@ -142,6 +145,7 @@ export class AlertEngine {
       if (now - this.lastSilenceLoad >= 10_000) await this.loadSilences(now);
       await this.commit(core, core.tick(now), now);
       await this.dispatch(core, now);
+      this.toAlertmanager(core, now);
       await this.flushSeen();
     });
   }
@@ -223,6 +227,7 @@ export class AlertEngine {
       );
       if (t.kind === 'resolve' && t.previous?.notified && !e.silenced) this.resolvedToSend.push(e);
     }
+    this.toAlertmanager(core, now, written);
     await this.dispatch(core, now, touched);
   }
 
@@ -287,6 +292,39 @@ export class AlertEngine {
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'outbox marks not written, will retry');
     }
+  }
+
+  /**
+   * Alertmanager (in the background, never awaited): on a tick every firing,
+   * unsilenced incident (those due are re-sent); after a write the incidents
+   * it fired and the firing incidents it resolved.
+   */
+  private toAlertmanager(core: AlerterCore, now: number, written?: readonly Transition[]): void {
+    const am = this.deps.alertmanager;
+    if (!am) return;
+    const live = (inc: Incident | undefined): inc is Incident =>
+      inc?.firing.state === 'firing' && !core.isSilenced(inc.firing, now);
+    if (!written) {
+      am.send(
+        [...core.incidents.values()].filter(live).map((i) => i.firing),
+        [],
+        now,
+        true,
+      );
+      return;
+    }
+    const firing = written.map((t) => t.incident).filter(live);
+    const resolved = written.flatMap((t) =>
+      t.kind === 'resolve' && t.event && !t.event.silenced && t.previous?.firing.state === 'firing'
+        ? [t.event]
+        : [],
+    );
+    am.send(
+      firing.map((i) => i.firing),
+      resolved,
+      now,
+      false,
+    );
   }
 
   private async loadSilences(now: number): Promise<void> {

@@ -21,6 +21,7 @@ import { Queue } from 'bullmq';
 import type { AlertEngine } from './alert-engine.js';
 import { alertPartition, ALERTER_GROUP } from './partition-alerter.js';
 import { alerterMetrics } from './metrics.js';
+import { Alertmanager } from './notifier/alertmanager.js';
 import { Notifier } from './notifier/notifier.js';
 import { loadRules } from './rules-file.js';
 import { watchRules } from './rules-watcher.js';
@@ -66,6 +67,12 @@ const notifier = new Notifier({
   onFailed: (kind) => m.notifications.inc({ kind, outcome: 'failed' }),
 });
 shutdown.register('notifier', () => notifier.close());
+const alertmanager = new Alertmanager({
+  config: config.alertmanager,
+  log: log.child({ module: 'alertmanager' }),
+  onPost: (outcome) => m.alertmanagerPosts.inc({ outcome }),
+});
+shutdown.register('alertmanager', () => alertmanager.close());
 
 await waitReady(writer);
 const partitions = await ensurePartitionCount(writer, keys, config.partitions).catch(
@@ -146,6 +153,7 @@ const ownership = runPartitionOwnership({
           metrics: m,
           onError: () => void recordPipelineError(writer, keys),
         },
+        alertmanager,
         rules: () => currentRules,
         engines,
         onDeadLetter: (stream) => {

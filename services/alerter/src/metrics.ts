@@ -38,6 +38,12 @@ export function alerterMetrics(registry: Registry) {
       labelNames: ['kind', 'outcome'] as const,
       registers,
     }),
+    alertmanagerPosts: new Counter({
+      name: 'quantmon_alertmanager_posts_total',
+      help: 'POSTs of alerts to an Alertmanager (failed ones are retried at the next resend)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     conflicts: new Counter({
       name: 'quantmon_incident_conflicts_total',
       help: 'Incident writes pre-empted by another alerter (state adopted)',

@@ -15,6 +15,7 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { AlertEngine, type EngineDeps } from './alert-engine.js';
+import type { Alertmanager } from './notifier/alertmanager.js';
 import type { RuleInput } from './metric-source.js';
 import type { RuleSet } from './rules.js';
 
@@ -31,7 +32,9 @@ export interface PartitionAlerterDeps {
   tickMs: number;
   claimIdleMs: number;
   /** Everything an engine needs but its partition. */
-  engine: Omit<EngineDeps, 'redis' | 'keys' | 'target' | 'log'>;
+  engine: Omit<EngineDeps, 'redis' | 'keys' | 'target' | 'log' | 'alertmanager'>;
+  /** Each term's engine takes an outbox of its own (its partition's incidents). */
+  alertmanager?: Alertmanager | undefined;
   rules: () => RuleSet;
   /** The live engines, so a rules reload reaches every owned partition. */
   engines: Set<AlertEngine>;
@@ -66,6 +69,9 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
       keys: deps.keys,
       target: { pk, lease, group: ALERTER_GROUP, wait: deps.replicaWait },
       log,
+      ...(deps.alertmanager?.enabled
+        ? { alertmanager: deps.alertmanager.outbox(log.child({ module: 'alertmanager' })) }
+        : {}),
     },
     deps.rules(),
   );
