@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { CommonEnv, common, int, num, parseEnv, port, type CommonConfig, type Env } from './env.js';
+
+const ScorerEnv = CommonEnv.extend({
+  SCORER_PORT: port(8082),
+  /** Partition lease TTL: partitions of a dead scorer move within about this long. */
+  LEASE_TTL_MS: int(5000, 500, 300_000),
+  SCORER_WINDOW: int(1000, 2, 1_000_000),
+  PERIODS_PER_YEAR: num(252).pipe(z.number().positive()),
+  RISK_FREE: num(0),
+  REQUIRED_RETURN: num(0),
+  VAR_CUTOFF: num(0.05).pipe(z.number().gt(0).lt(1)),
+});
+
+export interface ScorerConfig extends CommonConfig {
+  port: number;
+  leaseTtlMs: number;
+  window: number;
+  periodsPerYear: number;
+  riskFree: number;
+  requiredReturn: number;
+  varCutoff: number;
+}
+
+export function loadScorerConfig(env: Env): ScorerConfig {
+  const e = parseEnv(ScorerEnv, env);
+  return {
+    ...common(e, 'scorer'),
+    port: e.SCORER_PORT,
+    leaseTtlMs: e.LEASE_TTL_MS,
+    window: e.SCORER_WINDOW,
+    periodsPerYear: e.PERIODS_PER_YEAR,
+    riskFree: e.RISK_FREE,
+    requiredReturn: e.REQUIRED_RETURN,
+    varCutoff: e.VAR_CUTOFF,
+  };
+}
