@@ -3,7 +3,6 @@ import {
   entryTime,
   firedEvent,
   flapEvent,
-  fmt,
   incidentKey,
   openEvent,
   resolvedEvent,
@@ -12,20 +11,20 @@ import {
 } from './incident.js';
 import { FlapDetector } from './flap-detector.js';
 import { naturalSubject, type RuleInput } from './metric-source.js';
+import { noDataAfter, noDataEvent } from './no-data.js';
 import {
   breaches,
   effectiveRule,
   incidentSubject,
   NO_DATA_RULE,
-  NO_FLAP,
   ruleForIncident,
   stillBreaching,
-  subjectId,
   type CompiledRule,
   type EffectiveRule,
   type RuleSet,
 } from './rules.js';
 import { SilenceSet } from './silences.js';
+import { StartupGrace } from './startup-grace.js';
 
 export interface Transition {
   /** open: a new incident (pending or firing); fire: pending -> firing; resolve; update: same state, new facts. */
@@ -53,8 +52,9 @@ export interface Outbox {
 
 /**
  * The alerter's pure core: rule evaluation and the incident lifecycle, one
- * incident per rule and subject (pending -> firing -> resolved), no-data
- * detection, acknowledgement and silences. No I/O: the caller persists the
+ * incident per rule and subject (pending -> firing -> resolved, a resolve
+ * held for the rule's keepFiringFor), flap detection, no-data detection,
+ * acknowledgement and silences. No I/O: the caller persists the
  * transitions it returns (and re-syncs the maps from Redis when a write
  * fails or another alerter got there first). Re-observing an input yields no
  * new transition, so a redelivered entry is harmless.
@@ -78,8 +78,7 @@ export class AlerterCore {
   private readonly clearValues = new Map<string, number>();
   /** The last checks of each rule and subject, for flap detection. */
   private readonly flaps = new FlapDetector();
-  /** Per subject, per start-up grace: entry time its current run of reports began. */
-  private readonly runs = new Map<string, Map<number, number>>();
+  private readonly grace = new StartupGrace();
 
   constructor(
     private ruleSet: RuleSet,
@@ -112,7 +111,8 @@ export class AlerterCore {
       const eff = subject === 'system' ? rule.base : effectiveRule(rule, natural);
       if (!eff) continue;
       // Start-up grace holds back new incidents only: an open one is still judged.
-      const grace = rule.startupGraceMs > 0 && this.inGrace(natural, prev, t, rule.startupGraceMs);
+      const grace =
+        rule.startupGraceMs > 0 && this.grace.inGrace(natural, prev, t, rule.startupGraceMs);
       if (grace && !this.incidents.has(incidentKey(rule.name, subject))) continue;
       let value = rule.read(input, rule.minObservations ?? this.minObservations);
       if (value === undefined) continue;
@@ -148,19 +148,13 @@ export class AlerterCore {
       }
     }
     for (const [subject, seen] of this.lastSeen) {
-      const after = this.noDataAfter(subject);
+      const after = noDataAfter(this.ruleSet.noData, subject);
       if (after <= 0) continue;
       const key = incidentKey(NO_DATA_RULE, subject);
       if (this.incidents.has(key)) continue;
       if (now - Math.max(seen, this.activeSince) < after) continue;
-      const rule = this.noDataRule(after);
-      const silentS = Math.round((now - seen) / 100) / 10;
-      const base = openEvent(rule, subject, silentS, `${now}-nd`, now, now, 'firing');
       const event = this.withSilence(
-        {
-          ...base,
-          message: `no_data: nothing from ${subject} for ${fmt(silentS)} s (limit ${fmt(after / 1000)} s)`,
-        },
+        noDataEvent(this.ruleSet.noData, subject, seen, after, now),
         now,
       );
       out.push(this.apply('open', key, null, { firing: event, jobEnqueued: false }, event));
@@ -222,7 +216,9 @@ export class AlerterCore {
     for (const [key, inc] of [...this.incidents]) {
       const rule = inc.firing.rule;
       const gone =
-        rule === NO_DATA_RULE ? this.noDataAfter(inc.firing.subject) <= 0 : !names.has(rule);
+        rule === NO_DATA_RULE
+          ? noDataAfter(ruleSet.noData, inc.firing.subject) <= 0
+          : !names.has(rule);
       if (gone) out.push(this.close(key, inc, inc.firing.value, now));
     }
     this.flaps.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
@@ -340,22 +336,6 @@ export class AlerterCore {
     return this.apply('fire', key, cur.firing.incidentId, { ...cur, firing: event }, event);
   }
 
-  /**
-   * Whether a host is within a rule's start-up grace, by entry time: it first
-   * reported (to any alerter: last-seen times are kept in Redis) less than
-   * `graceMs` ago, or came back less than `graceMs` ago from a silence at
-   * least that long (a collector restart). A host this core meets with a
-   * recent last-seen time (an alerter restart) has long been running.
-   */
-  private inGrace(subject: string, prev: number | undefined, t: number, graceMs: number): boolean {
-    let byGrace = this.runs.get(subject);
-    if (!byGrace) this.runs.set(subject, (byGrace = new Map()));
-    const start =
-      prev === undefined || t - prev >= graceMs ? t : (byGrace.get(graceMs) ?? -Infinity);
-    byGrace.set(graceMs, start);
-    return t - start < graceMs;
-  }
-
   private close(key: string, cur: Incident, value: number, now: number): Transition {
     const event = this.withSilence(resolvedEvent(cur, value, now), now);
     return this.apply('resolve', key, cur.firing.incidentId, undefined, event, cur);
@@ -393,31 +373,5 @@ export class AlerterCore {
 
   private repeatFor(inc: Incident): number | undefined {
     return ruleForIncident(this.ruleSet, inc.firing.rule, inc.firing.subject)?.repeatMs;
-  }
-
-  private noDataAfter(subject: string): number {
-    const nd = this.ruleSet.noData;
-    const own = nd.overrides.get(subjectId(subject));
-    if (own !== undefined) return own;
-    return subject.startsWith('host/') ? nd.hostAfterMs : nd.strategyAfterMs;
-  }
-
-  private noDataRule(afterMs: number): EffectiveRule {
-    const nd = this.ruleSet.noData;
-    return {
-      name: NO_DATA_RULE,
-      metric: 'secondsSinceLastData',
-      comparison: '>',
-      threshold: afterMs / 1000,
-      clearThreshold: undefined,
-      level: nd.level,
-      forMs: 0,
-      keepFiringMs: 0,
-      flap: NO_FLAP,
-      repeatMs: undefined,
-      labels: nd.labels,
-      recommendation: nd.recommendation,
-      action: undefined,
-    };
   }
 }
