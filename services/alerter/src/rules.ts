@@ -1,4 +1,4 @@
-import type { AlertLabels, AlertLevel } from '@quantmon/shared';
+import type { AlertLabels, AlertLevel, RuleOrigin } from '@quantmon/shared';
 import { DEFAULT_RULE_SPECS, RATIO_MIN_OBSERVATIONS } from './default-rules.js';
 import { DEFAULT_FLAP, type FlapPolicy } from './flap-detector.js';
 import {
@@ -44,6 +44,8 @@ export interface EffectiveRule {
 
 export interface CompiledRule {
   name: string;
+  /** A built-in default, a rule new in the file, or a default the file patches. */
+  origin: RuleOrigin;
   source: Source;
   /** `system`, `host`, `strategy`, or one subject such as `strategy/alpha`. */
   subject: string;
@@ -152,7 +154,8 @@ export function compileRules(file: unknown, noDataDefaultMs: number): RuleSet {
       continue;
     }
     if (full.data.enabled === false) continue;
-    rules.push(compileRule(name, full.data));
+    const origin: RuleOrigin = !base ? 'file' : name in entries ? 'override' : 'default';
+    rules.push(compileRule(name, origin, full.data));
   }
   if (issues.length > 0) throw new RulesError(issues);
   return { rules, noData: compileNoData(parsed.data.noData, noDataDefaultMs) };
@@ -171,7 +174,7 @@ function mergeOverrides(
   return out;
 }
 
-function compileRule(name: string, spec: RuleSpec): CompiledRule {
+function compileRule(name: string, origin: RuleOrigin, spec: RuleSpec): CompiledRule {
   const base: EffectiveRule = {
     name,
     metric: spec.metric,
@@ -218,6 +221,7 @@ function compileRule(name: string, spec: RuleSpec): CompiledRule {
   }
   return {
     name,
+    origin,
     source: metricSource(spec.metric) ?? 'score',
     subject: spec.subject,
     read: metricReader(spec.metric, spec.transform ?? 'none'),
