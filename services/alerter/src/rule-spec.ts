@@ -126,6 +126,11 @@ const ruleShape = {
   overrides: z.record(Id, RuleOverride).optional(),
 };
 
+/** The fields a new rule must have (a patch of a default may leave them out). */
+export const NEW_RULE_FIELDS: readonly string[] = Object.entries(ruleShape)
+  .filter(([, schema]) => !schema.safeParse(undefined).success)
+  .map(([field]) => field);
+
 /** A complete rule: what a new rule in the file, or a default merged with its patch, must be. */
 export const RuleSpec = z.strictObject(ruleShape).superRefine((r, ctx) => {
   const source = metricSource(r.metric);

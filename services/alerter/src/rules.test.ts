@@ -103,6 +103,37 @@ describe('rules', () => {
     ]);
   });
 
+  it('suggests the nearest default for a misspelt patch that lacks the fields of a new rule', () => {
+    expect(issues({ rules: { var_exceded: { threshold: 0.2 } } })).toEqual([
+      'rule "var_exceded", field "(root)": not a default rule: did you mean var_exceeded? ' +
+        '(a new rule also needs metric, comparison, level, subject, recommendation)',
+    ]);
+    // Nothing near enough: the missing fields alone.
+    expect(issues({ rules: { loss_stop: { threshold: 0.2 } } })).toContainEqual(
+      expect.stringMatching(/^rule "loss_stop", field "metric": /),
+    );
+  });
+
+  it('takes a complete new rule named like a default as a new rule', () => {
+    const set = compileRules(
+      {
+        rules: {
+          cpu_higher: {
+            metric: 'cpu',
+            comparison: '>',
+            threshold: 95,
+            level: 'critical',
+            subject: 'host',
+            recommendation: 'x',
+          },
+        },
+      },
+      60_000,
+    );
+    expect(set.rules.find((r) => r.name === 'cpu_higher')?.origin).toBe('file');
+    expect(set.rules.find((r) => r.name === 'cpu_high')?.origin).toBe('default');
+  });
+
   it('rejects semantic mistakes: wrong subject, action on a warning, clear threshold on the wrong side', () => {
     expect(issues({ rules: { cpu_high: { subject: 'strategy' } } })).toEqual([
       'rule "cpu_high", field "subject": cpu is a host metric',

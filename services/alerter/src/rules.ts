@@ -11,7 +11,9 @@ import {
   type Source,
   type VolumeReader,
 } from './metric-source.js';
+import { nearest } from './nearest.js';
 import {
+  NEW_RULE_FIELDS,
   RulePatch,
   RuleSpec,
   RulesFile,
@@ -147,6 +149,11 @@ export function compileRules(file: unknown, noDataDefaultMs: number): RuleSet {
         }
       : patch;
     const full = RuleSpec.safeParse(merged);
+    const misspelt = base ? undefined : misspeltDefault(name, patch);
+    if (misspelt) {
+      issues.push(misspelt);
+      continue;
+    }
     if (!full.success) {
       for (const i of full.error.issues) {
         issues.push({ rule: name, field: i.path.map(String).join('.'), message: i.message });
@@ -159,6 +166,22 @@ export function compileRules(file: unknown, noDataDefaultMs: number): RuleSet {
   }
   if (issues.length > 0) throw new RulesError(issues);
   return { rules, noData: compileNoData(parsed.data.noData, noDataDefaultMs) };
+}
+
+/**
+ * A file entry that is not a default and lacks the fields a new rule needs,
+ * named like a default (within 3 edits): most likely a misspelt patch.
+ */
+function misspeltDefault(name: string, patch: RulePatch): RuleIssue | undefined {
+  const missing = NEW_RULE_FIELDS.filter((f) => patch[f as keyof RulePatch] === undefined);
+  if (missing.length === 0) return undefined;
+  const suggestion = nearest(name, Object.keys(DEFAULT_RULE_SPECS));
+  if (suggestion === undefined) return undefined;
+  return {
+    rule: name,
+    field: '',
+    message: `not a default rule: did you mean ${suggestion}? (a new rule also needs ${missing.join(', ')})`,
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
