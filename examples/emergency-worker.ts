@@ -17,6 +17,13 @@
  *   id anyway (a handler that crashes half-way is retried).
  * - job.data is validated with the shared schema; a payload that fails it
  *   is an UnrecoverableError: no retries, the job stays in the failed set.
+ * - An incident can resolve before any worker takes its job (a VaR spike
+ *   that clears, a worker that starts minutes later). The job stays in the
+ *   queue, and the alerter adds `resolvedAt` (epoch ms) and the `resolved`
+ *   event to its data. Whether a resolved alarm still calls for action is
+ *   yours to decide: this example skips `system-check` jobs that resolved and
+ *   still runs `risk-reduction` ones (logging both), since a VaR breach that
+ *   has cleared may still deserve a look. Set ACT_ON_RESOLVED below.
  * - Failures are retried with exponential backoff (the alerter sets
  *   attempts 5, delay 1 s); failed jobs are kept for inspection.
  */
@@ -49,6 +56,12 @@ const handlers: Record<string, (data: EmergencyJobData, incidentId: string) => P
   },
 };
 
+/** Per job name: run the handler even when the incident resolved before the job was taken. */
+const ACT_ON_RESOLVED: Record<string, boolean> = {
+  [EMERGENCY_JOB.riskReduction]: true,
+  [EMERGENCY_JOB.systemCheck]: false,
+};
+
 async function handle(job: Job): Promise<void> {
   const parsed = EmergencyJobData.safeParse(job.data);
   if (!parsed.success) {
@@ -57,6 +70,15 @@ async function handle(job: Job): Promise<void> {
   }
   const handler = handlers[job.name];
   if (!handler) throw new UnrecoverableError(`no handler for job name "${job.name}"`);
+  const { resolvedAt } = parsed.data;
+  if (resolvedAt !== undefined) {
+    const ago = Math.round((Date.now() - resolvedAt) / 1000);
+    const act = ACT_ON_RESOLVED[job.name] ?? false;
+    console.log(
+      `[${job.id}] incident resolved ${ago} s ago, before this job was taken: ${act ? 'handling it anyway' : 'skipped'}`,
+    );
+    if (!act) return;
+  }
   await handler(parsed.data, String(job.id));
 }
 

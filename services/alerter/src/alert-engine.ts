@@ -10,7 +10,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { AlerterCore, type Transition } from './alerter-core.js';
-import { enqueueOnce } from './emergency.js';
+import { enqueueOnce, markResolved } from './emergency.js';
 import type { Incident } from './incident.js';
 import {
   loadIncidents,
@@ -69,6 +69,8 @@ export class AlertEngine {
   private dirty = false;
   private readonly seen = new Map<string, number>();
   private resolvedToSend: AlertEvent[] = [];
+  /** Emergency jobs owed a `resolvedAt` (their incident resolved): retried each tick until done. */
+  private resolvedJobs: { incident: Incident; event: AlertEvent }[] = [];
   private lastSilenceLoad = 0;
 
   constructor(
@@ -226,6 +228,11 @@ export class AlertEngine {
         e.message,
       );
       if (t.kind === 'resolve' && t.previous?.notified && !e.silenced) this.resolvedToSend.push(e);
+      // Its job may be waiting for a worker: tell it (a job marked enqueued or
+      // not, since a crash between the add and the mark leaves one unmarked).
+      if (t.kind === 'resolve' && t.previous?.action && t.previous.firing.state === 'firing') {
+        this.resolvedJobs.push({ incident: t.previous, event: e });
+      }
     }
     this.toAlertmanager(core, now, written);
     await this.dispatch(core, now, touched);
@@ -253,6 +260,7 @@ export class AlertEngine {
         );
       }
     }
+    await this.markResolvedJobs();
     if (notifier.enabled) {
       const send = async (kind: 'firing' | 'repeat', inc: Incident): Promise<void> => {
         try {
@@ -291,6 +299,25 @@ export class AlertEngine {
       await this.write(core, marks);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'outbox marks not written, will retry');
+    }
+  }
+
+  /** The outbox of resolved incidents' jobs: one that fails stays for the next tick. */
+  private async markResolvedJobs(): Promise<void> {
+    const { emergencyQueue, log } = this.deps;
+    const owed = this.resolvedJobs;
+    this.resolvedJobs = [];
+    for (const r of owed) {
+      const incident = r.incident.firing.incidentId;
+      try {
+        const outcome = await markResolved(emergencyQueue, r.incident, r.event);
+        log.info({ incident, outcome }, `emergency job after resolve: ${outcome}`);
+      } catch (err) {
+        this.deps.metrics.enqueueErrors.inc();
+        this.deps.onError?.();
+        this.resolvedJobs.push(r);
+        log.warn({ err, incident }, 'marking the emergency job resolved failed, will retry');
+      }
     }
   }
 

@@ -12,5 +12,14 @@ export const EmergencyJobData = z.strictObject({
   action: z.string().min(1),
   /** When the alerter enqueued it, epoch ms. */
   enqueuedAt: z.number().int().nonnegative(),
+  /**
+   * Additive: set (with `resolved`) when the incident resolved while the job
+   * was still waiting or delayed, epoch ms. The alerter never withdraws a job:
+   * the worker reads this and decides (skip, or act anyway). Absent on a job
+   * whose incident was still open when a worker took it.
+   */
+  resolvedAt: z.number().int().nonnegative().optional(),
+  /** Additive: the incident's resolved event, next to `resolvedAt`. */
+  resolved: AlertEvent.extend({ state: z.literal('resolved') }).optional(),
 });
 export type EmergencyJobData = z.infer<typeof EmergencyJobData>;
