@@ -24,6 +24,7 @@ import { alerterMetrics } from './metrics.js';
 import { Alertmanager } from './notifier/alertmanager.js';
 import { Notifier } from './notifier/notifier.js';
 import { loadRules } from './rules-file.js';
+import { rulesLoadedLog } from './rules-in-force.js';
 import { watchRules } from './rules-watcher.js';
 
 const config = loadOrExit('alerter', loadAlerterConfig);
@@ -37,6 +38,7 @@ const rules = await loadRules(config.rulesFile, config.noDataMs).catch((err: Err
   );
   process.exit(78); // EX_CONFIG
 });
+log.info(rulesLoadedLog(rules, config.rulesFile), 'rules loaded');
 
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
@@ -113,7 +115,7 @@ const stopWatching = watchRules({
       currentRules = next;
       await Promise.all([...engines].map((e) => e.setRules(next)));
       m.rules.set(next.rules.length);
-      log.info({ rules: next.rules.length }, 'rules reloaded');
+      log.info(rulesLoadedLog(next, config.rulesFile), 'rules reloaded');
     } catch (err) {
       m.reloadErrors.inc();
       log.error({ err: (err as Error).message }, 'rules reload failed: keeping the previous rules');

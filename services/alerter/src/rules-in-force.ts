@@ -22,3 +22,16 @@ export function describeRules(set: RuleSet): RuleInForce[] {
 export function overriddenDefaults(set: RuleSet): string[] {
   return set.rules.filter((r) => r.origin === 'override').map((r) => r.name);
 }
+
+/** What the alerter logs when it loads a rules file, at start and on every reload. */
+export function rulesLoadedLog(
+  set: RuleSet,
+  file: string | undefined,
+): { file: string | null; rules: number; overrides: string[]; added: string[] } {
+  return {
+    file: file ?? null,
+    rules: set.rules.length,
+    overrides: overriddenDefaults(set),
+    added: set.rules.filter((r) => r.origin === 'file').map((r) => r.name),
+  };
+}
