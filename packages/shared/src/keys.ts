@@ -86,6 +86,8 @@ export interface Keys {
   members(owner: PartitionOwner): string;
   /** Pipeline errors counted per epoch second (INCRBY, short TTL): the error rate's numerator. */
   pipelineErrors(epochSecond: number): string;
+  /** RulesInForce JSON: the rules the alerter last loaded (written at start and on every reload). */
+  readonly rulesInForce: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -125,6 +127,7 @@ export function keysFor(prefix: string): Keys {
     silences: k('silences'),
     members: (owner) => k(`members:${owner}`),
     pipelineErrors: (epochSecond) => k(`pipeline-errors:${epochSecond}`),
+    rulesInForce: k('alerter:rules-in-force'),
   };
 }
 

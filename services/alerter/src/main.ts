@@ -25,6 +25,7 @@ import { Alertmanager } from './notifier/alertmanager.js';
 import { Notifier } from './notifier/notifier.js';
 import { loadRules } from './rules-file.js';
 import { rulesLoadedLog } from './rules-in-force.js';
+import { publishRules } from './rules-publisher.js';
 import { watchRules } from './rules-watcher.js';
 
 const config = loadOrExit('alerter', loadAlerterConfig);
@@ -91,6 +92,14 @@ for (const p of allPartitions(partitions)) {
     await groupPosition(writer, stream, ALERTER_GROUP, '$');
   }
 }
+const published = {
+  redis: writer,
+  keys,
+  log,
+  file: config.rulesFile,
+  replica: config.consumer,
+};
+await publishRules(published, rules);
 const engines = new Set<AlertEngine>();
 let currentRules = rules;
 
@@ -115,6 +124,7 @@ const stopWatching = watchRules({
       currentRules = next;
       await Promise.all([...engines].map((e) => e.setRules(next)));
       m.rules.set(next.rules.length);
+      await publishRules(published, next);
       log.info(rulesLoadedLog(next, config.rulesFile), 'rules reloaded');
     } catch (err) {
       m.reloadErrors.inc();

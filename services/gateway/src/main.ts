@@ -20,6 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { alertRoutes } from './alert-routes.js';
 import { apiRoutes } from './api-routes.js';
 import { apiAuthRoute } from './auth.js';
+import { rulesRoute } from './rules-route.js';
 import { Fanout } from './fanout.js';
 import { registerGatewayMetrics } from './gateway-metrics.js';
 import { GatewayState } from './gateway-state.js';
@@ -78,6 +79,7 @@ const server = await startHttpServer({
   routes: [
     apiAuthRoute(policy),
     alertRoutes(redis, keys, { partitions }),
+    rulesRoute(redis, keys, log.child({ module: 'rules' })),
     apiRoutes({ redis, keys, state, partitions, historyMaxScan: config.historyMaxScan, openapi }),
     (req, res, url) => serveStatic(publicDir, req, res, url.pathname),
   ],
