@@ -15,6 +15,7 @@ import {
 } from '@quantmon/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertRoutes } from '../../services/gateway/src/alert-routes.js';
+import { apiAuthRoute } from '../../services/gateway/src/auth.js';
 import { eventually, type RunningService } from '../helpers/services.js';
 import { groupState } from '../helpers/streams.js';
 import {
@@ -38,6 +39,9 @@ describe('alert acknowledgement, silences and history', () => {
   let alerter: RunningService;
   let http: Server;
   let base: string;
+  /** The same routes behind token auth: named tokens and a bare one. */
+  let authHttp: Server;
+  let authBase: string;
   let worker: ReturnType<typeof emergencyWorker>;
   let hook: WebhookReceiver;
   let dir: string | undefined;
@@ -71,11 +75,22 @@ describe('alert acknowledgement, silences and history', () => {
       routes: [alertRoutes(f.redis, f.keys)],
     });
     base = `http://127.0.0.1:${listeningPort(http)}`;
+    const policy = { tokens: ['desk-a:tok-a', 'desk-b:tok-b', 'bare-token'], allowedOrigins: [] };
+    authHttp = await startHttpServer({
+      port: 0,
+      host: '127.0.0.1',
+      log: createLogger('test', 'silent'),
+      registry: createRegistry('test'),
+      health: () => ({}),
+      routes: [apiAuthRoute(policy), alertRoutes(f.redis, f.keys)],
+    });
+    authBase = `http://127.0.0.1:${listeningPort(authHttp)}`;
   });
   afterAll(async () => {
     const code = await alerter?.stop();
     await worker?.worker.close();
     if (http) await closeHttpServer(http);
+    if (authHttp) await closeHttpServer(authHttp);
     await hook?.close();
     f?.redis.disconnect();
     await f?.server.dispose();
@@ -87,6 +102,22 @@ describe('alert acknowledgement, silences and history', () => {
     const res = await fetch(`${base}${path}`, {
       method,
       headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const authed = async (
+    token: string | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => {
+    const res = await fetch(`${authBase}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -211,5 +242,69 @@ describe('alert acknowledgement, silences and history', () => {
     const all = await alertEvents(f);
     expect((await get('limit=1000')).length).toBe(all.length);
     expect((await api('GET', '/api/alerts?state=burning')).status).toBe(400);
+  });
+
+  it('keeps every acknowledgement and records acks and silence changes with the token name that made them', async () => {
+    const t0 = Date.now();
+    await pushScore(f, 'audited', { valueAtRisk: -0.3 });
+    const firing = await waitEvent(f, (e) => e.subject === 'strategy/audited', 'audited firing');
+    const ackPath = `/api/alerts/${firing.incidentId}/ack`;
+    expect((await authed(undefined, 'POST', ackPath, { by: 'eve' })).status).toBe(401);
+    expect((await authed('tok-a', 'POST', ackPath, { by: 'alice' })).status).toBe(202);
+    await waitEvent(
+      f,
+      (e) => e.incidentId === firing.incidentId && e.acknowledged?.by === 'alice',
+      'first acknowledgement',
+    );
+    expect((await authed('tok-b', 'POST', ackPath, { by: 'bob', comment: 'mine' })).status).toBe(
+      202,
+    );
+    const both = await waitEvent(
+      f,
+      (e) => e.incidentId === firing.incidentId && e.acknowledgements?.length === 2,
+      'second acknowledgement',
+    );
+    expect(both.acknowledged).toMatchObject({ by: 'bob', comment: 'mine', tokenName: 'desk-b' });
+    expect(both.acknowledgements?.map((a) => [a.by, a.tokenName])).toEqual([
+      ['alice', 'desk-a'],
+      ['bob', 'desk-b'],
+    ]);
+
+    const silence = { matchers: [{ name: 'subject', value: 'strategy/nobody' }], createdBy: 'x' };
+    const deleted = await authed('tok-b', 'POST', '/api/silences', {
+      ...silence,
+      durationMs: 600_000,
+    });
+    expect(deleted.status).toBe(201);
+    const deletedId = deleted.body['id'] as string;
+    expect((await authed('bare-token', 'DELETE', `/api/silences/${deletedId}`)).status).toBe(200);
+    const lapsing = await authed('tok-a', 'POST', '/api/silences', {
+      ...silence,
+      durationMs: 1000,
+    });
+    const lapsingId = lapsing.body['id'] as string;
+
+    // The audit of the range, newest first; the lapsed silence's expiry is there once it lapsed.
+    const audit = await eventually(
+      async () => {
+        const r = AlertsResponse.parse(
+          (await authed('tok-a', 'GET', `/api/alerts?from=${t0}`)).body,
+        );
+        return r.audit?.some((a) => a.kind === 'silence-expired') ? r.audit : undefined;
+      },
+      10_000,
+      'the lapsed silence in the audit',
+    );
+    const summary = audit.map((a) =>
+      a.kind === 'acknowledged' ? [a.kind, a.by, a.incidentId] : [a.kind, a.by, a.silence.id],
+    );
+    expect(summary).toEqual([
+      ['silence-expired', 'system', lapsingId],
+      ['silence-created', 'desk-a', lapsingId],
+      ['silence-deleted', 'anonymous', deletedId],
+      ['silence-created', 'desk-b', deletedId],
+      ['acknowledged', 'desk-b', firing.incidentId],
+      ['acknowledged', 'desk-a', firing.incidentId],
+    ]);
   });
 });

@@ -191,6 +191,19 @@ describe('AlerterCore', () => {
     expect(c.outbox(T0 + 120_000).repeat).toHaveLength(0);
   });
 
+  it('keeps every acknowledgement, the latest as acknowledged, and ignores a redelivered one', () => {
+    const c = core();
+    const [t] = c.observe(scoreInput('a', { valueAtRisk: -0.3 }), id(T0), T0);
+    const incident = t!.event!.incidentId;
+    const first = { by: 'alice', at: T0 + 1, tokenName: 'desk-a' };
+    const second = { by: 'bob', at: T0 + 2, comment: 'taking over', tokenName: 'desk-b' };
+    expect(c.acknowledge(incident, first, T0 + 1)?.event?.acknowledgements).toEqual([first]);
+    const again = c.acknowledge(incident, second, T0 + 2);
+    expect(again?.event?.acknowledged).toEqual(second);
+    expect(again?.event?.acknowledgements).toEqual([first, second]);
+    expect(c.acknowledge(incident, second, T0 + 3)).toBeUndefined();
+  });
+
   it('records a silenced incident but owes nothing for it', () => {
     const c = core();
     const silence: Silence = {

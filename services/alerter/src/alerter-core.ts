@@ -197,7 +197,17 @@ export class AlerterCore {
   acknowledge(incidentId: string, ack: Acknowledgement, now: number): Transition | undefined {
     for (const [key, cur] of this.incidents) {
       if (cur.firing.incidentId !== incidentId) continue;
-      const event: AlertEvent = { ...cur.firing, acknowledged: ack, ts: now };
+      const f = cur.firing;
+      // Every acknowledgement is kept (older records carry only `acknowledged`);
+      // a redelivered command adds nothing.
+      const all = f.acknowledgements ?? (f.acknowledged ? [f.acknowledged] : []);
+      if (all.some((a) => sameAck(a, ack))) return undefined;
+      const event: AlertEvent = {
+        ...f,
+        acknowledged: ack,
+        acknowledgements: [...all, ack],
+        ts: now,
+      };
       return this.apply('update', key, incidentId, { ...cur, firing: event }, event);
     }
     return undefined;
@@ -374,4 +384,8 @@ export class AlerterCore {
   private repeatFor(inc: Incident): number | undefined {
     return ruleForIncident(this.ruleSet, inc.firing.rule, inc.firing.subject)?.repeatMs;
   }
+}
+
+function sameAck(a: Acknowledgement, b: Acknowledgement): boolean {
+  return a.by === b.by && a.at === b.at && a.comment === b.comment && a.tokenName === b.tokenName;
 }

@@ -23,6 +23,8 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
+import { readAudit, writeAudit } from './audit-log.js';
+import { callerName } from './auth.js';
 import { newestFirst } from './newest-first.js';
 
 const MAX_BODY = 64 * 1024;
@@ -42,6 +44,9 @@ export interface AlertRoutesOptions {
  * partition's alerter writes its own stream and incidents hash). Acks and
  * silence changes are handed to the alerters as commands on the global
  * alert-commands stream; silences themselves live in the silences hash.
+ * Each ack and silence change is also written to the audit stream with who
+ * made it (the request's token name: see auth.ts), and GET /api/alerts
+ * answers those changes next to the events (`audit`).
  *
  *   GET    /api/alerts?state=&level=&from=&to=&limit=
  *   POST   /api/alerts/{incidentId}/ack      {"by": "...", "comment": "..."}
@@ -66,26 +71,28 @@ export function alertRoutes(redis: Redis, keys: Keys, opts: AlertRoutesOptions =
     const path = url.pathname;
     if (path === '/api/alerts') {
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-      await listAlerts(redis, keys, await parts(), url, res);
+      await listAlerts(redis, keys, await parts(), url, res, now());
       return true;
     }
     const ack = /^\/api\/alerts\/([^/]+)\/ack$/.exec(path);
     if (ack) {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
       const id = decodeURIComponent(ack[1] ?? '');
-      await acknowledge(redis, keys, await parts(), id, req, res, now());
+      await acknowledge(redis, keys, await parts(), id, req, res, now(), callerName(req));
       return true;
     }
     if (path === '/api/silences') {
       if (req.method === 'GET') await listSilences(redis, keys, res, now());
-      else if (req.method === 'POST') await createSilence(redis, keys, req, res, now());
+      else if (req.method === 'POST')
+        await createSilence(redis, keys, req, res, now(), callerName(req));
       else return methodNotAllowed(res, 'GET, POST');
       return true;
     }
     const one = /^\/api\/silences\/([^/]+)$/.exec(path);
     if (one) {
       if (req.method !== 'DELETE') return methodNotAllowed(res, 'DELETE');
-      await expireSilence(redis, keys, decodeURIComponent(one[1] ?? ''), res, now());
+      const id = decodeURIComponent(one[1] ?? '');
+      await expireSilence(redis, keys, id, res, now(), callerName(req));
       return true;
     }
     return false;
@@ -159,6 +166,7 @@ async function listAlerts(
   parts: number[],
   url: URL,
   res: ServerResponse,
+  now: number,
 ): Promise<void> {
   const q = AlertsQuery.safeParse(Object.fromEntries(url.searchParams));
   if (!q.success) return badRequest(res, 'invalid query', q.error.issues);
@@ -186,7 +194,14 @@ async function listAlerts(
   let nextTo: number | undefined;
   const oldest = events[events.length - 1];
   if ((events.length >= limit || scanned >= MAX_SCAN) && oldest) nextTo = oldest.ts - 1;
-  const body: AlertsResponse = { active, events, ...(nextTo !== undefined ? { nextTo } : {}) };
+  const silences = (await readSilences(redis, keys)).values();
+  const audit = await readAudit(redis, keys, silences, { from, to, limit }, now);
+  const body: AlertsResponse = {
+    active,
+    events,
+    audit,
+    ...(nextTo !== undefined ? { nextTo } : {}),
+  };
   sendJson(res, 200, body);
 }
 
@@ -198,6 +213,7 @@ async function acknowledge(
   req: IncomingMessage,
   res: ServerResponse,
   now: number,
+  who: string,
 ): Promise<void> {
   const body = await readJson(req, res);
   if (!body.ok) return;
@@ -214,8 +230,10 @@ async function acknowledge(
     by: input.data.by,
     at: now,
     ...(input.data.comment !== undefined ? { comment: input.data.comment } : {}),
+    tokenName: who,
   };
   await sendCommand(redis, keys, { type: 'ack', incidentId, ack });
+  await writeAudit(redis, keys, { kind: 'acknowledged', at: now, by: who, incidentId, ack });
   // 202: the alerter applies it and publishes the acknowledged event on the alerts stream.
   sendJson(res, 202, { incidentId, acknowledged: ack });
 }
@@ -243,6 +261,7 @@ async function createSilence(
   req: IncomingMessage,
   res: ServerResponse,
   now: number,
+  who: string,
 ): Promise<void> {
   const body = await readJson(req, res);
   if (!body.ok) return;
@@ -272,6 +291,7 @@ async function createSilence(
   };
   await redis.hset(keys.silences, silence.id, JSON.stringify(silence));
   await sendCommand(redis, keys, { type: 'silences-changed', at: now });
+  await writeAudit(redis, keys, { kind: 'silence-created', at: now, by: who, silence });
   sendJson(res, 201, { ...silence, status: silenceStatus(silence, now) });
 }
 
@@ -281,6 +301,7 @@ async function expireSilence(
   id: string,
   res: ServerResponse,
   now: number,
+  who: string,
 ): Promise<void> {
   const s = (await readSilences(redis, keys)).get(id);
   if (!s) {
@@ -291,5 +312,8 @@ async function expireSilence(
     s.endsAt > now ? { ...s, endsAt: Math.max(now, s.startsAt), expiredBy: 'api' } : s;
   await redis.hset(keys.silences, id, JSON.stringify(expired));
   await sendCommand(redis, keys, { type: 'silences-changed', at: now });
+  if (expired !== s) {
+    await writeAudit(redis, keys, { kind: 'silence-deleted', at: now, by: who, silence: expired });
+  }
   sendJson(res, 200, { ...expired, status: silenceStatus(expired, now) });
 }

@@ -21,14 +21,50 @@ export function requestToken(req: IncomingMessage, url: URL): string | undefined
   return url.searchParams.get('token') ?? undefined;
 }
 
+/** Who made a request when its token has no name, or no tokens are configured. */
+export const ANONYMOUS = 'anonymous';
+
+const NAMED = /^([A-Za-z0-9_.@-]{1,64}):(.+)$/;
+
+/**
+ * A GATEWAY_TOKENS entry: `name:token` names the token (the name is what
+ * the alert history records as who did it); a bare token is anonymous. The
+ * name is what precedes the first ':' when it is 1-64 of A-Z a-z 0-9 _ . @ -.
+ */
+export function parseTokenEntry(entry: string): { name: string; token: string } {
+  const m = NAMED.exec(entry);
+  return m?.[1] && m[2] ? { name: m[1], token: m[2] } : { name: ANONYMOUS, token: entry };
+}
+
+/**
+ * The name of the token a request carries: undefined when it is not one of
+ * the configured tokens; "anonymous" when no tokens are configured or the
+ * token is unnamed. Constant time over the list.
+ */
+export function tokenName(policy: AccessPolicy, token: string | undefined): string | undefined {
+  if (policy.tokens.length === 0) return ANONYMOUS;
+  if (!token) return undefined;
+  const d = digest(token);
+  let name: string | undefined;
+  for (const entry of policy.tokens) {
+    const t = parseTokenEntry(entry);
+    // The whole entry is accepted too: a bare token that happens to contain ':' still works.
+    const hit = timingSafeEqual(d, digest(t.token)) || timingSafeEqual(d, digest(entry));
+    if (hit && name === undefined) name = t.name;
+  }
+  return name;
+}
+
 /** True when no tokens are configured or the request carries one of them (constant time). */
 export function tokenAllowed(policy: AccessPolicy, token: string | undefined): boolean {
-  if (policy.tokens.length === 0) return true;
-  if (!token) return false;
-  const d = digest(token);
-  let ok = false;
-  for (const t of policy.tokens) ok = timingSafeEqual(d, digest(t)) || ok;
-  return ok;
+  return tokenName(policy, token) !== undefined;
+}
+
+const callers = new WeakMap<IncomingMessage, string>();
+
+/** Who made an API request (its token's name, set by apiAuthRoute); "anonymous" otherwise. */
+export function callerName(req: IncomingMessage): string {
+  return callers.get(req) ?? ANONYMOUS;
 }
 
 /**
@@ -57,7 +93,11 @@ export function originAllowed(policy: AccessPolicy, req: IncomingMessage): boole
 export function apiAuthRoute(policy: AccessPolicy): Route {
   return (req, res, url) => {
     if (!url.pathname.startsWith('/api/') || url.pathname === '/api/openapi.json') return false;
-    if (tokenAllowed(policy, requestToken(req, url))) return false;
+    const name = tokenName(policy, requestToken(req, url));
+    if (name !== undefined) {
+      callers.set(req, name);
+      return false;
+    }
     sendJson(res, 401, { error: 'missing or unknown token' }, { 'www-authenticate': 'Bearer' });
     return true;
   };

@@ -108,6 +108,31 @@ export const AlertCommand = z.discriminatedUnion('type', [
 ]);
 export type AlertCommand = z.infer<typeof AlertCommand>;
 
+/**
+ * One change made by an operator through the gateway, on the audit stream
+ * (public contract, additive): who did it (`by`: the gateway token's name,
+ * `name:token` in GATEWAY_TOKENS; "anonymous" for an unnamed token or no
+ * auth), when, and to what. `silence-expired` (a silence reaching its
+ * endsAt) is not stored: GET /api/alerts derives it from the silence, with
+ * `by` "system".
+ */
+export const AuditEvent = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('acknowledged'),
+    at: EpochMs,
+    by: z.string().min(1),
+    incidentId: IncidentId,
+    ack: Acknowledgement,
+  }),
+  z.strictObject({
+    kind: z.enum(['silence-created', 'silence-deleted', 'silence-expired']),
+    at: EpochMs,
+    by: z.string().min(1),
+    silence: Silence,
+  }),
+]);
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
 /** `GET /api/alerts` query: history filters over the alerts stream (bounded). */
 export const AlertsQuery = z.strictObject({
   state: AlertState.optional(),
@@ -123,6 +148,11 @@ export type AlertsQuery = z.infer<typeof AlertsQuery>;
 export const AlertsResponse = z.strictObject({
   active: z.array(AlertEvent),
   events: z.array(AlertEvent),
+  /**
+   * Additive: acknowledgements and silence changes in the same time range
+   * (from/to; not filtered by state or level), newest first, at most `limit`.
+   */
+  audit: z.array(AuditEvent).optional(),
   /** Set when more events may match: pass it as `to` for the next page. */
   nextTo: EpochMs.optional(),
 });

@@ -36,6 +36,12 @@ export const Acknowledgement = z.strictObject({
   by: z.string().min(1).max(128),
   at: EpochMs,
   comment: z.string().max(1024).optional(),
+  /**
+   * Additive: the name of the gateway token the request carried (`name:token`
+   * in GATEWAY_TOKENS; "anonymous" for an unnamed token or no auth). `by` is
+   * what the caller said; this is what the gateway knows.
+   */
+  tokenName: z.string().min(1).max(128).optional(),
 });
 export type Acknowledgement = z.infer<typeof Acknowledgement>;
 
@@ -65,6 +71,11 @@ export const AlertEvent = z.strictObject({
   labels: AlertLabels.optional(),
   /** Additive: set once someone acknowledged the incident (no more repeat notifications). */
   acknowledged: Acknowledgement.optional(),
+  /**
+   * Additive: every acknowledgement of the incident, oldest first (a second
+   * one no longer replaces the first); `acknowledged` is the latest.
+   */
+  acknowledgements: z.array(Acknowledgement).optional(),
   /** Additive: set when a silence matched at the time of this event. */
   silenced: SilencedBy.optional(),
   /**
