@@ -5,9 +5,9 @@
  *   REDIS_URL=redis://host:6379 npx tsx examples/emergency-worker.ts
  *   REDIS_CLUSTER_NODES=redis://node-1:6379,redis://node-2:6379 npx tsx examples/emergency-worker.ts
  *
- * With `npm start`, REDIS_URL is the one it logs at start-up ("started
- * redis-server on redis://127.0.0.1:6390"), or your own REDIS_URL if you gave
- * it one. REDIS_CLUSTER_NODES (seed nodes; any few of the Cluster's) switches
+ * With `npm start`, REDIS_URL is the one its banner shows on the `redis:`
+ * line (its own redis-server, e.g. redis://127.0.0.1:6390), or your own
+ * REDIS_URL if you gave it one. REDIS_CLUSTER_NODES (seed nodes; any few of the Cluster's) switches
  * to ioredis's Cluster client, as it does for quantmon's services.
  *
  * - Queue `quantmon-emergency`; job names `risk-reduction` (var_exceeded),

@@ -82,6 +82,8 @@ export interface Keys {
   readonly alertCommands: string;
   /** Hash silence id -> Silence JSON (written by the gateway, read by the alerter). */
   readonly silences: string;
+  /** Operators' changes (acknowledgements, silences created and deleted), written by the gateway. */
+  readonly audit: string;
   /** Sorted set replica id -> heartbeat expiry (epoch ms): the live members that share partitions. */
   members(owner: PartitionOwner): string;
   /** Pipeline errors counted per epoch second (INCRBY, short TTL): the error rate's numerator. */
@@ -125,6 +127,7 @@ export function keysFor(prefix: string): Keys {
     latestSystem: k('latest:system'),
     alertCommands: k('stream:alert-commands'),
     silences: k('silences'),
+    audit: k('stream:audit'),
     members: (owner) => k(`members:${owner}`),
     pipelineErrors: (epochSecond) => k(`pipeline-errors:${epochSecond}`),
     rulesInForce: k('alerter:rules-in-force'),

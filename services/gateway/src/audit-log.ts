@@ -9,12 +9,11 @@ import {
 import type { Redis } from 'ioredis';
 
 /**
- * The audit stream: operators' changes (acknowledgements, silences created
- * and deleted), global like the alert-commands stream, written by the
- * gateway that took the request. Its name belongs in keys.ts, with the
- * others; it is here until that file can take it.
+ * The audit stream (keys.audit): operators' changes (acknowledgements,
+ * silences created and deleted), global like the alert-commands stream,
+ * written by the gateway that took the request.
  */
-export const auditStream = (keys: Keys): string => `${keys.prefix}:stream:audit`;
+export const auditStream = (keys: Keys): string => keys.audit;
 
 /** Bounded like the other streams: ~100k changes is months of operators' work. */
 const AUDIT_MAXLEN = 100_000;
