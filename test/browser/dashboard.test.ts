@@ -3,6 +3,7 @@ import {
   AlertEvent,
   allPartitions,
   decodeEntry,
+  encodeEntry,
   keysFor,
   partitionOf,
   type RawEntry,
@@ -188,6 +189,94 @@ describe('dashboard in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone-top.png') });
     await page.setViewportSize({ width: 1280, height: 900 });
     console.log(`critical alert shown ${elapsed} ms after its sample was posted`);
+  });
+
+  it('badges a flapping incident, shows silenced ones apart and who acknowledged or silenced what', async () => {
+    // A silence through the REST API, then an incident it matches through the real pipeline.
+    const base = `http://127.0.0.1:${gateway.port}`;
+    const created = await fetch(`${base}/api/silences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        matchers: [{ name: 'subject', value: 'strategy/web-silenced' }],
+        durationMs: 3_600_000,
+        createdBy: 'carol',
+        comment: 'desk maintenance',
+      }),
+    });
+    expect(created.status).toBe(201);
+    const silenceId = ((await created.json()) as { id: string }).id;
+    const t0 = Date.parse('2026-04-06T00:00:00Z');
+    await post(samples('web-silenced', 20, (i) => (i % 2 === 0 ? -0.25 : 0.12), t0));
+    // A flapping incident, written as the alerter writes its events.
+    const now = Date.now();
+    const flapping: AlertEvent = {
+      incidentId: 'web-flap-sharpe',
+      rule: 'sharpe_decline',
+      level: 'warning',
+      subject: 'strategy/web-flap',
+      state: 'firing',
+      value: 0.31,
+      threshold: 0.5,
+      metric: 'sharpeRatio',
+      message: 'Sharpe ratio 0.31 below 0.5',
+      recommendation: 'Review the strategy',
+      startsAt: now,
+      endsAt: null,
+      ts: now,
+      flapping: true,
+    };
+    const alerts = keys.partition(partitionOf('web-flap', await partitions())).alerts;
+    await redis.xadd(alerts, '*', ...encodeEntry(AlertEvent.parse(flapping)));
+
+    const flap = page.locator('#alerts-active li[data-incident="web-flap-sharpe"]');
+    await flap.locator('.badge.flapping').waitFor({ timeout: 5000 });
+    const muted = page.locator('#alerts-muted li', { hasText: 'web-silenced' });
+    await muted.first().waitFor({ timeout: 15_000 });
+    expect(await muted.first().locator('.why').innerText()).toContain(`silenced by ${silenceId}`);
+    expect(await page.locator('#alerts-active li', { hasText: 'web-silenced' }).count()).toBe(0);
+    expect(await page.isVisible('#muted-group')).toBe(true);
+    // Muted incidents are not counted as active.
+    const shown = await page.locator('#alerts-active li:not(.empty)').count();
+    await page.waitForFunction(
+      (n) => document.querySelector('#card-alerts .value')?.textContent === String(n),
+      shown,
+    );
+    // History: the acknowledgement of the previous test (who, token) and the silence (who, what).
+    const created_ = page.locator('#alerts-history li.silence-created', { hasText: silenceId });
+    await created_.waitFor({ timeout: 10_000 });
+    expect(await created_.innerText()).toMatch(/created by anonymous \(for carol\)/);
+    const ack = page.locator('#alerts-history li.ack-line', {
+      hasText: 'var_exceeded on strategy/web-risky',
+    });
+    await ack.first().waitFor({ timeout: 10_000 });
+    expect(await ack.first().innerText()).toContain('acknowledged by dashboard');
+    expect(
+      await page.locator('#alerts-history li.flapping, #alerts-history .badge.flapping').count(),
+    ).toBeGreaterThan(0);
+    await shot('dashboard-desktop-muted.png');
+
+    // Unsilence: its audit line follows, newest first above the creation.
+    const del = await fetch(`${base}/api/silences/${silenceId}`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    await page
+      .locator('#alerts-history li.silence-deleted', { hasText: silenceId })
+      .waitFor({ timeout: 10_000 });
+    const order = await page.$$eval('#alerts-history li', (lis) => lis.map((li) => li.className));
+    expect(order.indexOf('audit silence-deleted')).toBeLessThan(
+      order.indexOf('audit silence-created'),
+    );
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    await shot('dashboard-phone-muted.png');
+    await page
+      .locator('.alerts-panel')
+      .screenshot({ path: join(ARTIFACTS, 'dashboard-phone-alerts-panel.png') });
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('shows reconnecting while the gateway is down and recovers with no alert lost', async () => {

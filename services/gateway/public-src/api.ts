@@ -1,4 +1,12 @@
-import type { AlertEvent, HistoryPage, ScoreUpdate, SystemSample, Topic } from '@quantmon/shared';
+import type {
+  AlertEvent,
+  AlertsResponse,
+  AuditEvent,
+  HistoryPage,
+  ScoreUpdate,
+  SystemSample,
+  Topic,
+} from '@quantmon/shared';
 
 /** The token from `?token=` (kept for the session so reloads keep working). */
 export function authToken(): string | null {
@@ -54,4 +62,19 @@ export async function acknowledge(incidentId: string): Promise<string | null> {
   } catch (err) {
     return `acknowledge failed: ${(err as Error).message}`;
   }
+}
+
+/**
+ * The `audit` of `GET /api/alerts` over the last `minutes` (who acknowledged,
+ * silenced, unsilenced what), newest first; empty on a gateway without it.
+ */
+export async function alertAudit(minutes: number, limit: number): Promise<AuditEvent[]> {
+  const q = new URLSearchParams({
+    from: String(Date.now() - minutes * 60_000),
+    limit: String(limit),
+  });
+  const res = await fetch(`/api/alerts?${q}`, { headers: headers() });
+  if (res.status === 404 || res.status === 405 || res.status === 501) return [];
+  if (!res.ok) throw new Error(`alerts audit: HTTP ${res.status}`);
+  return ((await res.json()) as AlertsResponse).audit ?? [];
 }

@@ -4,8 +4,15 @@
  * comes from the pipeline; a value it did not measure is shown as
  * "not measured", never invented.
  */
-import type { AlertEvent, ScoreUpdate, ServerFrame, SystemSample } from '@quantmon/shared';
-import { acknowledge, history } from './api.js';
+import type {
+  AlertEvent,
+  AuditEvent,
+  ScoreUpdate,
+  ServerFrame,
+  SystemSample,
+} from '@quantmon/shared';
+import { acknowledge, alertAudit, history } from './api.js';
+import { flappingBadge, historyLines, mutedItem, splitMuted } from './alerts-view.js';
 import { Chart } from './charts.js';
 import { byId, el, fmt, num, pct, posAfter, time } from './format.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
@@ -13,6 +20,8 @@ import { Series } from './series.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
 
 const HISTORY_MINUTES = 60;
+/** The audit (acks, silence changes) is polled: silence changes publish no alert event. */
+const AUDIT_POLL_MS = 3000;
 
 const state = {
   scores: new Map<string, ScoreUpdate>(),
@@ -20,6 +29,8 @@ const state = {
   active: new Map<string, AlertEvent>(),
   /** Recent alert events, newest first (a position is unique within its partition). */
   events: [] as { pos: string; part: number; a: AlertEvent }[],
+  /** Acknowledgements and silence changes from GET /api/alerts, newest first. */
+  audit: [] as AuditEvent[],
   acked: new Set<string>(),
   ackErrors: new Map<string, string>(),
   selected: localStorage.getItem('quantmon-strategy') ?? '',
@@ -98,6 +109,7 @@ function onFrame(f: ServerFrame): void {
       if (f.data.state === 'firing') state.active.set(f.data.incidentId, f.data);
       else state.active.delete(f.data.incidentId);
       addEvent(f.pos, f.part ?? 0, f.data);
+      scheduleAudit(300);
       break;
     default:
       return;
@@ -122,10 +134,11 @@ const charts: Chart[] = [];
 function render(): void {
   renderPicker();
   const u = state.scores.get(state.selected);
-  renderScoreCards(u, state.active);
+  const { active, muted } = splitMuted(state.active.values());
+  renderScoreCards(u, new Map(active.map((a) => [a.incidentId, a])));
   renderMetrics(u);
   renderSystemCards(newestHost());
-  renderAlerts();
+  renderAlerts(active, muted);
   for (const c of charts) c.redraw();
 }
 
@@ -166,32 +179,16 @@ function renderMetrics(u: ScoreUpdate | undefined): void {
   );
 }
 
-const LEVEL_RANK = { critical: 0, warning: 1, info: 2 } as const;
-
-function renderAlerts(): void {
-  const active = [...state.active.values()].sort(
-    (a, b) => LEVEL_RANK[a.level] - LEVEL_RANK[b.level] || b.startsAt - a.startsAt,
-  );
+function renderAlerts(active: AlertEvent[], muted: AlertEvent[]): void {
   byId('alerts-active').replaceChildren(
     ...(active.length === 0
       ? [el('li', { className: 'empty', textContent: 'No active alerts' })]
       : active.map(alertItem)),
   );
-  byId('alerts-history').replaceChildren(
-    ...state.events.slice(0, 50).map(({ a }) => {
-      // An acknowledgement is re-published as a firing event carrying `acknowledged`.
-      const ack = a.state === 'firing' && a.acknowledged !== undefined;
-      return el(
-        'li',
-        { className: `${a.level} ${a.state}` },
-        el('span', {
-          className: 'badge',
-          textContent: `${a.level} ${ack ? 'acknowledged' : a.state}`,
-        }),
-        ` ${time(a.ts)} · ${ack ? `${a.rule} on ${a.subject} acknowledged by ${a.acknowledged?.by ?? '?'}` : a.message}`,
-      );
-    }),
-  );
+  byId('muted-group').hidden = muted.length === 0;
+  byId('muted-count').textContent = String(muted.length);
+  byId('alerts-muted').replaceChildren(...muted.map(mutedItem));
+  byId('alerts-history').replaceChildren(...historyLines(state.events, state.audit, 80));
 }
 
 function alertItem(a: AlertEvent): HTMLLIElement {
@@ -213,6 +210,7 @@ function alertItem(a: AlertEvent): HTMLLIElement {
       state.acked.add(a.incidentId);
       state.ackErrors.delete(a.incidentId);
     }
+    scheduleAudit(300);
     scheduleRender();
   };
   const error = state.ackErrors.get(a.incidentId);
@@ -223,6 +221,7 @@ function alertItem(a: AlertEvent): HTMLLIElement {
       el('span', { className: 'badge', textContent: a.level }),
       el('strong', { textContent: a.rule }),
       el('span', { className: 'subject', textContent: a.subject }),
+      ...flappingBadge(a),
       button,
     ),
     el('div', { className: 'msg', textContent: `${a.message} · since ${time(a.startsAt)}` }),
@@ -265,6 +264,24 @@ async function loadHistory(): Promise<void> {
     scheduleRender();
   } catch (err) {
     showNotice((err as Error).message);
+  }
+}
+
+let auditTimer: ReturnType<typeof setTimeout> | undefined;
+/** (Re)load the audit after `ms`, then keep polling it. */
+function scheduleAudit(ms: number): void {
+  clearTimeout(auditTimer);
+  auditTimer = setTimeout(() => void loadAudit(), ms);
+}
+
+async function loadAudit(): Promise<void> {
+  try {
+    state.audit = await alertAudit(24 * 60, 200);
+    scheduleRender();
+  } catch (err) {
+    showNotice((err as Error).message);
+  } finally {
+    scheduleAudit(AUDIT_POLL_MS);
   }
 }
 
@@ -335,4 +352,5 @@ new LiveSocket({
 }).start();
 if (state.selected) selectStrategy(state.selected);
 void loadHistory();
+void loadAudit();
 render();
