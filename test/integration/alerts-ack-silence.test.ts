@@ -51,12 +51,15 @@ describe('alert acknowledgement, silences and history', () => {
     f = await alertsFixture('acks', { partitions: 4 });
     dir = mkdtempSync(join(tmpdir(), 'quantmon-acks-'));
     // Sharpe judged from the first observation, whatever the default's minimum; VaR resolved
-    // by one calm sample (no keepFiringFor, default 2 minutes).
+    // by one calm sample (no keepFiringFor, default 2 minutes). No inhibition: the history
+    // test counts a Sharpe warning and VaR critical on one strategy, which the default
+    // inhibition would mute and then release (one more event).
     const rules = join(dir, 'rules.json');
     writeFileSync(
       rules,
       JSON.stringify({
         rules: { sharpe_decline: { minObservations: 1 }, var_exceeded: { keepFiringFor: 0 } },
+        inhibit: [],
       }),
     );
     hook = await WebhookReceiver.start();

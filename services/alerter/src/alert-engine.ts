@@ -224,7 +224,13 @@ export class AlertEngine {
       if (!e) continue;
       this.deps.metrics.events.inc({ rule: e.rule, state: e.state });
       this.deps.log.info(
-        { incident: e.incidentId, state: e.state, value: e.value, silenced: e.silenced?.id },
+        {
+          incident: e.incidentId,
+          state: e.state,
+          value: e.value,
+          silenced: e.silenced?.id,
+          inhibitedBy: e.inhibitedBy?.incidentId,
+        },
         e.message,
       );
       if (t.kind === 'resolve' && t.previous?.notified && !e.silenced) this.resolvedToSend.push(e);
@@ -323,14 +329,19 @@ export class AlertEngine {
 
   /**
    * Alertmanager (in the background, never awaited): on a tick every firing,
-   * unsilenced incident (those due are re-sent); after a write the incidents
-   * it fired and the firing incidents it resolved.
+   * unsilenced, uninhibited incident (those due are re-sent); after a write
+   * the incidents it fired (or released) and the firing incidents it
+   * resolved. An inhibited incident is posted nothing, not even its resolve:
+   * one posted before it was muted expires at the endsAt it was last sent
+   * with, as an alert Prometheus stops sending does.
    */
   private toAlertmanager(core: AlerterCore, now: number, written?: readonly Transition[]): void {
     const am = this.deps.alertmanager;
     if (!am) return;
     const live = (inc: Incident | undefined): inc is Incident =>
-      inc?.firing.state === 'firing' && !core.isSilenced(inc.firing, now);
+      inc?.firing.state === 'firing' &&
+      !core.isSilenced(inc.firing, now) &&
+      !core.isInhibited(inc.firing);
     if (!written) {
       am.send(
         [...core.incidents.values()].filter(live).map((i) => i.firing),
@@ -342,7 +353,11 @@ export class AlertEngine {
     }
     const firing = written.map((t) => t.incident).filter(live);
     const resolved = written.flatMap((t) =>
-      t.kind === 'resolve' && t.event && !t.event.silenced && t.previous?.firing.state === 'firing'
+      t.kind === 'resolve' &&
+      t.event &&
+      !t.event.silenced &&
+      !t.event.inhibitedBy &&
+      t.previous?.firing.state === 'firing'
         ? [t.event]
         : [],
     );

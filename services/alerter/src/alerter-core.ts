@@ -1,4 +1,4 @@
-import type { Acknowledgement, AlertEvent, Silence, Subject } from '@quantmon/shared';
+import type { Acknowledgement, AlertEvent, InhibitedBy, Silence, Subject } from '@quantmon/shared';
 import {
   entryTime,
   firedEvent,
@@ -10,6 +10,7 @@ import {
   type Incident,
 } from './incident.js';
 import { FlapDetector } from './flap-detector.js';
+import { inhibitEvent, inhibitor, matches, sameInhibitor, withInhibitor } from './inhibition.js';
 import { naturalSubject, type RuleInput } from './metric-source.js';
 import { noDataAfter, noDataEvent } from './no-data.js';
 import {
@@ -122,7 +123,7 @@ export class AlerterCore {
       if (subject === 'system') value = this.worstOfFleet(rule, natural, value);
       out.push(...this.step(eff, subject, value, entryId, t, now));
     }
-    return out;
+    return this.reinhibit(out, now);
   }
 
   /**
@@ -159,17 +160,21 @@ export class AlerterCore {
       );
       out.push(this.apply('open', key, null, { firing: event, jobEnqueued: false }, event));
     }
-    return out;
+    return this.reinhibit(out, now);
   }
 
   /**
-   * What the outbox owes: jobs, first notifications, repeats (silenced
-   * incidents owe nothing; flapping ones owe no repeat until they settle).
+   * What the outbox owes: jobs, first notifications, repeats (silenced and
+   * inhibited incidents owe nothing; flapping ones owe no repeat until they
+   * settle). A released incident never notified owes what a fresh firing
+   * does; one notified before it was muted resumes its repeat schedule.
    */
   outbox(now: number, only?: readonly Incident[]): Outbox {
     const out: Outbox = { jobs: [], notify: [], repeat: [] };
+    const sources = this.sources();
     for (const inc of only ?? this.incidents.values()) {
       if (inc.firing.state !== 'firing' || this.silenceSet.match(inc.firing, now)) continue;
+      if (this.inhibitorOf(inc.firing, sources)) continue;
       if (inc.action && !inc.jobEnqueued) out.jobs.push(inc);
       if (!inc.notified) out.notify.push(inc);
       else if (!inc.firing.acknowledged && inc.firing.flapping !== true) {
@@ -232,7 +237,7 @@ export class AlerterCore {
       if (gone) out.push(this.close(key, inc, inc.firing.value, now));
     }
     this.flaps.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
-    return out;
+    return this.reinhibit(out, now, true);
   }
 
   setSilences(silences: readonly Silence[]): void {
@@ -241,6 +246,11 @@ export class AlerterCore {
 
   isSilenced(event: AlertEvent, now: number): boolean {
     return this.silenceSet.match(event, now) !== undefined;
+  }
+
+  /** Whether a firing source incident inhibits this one now (judged live, as silences are). */
+  isInhibited(event: AlertEvent): boolean {
+    return this.inhibitorOf(event) !== undefined;
   }
 
   /** Take what Redis holds for a key (another alerter wrote first, or a write failed). */
@@ -362,6 +372,52 @@ export class AlerterCore {
     const before = previous ?? this.incidents.get(key);
     this.adopt(key, incident);
     return { kind, key, expect, incident, previous: before, event };
+  }
+
+  /** Firing incidents that match the source of some inhibition rule. */
+  private sources(): AlertEvent[] {
+    const rules = this.ruleSet.inhibit;
+    if (rules.length === 0) return [];
+    const out: AlertEvent[] = [];
+    for (const inc of this.incidents.values()) {
+      const e = inc.firing;
+      if (e.state === 'firing' && rules.some((r) => matches(r.source, e))) out.push(e);
+    }
+    return out;
+  }
+
+  private inhibitorOf(event: AlertEvent, sources = this.sources()): InhibitedBy | undefined {
+    return inhibitor(this.ruleSet.inhibit, sources, event);
+  }
+
+  /**
+   * Bring every open incident's inhibition mark up to date after a batch of
+   * transitions (a source that fired or resolved, a target that opened). An
+   * incident this batch opened or fired carries the mark on that event; any
+   * other gets an update event saying it is muted, or released.
+   */
+  private reinhibit(out: Transition[], now: number, always = false): Transition[] {
+    // Only an incident opening, firing or resolving can change a mark.
+    if (!always && !out.some((t) => t.kind !== 'update')) return out;
+    const sources = this.sources();
+    for (const [key, cur] of [...this.incidents]) {
+      const by = this.inhibitorOf(cur.firing, sources);
+      if (sameInhibitor(by, cur.firing.inhibitedBy)) continue;
+      const i = out.findLastIndex(
+        (t) => t.key === key && t.incident === cur && (t.kind === 'open' || t.kind === 'fire'),
+      );
+      const own = out[i];
+      if (own) {
+        const firing = withInhibitor(cur.firing, by);
+        const next: Incident = { ...cur, firing };
+        this.adopt(key, next);
+        out[i] = { ...own, incident: next, event: firing };
+        continue;
+      }
+      const event = inhibitEvent(cur.firing, by, now);
+      out.push(this.apply('update', key, cur.firing.incidentId, { ...cur, firing: event }, event));
+    }
+    return out;
   }
 
   private withSilence(event: AlertEvent, now: number): AlertEvent {

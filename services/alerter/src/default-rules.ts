@@ -1,5 +1,5 @@
 import { EMERGENCY_JOB } from '@quantmon/shared';
-import type { RuleSpec } from './rule-spec.js';
+import type { InhibitRule, RuleSpec } from './rule-spec.js';
 
 /**
  * Annualised ratios (Sharpe, Sortino, information ratio, Calmar) are judged
@@ -214,3 +214,37 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
       'Error rate above 5 %: a system-check job has been queued; inspect failing probes and dead letters.',
   },
 };
+
+/**
+ * Default inhibition rules (Alertmanager's inhibit_rules; a rules file's
+ * `inhibit:` list replaces them, `inhibit: []` turns them off). A muted
+ * incident is still recorded and shown, with `inhibitedBy`; it sends
+ * nothing until its source resolves.
+ *
+ * - A firing critical var_exceeded mutes the warning rules on the same
+ *   strategy (drawdown, volatility, Sharpe, correlation). A VaR crash moves
+ *   all of them at once: the desk already has the critical page and the
+ *   risk-reduction job, and four more warnings on the same strategy in the
+ *   same second bury it (the alert storm inhibition exists to stop). Only
+ *   `level: warning`: an override that makes one of them critical for a
+ *   strategy is not muted. rebalancing_needed (info) is left alone: weight
+ *   drift is not a consequence of the loss and still needs its rebalance.
+ * - A host's firing error_rate_high mutes api_slow on that host: failing
+ *   calls (time-outs) are the slow calls, and the critical already sent
+ *   the desk to the failing probes with a system-check job.
+ */
+export const DEFAULT_INHIBIT: readonly InhibitRule[] = [
+  {
+    source: { rule: 'var_exceeded', level: 'critical' },
+    target: {
+      rule: ['drawdown_exceeded', 'volatility_spike', 'sharpe_decline', 'correlation_spike'],
+      level: 'warning',
+    },
+    equal: ['subject'],
+  },
+  {
+    source: { rule: 'error_rate_high' },
+    target: { rule: 'api_slow' },
+    equal: ['subject'],
+  },
+];

@@ -231,9 +231,52 @@ export const NoDataSpec = z.strictObject({
 });
 export type NoDataSpec = z.infer<typeof NoDataSpec>;
 
+const MATCHER_NEEDS =
+  'at least one of rule, level or labels: an empty matcher would match every incident';
+
+/**
+ * One side of an inhibition rule: an incident matches when its rule is the
+ * one (or one of those) named, its level is the one given, and its labels
+ * hold every label given.
+ */
+export const InhibitMatcher = z
+  .strictObject({
+    rule: z.union([RuleName, z.array(RuleName).min(1, 'a rule name or a non-empty list of them')], {
+      error: 'a rule name or a list of rule names',
+    }),
+    level: AlertLevel,
+    labels: AlertLabels,
+  })
+  .partial()
+  .refine((m) => m.rule !== undefined || m.level !== undefined || m.labels !== undefined, {
+    message: MATCHER_NEEDS,
+  });
+export type InhibitMatcher = z.infer<typeof InhibitMatcher>;
+
+const EQUAL_NEEDS =
+  'a non-empty list of "subject" or label names: without one a source on any subject would mute its targets everywhere';
+
+/**
+ * An inhibition rule (Alertmanager's inhibit_rules): while an incident
+ * matching `source` fires, open incidents matching `target` that agree with
+ * it on every `equal` field (`subject`, or a label name) are muted.
+ */
+export const InhibitRule = z.strictObject({
+  source: InhibitMatcher,
+  target: InhibitMatcher,
+  equal: z
+    .array(z.string().regex(/^(subject|[A-Za-z_][A-Za-z0-9_]{0,63})$/, 'subject or a label name'), {
+      error: EQUAL_NEEDS,
+    })
+    .min(1, EQUAL_NEEDS),
+});
+export type InhibitRule = z.infer<typeof InhibitRule>;
+
 /** The file's top level; each rule entry is validated on its own (RulePatch, then RuleSpec). */
 export const RulesFile = z.strictObject({
   noData: NoDataSpec.optional(),
+  /** Replaces the default inhibition rules (DEFAULT_INHIBIT); `[]` turns inhibition off. */
+  inhibit: z.array(InhibitRule, { error: 'a list of {source, target, equal} entries' }).optional(),
   rules: z.record(RuleName, z.unknown()).optional(),
 });
 export type RulesFile = z.infer<typeof RulesFile>;

@@ -1,5 +1,5 @@
 import type { AlertLabels, AlertLevel, RuleOrigin } from '@quantmon/shared';
-import { DEFAULT_RULE_SPECS, RATIO_MIN_OBSERVATIONS } from './default-rules.js';
+import { DEFAULT_INHIBIT, DEFAULT_RULE_SPECS, RATIO_MIN_OBSERVATIONS } from './default-rules.js';
 import { DEFAULT_FLAP, type FlapPolicy } from './flap-detector.js';
 import {
   isRatioMetric,
@@ -11,6 +11,7 @@ import {
   type Source,
   type VolumeReader,
 } from './metric-source.js';
+import { ruleNames } from './inhibition.js';
 import { nearest } from './nearest.js';
 import {
   NEW_RULE_FIELDS,
@@ -18,6 +19,7 @@ import {
   RuleSpec,
   RulesFile,
   type Comparison,
+  type InhibitRule,
   type NoDataSpec,
   type RuleOverride,
 } from './rule-spec.js';
@@ -78,6 +80,8 @@ export interface NoDataRule {
 export interface RuleSet {
   rules: CompiledRule[];
   noData: NoDataRule;
+  /** Inhibition rules: the file's `inhibit` list, else DEFAULT_INHIBIT. */
+  inhibit: readonly InhibitRule[];
 }
 
 /** A problem in a rules file, named by rule and field. */
@@ -164,8 +168,30 @@ export function compileRules(file: unknown, noDataDefaultMs: number): RuleSet {
     const origin: RuleOrigin = !base ? 'file' : name in entries ? 'override' : 'default';
     rules.push(compileRule(name, origin, full.data));
   }
+  const inhibit = parsed.data.inhibit ?? DEFAULT_INHIBIT;
+  if (parsed.data.inhibit) issues.push(...unknownInhibitRules(parsed.data.inhibit, names));
   if (issues.length > 0) throw new RulesError(issues);
-  return { rules, noData: compileNoData(parsed.data.noData, noDataDefaultMs) };
+  return { rules, noData: compileNoData(parsed.data.noData, noDataDefaultMs), inhibit };
+}
+
+/** Inhibition rules naming a rule that is neither a default nor in the file. */
+function unknownInhibitRules(list: readonly InhibitRule[], names: Set<string>): RuleIssue[] {
+  const known = [...names].filter((n) => n !== NO_DATA_RULE).concat(NO_DATA_RULE);
+  const issues: RuleIssue[] = [];
+  list.forEach((entry, i) => {
+    for (const side of ['source', 'target'] as const) {
+      for (const name of ruleNames(entry[side])) {
+        if (known.includes(name)) continue;
+        const hint = nearest(name, known);
+        issues.push({
+          rule: undefined,
+          field: `inhibit.${i}.${side}.rule`,
+          message: `unknown rule ${name}${hint ? `: did you mean ${hint}?` : ''} (rules: ${known.join(', ')})`,
+        });
+      }
+    }
+  });
+  return issues;
 }
 
 /**

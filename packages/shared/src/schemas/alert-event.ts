@@ -49,6 +49,14 @@ export type Acknowledgement = z.infer<typeof Acknowledgement>;
 export const SilencedBy = z.strictObject({ id: z.string().min(1), endsAt: EpochMs });
 export type SilencedBy = z.infer<typeof SilencedBy>;
 
+/**
+ * The firing incident that inhibits (mutes) another (Alertmanager's
+ * inhibition): the muted incident is recorded but notifies no one, enqueues
+ * nothing and is not posted to Alertmanager while its source fires.
+ */
+export const InhibitedBy = z.strictObject({ incidentId: IncidentId, rule: z.string().min(1) });
+export type InhibitedBy = z.infer<typeof InhibitedBy>;
+
 /** One transition of one incident, on the alerts stream (public contract). */
 export const AlertEvent = z.strictObject({
   incidentId: IncidentId,
@@ -85,6 +93,11 @@ export const AlertEvent = z.strictObject({
    * mark; absent on incidents that never flapped.
    */
   flapping: z.boolean().optional(),
+  /**
+   * Additive: set while an inhibition rule mutes the incident (a firing
+   * source incident on the same subject or labels); absent once released.
+   */
+  inhibitedBy: InhibitedBy.optional(),
 });
 export type AlertEvent = z.infer<typeof AlertEvent>;
 
