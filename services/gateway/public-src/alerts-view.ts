@@ -57,19 +57,25 @@ export function flappingBadge(a: AlertEvent): HTMLElement[] {
 }
 
 /** A muted incident: greyed, saying what mutes it and until when. */
+/** An alert card's head line: level badge, rule, subject, flapping badge, then `extra`. */
+export function alertHead(a: AlertEvent, ...extra: HTMLElement[]): HTMLElement {
+  return el(
+    'div',
+    { className: 'head' },
+    el('span', { className: 'badge', textContent: a.level }),
+    el('strong', { textContent: a.rule }),
+    el('span', { className: 'subject', textContent: a.subject }),
+    ...flappingBadge(a),
+    ...extra,
+  );
+}
+
 export function mutedItem(a: AlertEvent): HTMLLIElement {
   const li = el('li', { className: `${a.level} muted` });
   li.dataset['incident'] = a.incidentId;
   li.dataset['level'] = a.level;
   li.append(
-    el(
-      'div',
-      { className: 'head' },
-      el('span', { className: 'badge', textContent: a.level }),
-      el('strong', { textContent: a.rule }),
-      el('span', { className: 'subject', textContent: a.subject }),
-      ...flappingBadge(a),
-    ),
+    alertHead(a),
     el('div', { className: 'why', textContent: mutedReason(a) ?? '' }),
     el('div', { className: 'msg', textContent: `${a.message} · since ${time(a.startsAt)}` }),
   );

@@ -12,7 +12,7 @@ import type {
   SystemSample,
 } from '@quantmon/shared';
 import { acknowledge, alertAudit, history } from './api.js';
-import { flappingBadge, historyLines, mutedItem, splitMuted } from './alerts-view.js';
+import { alertHead, historyLines, mutedItem, splitMuted } from './alerts-view.js';
 import { Chart } from './charts.js';
 import { byId, el, fmt, num, pct, posAfter, time } from './format.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
@@ -215,15 +215,7 @@ function alertItem(a: AlertEvent): HTMLLIElement {
   };
   const error = state.ackErrors.get(a.incidentId);
   li.append(
-    el(
-      'div',
-      { className: 'head' },
-      el('span', { className: 'badge', textContent: a.level }),
-      el('strong', { textContent: a.rule }),
-      el('span', { className: 'subject', textContent: a.subject }),
-      ...flappingBadge(a),
-      button,
-    ),
+    alertHead(a, button),
     el('div', { className: 'msg', textContent: `${a.message} · since ${time(a.startsAt)}` }),
     el('div', { className: 'rec', textContent: `Recommendation: ${a.recommendation}` }),
     ...(error ? [el('div', { className: 'ack-error', textContent: error })] : []),
