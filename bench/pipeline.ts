@@ -1,0 +1,324 @@
+/**
+ * `npm run bench:pipeline`: the whole pipeline as `npm start --no-demo` runs
+ * it (collector, scorer, alerter with its default rules, gateway; each with
+ * N replicas where it has them), driven over HTTP, with 10 dashboards on
+ * the gateway. The reference run for throughput (docs/performance.md).
+ *
+ * 1. Ceiling: pipelined XADD of the same sample JSON into an idle stream of
+ *    the same Redis, before any load.
+ * 2. Maximum: `--clients` clients post batches of `--batch` samples over
+ *    `--strategies` strategies as fast as ingest accepts for `--seconds`;
+ *    then the wait until the alerter has evaluated every score. Prints
+ *    accepted and scored samples/s, the ratio to the ceiling, 429s, and CPU
+ *    microseconds per sample of each process (from /proc).
+ * 3. Half load: samples posted at half the scored rate; latency from the
+ *    POST to the first score frame on a dashboard that includes the sample.
+ * 4. Single samples: batch-of-one posts on keep-alive sockets, one at a
+ *    time per socket and then HTTP-pipelined.
+ *
+ * `--replicas N` runs N scorers and N alerters; `--profile DIR` runs every
+ * service under `node --cpu-prof` and leaves the .cpuprofile files in DIR.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DATA_FIELD, GROUPS, keysFor } from '@quantmon/shared';
+import { Redis } from 'ioredis';
+import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
+import { waitPartitionsDrained } from '../test/helpers/streams.js';
+import { cpuSeconds, ROOT } from './collector-support.js';
+import type { DashboardsReport } from './pipeline-dashboards.js';
+import type { LoadOrder, LoadReply } from './pipeline-load.js';
+import { latencies, percentile } from './pipeline-latency.js';
+
+const { values: a } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' },
+    clients: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '500' },
+    strategies: { type: 'string', default: '100' },
+    dashboards: { type: 'string', default: '10' },
+    replicas: { type: 'string', default: '1' },
+    'half-seconds': { type: 'string', default: '10' },
+    'single-seconds': { type: 'string', default: '8' },
+    'ceiling-samples': { type: 'string', default: '200000' },
+    profile: { type: 'string' },
+  },
+});
+const num = (k: keyof typeof a): number => Number(a[k]);
+const replicas = num('replicas');
+const prefix = 'quantmon';
+const keys = keysFor(prefix);
+
+// ── child processes ──────────────────────────────────────────────────────
+function child(args: string[], env: NodeJS.ProcessEnv, ipc = true): ChildProcess {
+  return spawn(process.execPath, args, {
+    cwd: ROOT,
+    env,
+    stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+  });
+}
+function ask<R>(c: ChildProcess, order: unknown, type: string): Promise<R> {
+  return new Promise((res, rej) => {
+    const onExit = (code: number | null): void => rej(new Error(`child exited (${code})`));
+    c.once('exit', onExit);
+    const onMsg = (m: { type: string; message?: string }): void => {
+      if (m.type === 'error') rej(new Error(m.message));
+      else if (m.type !== type) return;
+      c.off('message', onMsg);
+      c.off('exit', onExit);
+      res(m as R);
+    };
+    c.on('message', onMsg);
+    if (order !== undefined) c.send(order as object);
+  });
+}
+
+/** The services `scripts/start.ts` started, by name, from /proc (children of its pid). */
+function servicesOf(startPid: number): { name: string; pid: number }[] {
+  const out: { name: string; pid: number }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== startPid) continue;
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const m = /services\/(\w+)\/(?:src|dist)\/main/.exec(cmd);
+      if (m) out.push({ name: m[1]!, pid: Number(d) });
+    } catch {
+      // gone
+    }
+  }
+  const seen = new Map<string, number>();
+  return out
+    .sort((x, y) => x.name.localeCompare(y.name) || x.pid - y.pid)
+    .map((s) => {
+      const k = (seen.get(s.name) ?? 0) + 1;
+      seen.set(s.name, k);
+      const many = out.filter((o) => o.name === s.name).length > 1;
+      return { name: many ? `${s.name}-${k}` : s.name, pid: s.pid };
+    });
+}
+
+async function healthy(url: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} not healthy in ${timeoutMs} ms`);
+}
+
+/** Pipelined XADD of `n` copies of `json` into an idle stream: samples/s. */
+async function xaddCeiling(redis: Redis, json: string, n: number): Promise<number> {
+  const key = 'bench:ceiling';
+  await redis.del(key);
+  const t0 = performance.now();
+  for (let done = 0; done < n; done += 1000) {
+    const p = redis.pipeline();
+    for (let i = 0; i < 1000; i++) p.xadd(key, '*', DATA_FIELD, json);
+    await p.exec();
+  }
+  const rate = n / ((performance.now() - t0) / 1000);
+  await redis.del(key);
+  return rate;
+}
+
+// ── run ──────────────────────────────────────────────────────────────────
+const dataDir = mkdtempSync(join(tmpdir(), 'qm-bench-pipeline-'));
+const redisServer = await spawnRedisServer({ persistence: 'aof-everysec', dir: dataDir });
+const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+const gatewayPort = await freePort();
+const collectorPort = await freePort();
+const profileDir = a.profile ? resolve(a.profile) : undefined;
+const startArgs = ['--import', 'tsx', 'scripts/start.ts', '--no-demo', '--no-history'];
+if (replicas > 1) startArgs.push('--scorers', String(replicas), '--alerters', String(replicas));
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  REDIS_URL: redisServer.url,
+  GATEWAY_PORT: String(gatewayPort),
+  COLLECTOR_PORT: String(collectorPort),
+  LOG_LEVEL: 'warn',
+  ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+};
+const start = child(startArgs, env, false);
+start.stdout?.resume();
+let load: ChildProcess | undefined;
+let dashboards: ChildProcess | undefined;
+
+async function cleanup(): Promise<void> {
+  load?.kill('SIGKILL');
+  dashboards?.kill('SIGKILL');
+  if (start.exitCode === null) {
+    const gone = new Promise((r) => start.once('exit', r));
+    start.kill('SIGINT');
+    await gone;
+  }
+  redis.disconnect();
+  await redisServer.dispose();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+try {
+  await healthy(`http://127.0.0.1:${gatewayPort}/healthz`, 60_000);
+  await healthy(`http://127.0.0.1:${collectorPort}/healthz`, 60_000);
+  const partitions = Number(await redis.get(keys.partitionCount));
+  // Every partition leased by a scorer and an alerter: the pipeline is ready.
+  for (const owner of ['scorer', 'alerter'] as const) {
+    const end = Date.now() + 60_000;
+    for (let p = 0; p < partitions; p++) {
+      while (!(await redis.exists(keys.partition(p).lease(owner)))) {
+        if (Date.now() > end) throw new Error(`partition ${p} has no ${owner} after 60 s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+  const procs = [...servicesOf(start.pid!), { name: 'redis', pid: redisServer.proc().pid! }];
+  const sampleJson = JSON.stringify({
+    strategy: 'strat-1',
+    ts: 1_767_225_601_000,
+    return: 0.0012,
+    benchmarkReturn: -0.0031,
+    equity: 1_000_001,
+    id: '1:1',
+    receivedAt: Date.now(),
+  });
+  const ceiling = await xaddCeiling(redis, sampleJson, num('ceiling-samples'));
+
+  load = child(['--import', 'tsx', 'bench/pipeline-load.ts'], { ...process.env });
+  dashboards = child(
+    [
+      '--import',
+      'tsx',
+      'bench/pipeline-dashboards.ts',
+      `ws://127.0.0.1:${gatewayPort}/ws`,
+      String(num('dashboards')),
+    ],
+    { ...process.env },
+  );
+  const ready = await ask<{ connected: number }>(dashboards, undefined, 'ready');
+  const ingest = `http://127.0.0.1:${collectorPort}/v1/samples`;
+  const strategies = num('strategies');
+  const drained = async (): Promise<void> => {
+    await waitPartitionsDrained(redis, keys, partitions, 'strategySamples', GROUPS.scorer, 600_000);
+    await waitPartitionsDrained(redis, keys, partitions, 'scores', GROUPS.alerter, 600_000);
+  };
+
+  // 2. maximum
+  const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const t0 = performance.now();
+  const max = await ask<Extract<LoadReply, { type: 'max' }>>(
+    load,
+    {
+      type: 'max',
+      url: ingest,
+      clients: num('clients'),
+      batch: num('batch'),
+      strategies,
+      seconds: num('seconds'),
+    } satisfies LoadOrder,
+    'max',
+  );
+  await drained();
+  const scoredSeconds = (performance.now() - t0) / 1000;
+  const cpu1 = procs.map((p) => cpuSeconds(p.pid));
+  const scoredRate = max.accepted / scoredSeconds;
+
+  // 3. half load
+  await ask(dashboards, { type: 'record' }, 'recording');
+  const halfRate = Math.max(100, Math.round(scoredRate / 2));
+  const paced = await ask<Extract<LoadReply, { type: 'paced' }>>(
+    load,
+    {
+      type: 'paced',
+      url: ingest,
+      rate: halfRate,
+      batch: Math.max(1, Math.round(halfRate / 200)),
+      strategies,
+      seconds: num('half-seconds'),
+    } satisfies LoadOrder,
+    'paced',
+  );
+  await drained();
+  await new Promise((r) => setTimeout(r, 1000));
+  const report = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
+  const lat = latencies(paced.sends, report.arrivals);
+
+  // 4. single samples, one request at a time per socket, then pipelined
+  const singles: { label: string; r: Extract<LoadReply, { type: 'single' }> }[] = [];
+  for (const [connections, depth] of [
+    [16, 1],
+    [16, 16],
+  ] as const) {
+    singles.push({
+      label: `batch of 1, ${connections} keep-alive sockets, ${depth} in flight each`,
+      r: await ask(
+        load,
+        {
+          type: 'single',
+          url: ingest,
+          connections,
+          depth,
+          strategies,
+          seconds: num('single-seconds'),
+        } satisfies LoadOrder,
+        'single',
+      ),
+    });
+    await drained();
+  }
+  const final = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
+
+  // ── report ─────────────────────────────────────────────────────────────
+  const f0 = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const f1 = (x: number): string => x.toFixed(1);
+  const accepted = max.accepted / max.seconds;
+  console.log(
+    `\nbench:pipeline  ${partitions} partitions, ${replicas} scorer and ${replicas} alerter replica(s), ` +
+      `${ready.connected} dashboards, ${strategies} strategies, ${num('clients')} clients x batches of ${num('batch')}\n`,
+  );
+  console.log(`ceiling (pipelined XADD, same JSON, idle stream)  ${f0(ceiling)} samples/s`);
+  console.log(
+    `accepted                                          ${f0(accepted)} samples/s  (${f0(max.accepted)} in ${f1(max.seconds)} s, ${max.status429} answers 429)`,
+  );
+  console.log(
+    `scored (until the alerter caught up)              ${f0(scoredRate)} samples/s  (${f1(scoredSeconds)} s)`,
+  );
+  console.log(
+    `ratio scored / ceiling                            ${(scoredRate / ceiling).toFixed(3)}`,
+  );
+  console.log('\nCPU per sample at maximum (µs, from /proc):');
+  let total = 0;
+  procs.forEach((p, i) => {
+    const us = ((cpu1[i]! - cpu0[i]!) * 1e6) / max.accepted;
+    total += us;
+    console.log(`  ${p.name.padEnd(14)} ${f1(us).padStart(7)}`);
+  });
+  console.log(`  ${'total'.padEnd(14)} ${f1(total).padStart(7)}`);
+  console.log(
+    `\nhalf load ${f0(halfRate)} samples/s for ${f1(paced.seconds)} s: POST -> score frame ` +
+      `p50 ${f1(percentile(lat.ms, 0.5))} ms, p99 ${f1(percentile(lat.ms, 0.99))} ms, ` +
+      `max ${f1(percentile(lat.ms, 1))} ms (${f0(lat.ms.length)} samples, ${lat.missing} never shown)`,
+  );
+  for (const { label, r } of singles) {
+    console.log(
+      `${label}: ${f0(r.accepted / r.seconds)} samples/s, answer p50 ${f1(r.latencyMs.p50)} ms, p99 ${f1(r.latencyMs.p99)} ms` +
+        `${r.status429 ? `, ${r.status429} answers 429` : ''}${r.other ? `, ${r.other} other errors` : ''}`,
+    );
+  }
+  console.log(
+    `\ndashboards: ${final.open}/${final.connected} open; score frames per dashboard ` +
+      `${final.scoreFrames.map(f0).join(', ')}; all frames ${f0(final.frames.reduce((x, y) => x + y, 0))}`,
+  );
+} finally {
+  await cleanup();
+}
+if (profileDir) console.log(`\nCPU profiles in ${profileDir}`);
+process.exit(0);
