@@ -104,3 +104,16 @@ export {
 } from './pipeline-errors.js';
 export * from './schemas/alert-commands.js';
 export { parseJson, readJsonHash } from './json-hash.js';
+export {
+  ServiceHeartbeat,
+  runServiceHeartbeat,
+  readHeartbeats,
+  parseHeartbeats,
+  replicaStatus,
+  serviceSilence,
+  quantmonVersion,
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_RETENTION_MS,
+  type ReplicaStatus,
+  type HeartbeatOptions,
+} from './service-heartbeat.js';

@@ -90,6 +90,10 @@ export interface Keys {
   pipelineErrors(epochSecond: number): string;
   /** RulesInForce JSON: the rules the alerter last loaded (written at start and on every reload). */
   readonly rulesInForce: string;
+  /** Hash `<service>/<replica>` -> ServiceHeartbeat JSON (service-heartbeat.ts): the health panel's up/down. */
+  readonly heartbeats: string;
+  /** RulesDocument JSON: rules set through the gateway's admin API; when present the alerter uses it instead of RULES_FILE. */
+  readonly rulesDoc: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -131,6 +135,8 @@ export function keysFor(prefix: string): Keys {
     members: (owner) => k(`members:${owner}`),
     pipelineErrors: (epochSecond) => k(`pipeline-errors:${epochSecond}`),
     rulesInForce: k('alerter:rules-in-force'),
+    heartbeats: k('heartbeats'),
+    rulesDoc: k('alerter:rules-doc'),
   };
 }
 

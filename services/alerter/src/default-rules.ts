@@ -46,7 +46,7 @@ const HOST_STARTUP_GRACE = MINUTE;
 const WARNING_KEEP_FIRING = 3 * MINUTE;
 
 /**
- * The ten default rules of ARCHITECTURE.md, as rules-file entries (a rules
+ * The ten default rules of ARCHITECTURE.md and two on the pipeline itself, as rules-file entries (a rules
  * file patches them by name). Losses (drawdown, VaR) are compared as
  * magnitudes: "VaR beyond 0.15" is a 5 % quantile return below -0.15.
  * Each has a clear threshold a little inside the limit, so a value hovering
@@ -212,6 +212,33 @@ export const DEFAULT_RULE_SPECS: Readonly<Record<string, RuleSpec>> = {
     action: EMERGENCY_JOB.systemCheck,
     recommendation:
       'Error rate above 5 %: a system-check job has been queued; inspect failing probes and dead letters.',
+  },
+  // The pipeline watching itself (issue 13). Both read figures every
+  // collector computes from Redis (service heartbeats, XINFO GROUPS), so they
+  // are `system` rules: one incident for the pipeline, however many
+  // collectors report it. The threshold of service_down is the configurable
+  // time without a heartbeat (seconds; replicas beat every second).
+  service_down: {
+    metric: 'serviceSilence',
+    comparison: '>',
+    threshold: 15,
+    clearThreshold: 5,
+    level: 'critical',
+    subject: 'system',
+    startupGrace: HOST_STARTUP_GRACE,
+    recommendation:
+      'A quantmon service has sent no heartbeat for over 15 s: open the pipeline health panel, restart the service that is down and check its log.',
+  },
+  consumer_lag_growing: {
+    metric: 'consumerLagGrowth',
+    comparison: '>',
+    threshold: 60,
+    clearThreshold: 0,
+    level: 'warning',
+    subject: 'system',
+    startupGrace: HOST_STARTUP_GRACE,
+    recommendation:
+      'A consumer group has fallen further behind for over a minute: check the scorer or alerter replicas in the pipeline health panel and add replicas if they are busy.',
   },
 };
 

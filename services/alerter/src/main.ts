@@ -15,6 +15,7 @@ import {
   Shutdown,
   startHttpServer,
   waitReady,
+  runServiceHeartbeat,
 } from '@quantmon/shared';
 import { recordPipelineError } from '@quantmon/shared';
 import { Queue } from 'bullmq';
@@ -78,6 +79,10 @@ const alertmanager = new Alertmanager({
 shutdown.register('alertmanager', () => alertmanager.close());
 
 await waitReady(writer);
+// Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
+const beat = { redis: writer, keys, service: 'alerter', replica: config.consumer, log };
+const beating = runServiceHeartbeat(beat, shutdown.signal);
+shutdown.register('heartbeat', () => beating);
 const partitions = await ensurePartitionCount(writer, keys, config.partitions).catch(
   (err: Error) => {
     process.stderr.write(`alerter: ${err.message}\n`);

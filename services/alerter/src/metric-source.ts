@@ -28,6 +28,8 @@ export const SYSTEM_METRICS: readonly string[] = [
   'cacheHitRate',
   'processingTimeP50',
   'processingTimeP99',
+  'serviceSilence',
+  'consumerLagGrowth',
 ].filter((k) => k in SystemSample.shape);
 export const SCORE_METRICS = ['scores.performance', 'scores.risk', 'scores.stability'] as const;
 

@@ -20,7 +20,7 @@ function issues(file: unknown): string[] {
 }
 
 describe('rules', () => {
-  it('compiles the ten default rules', () => {
+  it('compiles the ten default rules and the two pipeline rules', () => {
     const set = compileRules({}, 60_000);
     expect(set.rules.map((r) => r.name).sort()).toEqual(
       [
@@ -34,6 +34,8 @@ describe('rules', () => {
         'sharpe_decline',
         'var_exceeded',
         'volatility_spike',
+        'service_down',
+        'consumer_lag_growing',
       ].sort(),
     );
     const v = set.rules.find((r) => r.name === 'var_exceeded');

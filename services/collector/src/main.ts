@@ -13,6 +13,7 @@ import {
   recordPipelineError,
   Shutdown,
   startHttpServer,
+  runServiceHeartbeat,
 } from '@quantmon/shared';
 import { Counter } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
@@ -68,6 +69,10 @@ shutdown.register('redis', async () => {
 });
 const reportError = (): void => void recordPipelineError(ingestRedis, keys);
 
+// Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
+const beat = { redis, keys, service: 'collector', replica: config.replicaId, log };
+const beating = runServiceHeartbeat(beat, shutdown.signal);
+shutdown.register('heartbeat', () => beating);
 // Every process of one pipeline hashes with the same P; a different PARTITIONS refuses to start.
 const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
   (err: unknown) => {

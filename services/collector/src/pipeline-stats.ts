@@ -1,13 +1,16 @@
 import {
   allPartitions,
   emergencyFailedKey,
+  parseHeartbeats,
   readPipelineErrors,
+  serviceSilence,
   type Keys,
   type RawEntry,
   type SystemSample,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { errorRatePercent, SlidingCounter } from './error-rate.js';
+import { LagGrowth } from './lag-growth.js';
 import { p50p99, processingSeconds } from './processing-time.js';
 import { readEach, type Command } from './read-each.js';
 import { parseGroups, parseStreamInfo } from './xinfo.js';
@@ -19,6 +22,20 @@ export interface PipelineReading {
   operations: number;
   processingTimeP50?: number;
   processingTimeP99?: number;
+  /** Seconds since the most silent service's last heartbeat (service-heartbeat.ts). */
+  serviceSilence?: number;
+  /** Seconds the lag of some consumer group on some partition has kept growing (lag-growth.ts). */
+  consumerLagGrowth?: number;
+}
+
+/** HGETALL answers an object through ioredis's transformer, a flat array without it. */
+function hashReply(reply: unknown): Record<string, string> {
+  if (Array.isArray(reply)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+  return reply && typeof reply === 'object' ? (reply as Record<string, string>) : {};
 }
 
 /**
@@ -55,6 +72,7 @@ export class PipelineStats {
   private readonly failedJobs: SlidingCounter;
   /** Per partition, the newest score update already counted. */
   private readonly lastScoreIds = new Map<number, string>();
+  private readonly lagGrowth = new LagGrowth();
   private started = false;
 
   constructor(
@@ -70,7 +88,10 @@ export class PipelineStats {
 
   async read(now: number, sinceMs: number): Promise<PipelineReading> {
     const perPartitionScores = Math.max(1, Math.ceil(this.maxScores / this.partitions));
-    const commands: Command[] = [['ZCARD', emergencyFailedKey(this.bullPrefix)]];
+    const commands: Command[] = [
+      ['ZCARD', emergencyFailedKey(this.bullPrefix)],
+      ['HGETALL', this.keys.heartbeats],
+    ];
     const plan: { p: number; addedOf: string[]; groupsOf: string[] }[] = [];
     for (const p of allPartitions(this.partitions)) {
       const pk = this.keys.partition(p);
@@ -94,8 +115,11 @@ export class PipelineStats {
     };
     const failed = value(0);
     this.failedJobs.observe(now, typeof failed === 'number' ? failed : undefined);
+    const beats = value(1);
+    const silence = serviceSilence(parseHeartbeats(hashReply(beats)), now);
+    const groupsSeen = new Set<string>();
     const scores: RawEntry[] = [];
-    let i = 1;
+    let i = 2;
     for (const { p, addedOf, groupsOf } of plan) {
       for (const key of addedOf) {
         this.observeOp(now, `added:${key}`, parseStreamInfo(value(i++)).entriesAdded);
@@ -103,16 +127,24 @@ export class PipelineStats {
       for (const key of groupsOf) {
         for (const g of parseGroups(value(i++))) {
           this.observeOp(now, `read:${key}:${g.name}`, g.entriesRead);
+          const lag = g.lag ?? g.pending;
+          if (lag !== undefined) {
+            groupsSeen.add(`${key}:${g.name}`);
+            this.lagGrowth.observe(`${key}:${g.name}`, lag, now);
+          }
         }
       }
       const newest = (value(i++) as RawEntry[] | undefined) ?? [];
       if (newest[0]) this.lastScoreIds.set(p, newest[0][0]);
       for (const e of newest) scores.push(e);
     }
+    this.lagGrowth.keepOnly(groupsSeen);
     const reading: PipelineReading = {
       errors: errors + this.failedJobs.sum(now),
       operations: [...this.ops.values()].reduce((a, c) => a + c.sum(now), 0),
+      consumerLagGrowth: this.lagGrowth.longestSeconds(now),
     };
+    if (silence.size > 0) reading.serviceSilence = Math.max(...silence.values());
     const pt = p50p99(processingSeconds(scores));
     this.started = true;
     if (pt) {

@@ -53,6 +53,9 @@ export class SystemMetrics {
         s.processingTimeP50 = pipeline.processingTimeP50;
       if (pipeline.processingTimeP99 !== undefined)
         s.processingTimeP99 = pipeline.processingTimeP99;
+      if (pipeline.serviceSilence !== undefined) s.serviceSilence = pipeline.serviceSilence;
+      if (pipeline.consumerLagGrowth !== undefined)
+        s.consumerLagGrowth = pipeline.consumerLagGrowth;
     }
     return s;
   }

@@ -15,6 +15,7 @@ import {
   Shutdown,
   startHttpServer,
   waitReady,
+  runServiceHeartbeat,
 } from '@quantmon/shared';
 import { parse as parseYaml } from 'yaml';
 import { alertRoutes } from './alert-routes.js';
@@ -49,6 +50,10 @@ shutdown.register('redis', async () => {
 });
 await waitReady(redis);
 const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
+// Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
+const beat = { redis, keys, service: 'gateway', replica: config.gatewayId, log };
+const beating = runServiceHeartbeat(beat, shutdown.signal);
+shutdown.register('heartbeat', () => beating);
   (err: unknown) => {
     if (!(err instanceof PartitionCountMismatch)) throw err;
     process.stderr.write(`gateway: ${err.message}\n`);

@@ -13,6 +13,7 @@ import {
   Shutdown,
   startHttpServer,
   waitReady,
+  runServiceHeartbeat,
 } from '@quantmon/shared';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { scorePartition } from './partition-scorer.js';
@@ -55,6 +56,10 @@ const owned = new Gauge({
 const writer = createRedis(config, 'blocking', 'scorer-writer', log);
 shutdown.register('redis', () => closeRedis(writer));
 await waitReady(writer);
+// Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
+const beat = { redis: writer, keys, service: 'scorer', replica: config.replicaId, log };
+const beating = runServiceHeartbeat(beat, shutdown.signal);
+shutdown.register('heartbeat', () => beating);
 const partitions = await ensurePartitionCount(writer, keys, config.partitions).catch(
   (err: Error) => {
     process.stderr.write(`scorer: ${err.message}\n`);

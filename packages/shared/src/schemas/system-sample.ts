@@ -58,6 +58,14 @@ export const SystemSample = z.strictObject({
   /** Seconds from a sample's arrival to its score update, p50 and p99. */
   processingTimeP50: FiniteNumber.optional(),
   processingTimeP99: FiniteNumber.optional(),
+  /**
+   * Seconds since the most silent service (collector, scorer, alerter,
+   * gateway) last sent a heartbeat; about 1 while all beat. Watched by the
+   * `service_down` rule.
+   */
+  serviceSilence: FiniteNumber.pipe(z.number().nonnegative()).optional(),
+  /** Seconds the lag of some consumer group on some partition has kept growing; 0 when none grows. */
+  consumerLagGrowth: FiniteNumber.pipe(z.number().nonnegative()).optional(),
   /** Per probe, its latest result (`apiResponseTime` aggregates them). */
   probes: z.array(ProbeResult).optional(),
   /** Per Redis instance watched, its hit rate (`cacheHitRate` pools them). */

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { LagGrowth } from './lag-growth.js';
+
+describe('consumer lag growth', () => {
+  it('counts how long a lag has kept rising and resets at a fall or at zero', () => {
+    const g = new LagGrowth();
+    g.observe('a', 0, 0);
+    g.observe('a', 5, 1000);
+    g.observe('a', 9, 2000);
+    g.observe('a', 9, 3000); // steady: still the same run
+    g.observe('a', 20, 6000);
+    expect(g.longestSeconds(6000)).toBe(5);
+    g.observe('a', 12, 7000); // fell: the consumer is catching up
+    expect(g.longestSeconds(7000)).toBe(0);
+    g.observe('a', 15, 8000);
+    g.observe('a', 0, 9000);
+    expect(g.longestSeconds(9000)).toBe(0);
+  });
+
+  it('answers the longest run over groups and forgets groups no longer read', () => {
+    const g = new LagGrowth();
+    for (const [name, at] of [
+      ['a', 0],
+      ['b', 0],
+    ] as const)
+      g.observe(name, 1, at);
+    g.observe('a', 2, 1000);
+    g.observe('b', 2, 4000);
+    expect(g.longestSeconds(10_000)).toBe(9);
+    g.keepOnly(new Set(['b']));
+    expect(g.longestSeconds(10_000)).toBe(6);
+  });
+});
