@@ -78,7 +78,13 @@ export {
   type Route,
   type HttpServerOptions,
 } from './http-server.js';
-export { createRegistry } from './prom.js';
+export { createRegistry, DROPPED_DEFAULT_METRICS } from './prom.js';
+export { tokenMatches } from './token-match.js';
+export {
+  compileSilenceRegex,
+  SILENCE_REGEX_MAX_LENGTH,
+  type SilenceRegex,
+} from './silence-regex.js';
 export {
   publishSamples,
   writeSamples,
@@ -117,3 +123,4 @@ export {
   type ReplicaStatus,
   type HeartbeatOptions,
 } from './service-heartbeat.js';
+export * from './history/index.js';

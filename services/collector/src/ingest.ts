@@ -3,9 +3,11 @@ import {
   sampleIssues,
   sendJson,
   StrategySampleInput,
+  tokenMatches,
   type AppendResult,
   type ErrorBody,
   type IngestAccepted,
+  type Logger,
   type StrategySample,
 } from '@quantmon/shared';
 import type { Backpressure } from './backpressure.js';
@@ -26,6 +28,8 @@ export interface IngestOptions {
   backpressure?: () => Promise<Backpressure | undefined>;
   onRejected?: (status: number) => void;
   onAccepted?: (result: AppendResult) => void;
+  /** Where a failed write's cause is logged (the client gets no internals). */
+  log?: Logger;
 }
 
 class HttpError extends Error {
@@ -82,7 +86,8 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
 function authorised(req: IncomingMessage, tokens: string[]): boolean {
   if (tokens.length === 0) return true;
   const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  return m?.[1] !== undefined && tokens.includes(m[1].trim());
+  // Constant-time: the time taken says nothing about how much of a token was right.
+  return m?.[1] !== undefined && tokenMatches(m[1].trim(), tokens);
 }
 
 /**
@@ -162,11 +167,9 @@ export async function handleIngest(
     try {
       result = await opts.write(samples);
     } catch (err) {
-      throw new HttpError(
-        503,
-        { error: `storage unavailable, retry: ${(err as Error).message}` },
-        { 'retry-after': '1' },
-      );
+      // The cause goes to the log, never to the client (it can name hosts and internals).
+      opts.log?.warn({ err }, 'ingest write failed: answered 503');
+      throw new HttpError(503, { error: 'storage unavailable, retry' }, { 'retry-after': '1' });
     }
     opts.onAccepted?.(result);
     sendJson(res, 202, acceptedBody(result));

@@ -20,6 +20,7 @@ import { LagGate, readScorerLag } from './backpressure.js';
 import { HostSampler } from './host-sampler.js';
 import { handleIngest } from './ingest.js';
 import { pipelineCacheInfo } from './pipeline-cache.js';
+import { readPipelineBacklog, registerPipelineGauges } from './pipeline-gauges.js';
 import { PipelineStats } from './pipeline-stats.js';
 import { ProbeRunner } from './probes.js';
 import { redisLabel } from './redis-info.js';
@@ -68,11 +69,11 @@ shutdown.register('redis', async () => {
   await Promise.all([ingestRedis, redis, ...caches.map((c) => c.conn)].map(closeRedis));
 });
 const reportError = (): void => void recordPipelineError(ingestRedis, keys);
-
 // Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
 const beat = { redis, keys, service: 'collector', replica: config.replicaId, log };
 const beating = runServiceHeartbeat(beat, shutdown.signal);
 shutdown.register('heartbeat', () => beating);
+
 // Every process of one pipeline hashes with the same P; a different PARTITIONS refuses to start.
 const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
   (err: unknown) => {
@@ -82,6 +83,9 @@ const partitions = await ensurePartitionCount(redis, keys, config.partitions).ca
   },
 );
 
+registerPipelineGauges(registry, () =>
+  readPipelineBacklog(redis, keys, partitions, config.bullPrefix),
+);
 const lagGate = new LagGate({
   maxLag: config.ingestMaxLag,
   cacheMs: config.ingestLagCheckMs,
@@ -105,6 +109,7 @@ const server = await startHttpServer({
       try {
         await handleIngest(req, res, {
           tokens: config.ingestTokens,
+          log,
           maxBatch: config.ingestMaxBatch,
           maxBytes: config.ingestMaxBytes,
           write: (samples) =>

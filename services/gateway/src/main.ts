@@ -27,6 +27,7 @@ import { registerGatewayMetrics } from './gateway-metrics.js';
 import { GatewayState } from './gateway-state.js';
 import { followPartitions } from './partition-followers.js';
 import { replaySince } from './resume.js';
+import { registerSeriesGauges } from './series-gauges.js';
 import { serveStatic } from './static-files.js';
 import { loadState, makeEntryHandler } from './stream-feed.js';
 import { streamIndex, streamKey } from './topics.js';
@@ -49,11 +50,11 @@ shutdown.register('redis', async () => {
   await closeRedis(redis);
 });
 await waitReady(redis);
-const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
 // Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
 const beat = { redis, keys, service: 'gateway', replica: config.gatewayId, log };
 const beating = runServiceHeartbeat(beat, shutdown.signal);
 shutdown.register('heartbeat', () => beating);
+const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
   (err: unknown) => {
     if (!(err instanceof PartitionCountMismatch)) throw err;
     process.stderr.write(`gateway: ${err.message}\n`);
@@ -111,6 +112,7 @@ const fanout = new Fanout({
   onRejected: (reason) => metrics.rejected(reason),
 });
 const metrics = registerGatewayMetrics({ registry, fanout, state, redis, keys });
+registerSeriesGauges(registry, state, config.seriesMax); // opt-in: GATEWAY_SERIES_MAX
 shutdown.register('http', () => closeHttpServer(server));
 shutdown.register('websocket', () => fanout.close());
 

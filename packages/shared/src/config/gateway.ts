@@ -25,6 +25,7 @@ const GatewayEnv = CommonEnv.extend({
   GATEWAY_CLIENT_BURST: int(20, 1, 100_000),
   GATEWAY_REPLAY_MAX: int(10_000, 1, 10_000_000),
   GATEWAY_HISTORY_MAX_SCAN: int(100_000, 100, 10_000_000),
+  GATEWAY_SERIES_MAX: int(0, 0, 10_000),
 });
 
 export interface GatewayConfig extends CommonConfig {
@@ -48,6 +49,8 @@ export interface GatewayConfig extends CommonConfig {
   replayMax: number;
   /** Most stream entries `GET /api/history` scans per request. */
   historyMaxScan: number;
+  /** Strategies (and hosts) exported as per-subject gauges on /metrics; 0: none (opt-in). */
+  seriesMax: number;
 }
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
@@ -67,5 +70,6 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     clientBurst: e.GATEWAY_CLIENT_BURST,
     replayMax: e.GATEWAY_REPLAY_MAX,
     historyMaxScan: e.GATEWAY_HISTORY_MAX_SCAN,
+    seriesMax: e.GATEWAY_SERIES_MAX,
   };
 }

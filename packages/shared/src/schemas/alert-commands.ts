@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileSilenceRegex } from '../silence-regex.js';
 import { Acknowledgement, AlertEvent, AlertLevel, AlertState, IncidentId } from './alert-event.js';
 import { EpochMs } from './common.js';
 
@@ -31,13 +32,9 @@ export const SilenceMatcher = z
   .superRefine((m, ctx) => {
     if (m.op !== '=~' && m.op !== '!~') return;
     try {
-      new RegExp(`^(?:${m.value})$`);
+      compileSilenceRegex(m.value); // RE2: what the alerter runs
     } catch (err) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['value'],
-        message: `invalid regular expression: ${(err as Error).message}`,
-      });
+      ctx.addIssue({ code: 'custom', path: ['value'], message: (err as Error).message });
     }
   });
 export type SilenceMatcher = z.infer<typeof SilenceMatcher>;
