@@ -124,3 +124,4 @@ export {
   type HeartbeatOptions,
 } from './service-heartbeat.js';
 export * from './history/index.js';
+export * from './history/index.js';

@@ -1,0 +1,9 @@
+// History in PostgreSQL: names, settings and the HTTP shapes of history, export and reports.
+export * from './tables.js';
+export * from './api.js';
+export {
+  loadHistorianConfig,
+  loadHistoryDatabaseUrl,
+  type HistorianConfig,
+  type HistoryRetention,
+} from './config.js';

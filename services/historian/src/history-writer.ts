@@ -1,0 +1,239 @@
+import { HISTORY_TABLES as T } from '@quantmon/shared';
+import type { Sql, TransactionSql } from 'postgres';
+import { batchTimes, entryAt, rollups, type EntryBatch, type RollupRow } from './rows.js';
+import {
+  ensurePartitions,
+  forgetPartitions,
+  partitionedTables,
+  type PartitionedTable,
+} from './time-partitions.js';
+import type { HistoryRetention } from '@quantmon/shared';
+
+/**
+ * Writes one batch of stream entries to PostgreSQL in one transaction:
+ * multi-row INSERTs over unnest()ed arrays (one parameter per column, any
+ * number of rows), ON CONFLICT DO NOTHING on (partition, entry id) so a
+ * redelivered entry never makes a second row, and rollups merged with
+ * least/greatest/latest (idempotent too). The caller acks the entries only
+ * after this resolves: committed rows first, then XACK.
+ */
+
+export type RowCounts = Record<string, number>;
+
+export class HistoryWriter {
+  private readonly specs: Map<string, PartitionedTable>;
+
+  constructor(
+    private readonly sql: Sql,
+    retention: HistoryRetention,
+  ) {
+    this.specs = new Map(partitionedTables(retention).map((s) => [s.table, s]));
+  }
+
+  async write(b: EntryBatch): Promise<RowCounts> {
+    try {
+      return await this.writeOnce(b);
+    } catch (err) {
+      // A partition dropped by another replica's retention, or a schema
+      // reset, makes the cache stale: ask the catalog again next time.
+      forgetPartitions();
+      throw err;
+    }
+  }
+
+  private async writeOnce(b: EntryBatch): Promise<RowCounts> {
+    const times = batchTimes(b);
+    const r = rollups(b);
+    const need = (table: string, ts: Iterable<number>): Promise<void> =>
+      ensurePartitions(this.sql, this.specs.get(table)!, ts);
+    await need(T.strategySamples, times.samples);
+    await need(T.scoreUpdates, times.raw);
+    await need(T.systemSamples, times.raw);
+    await need(
+      T.scoreRollup1m,
+      r.score1m.map((x) => x.bucket),
+    );
+    await need(
+      T.systemRollup1m,
+      r.system1m.map((x) => x.bucket),
+    );
+    await need(
+      T.scoreRollup1h,
+      r.score1h.map((x) => x.bucket),
+    );
+    await need(
+      T.systemRollup1h,
+      r.system1h.map((x) => x.bucket),
+    );
+
+    return this.sql.begin(async (tx) => {
+      const counts: RowCounts = {};
+      const add = (table: string, n: number): void => {
+        if (n > 0) counts[table] = (counts[table] ?? 0) + n;
+      };
+      add(T.strategySamples, await insertStrategySamples(tx, b));
+      add(T.scoreUpdates, await insertScores(tx, b));
+      add(T.systemSamples, await insertSystem(tx, b));
+      add(T.alertEvents, await insertAlerts(tx, b));
+      add(T.auditEvents, await insertAudit(tx, b));
+      await upsertRollup(tx, T.scoreRollup1m, r.score1m);
+      await upsertRollup(tx, T.scoreRollup1h, r.score1h);
+      await upsertRollup(tx, T.systemRollup1m, r.system1m);
+      await upsertRollup(tx, T.systemRollup1h, r.system1h);
+      return counts;
+    });
+  }
+}
+
+type Param = (string | number | null)[];
+
+async function run(tx: TransactionSql, text: string, params: Param[]): Promise<number> {
+  if ((params[0]?.length ?? 0) === 0) return 0;
+  // postgres.js sends JS arrays as PostgreSQL arrays; the casts in `text` name their types.
+  const res = await tx.unsafe(text, params as never[]);
+  return res.count;
+}
+
+function insertStrategySamples(tx: TransactionSql, b: EntryBatch): Promise<number> {
+  const s = b.strategySamples;
+  return run(
+    tx,
+    `insert into ${T.strategySamples}
+       (at, part, entry_id, strategy, ts, ret, benchmark_return, equity, sample_id, data)
+     select at, part, entry_id, strategy, ts, ret, bench, equity, sample_id, data::jsonb
+     from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[],
+                 $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::text[])
+       as t(at, part, entry_id, strategy, ts, ret, bench, equity, sample_id, data)
+     on conflict do nothing`,
+    [
+      s.map((i) => entryAt(i.id)),
+      s.map((i) => i.part),
+      s.map((i) => i.id),
+      s.map((i) => i.value.strategy),
+      s.map((i) => i.value.ts),
+      s.map((i) => i.value.return),
+      s.map((i) => i.value.benchmarkReturn ?? null),
+      s.map((i) => i.value.equity ?? null),
+      s.map((i) => i.value.id ?? null),
+      s.map((i) => JSON.stringify(i.value)),
+    ],
+  );
+}
+
+function insertSubjectRows(
+  tx: TransactionSql,
+  table: string,
+  subjectColumn: string,
+  items: { part: number; id: string; subject: string; ts: number; data: unknown }[],
+): Promise<number> {
+  return run(
+    tx,
+    `insert into ${table} (at, part, entry_id, ${subjectColumn}, ts, data)
+     select at, part, entry_id, subject, ts, data::jsonb
+     from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+       as t(at, part, entry_id, subject, ts, data)
+     on conflict do nothing`,
+    [
+      items.map((i) => entryAt(i.id)),
+      items.map((i) => i.part),
+      items.map((i) => i.id),
+      items.map((i) => i.subject),
+      items.map((i) => i.ts),
+      items.map((i) => JSON.stringify(i.data)),
+    ],
+  );
+}
+
+const insertScores = (tx: TransactionSql, b: EntryBatch): Promise<number> =>
+  insertSubjectRows(
+    tx,
+    T.scoreUpdates,
+    'strategy',
+    b.scores.map((i) => ({ ...i, subject: i.value.strategy, ts: i.value.ts, data: i.value })),
+  );
+
+const insertSystem = (tx: TransactionSql, b: EntryBatch): Promise<number> =>
+  insertSubjectRows(
+    tx,
+    T.systemSamples,
+    'host',
+    b.system.map((i) => ({ ...i, subject: i.value.host, ts: i.value.ts, data: i.value })),
+  );
+
+function insertAlerts(tx: TransactionSql, b: EntryBatch): Promise<number> {
+  const a = b.alerts;
+  return run(
+    tx,
+    `insert into ${T.alertEvents}
+       (at, part, entry_id, incident_id, rule, level, subject, state, ts, data)
+     select at, part, entry_id, incident_id, rule, level, subject, state, ts, data::jsonb
+     from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::text[], $9::bigint[], $10::text[])
+       as t(at, part, entry_id, incident_id, rule, level, subject, state, ts, data)
+     on conflict do nothing`,
+    [
+      a.map((i) => entryAt(i.id)),
+      a.map((i) => i.part),
+      a.map((i) => i.id),
+      a.map((i) => i.value.incidentId),
+      a.map((i) => i.value.rule),
+      a.map((i) => i.value.level),
+      a.map((i) => i.value.subject),
+      a.map((i) => i.value.state),
+      a.map((i) => i.value.ts),
+      a.map((i) => JSON.stringify(i.value)),
+    ],
+  );
+}
+
+function insertAudit(tx: TransactionSql, b: EntryBatch): Promise<number> {
+  const a = b.audit;
+  return run(
+    tx,
+    `insert into ${T.auditEvents} (entry_id, at, event_at, kind, actor, data)
+     select entry_id, at, event_at, kind, actor, data::jsonb
+     from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+       as t(entry_id, at, event_at, kind, actor, data)
+     on conflict do nothing`,
+    [
+      a.map((i) => i.id),
+      a.map((i) => entryAt(i.id)),
+      a.map((i) => i.value.at),
+      a.map((i) => i.value.kind),
+      a.map((i) => i.value.by),
+      a.map((i) => JSON.stringify(i.value)),
+    ],
+  );
+}
+
+/** Merge rows into a rollup: extremes by least/greatest, `last` by (at, part, seq). */
+async function upsertRollup(tx: TransactionSql, table: string, rows: RollupRow[]): Promise<void> {
+  await run(
+    tx,
+    `insert into ${table} as r (bucket, subject, last_at, last_part, last_seq, last, min, max)
+     select bucket, subject, last_at, last_part, last_seq, last::jsonb, mn::jsonb, mx::jsonb
+     from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::bigint[],
+                 $6::text[], $7::text[], $8::text[])
+       as t(bucket, subject, last_at, last_part, last_seq, last, mn, mx)
+     on conflict (subject, bucket) do update set
+       min = qm_merge_least(r.min, excluded.min),
+       max = qm_merge_greatest(r.max, excluded.max),
+       last = case when (excluded.last_at, excluded.last_part, excluded.last_seq)
+                      > (r.last_at, r.last_part, r.last_seq) then excluded.last else r.last end,
+       last_seq = case when (excluded.last_at, excluded.last_part, excluded.last_seq)
+                      > (r.last_at, r.last_part, r.last_seq) then excluded.last_seq else r.last_seq end,
+       last_part = case when (excluded.last_at, excluded.last_part, excluded.last_seq)
+                      > (r.last_at, r.last_part, r.last_seq) then excluded.last_part else r.last_part end,
+       last_at = greatest(r.last_at, excluded.last_at)`,
+    [
+      rows.map((x) => x.bucket),
+      rows.map((x) => x.subject),
+      rows.map((x) => x.lastAt),
+      rows.map((x) => x.lastPart),
+      rows.map((x) => x.lastSeq),
+      rows.map((x) => x.last),
+      rows.map((x) => JSON.stringify(x.min)),
+      rows.map((x) => JSON.stringify(x.max)),
+    ],
+  );
+}

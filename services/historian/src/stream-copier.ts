@@ -1,0 +1,257 @@
+import {
+  abortableSleep,
+  AlertEvent,
+  AuditEvent,
+  decodeEntry,
+  HISTORIAN_GROUP,
+  ScoreUpdate,
+  StrategySample,
+  SystemSample,
+  type Keys,
+  type Logger,
+} from '@quantmon/shared';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import type { RowCounts } from './history-writer.js';
+import { batchSize, emptyBatch, type EntryBatch } from './rows.js';
+
+/**
+ * The historian's loop: every partition's strategy-samples, scores,
+ * system-samples and alerts streams, and the global audit stream, read by
+ * the consumer group `historian` (each replica one consumer), written to
+ * PostgreSQL, and acknowledged only once the rows are committed. A crash or
+ * a PostgreSQL outage leaves the entries pending: this consumer reads its own
+ * pending again (cursor '0') and a replica that died has its pending claimed
+ * (XAUTOCLAIM) by a live one. Redelivery is harmless: rows are unique by
+ * (partition, entry id).
+ */
+
+type Kind = keyof EntryBatch;
+
+interface Source {
+  key: string;
+  part: number;
+  kind: Kind;
+  /** '0': this consumer's pending first; '>' once they are drained. */
+  cursor: '0' | '>';
+}
+
+const SCHEMAS: Record<Kind, z.ZodType> = {
+  strategySamples: StrategySample,
+  scores: ScoreUpdate,
+  system: SystemSample,
+  alerts: AlertEvent,
+  audit: AuditEvent,
+};
+
+/** The audit stream is global: it has no partition. */
+export const AUDIT_PART = -1;
+
+/** Sources grouped so one XREADGROUP reads each group: a partition's keys share a Cluster slot. */
+export function sourceGroups(keys: Keys, partitions: number): Source[][] {
+  const groups: Source[][] = [];
+  for (let p = 0; p < partitions; p++) {
+    const pk = keys.partition(p);
+    groups.push([
+      { key: pk.strategySamples, part: p, kind: 'strategySamples', cursor: '0' },
+      { key: pk.scores, part: p, kind: 'scores', cursor: '0' },
+      { key: pk.systemSamples, part: p, kind: 'system', cursor: '0' },
+      { key: pk.alerts, part: p, kind: 'alerts', cursor: '0' },
+    ]);
+  }
+  groups.push([{ key: keys.audit, part: AUDIT_PART, kind: 'audit', cursor: '0' }]);
+  return groups;
+}
+
+export interface CopierOptions {
+  redis: Redis;
+  keys: Keys;
+  partitions: number;
+  consumer: string;
+  /** Most entries per stream per round. */
+  count: number;
+  pollMs: number;
+  claimIdleMs: number;
+  write: (batch: EntryBatch) => Promise<RowCounts>;
+  signal: AbortSignal;
+  log: Logger;
+  onWritten?: (counts: RowCounts, entries: number, seconds: number) => void;
+  onMalformed?: (stream: string) => void;
+  onError?: (err: unknown) => void;
+  /** Every round that committed (or found nothing): health and tests. */
+  onRound?: (entries: number) => void;
+}
+
+type Reply = [stream: string, entries: [string, string[] | null][]][] | null;
+
+export async function runStreamCopier(opts: CopierOptions): Promise<void> {
+  const { redis, log, signal } = opts;
+  const groups = sourceGroups(opts.keys, opts.partitions);
+  const all = groups.flat();
+  let groupsReady = false;
+  let lastClaim = 0;
+  let backoff = 0;
+  // A reply that straddles a reconnect may have lost entries into our
+  // pending list: read our pending again from '0' (as group-consumer.ts does).
+  let closes = 0;
+  const onClose = (): void => void closes++;
+  redis.on('close', onClose);
+  try {
+    while (!signal.aborted) {
+      try {
+        if (!groupsReady) {
+          await Promise.all(all.map((s) => ensureGroup(redis, s.key)));
+          groupsReady = true;
+        }
+        if (Date.now() - lastClaim >= opts.claimIdleMs) {
+          lastClaim = Date.now();
+          await claimAbandoned(opts, all);
+        }
+        const closesBefore = closes;
+        const read = await Promise.all(groups.map((g) => readGroup(opts, g)));
+        if (closes !== closesBefore) {
+          for (const s of all) s.cursor = '0';
+          continue;
+        }
+        const n = await applyRound(opts, groups, read);
+        backoff = 0;
+        opts.onRound?.(n);
+        if (n === 0) await abortableSleep(opts.pollMs, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        const message = (err as Error).message ?? String(err);
+        if (message.includes('NOGROUP')) groupsReady = false; // Redis lost its data: recreate
+        for (const s of all) s.cursor = '0'; // what was in flight is still pending: read it again
+        backoff = Math.min(5000, backoff ? backoff * 2 : 200);
+        log.warn({ err, backoffMs: backoff }, 'historian round failed, retrying');
+        opts.onError?.(err);
+        await abortableSleep(backoff, signal);
+      }
+    }
+  } finally {
+    redis.off('close', onClose);
+  }
+}
+
+async function ensureGroup(redis: Redis, key: string): Promise<void> {
+  try {
+    // '0': a new historian copies everything the streams still hold.
+    await redis.xgroup('CREATE', key, HISTORIAN_GROUP, '0', 'MKSTREAM');
+  } catch (err) {
+    if (!(err as Error).message.includes('BUSYGROUP')) throw err;
+  }
+}
+
+function readGroup(opts: CopierOptions, group: Source[]): Promise<Reply> {
+  return opts.redis.xreadgroup(
+    'GROUP',
+    HISTORIAN_GROUP,
+    opts.consumer,
+    'COUNT',
+    opts.count,
+    'STREAMS',
+    ...group.map((s) => s.key),
+    ...group.map((s) => s.cursor),
+  ) as Promise<Reply>;
+}
+
+/** Decode, write, then ack; answers the number of entries handled. */
+async function applyRound(
+  opts: CopierOptions,
+  groups: Source[][],
+  replies: Reply[],
+): Promise<number> {
+  const batch = emptyBatch();
+  const acks = new Map<string, string[]>();
+  let handled = 0;
+  groups.forEach((group, gi) => {
+    const byKey = new Map((replies[gi] ?? []).map(([k, entries]) => [k, entries]));
+    for (const source of group) {
+      const entries = byKey.get(source.key) ?? [];
+      if (source.cursor === '0' && entries.length === 0) source.cursor = '>';
+      if (entries.length === 0) continue;
+      const ids: string[] = [];
+      for (const [id, fields] of entries) {
+        ids.push(id);
+        handled++;
+        if (!fields) continue; // trimmed while pending: nothing left to copy
+        const d = decodeEntry(fields, SCHEMAS[source.kind]);
+        if (!d.ok) {
+          // The stream's working consumer (scorer, alerter) dead-letters it; here it is only skipped.
+          opts.log.debug({ stream: source.key, id, reason: d.reason }, 'skipping malformed entry');
+          opts.onMalformed?.(source.key);
+          continue;
+        }
+        (batch[source.kind] as { part: number; id: string; value: unknown }[]).push({
+          part: source.part,
+          id,
+          value: d.value,
+        });
+      }
+      acks.set(source.key, ids);
+    }
+  });
+  if (handled === 0) return 0;
+  const started = process.hrtime.bigint();
+  const counts = batchSize(batch) > 0 ? await opts.write(batch) : {};
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // Committed: now, and only now, the entries may leave the pending list.
+  await Promise.all([...acks].map(([key, ids]) => opts.redis.xack(key, HISTORIAN_GROUP, ...ids)));
+  opts.onWritten?.(counts, handled, seconds);
+  return handled;
+}
+
+/** Take over entries another historian left pending longer than claimIdleMs. */
+async function claimAbandoned(opts: CopierOptions, sources: Source[]): Promise<void> {
+  for (const s of sources) {
+    let start = '0-0';
+    let claimed = 0;
+    for (let i = 0; i < 100; i++) {
+      const [next, ids] = (await opts.redis.xautoclaim(
+        s.key,
+        HISTORIAN_GROUP,
+        opts.consumer,
+        opts.claimIdleMs,
+        start,
+        'COUNT',
+        1000,
+        'JUSTID',
+      )) as [string, string[]];
+      claimed += ids.length;
+      if (next === '0-0') break;
+      start = next;
+    }
+    if (claimed > 0) {
+      s.cursor = '0'; // claimed entries are now our pending: read them
+      opts.log.info({ stream: s.key, claimed }, 'claimed entries of a dead historian');
+    }
+  }
+}
+
+/** Entries not yet copied, per stream: the group's lag plus its pending (XINFO GROUPS). */
+export async function copierLag(
+  redis: Redis,
+  keys: Keys,
+  partitions: number,
+): Promise<Record<Kind, number>> {
+  const lag: Record<Kind, number> = {
+    strategySamples: 0,
+    scores: 0,
+    system: 0,
+    alerts: 0,
+    audit: 0,
+  };
+  const sources = sourceGroups(keys, partitions).flat();
+  await Promise.all(
+    sources.map(async (s) => {
+      const groups = (await redis.xinfo('GROUPS', s.key).catch(() => [])) as unknown[][];
+      for (const g of groups) {
+        const f = new Map<string, unknown>();
+        for (let i = 0; i + 1 < g.length; i += 2) f.set(String(g[i]), g[i + 1]);
+        if (f.get('name') !== HISTORIAN_GROUP) continue;
+        lag[s.kind] += Number(f.get('lag') ?? 0) + Number(f.get('pending') ?? 0);
+      }
+    }),
+  );
+  return lag;
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { startEmbeddedPostgres, type LocalPostgres } from '../../scripts/embedded-postgres.js';
+import { freePort } from './redis-server.js';
+
+/**
+ * A PostgreSQL database for one test file: DATABASE_URL's server when the
+ * runner sets it, else an embedded PostgreSQL started for the file on a free
+ * port (its data deleted on stop). Either way the file gets a database of
+ * its own, dropped at the end.
+ */
+export interface TestPostgres {
+  /** The file's own database. */
+  url: string;
+  kind: 'external' | 'embedded';
+  /** Embedded only: stop and start the server (same port, same data). */
+  server?: LocalPostgres;
+  dispose(): Promise<void>;
+}
+
+const withDatabase = (url: string, db: string): string => {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const external = process.env['DATABASE_URL'];
+  let server: LocalPostgres | undefined;
+  let adminUrl: string;
+  if (external) {
+    adminUrl = external;
+  } else {
+    // Not under mkdtemp (mode 0700): the server runs as the postgres user when we are root.
+    const dataDir = join(tmpdir(), `quantmon-pg-${randomBytes(6).toString('hex')}`);
+    server = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
+    adminUrl = server.url;
+  }
+  const db = `qm_test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`create database ${db}`);
+  await admin.end();
+  return {
+    url: withDatabase(adminUrl, db),
+    kind: server ? 'embedded' : 'external',
+    ...(server ? { server } : {}),
+    dispose: async () => {
+      if (server) {
+        await server.stop().catch(() => undefined);
+        return;
+      }
+      const a = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+      await a.unsafe(`drop database if exists ${db} with (force)`).catch(() => undefined);
+      await a.end();
+    },
+  };
+}
