@@ -124,4 +124,3 @@ export {
   type HeartbeatOptions,
 } from './service-heartbeat.js';
 export * from './history/index.js';
-export * from './history/index.js';
