@@ -124,3 +124,13 @@ export {
   type HeartbeatOptions,
 } from './service-heartbeat.js';
 export * from './history/index.js';
+export {
+  LoopHealth,
+  monitorLoops,
+  groupProbe,
+  followerProbe,
+  compareStreamIds,
+  type LoopMonitor,
+  type LoopProbe,
+} from './loop-health.js';
+export { exitOnFatal } from './fatal-errors.js';

@@ -16,6 +16,10 @@ import {
   startHttpServer,
   waitReady,
   runServiceHeartbeat,
+  exitOnFatal,
+  groupProbe,
+  GROUPS,
+  monitorLoops,
 } from '@quantmon/shared';
 import { recordPipelineError } from '@quantmon/shared';
 import { Queue } from 'bullmq';
@@ -26,11 +30,13 @@ import { Alertmanager } from './notifier/alertmanager.js';
 import { Notifier } from './notifier/notifier.js';
 import { loadRules } from './rules-file.js';
 import { rulesLoadedLog } from './rules-in-force.js';
+import { loadRulesInForce, RULES_DOC_POLL_MS, rulesDocVersion } from './rules-store.js';
 import { publishRules } from './rules-publisher.js';
 import { watchRules } from './rules-watcher.js';
 
 const config = loadOrExit('alerter', loadAlerterConfig);
 const log = createLogger('alerter', config.logLevel).child({ replica: config.consumer });
+exitOnFatal(log);
 const keys = keysFor(config.prefix);
 
 // A bad rules file stops start-up with every bad rule and field named.
@@ -109,13 +115,25 @@ const engines = new Set<AlertEngine>();
 let currentRules = rules;
 
 let ownedPartitions: readonly number[] = [];
+// /healthz fails when an owned partition's loop has entries waiting and stops advancing.
+const loops = monitorLoops({
+  ...{ registry, stuckAfterMs: config.loopStuckMs, signal: shutdown.signal, log },
+  base: () => ({ redis: writer.status === 'ready' }),
+  probes: () =>
+    ownedPartitions.flatMap((p) => [
+      groupProbe(writer, `scores-p${p}`, keys.partition(p).scores, ALERTER_GROUP),
+      groupProbe(writer, `system-p${p}`, keys.partition(p).systemSamples, ALERTER_GROUP),
+      groupProbe(writer, `commands-p${p}`, keys.alertCommands, GROUPS.alerterCommands(p)),
+    ]),
+});
+shutdown.register('loop-health', () => loops.done);
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
-  health: () => ({ redis: writer.status === 'ready' }),
-  info: () => ({ replica: config.consumer, partitions: ownedPartitions }),
+  health: loops.health,
+  info: () => ({ replica: config.consumer, partitions: ownedPartitions, loops: loops.report() }),
 });
 shutdown.register('http', () => closeHttpServer(server));
 
@@ -123,9 +141,11 @@ const stopWatching = watchRules({
   path: config.rulesFile,
   watchFile: config.rulesWatch,
   log,
+  // Rules set through the gateway (PUT /api/rules) replace the file while they exist.
+  poll: { read: () => rulesDocVersion(writer, keys), everyMs: RULES_DOC_POLL_MS },
   reload: async () => {
     try {
-      const next = await loadRules(config.rulesFile, config.noDataMs);
+      const next = await loadRulesInForce(writer, keys, config.rulesFile, config.noDataMs);
       currentRules = next;
       await Promise.all([...engines].map((e) => e.setRules(next)));
       m.rules.set(next.rules.length);

@@ -14,6 +14,8 @@ import {
   Shutdown,
   startHttpServer,
   runServiceHeartbeat,
+  exitOnFatal,
+  monitorLoops,
 } from '@quantmon/shared';
 import { Counter } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
@@ -29,6 +31,7 @@ import { runSystemWriter } from './system-writer.js';
 
 const config = loadOrExit('collector', loadCollectorConfig);
 const log = createLogger('collector', config.logLevel);
+exitOnFatal(log);
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
@@ -91,14 +94,20 @@ const lagGate = new LagGate({
   cacheMs: config.ingestLagCheckMs,
   read: () => readScorerLag(ingestRedis, keys, partitions),
 });
+// /healthz fails when the host sampler stops completing iterations (a hung df, a stuck probe).
+const loops = monitorLoops({
+  ...{ registry, stuckAfterMs: config.loopStuckMs, signal: shutdown.signal, log },
+  base: () => ({ redis: redis.status === 'ready', ingest: ingestRedis.status === 'ready' }),
+});
+shutdown.register('loop-health', () => loops.done);
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
   // Ready for traffic once the ingest connection is (a fail-fast client refuses commands before).
-  health: () => ({ redis: redis.status === 'ready', ingest: ingestRedis.status === 'ready' }),
-  info: () => ({ partitions }),
+  health: loops.health,
+  info: () => ({ partitions, loops: loops.report() }),
   routes: [
     async (req, res, url) => {
       if (url.pathname !== '/v1/samples') return false;
@@ -168,8 +177,12 @@ const sampler = runSystemWriter(
     prime: (now) => metrics.prime(now),
     measure: (now) => metrics.sample(now),
     log: log.child({ module: 'system-writer' }),
-    onWritten: () => systemSamples.inc(),
+    onWritten: () => {
+      systemSamples.inc();
+      loops.beat('system-writer', config.systemIntervalMs);
+    },
     onError: () => {
+      loops.beat('system-writer', config.systemIntervalMs);
       sampleErrors.inc();
       reportError();
     },

@@ -16,6 +16,9 @@ import {
   startHttpServer,
   waitReady,
   runServiceHeartbeat,
+  exitOnFatal,
+  followerProbe,
+  monitorLoops,
 } from '@quantmon/shared';
 import { parse as parseYaml } from 'yaml';
 import { alertRoutes } from './alert-routes.js';
@@ -34,6 +37,7 @@ import { streamIndex, streamKey } from './topics.js';
 
 const config = loadOrExit('gateway', loadGatewayConfig);
 const log = createLogger('gateway', config.logLevel);
+exitOnFatal(log);
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
@@ -73,15 +77,26 @@ for (const [key, at] of index) state.advance(at.stream, at.part, from[key] ?? '0
 await loadState(redis, keys, state, log);
 
 const policy = { tokens: config.tokens, allowedOrigins: config.allowedOrigins };
+// /healthz fails when a stream has entries past what this gateway has applied and it stops advancing.
+const loops = monitorLoops({
+  ...{ registry, stuckAfterMs: config.loopStuckMs, signal: shutdown.signal, log },
+  base: () => ({
+    redis: redis.status === 'ready',
+    reader: readers.every((r) => r.status === 'ready'),
+  }),
+  probes: () =>
+    [...index].map(([key, at]) =>
+      followerProbe(redis, `${at.stream}-p${at.part}`, key, () => state.pos[at.stream][at.part]!),
+    ),
+});
+shutdown.register('loop-health', () => loops.done);
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
-  health: () => ({
-    redis: redis.status === 'ready',
-    reader: readers.every((r) => r.status === 'ready'),
-  }),
+  health: loops.health,
+  info: () => ({ loops: loops.report() }),
   routes: [
     apiAuthRoute(policy),
     alertRoutes(redis, keys, { partitions }),

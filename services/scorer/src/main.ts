@@ -14,12 +14,17 @@ import {
   startHttpServer,
   waitReady,
   runServiceHeartbeat,
+  exitOnFatal,
+  groupProbe,
+  GROUPS,
+  monitorLoops,
 } from '@quantmon/shared';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { scorePartition } from './partition-scorer.js';
 
 const config = loadOrExit('scorer', loadScorerConfig);
 const log = createLogger('scorer', config.logLevel).child({ replica: config.replicaId });
+exitOnFatal(log);
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
@@ -68,13 +73,23 @@ const partitions = await ensurePartitionCount(writer, keys, config.partitions).c
 );
 
 let ownedPartitions: readonly number[] = [];
+// /healthz fails when an owned partition's loop has samples waiting and stops advancing.
+const loops = monitorLoops({
+  ...{ registry, stuckAfterMs: config.loopStuckMs, signal: shutdown.signal, log },
+  base: () => ({ redis: writer.status === 'ready' }),
+  probes: () =>
+    ownedPartitions.map((p) =>
+      groupProbe(writer, `samples-p${p}`, keys.partition(p).strategySamples, GROUPS.scorer),
+    ),
+});
+shutdown.register('loop-health', () => loops.done);
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
   log,
   registry,
-  health: () => ({ redis: writer.status === 'ready' }),
-  info: () => ({ replica: config.replicaId, partitions: ownedPartitions }),
+  health: loops.health,
+  info: () => ({ replica: config.replicaId, partitions: ownedPartitions, loops: loops.report() }),
 });
 shutdown.register('http', () => closeHttpServer(server));
 

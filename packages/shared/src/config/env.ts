@@ -63,6 +63,8 @@ export const CommonEnv = z.object({
   LOG_LEVEL: LogLevel.default('info'),
   LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
+  /** A consumer loop with work waiting and no progress this long fails /healthz (503). */
+  LOOP_STUCK_MS: int(60_000, 1000, 3_600_000),
 });
 
 export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
@@ -92,6 +94,8 @@ export interface CommonConfig {
   logLevel: z.infer<typeof LogLevel>;
   listenHost: string;
   shutdownTimeoutMs: number;
+  /** /healthz fails when a consumer loop has had work and made no progress this long. */
+  loopStuckMs: number;
 }
 
 export function common(e: z.infer<typeof CommonEnv>, service: string): CommonConfig {
@@ -111,6 +115,7 @@ export function common(e: z.infer<typeof CommonEnv>, service: string): CommonCon
     logLevel: e.LOG_LEVEL,
     listenHost: e.LISTEN_HOST,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    loopStuckMs: e.LOOP_STUCK_MS,
   };
 }
 
