@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -35,7 +36,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   } else {
     // Not under mkdtemp (mode 0700): the server runs as the postgres user when we are root.
     const dataDir = join(tmpdir(), `quantmon-pg-${randomBytes(6).toString('hex')}`);
-    server = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
+    // Persistent, so a test can stop and start it; the folder is removed at dispose.
+    server = await startEmbeddedPostgres({ dataDir, port: await freePort() });
     adminUrl = server.url;
   }
   const db = `qm_test_${randomBytes(6).toString('hex')}`;
@@ -49,6 +51,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     dispose: async () => {
       if (server) {
         await server.stop().catch(() => undefined);
+        await rm(server.dataDir, { recursive: true, force: true });
         return;
       }
       const a = postgres(adminUrl, { max: 1, onnotice: () => undefined });
