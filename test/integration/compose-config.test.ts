@@ -52,13 +52,22 @@ function findCompose(): string[] | undefined {
 }
 
 const compose = findCompose();
+/** The compose file refuses to start without tokens (never open): any values do for `config`. */
+const COMPOSE_TOKENS = {
+  INGEST_TOKENS: process.env['INGEST_TOKENS'] ?? 'compose-ingest-token',
+  GATEWAY_TOKENS: process.env['GATEWAY_TOKENS'] ?? 'compose-gateway-token',
+};
 const NOT_INSTALLED =
   'docker-compose is not installed (CI installs it; locally: apt-get install docker-compose)';
 
 function resolved(ctx: TestContext, files: string[]): Record<string, Service> {
   if (!compose) ctx.skip(NOT_INSTALLED);
   const args = [...compose.slice(1), ...files.flatMap((f) => ['-f', f]), 'config'];
-  const r = spawnSync(compose[0]!, args, { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(compose[0]!, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...COMPOSE_TOKENS },
+  });
   if (r.status !== 0) throw new Error(`${compose.join(' ')} config failed:\n${r.stderr}`);
   return (parse(r.stdout) as { services: Record<string, Service> }).services;
 }

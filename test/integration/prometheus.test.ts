@@ -10,6 +10,8 @@ import { eventually, ROOT, startPipeline, type Pipeline } from '../helpers/servi
 const PROMETHEUS = process.env['PROMETHEUS_BIN'] ?? 'prometheus';
 const PROMTOOL = process.env['PROMTOOL_BIN'] ?? 'promtool';
 const DEPLOY = join(ROOT, 'deploy', 'prometheus');
+/** Exported by `npm start`'s supervisor, not by the services (tested with it). */
+const SUPERVISOR_METRICS = ['quantmon_supervisor_restarts_total'];
 
 function unavailable(): string | undefined {
   for (const bin of [PROMETHEUS, PROMTOOL]) {
@@ -203,5 +205,39 @@ describe.skipIf(missing !== undefined)(
       const alerts = await api<Alerts>(base, '/api/v1/alerts');
       expect(alerts.alerts.filter((a) => a.state === 'firing')).toEqual([]);
     }, 120_000);
+
+    it('the Grafana dashboard and the rules query only metrics the services export, in valid PromQL', async () => {
+      expect(base, 'Prometheus started by the previous test').toBeDefined();
+      const exported = new Set<string>();
+      for (const svc of pipeline.all) {
+        const text = await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text();
+        for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+          exported.add(name!);
+          if (type === 'histogram')
+            for (const s of ['_bucket', '_sum', '_count']) exported.add(name + s);
+        }
+      }
+      for (const name of SUPERVISOR_METRICS) exported.add(name);
+      const dashboard = JSON.parse(
+        readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'quantmon.json'), 'utf8'),
+      ) as { uid: string; panels: { type: string; targets?: { expr: string }[] }[] };
+      expect(dashboard.uid).toBe('quantmon-pipeline');
+      const panelExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+      expect(panelExprs.length).toBeGreaterThan(10);
+      const rules = parseYaml(readFileSync(join(DEPLOY, 'quantmon-rules.yml'), 'utf8')) as {
+        groups: { rules: { expr: string }[] }[];
+      };
+      const exprs = [...panelExprs, ...rules.groups.flatMap((g) => g.rules.map((r) => r.expr))];
+      const unknown = exprs.flatMap((e) =>
+        [...e.matchAll(/\bquantmon_[a-z0-9_]+/g)].map((m) => m[0]).filter((n) => !exported.has(n)),
+      );
+      expect(unknown).toEqual([]);
+      // Grafana's template variables stand for label values: any regex will do for parsing.
+      for (const expr of panelExprs) {
+        const q = expr.replaceAll('$strategy', '.*').replaceAll('$metric', '.*');
+        const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`);
+        expect({ expr, status: res.status }).toEqual({ expr, status: 200 });
+      }
+    });
   },
 );
