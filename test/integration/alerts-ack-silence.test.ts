@@ -299,7 +299,9 @@ describe('alert acknowledgement, silences and history', () => {
       'the lapsed silence in the audit',
     );
     const summary = audit.map((a) =>
-      a.kind === 'acknowledged' ? [a.kind, a.by, a.incidentId] : [a.kind, a.by, a.silence.id],
+      a.kind === 'acknowledged'
+        ? [a.kind, a.by, a.incidentId]
+        : [a.kind, a.by, 'silence' in a ? a.silence.id : a.version],
     );
     expect(summary).toEqual([
       ['silence-expired', 'system', lapsingId],

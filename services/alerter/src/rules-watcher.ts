@@ -9,6 +9,8 @@ export interface RulesWatcherOptions {
   debounceMs?: number;
   log: Logger;
   reload: () => Promise<void>;
+  /** Also reload when this answer changes (the API's rules document version, rules-store.ts). */
+  poll?: { read: () => Promise<string>; everyMs: number };
 }
 
 /**
@@ -40,7 +42,20 @@ export function watchRules(opts: RulesWatcherOptions): () => void {
       opts.log.warn({ err: (err as Error).message }, 'cannot watch the rules file; SIGHUP reloads');
     }
   }
+  let last = 'none';
+  const poller = opts.poll
+    ? setInterval(() => {
+        opts.poll
+          ?.read()
+          .then((v) => {
+            if (v !== last) trigger(`rules document ${last} -> ${v}`);
+            last = v;
+          })
+          .catch((err: unknown) => opts.log.warn({ err }, 'rules document not readable'));
+      }, opts.poll.everyMs)
+    : undefined;
   return () => {
+    clearInterval(poller);
     clearTimeout(timer);
     process.off('SIGHUP', onHup);
     watcher?.close();

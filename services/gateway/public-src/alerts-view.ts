@@ -120,6 +120,19 @@ function silenceLine(e: Extract<AuditEvent, { silence: unknown }>): Line {
   return { at: e.at, key: `${e.kind}|${s.id}|${e.at}`, node: li };
 }
 
+function rulesLine(e: Extract<AuditEvent, { kind: 'rules-changed' }>): Line {
+  const what = e.removed
+    ? 'removed the rules set through the API (back to the rules file)'
+    : `set rules version ${e.version}`;
+  const li = el(
+    'li',
+    { className: 'audit rules-changed' },
+    el('span', { className: 'badge', textContent: 'rules' }),
+    ` ${when(e.at)} · ${e.by} ${what}${e.changes.length ? `: ${e.changes.join(', ')}` : ''}${e.comment ? ` (“${e.comment}”)` : ''}`,
+  );
+  return { at: e.at, key: `rules|${e.version}|${e.at}`, node: li };
+}
+
 function eventLine(a: AlertEvent, pos: string): Line {
   const muted = mutedReason(a);
   const li = el(
@@ -165,7 +178,9 @@ export function historyLines(
             about.get(e.incidentId) ?? e.incidentId,
             e.ack.tokenName ? e.ack : { ...e.ack, tokenName: e.by },
           )
-        : silenceLine(e);
+        : e.kind === 'rules-changed'
+          ? rulesLine(e)
+          : silenceLine(e);
     if (!lines.has(l.key)) lines.set(l.key, l);
   }
   return [...lines.values()]

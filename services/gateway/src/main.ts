@@ -25,6 +25,10 @@ import { alertRoutes } from './alert-routes.js';
 import { apiRoutes } from './api-routes.js';
 import { apiAuthRoute } from './auth.js';
 import { rulesRoute } from './rules-route.js';
+import { EmergencyQueueReader } from './emergency-queue.js';
+import { incidentRoutes } from './incident-routes.js';
+import { pipelineRoutes } from './pipeline-routes.js';
+import { rulesAdminRoute } from './rules-admin-route.js';
 import { Fanout } from './fanout.js';
 import { registerGatewayMetrics } from './gateway-metrics.js';
 import { GatewayState } from './gateway-state.js';
@@ -76,7 +80,14 @@ const state = new GatewayState(partitions);
 for (const [key, at] of index) state.advance(at.stream, at.part, from[key] ?? '0-0');
 await loadState(redis, keys, state, log);
 
-const policy = { tokens: config.tokens, allowedOrigins: config.allowedOrigins };
+// Read-only view of the emergency queue for the health panel and incident view.
+const emergency = new EmergencyQueueReader(redis, config.bullPrefix);
+shutdown.register('emergency-queue', () => emergency.close());
+const policy = {
+  tokens: config.tokens,
+  allowedOrigins: config.allowedOrigins,
+  proxy: config.proxyAuth,
+};
 // /healthz fails when a stream has entries past what this gateway has applied and it stops advancing.
 const loops = monitorLoops({
   ...{ registry, stuckAfterMs: config.loopStuckMs, signal: shutdown.signal, log },
@@ -100,7 +111,14 @@ const server = await startHttpServer({
   routes: [
     apiAuthRoute(policy),
     alertRoutes(redis, keys, { partitions }),
+    rulesAdminRoute(redis, keys, log.child({ module: 'rules-admin' })),
     rulesRoute(redis, keys, log.child({ module: 'rules' })),
+    pipelineRoutes({
+      ...{ redis, keys, partitions, emergency, downAfterMs: config.serviceDownMs },
+      system: () => state.summary(Date.now()).system,
+      log: log.child({ module: 'pipeline' }),
+    }),
+    incidentRoutes({ redis, keys, partitions, emergency, log: log.child({ module: 'incident' }) }),
     apiRoutes({ redis, keys, state, partitions, historyMaxScan: config.historyMaxScan, openapi }),
     (req, res, url) => serveStatic(publicDir, req, res, url.pathname),
   ],

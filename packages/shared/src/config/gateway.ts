@@ -11,6 +11,11 @@ import {
   type Env,
 } from './env.js';
 
+const HEADER = /^[A-Za-z0-9-]{1,64}$/;
+const HEADER_MSG = 'an HTTP header name such as X-Forwarded-User';
+const ROLE_GROUP = /^(viewer|operator|admin)=[^=,]+$/;
+const ROLE_GROUP_MSG = 'role=group pairs, role one of viewer, operator, admin';
+
 const GatewayEnv = CommonEnv.extend({
   GATEWAY_PORT: port(8080),
   /** Shown in the hello frame and logs; default the replica id. */
@@ -25,6 +30,13 @@ const GatewayEnv = CommonEnv.extend({
   GATEWAY_CLIENT_BURST: int(20, 1, 100_000),
   GATEWAY_REPLAY_MAX: int(10_000, 1, 10_000_000),
   GATEWAY_HISTORY_MAX_SCAN: int(100_000, 100, 10_000_000),
+  /** Trusted proxy (off unless set): the header carrying the authenticated user (docs/dashboard.md). */
+  GATEWAY_PROXY_USER_HEADER: z.string().regex(HEADER, HEADER_MSG).optional(),
+  GATEWAY_PROXY_GROUPS_HEADER: z.string().regex(HEADER, HEADER_MSG).optional(),
+  /** `role=group` pairs, e.g. `admin=quant-admins,operator=desk`. */
+  GATEWAY_PROXY_ROLES: list.pipe(z.array(z.string().regex(ROLE_GROUP, ROLE_GROUP_MSG))),
+  /** A replica whose last heartbeat is older than this shows as down in GET /api/pipeline. */
+  GATEWAY_SERVICE_DOWN_MS: int(5000, 1000, 3_600_000),
   GATEWAY_SERIES_MAX: int(0, 0, 10_000),
 });
 
@@ -49,6 +61,10 @@ export interface GatewayConfig extends CommonConfig {
   replayMax: number;
   /** Most stream entries `GET /api/history` scans per request. */
   historyMaxScan: number;
+  /** Trusted proxy headers and their group-to-role pairs; undefined: off (tokens only). */
+  proxyAuth: { userHeader: string; groupsHeader: string | undefined; roles: string[] } | undefined;
+  /** A replica silent this long shows as down on the pipeline health panel. */
+  serviceDownMs: number;
   /** Strategies (and hosts) exported as per-subject gauges on /metrics; 0: none (opt-in). */
   seriesMax: number;
 }
@@ -70,6 +86,14 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     clientBurst: e.GATEWAY_CLIENT_BURST,
     replayMax: e.GATEWAY_REPLAY_MAX,
     historyMaxScan: e.GATEWAY_HISTORY_MAX_SCAN,
+    proxyAuth: e.GATEWAY_PROXY_USER_HEADER
+      ? {
+          userHeader: e.GATEWAY_PROXY_USER_HEADER.toLowerCase(),
+          groupsHeader: e.GATEWAY_PROXY_GROUPS_HEADER?.toLowerCase(),
+          roles: e.GATEWAY_PROXY_ROLES,
+        }
+      : undefined,
+    serviceDownMs: e.GATEWAY_SERVICE_DOWN_MS,
     seriesMax: e.GATEWAY_SERIES_MAX,
   };
 }
