@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (f: string): string =>
+  fileURLToPath(new URL(`packages/shared/src/${f}`, import.meta.url));
+
 export default defineConfig({
+  // Tests run the sources: @quantmon/shared's package.json points plain node at its compiled dist/.
+  resolve: {
+    alias: [
+      { find: /^@quantmon\/shared$/, replacement: src('index.ts') },
+      { find: /^@quantmon\/shared\/metric-names$/, replacement: src('metric-names.ts') },
+    ],
+  },
   test: {
     include: [
       'packages/**/*.test.ts',
