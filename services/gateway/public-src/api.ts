@@ -41,12 +41,12 @@ export async function history<T extends ScoreUpdate | SystemSample | AlertEvent>
  * `POST /api/alerts/{incidentId}/ack`. Resolves with null on success or a
  * message to show (the route may not exist on this gateway yet).
  */
-export async function acknowledge(incidentId: string): Promise<string | null> {
+export async function acknowledge(incidentId: string, by = 'dashboard'): Promise<string | null> {
   try {
     const res = await fetch(`/api/alerts/${encodeURIComponent(incidentId)}/ack`, {
       method: 'POST',
       headers: { ...headers(), 'content-type': 'application/json' },
-      body: JSON.stringify({ by: 'dashboard' }),
+      body: JSON.stringify({ by }),
     });
     if (res.ok) return null;
     if (res.status === 404 || res.status === 405 || res.status === 501) {
@@ -77,4 +77,42 @@ export async function alertAudit(minutes: number, limit: number): Promise<AuditE
   if (res.status === 404 || res.status === 405 || res.status === 501) return [];
   if (!res.ok) throw new Error(`alerts audit: HTTP ${res.status}`);
   return ((await res.json()) as AlertsResponse).audit ?? [];
+}
+
+/** What the gateway says about the caller: name, role and what it may do (GET /api/me). */
+export interface Me {
+  name: string;
+  role: 'viewer' | 'operator' | 'admin';
+  via: string;
+  can: { acknowledge: boolean; silence: boolean; rules: boolean };
+}
+
+/** A JSON request; throws an Error carrying the gateway's `error` text on a non-2xx answer. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: {
+      ...headers(),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const e = json as {
+      error?: string;
+      issues?: { path?: string; field?: string; message: string }[];
+    };
+    const issues = (e?.issues ?? []).map((i) => `${i.path ?? i.field ?? ''}: ${i.message}`);
+    throw new Error(
+      `HTTP ${res.status}${e?.error ? ` ${e.error}` : ''}${issues.length ? ` (${issues.join('; ')})` : ''}`,
+    );
+  }
+  return json as T;
 }

@@ -18,6 +18,7 @@ import { byId, el, fmt, num, pct, posAfter, time } from './format.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
 import { Series } from './series.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
+import { Desk } from './desk.js';
 
 const HISTORY_MINUTES = 60;
 /** The audit (acks, silence changes) is polled: silence changes publish no alert event. */
@@ -87,19 +88,29 @@ function addEvent(pos: string, part: number, a: AlertEvent): void {
 function onFrame(f: ServerFrame): void {
   switch (f.type) {
     case 'snapshot':
-      for (const u of f.scores ?? []) state.scores.set(u.strategy, u);
+      for (const u of f.scores ?? []) {
+        state.scores.set(u.strategy, u);
+        desk.score(u);
+      }
       for (const s of f.system ?? []) state.system.set(s.host, s);
       if (f.alerts) {
         state.active.clear();
         for (const a of f.alerts) state.active.set(a.incidentId, a);
+        desk.alerts(state.active.values());
       }
       break;
     case 'reset':
-      if (f.topic === 'alerts') state.active.clear();
+      if (f.topic === 'alerts') {
+        state.active.clear();
+        desk.alerts(state.active.values());
+      }
       break;
     case 'score':
       state.scores.set(f.data.strategy, f.data);
-      addScorePoint(f.pos, f.data);
+      desk.score(f.data);
+      // Chart points only for the strategy on screen: 2,000 strategies' series cost memory for nothing.
+      if (f.data.strategy === state.selected || state.scoreSeries.has(f.data.strategy))
+        addScorePoint(f.pos, f.data);
       break;
     case 'system':
       state.system.set(f.data.host, f.data);
@@ -108,6 +119,7 @@ function onFrame(f: ServerFrame): void {
     case 'alert':
       if (f.data.state === 'firing') state.active.set(f.data.incidentId, f.data);
       else state.active.delete(f.data.incidentId);
+      desk.alerts(state.active.values());
       addEvent(f.pos, f.part ?? 0, f.data);
       scheduleAudit(300);
       break;
@@ -132,6 +144,8 @@ function scheduleRender(): void {
 const charts: Chart[] = [];
 
 function render(): void {
+  // The strategy view's cards and charts only while it is on screen (the overview paints itself).
+  if (desk.view !== 'strategy') return;
   renderPicker();
   const u = state.scores.get(state.selected);
   const { active, muted } = splitMuted(state.active.values());
@@ -196,15 +210,17 @@ function alertItem(a: AlertEvent): HTMLLIElement {
   li.dataset['incident'] = a.incidentId;
   li.dataset['level'] = a.level;
   const acked = state.acked.has(a.incidentId) || a.acknowledged !== undefined;
+  const link = el('a', { className: 'incident-link', textContent: 'details' });
+  link.href = `#incident/${encodeURIComponent(a.incidentId)}`;
   const button = el('button', {
-    className: 'ack',
+    className: 'ack needs-operator',
     textContent: acked ? 'Acknowledged' : 'Acknowledge',
     title: a.acknowledged ? `by ${a.acknowledged.by}` : '',
   });
   button.disabled = acked;
   button.onclick = async () => {
     button.disabled = true;
-    const err = await acknowledge(a.incidentId);
+    const err = await acknowledge(a.incidentId, desk.me.name);
     if (err) state.ackErrors.set(a.incidentId, err);
     else {
       state.acked.add(a.incidentId);
@@ -215,9 +231,10 @@ function alertItem(a: AlertEvent): HTMLLIElement {
   };
   const error = state.ackErrors.get(a.incidentId);
   li.append(
-    alertHead(a, button),
+    alertHead(a, desk.me.can.acknowledge ? button : link),
     el('div', { className: 'msg', textContent: `${a.message} · since ${time(a.startsAt)}` }),
     el('div', { className: 'rec', textContent: `Recommendation: ${a.recommendation}` }),
+    ...(desk.me.can.acknowledge ? [link] : []),
     ...(error ? [el('div', { className: 'ack-error', textContent: error })] : []),
   );
   return li;
@@ -292,8 +309,19 @@ function selectStrategy(id: string): void {
 }
 
 byId<HTMLSelectElement>('strategy').addEventListener('change', (e) => {
-  selectStrategy((e.target as HTMLSelectElement).value);
+  const id = (e.target as HTMLSelectElement).value;
+  window.history.replaceState(null, '', `#strategy/${encodeURIComponent(id)}`);
+  selectStrategy(id);
   scheduleRender();
+});
+
+const desk = new Desk({
+  openStrategy: (id) => {
+    selectStrategy(id);
+    scheduleRender();
+  },
+  onNotice: showNotice,
+  rerender: () => scheduleRender(),
 });
 
 charts.push(
@@ -345,4 +373,5 @@ new LiveSocket({
 if (state.selected) selectStrategy(state.selected);
 void loadHistory();
 void loadAudit();
+void desk.start();
 render();

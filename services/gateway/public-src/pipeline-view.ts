@@ -1,0 +1,189 @@
+/**
+ * The pipeline health panel: GET /api/pipeline polled while the panel is
+ * open. Every figure is what the gateway read from Redis; a part it could
+ * not read says so.
+ */
+import { el } from './format.js';
+import { ageText } from './overview-model.js';
+
+interface Replica {
+  replica: string;
+  host: string;
+  pid: number;
+  version: string;
+  status: 'up' | 'down' | 'stopped';
+  startedAt: number;
+  lastBeatAt: number;
+  uptimeSeconds: number;
+  silentSeconds: number;
+}
+interface Service {
+  service: string;
+  status: 'up' | 'down' | 'stopped' | 'unknown';
+  up: number;
+  replicas: Replica[];
+}
+interface Lag {
+  stream: string;
+  group: string;
+  partition: number | null;
+  lag: number | null;
+  pending: number | null;
+}
+export interface PipelineHealth {
+  ts: number;
+  partitions: number;
+  downAfterMs: number;
+  services: Service[];
+  lag: Lag[];
+  ingest: { samplesPerSecond: number | null; overSeconds: number | null; total: number | null };
+  deadLetters: number | null;
+  pipelineErrorsLastMinute: number | null;
+  errorRate: { host: string; percent: number | null; at: number }[];
+  emergencyQueue:
+    | { waiting: number; active: number; delayed: number; completed: number; failed: number }
+    | { error: string };
+}
+
+const dash = (v: number | null | undefined, digits = 0): string =>
+  v === null || v === undefined ? '–' : v.toFixed(digits);
+
+/** Older down replicas of a service that has a live one are folded away after this long. */
+const FOLD_AFTER_S = 600;
+
+export function renderPipeline(root: HTMLElement, h: PipelineHealth): void {
+  const services = el('div', { className: 'svc-grid', id: 'svc-grid' });
+  for (const s of h.services) {
+    const shown = s.replicas.filter(
+      (r) => r.status === 'up' || s.up === 0 || r.silentSeconds < FOLD_AFTER_S,
+    );
+    const folded = s.replicas.length - shown.length;
+    const card = el(
+      'div',
+      { className: `svc ${s.status}` },
+      el(
+        'h3',
+        {},
+        `${s.service} `,
+        el('span', { className: `badge svc-state`, textContent: s.status }),
+        el('small', { textContent: ` ${s.up} up` }),
+      ),
+      el(
+        'ul',
+        { className: 'replicas' },
+        ...shown.map((r) => {
+          const li = el(
+            'li',
+            { className: r.status },
+            el('span', { className: 'badge', textContent: r.status }),
+            ` ${r.replica} `,
+            el('small', {
+              textContent:
+                r.status === 'up'
+                  ? `v${r.version} · up ${ageText(r.uptimeSeconds * 1000)} · ${r.host} pid ${r.pid}`
+                  : `v${r.version} · last heartbeat ${ageText(r.silentSeconds * 1000)} ago · ${r.host} pid ${r.pid}`,
+            }),
+          );
+          li.dataset['replica'] = r.replica;
+          li.dataset['status'] = r.status;
+          return li;
+        }),
+        ...(folded > 0
+          ? [el('li', { className: 'folded', textContent: `${folded} earlier replicas gone` })]
+          : []),
+      ),
+    );
+    card.dataset['service'] = s.service;
+    card.dataset['status'] = s.status;
+    services.append(card);
+  }
+  const q = h.emergencyQueue;
+  const tiles: [string, string, string][] = [
+    [
+      'Ingest',
+      h.ingest.samplesPerSecond === null ? 'measuring…' : `${dash(h.ingest.samplesPerSecond, 1)}/s`,
+      '',
+    ],
+    ['Dead letters', dash(h.deadLetters), (h.deadLetters ?? 0) > 0 ? 'warn' : 'ok'],
+    [
+      'Pipeline errors (1 min)',
+      dash(h.pipelineErrorsLastMinute),
+      (h.pipelineErrorsLastMinute ?? 0) > 0 ? 'warn' : 'ok',
+    ],
+    ...h.errorRate.map((e): [string, string, string] => [
+      `Error rate ${e.host}`,
+      e.percent === null ? 'not measured' : `${e.percent.toFixed(2)} %`,
+      (e.percent ?? 0) > 5 ? 'bad' : 'ok',
+    ]),
+    ...('error' in q
+      ? [['Emergency queue', q.error, 'bad'] as [string, string, string]]
+      : ([
+          ['Emergency waiting', String(q.waiting + q.delayed), q.waiting > 0 ? 'warn' : 'ok'],
+          ['Emergency active', String(q.active), ''],
+          ['Emergency failed', String(q.failed), q.failed > 0 ? 'bad' : 'ok'],
+          ['Emergency completed', String(q.completed), ''],
+        ] as [string, string, string][])),
+  ];
+  const stats = el(
+    'div',
+    { className: 'cards', id: 'pipeline-stats' },
+    ...tiles.map(([k, v, tone]) => {
+      const c = el(
+        'div',
+        { className: `card ${tone}` },
+        el('h3', { textContent: k }),
+        el('p', { className: 'value', textContent: v }),
+      );
+      c.dataset['stat'] = k;
+      return c;
+    }),
+  );
+  const rows = [...h.lag].sort(
+    (a, b) =>
+      a.stream.localeCompare(b.stream) ||
+      a.group.localeCompare(b.group) ||
+      (a.partition ?? -1) - (b.partition ?? -1),
+  );
+  const lag = el(
+    'table',
+    { className: 'lag', id: 'lag-table' },
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        ...['Stream', 'Group', 'Partition', 'Lag', 'Pending'].map((t) =>
+          el('th', { textContent: t }),
+        ),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      ...rows.map((l) =>
+        el(
+          'tr',
+          { className: (l.lag ?? 0) > 1000 ? 'warn' : '' },
+          el('td', { textContent: l.stream }),
+          el('td', { textContent: l.group }),
+          el('td', { textContent: l.partition === null ? 'global' : String(l.partition) }),
+          el('td', { textContent: dash(l.lag) }),
+          el('td', { textContent: dash(l.pending) }),
+        ),
+      ),
+    ),
+  );
+  root.replaceChildren(
+    el('h3', { textContent: 'Services' }),
+    el('p', {
+      className: 'hint',
+      textContent: `A replica with no heartbeat for ${h.downAfterMs / 1000} s is down. P = ${h.partitions}. Read ${new Date(h.ts).toLocaleTimeString()}.`,
+    }),
+    services,
+    el('h3', { textContent: 'Throughput, errors, emergency queue' }),
+    stats,
+    el('h3', { textContent: 'Consumer lag per group and partition' }),
+    lag,
+  );
+}
