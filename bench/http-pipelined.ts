@@ -48,7 +48,7 @@ export async function pipelinedPosts(o: PipelinedOptions): Promise<PipelinedResu
       const socket: Socket = connect(Number(u.port), u.hostname);
       socket.setNoDelay(true);
       const sentAt: number[] = [];
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       const send = (): void => {
         const body = o.body(conn);
         sentAt.push(performance.now());

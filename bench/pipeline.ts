@@ -16,11 +16,12 @@
  * 4. Single samples: batch-of-one posts on keep-alive sockets, one at a
  *    time per socket and then HTTP-pipelined.
  *
- * `--replicas N` runs N scorers and N alerters; `--profile DIR` runs every
- * service under `node --cpu-prof` and leaves the .cpuprofile files in DIR.
+ * `--replicas N` runs N scorers and N alerters; `--profile DIR` profiles
+ * every service (bench/cpu-profile-preload.mjs) and leaves .cpuprofile
+ * files in DIR (summarise them with bench/cpuprofile-summary.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -138,6 +139,7 @@ const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const gatewayPort = await freePort();
 const collectorPort = await freePort();
 const profileDir = a.profile ? resolve(a.profile) : undefined;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
 const startArgs = ['--import', 'tsx', 'scripts/start.ts', '--no-demo', '--no-history'];
 if (replicas > 1) startArgs.push('--scorers', String(replicas), '--alerters', String(replicas));
 const env: NodeJS.ProcessEnv = {
@@ -146,7 +148,12 @@ const env: NodeJS.ProcessEnv = {
   GATEWAY_PORT: String(gatewayPort),
   COLLECTOR_PORT: String(collectorPort),
   LOG_LEVEL: 'warn',
-  ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+  ...(profileDir
+    ? {
+        NODE_OPTIONS: `--import ${join(ROOT, 'bench', 'cpu-profile-preload.mjs')}`,
+        QUANTMON_CPU_PROFILE_DIR: profileDir,
+      }
+    : {}),
 };
 const start = child(startArgs, env, false);
 start.stdout?.resume();
@@ -181,6 +188,7 @@ try {
     }
   }
   const procs = [...servicesOf(start.pid!), { name: 'redis', pid: redisServer.proc().pid! }];
+  if (profileDir) console.log(`profiling: ${procs.map((p) => `${p.name}=${p.pid}`).join(' ')}`);
   const sampleJson = JSON.stringify({
     strategy: 'strat-1',
     ts: 1_767_225_601_000,

@@ -1,4 +1,6 @@
 import {
+  GROUPS,
+  StrategySample,
   EMERGENCY_QUEUE,
   EmergencyJobData,
   keysFor,
@@ -10,8 +12,9 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { coverageProblems } from '../helpers/score-coverage.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/services.js';
-import { readPartitions } from '../helpers/streams.js';
+import { readPartitions, waitPartitionsDrained } from '../helpers/streams.js';
 import { TestWsClient } from '../helpers/ws-client.js';
 
 /**
@@ -133,11 +136,8 @@ describe('pipeline end to end', () => {
     expect(
       (await post(samples.map((s, i) => ({ ...s, ts: s.ts + 40 * 86_400_000 + i })))).status,
     ).toBe(202);
-    await eventually(
-      async () => ((await total('scores')) >= 90 ? true : undefined),
-      10_000,
-      'scores of the second batch',
-    );
+    await waitPartitionsDrained(redis, keys, P, 'strategySamples', GROUPS.scorer, 10_000);
+    await waitPartitionsDrained(redis, keys, P, 'scores', GROUPS.alerter, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const varAlerts = client.frames.filter(
       (f) =>
@@ -147,12 +147,15 @@ describe('pipeline end to end', () => {
     );
     expect(varAlerts).toHaveLength(1);
     expect(jobs.filter((j) => j.name === 'risk-reduction')).toHaveLength(1);
-    // Every score update in its strategy's partition, one per sample.
+    // Every score update in its strategy's partition; every sample in exactly one update.
     const updates = await readPartitions(redis, keys, P, 'scores', ScoreUpdate);
+    const sampled = await readPartitions(redis, keys, P, 'strategySamples', StrategySample);
     updates.forEach((part, p) => {
       for (const u of part) expect(partitionOf(u.value.strategy, P)).toBe(p);
+      expect(coverageProblems(sampled[p]!, part)).toEqual([]);
     });
-    expect(updates.flat().filter((u) => u.value.strategy === 'e2e-risky')).toHaveLength(60);
+    const risky = (e: { value: { strategy: string } }): boolean => e.value.strategy === 'e2e-risky';
+    expect(sampled.flat().filter(risky)).toHaveLength(60);
     client.close();
   });
 

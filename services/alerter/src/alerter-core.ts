@@ -20,6 +20,7 @@ import {
   NO_DATA_RULE,
   ruleForIncident,
   stillBreaching,
+  worstOf,
   type CompiledRule,
   type EffectiveRule,
   type RuleSet,
@@ -115,12 +116,20 @@ export class AlerterCore {
       const grace =
         rule.startupGraceMs > 0 && this.grace.inGrace(natural, prev, t, rule.startupGraceMs);
       if (grace && !this.incidents.has(incidentKey(rule.name, subject))) continue;
-      let value = rule.read(input, rule.minObservations ?? this.minObservations);
+      const minObs = rule.minObservations ?? this.minObservations;
+      let value = rule.read(input, minObs);
       if (value === undefined) continue;
       // A rate from too few operations is not judged (neither opens nor resolves).
       const volume = rule.minVolume > 0 ? rule.volume?.(input) : undefined;
       if (volume !== undefined && volume < rule.minVolume) continue;
       if (subject === 'system') value = this.worstOfFleet(rule, natural, value);
+      // A conflated update: judge the worst value its samples reached first,
+      // then the latest, as two of its per-sample judgements would have been.
+      const range = rule.span?.(input, minObs);
+      const worst = range ? worstOf(eff, range) : value;
+      if (worst !== value && (breaches(eff, worst) || stillBreaching(eff, worst))) {
+        out.push(...this.step(eff, subject, worst, entryId, t, now));
+      }
       out.push(...this.step(eff, subject, value, entryId, t, now));
     }
     return this.reinhibit(out, now);

@@ -4,6 +4,7 @@ import {
   SystemSample,
   type MetricName,
   type ScoreUpdate,
+  type SpanField,
 } from '@quantmon/shared';
 
 /** What a rule reads: a strategy's score update or a host's system sample. */
@@ -84,6 +85,41 @@ export function metricReader(metric: string, transform: Transform): Reader {
     if (input.kind !== 'system') return undefined;
     const v = input.sample[field];
     return typeof v === 'number' ? finite(v) : undefined;
+  };
+}
+
+/** The smallest and largest value (after the transform) a rule's metric took over an update's span. */
+export type RangeReader = (
+  input: RuleInput,
+  minObservations: number,
+) => [number, number] | undefined;
+
+/**
+ * For an update that covers several samples (the scorer writes one update
+ * per strategy per read batch): the range the metric went through across
+ * them, so a threshold crossed and recovered between two updates is still
+ * judged. Undefined without a span, for a field that was never finite, and
+ * when the span's first sample had fewer observations than the rule wants
+ * (its values then mix judged and unjudged states: the latest is used alone).
+ */
+export function spanReader(metric: string, transform: Transform): RangeReader | undefined {
+  if (metricSource(metric) !== 'score') return undefined;
+  const field = metric as SpanField;
+  const countless = metric === 'weightDrift'; // judged whatever the window holds, as metricReader does
+  return (input, minObs) => {
+    if (input.kind !== 'score') return undefined;
+    const span = input.update.span;
+    if (!span || (!countless && span.firstCount < minObs)) return undefined;
+    const lo = span.low[field];
+    const hi = span.high[field];
+    if (lo === undefined || hi === undefined) return undefined;
+    if (transform === 'negate') return [-hi, -lo];
+    if (transform === 'abs') {
+      if (lo >= 0) return [lo, hi];
+      if (hi <= 0) return [-hi, -lo];
+      return [0, Math.max(-lo, hi)];
+    }
+    return [lo, hi];
   };
 }
 

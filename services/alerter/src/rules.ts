@@ -5,7 +5,9 @@ import {
   isRatioMetric,
   metricReader,
   metricSource,
+  spanReader,
   volumeReader,
+  type RangeReader,
   type Reader,
   type RuleInput,
   type Source,
@@ -54,6 +56,8 @@ export interface CompiledRule {
   /** `system`, `host`, `strategy`, or one subject such as `strategy/alpha`. */
   subject: string;
   read: Reader;
+  /** Score rules: the range the metric covered over a conflated update's samples. */
+  span: RangeReader | undefined;
   /** Its own minimum, or the floor of annualised ratios; undefined: ALERTER_MIN_OBSERVATIONS. */
   minObservations: number | undefined;
   /** Rates: the operation count behind the value, where the metric has one. */
@@ -274,6 +278,7 @@ function compileRule(name: string, origin: RuleOrigin, spec: RuleSpec): Compiled
     source: metricSource(spec.metric) ?? 'score',
     subject: spec.subject,
     read: metricReader(spec.metric, spec.transform ?? 'none'),
+    span: spanReader(spec.metric, spec.transform ?? 'none'),
     minObservations:
       spec.minObservations ?? (isRatioMetric(spec.metric) ? RATIO_MIN_OBSERVATIONS : undefined),
     volume: volumeReader(spec.metric),
@@ -337,6 +342,11 @@ export function ruleForIncident(
   const rule = set.rules.find((r) => r.name === name);
   if (!rule) return undefined;
   return subject === 'system' ? rule.base : effectiveRule(rule, subject);
+}
+
+/** The value of a range furthest past the limit in the rule's direction. */
+export function worstOf(rule: EffectiveRule, range: readonly [number, number]): number {
+  return rule.comparison === '>' || rule.comparison === '>=' ? range[1] : range[0];
 }
 
 export function compare(op: Comparison, value: number, limit: number): boolean {

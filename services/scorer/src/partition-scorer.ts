@@ -53,20 +53,14 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     positions: StreamPosition[],
   ): Promise<void> => {
     const now = Date.now();
-    const updates: EncodedUpdate[] = [];
-    const applied: { id: string; sample: StrategySample }[] = [];
-    for (const b of batches) {
-      for (const { id, value } of b.entries) {
-        const update = core.apply(id, value, now);
-        if (!update) {
-          deps.onDuplicate?.();
-          continue;
-        }
-        applied.push({ id, sample: value });
-        updates.push({ strategy: update.strategy, json: JSON.stringify(update) });
-        deps.onProcessing?.((now - value.receivedAt) / 1000);
-      }
-    }
+    const entries = batches.length === 1 ? batches[0]!.entries : batches.flatMap((b) => b.entries);
+    const applied = core.applyBatch(entries, now);
+    for (let i = 0; i < applied.duplicates; i++) deps.onDuplicate?.();
+    for (const { value } of entries) deps.onProcessing?.((now - value.receivedAt) / 1000);
+    const updates: EncodedUpdate[] = applied.updates.map((u) => ({
+      strategy: u.strategy,
+      json: JSON.stringify(u),
+    }));
     try {
       await writeScores(
         deps.writer,
@@ -83,7 +77,7 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
       lease.lost(`score write failed: ${(err as Error).message}`);
       throw err;
     }
-    deps.onApplied?.(updates.length);
+    deps.onApplied?.(entries.length - applied.duplicates);
   };
 
   const reader = deps.newReader();

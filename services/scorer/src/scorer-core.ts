@@ -8,8 +8,27 @@ import {
 } from '@quantmon/shared';
 import { RollingMetrics, blankMetricValues, type MetricsOptions } from './metrics/index.js';
 import { computeScores, scoreStatus } from './scores.js';
+import { SpanExtremes } from './span.js';
 import { compareStreamIds } from './stream-id.js';
 import { weightDrift } from './weight-drift.js';
+
+/** One strategy's share of a batch being applied. */
+interface Pending {
+  state: StrategyState;
+  entryId: string;
+  sample: StrategySample;
+  firstEntryId: string;
+  firstCount: number;
+  /** Made at the strategy's second sample in the batch. */
+  span?: SpanExtremes;
+}
+
+export interface BatchResult {
+  /** One per strategy, ordered by each strategy's latest sample in the batch. */
+  updates: ScoreUpdate[];
+  /** Entries already applied before (redeliveries), skipped. */
+  duplicates: number;
+}
 
 interface StrategyState {
   metrics: RollingMetrics;
@@ -42,11 +61,54 @@ export class ScorerCore {
 
   /** Apply a live sample; null when it was already applied (a redelivery). */
   apply(entryId: string, sample: StrategySample, now: number): ScoreUpdate | null {
-    const state = this.state(sample.strategy);
-    if (compareStreamIds(entryId, state.lastEntryId) <= 0) return null;
-    this.push(state, entryId, sample);
+    return this.applyBatch([{ id: entryId, value: sample }], now).updates[0] ?? null;
+  }
+
+  /**
+   * Apply a read batch in stream order and return one update per strategy:
+   * its state after its latest sample, with the span of extremes when the
+   * batch held several of its samples (conflation: the write, the alerter
+   * and the gateway then handle one update per strategy per batch, not
+   * one per sample). Every sample still enters its window exactly once.
+   */
+  applyBatch(entries: readonly { id: string; value: StrategySample }[], now: number): BatchResult {
+    const pending = new Map<string, Pending>();
+    let duplicates = 0;
+    for (const { id, value } of entries) {
+      const state = this.state(value.strategy);
+      if (compareStreamIds(id, state.lastEntryId) <= 0) {
+        duplicates++;
+        continue;
+      }
+      const p = pending.get(value.strategy);
+      if (p) {
+        // Fold the state the previous sample left before this one moves it on:
+        // computed only for strategies with several samples in the batch.
+        p.span ??= new SpanExtremes(p.firstEntryId, p.firstCount);
+        const values = state.metrics.valuesInto(this.scratch);
+        p.span.fold(values, computeScores(values), state.drift);
+        pending.delete(value.strategy); // re-inserted last: ordered by latest sample
+      }
+      this.push(state, id, value);
+      pending.set(value.strategy, {
+        state,
+        entryId: id,
+        sample: value,
+        firstEntryId: p?.firstEntryId ?? id,
+        firstCount: p?.firstCount ?? state.metrics.count,
+        ...(p?.span ? { span: p.span } : {}),
+      });
+    }
+    const updates: ScoreUpdate[] = [];
+    for (const p of pending.values()) updates.push(this.updateOf(p, now));
+    return { updates, duplicates };
+  }
+
+  private updateOf(p: Pending, now: number): ScoreUpdate {
+    const { state, sample, entryId } = p;
     const values = state.metrics.valuesInto(this.scratch);
     const scores = computeScores(values);
+    p.span?.fold(values, scores, state.drift);
     const metrics = Object.fromEntries(
       METRIC_NAMES.map((n) => [n, toMetricValue(values[n])]),
     ) as StrategyMetrics;
@@ -62,6 +124,7 @@ export class ScorerCore {
       weightDrift: state.drift,
       receivedAt: sample.receivedAt,
       computedAt: now,
+      ...(p.span ? { span: p.span.toSpan() } : {}),
     };
   }
 

@@ -41,7 +41,42 @@ export const ScoreStatus = z.strictObject({
 });
 export type ScoreStatus = z.infer<typeof ScoreStatus>;
 
-/** Written by the scorer once per strategy sample it applies. */
+/** What a span's extremes are kept for: every metric, the three scores and weight drift. */
+export const SPAN_FIELDS = [
+  ...METRIC_NAMES,
+  'scores.performance',
+  'scores.risk',
+  'scores.stability',
+  'weightDrift',
+] as const;
+export type SpanField = (typeof SPAN_FIELDS)[number];
+
+const Extremes = z.partialRecord(z.enum(SPAN_FIELDS), FiniteNumber);
+
+/**
+ * Several samples of one strategy applied in one read batch: the update
+ * carries the state after the latest of them (its `id`, `ts`, metrics) and
+ * here what the others went through, so a rule can still see a value that
+ * crossed its threshold and came back between two updates.
+ */
+export const ScoreSpan = z.strictObject({
+  /** Samples this update covers (2 or more; an update without `span` covers one). */
+  samples: z.number().int().min(2),
+  /** Stream entry id of the first sample covered. */
+  firstEntryId: z.string(),
+  /** Observations in the window after the first sample covered (the span's fewest). */
+  firstCount: z.number().int().nonnegative(),
+  /** Smallest and largest finite value of each field over the covered samples (absent: never finite). */
+  low: Extremes,
+  high: Extremes,
+});
+export type ScoreSpan = z.infer<typeof ScoreSpan>;
+
+/**
+ * Written by the scorer per strategy per read batch: the strategy's state
+ * after the latest sample of the batch (one update per sample when samples
+ * arrive slower than the scorer reads them), with `span` when it covers more.
+ */
 export const ScoreUpdate = z.strictObject({
   strategy: StrategyId,
   /** The latest sample included: its `id` (or its stream entry id when it had none) and `ts`. */
@@ -59,6 +94,8 @@ export const ScoreUpdate = z.strictObject({
   /** The sample's arrival and the update's computation, epoch ms (processing time). */
   receivedAt: EpochMs,
   computedAt: EpochMs,
+  /** Present when the update covers several samples (conflation): their extremes. */
+  span: ScoreSpan.optional(),
 });
 export type ScoreUpdate = z.infer<typeof ScoreUpdate>;
 

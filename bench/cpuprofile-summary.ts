@@ -1,0 +1,50 @@
+/**
+ * `npx tsx bench/cpuprofile-summary.ts FILE.cpuprofile [N]`: where a
+ * `node --cpu-prof` profile spent its time, as the N heaviest functions by
+ * self time and the heaviest source files (node_modules packages folded
+ * into one line each), in percent of the profile's samples.
+ */
+import { readFileSync } from 'node:fs';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+const file = process.argv[2];
+if (!file) throw new Error('usage: cpuprofile-summary FILE.cpuprofile [N]');
+const top = Number(process.argv[3] ?? 25);
+const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[] };
+const total = prof.samples.length;
+const hits = new Map<number, number>();
+for (const s of prof.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
+
+/** A short place name: the package for node_modules, else the path under the repository. */
+function place(url: string): string {
+  if (!url) return '(native)';
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (nm) return `npm:${nm[1]}`;
+  if (url.startsWith('node:')) return url;
+  const i = url.indexOf('/main/');
+  return i >= 0 ? url.slice(i + 6) : url;
+}
+const byFn = new Map<string, number>();
+const byFile = new Map<string, number>();
+for (const n of prof.nodes) {
+  const h = hits.get(n.id) ?? 0;
+  if (!h) continue;
+  const f = `${n.callFrame.functionName || '(anonymous)'} ${place(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+  byFn.set(f, (byFn.get(f) ?? 0) + h);
+  const p = place(n.callFrame.url);
+  byFile.set(p, (byFile.get(p) ?? 0) + h);
+}
+const pct = (h: number): string => `${((100 * h) / total).toFixed(1).padStart(5)} %`;
+const show = (title: string, m: Map<string, number>): void => {
+  console.log(`\n${title}`);
+  for (const [k, h] of [...m].sort((x, y) => y[1] - x[1]).slice(0, top))
+    console.log(`${pct(h)}  ${k}`);
+};
+console.log(`${file}: ${total} samples`);
+show('self time by function', byFn);
+show('self time by file or package', byFile);
