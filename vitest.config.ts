@@ -10,6 +10,10 @@ export default defineConfig({
     alias: [
       { find: /^@quantmon\/shared$/, replacement: src('index.ts') },
       { find: /^@quantmon\/shared\/metric-names$/, replacement: src('metric-names.ts') },
+      {
+        find: /^@quantmon\/client$/,
+        replacement: fileURLToPath(new URL('packages/client/src/index.ts', import.meta.url)),
+      },
     ],
   },
   test: {

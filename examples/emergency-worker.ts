@@ -23,12 +23,16 @@
  *   event to its data. Whether a resolved alarm still calls for action is
  *   yours to decide: this example skips `system-check` jobs that resolved and
  *   still runs `risk-reduction` ones (logging both), since a VaR breach that
- *   has cleared may still deserve a look. Set ACT_ON_RESOLVED below.
+ *   has cleared may still deserve a look: `actOnResolved` below.
  * - Failures are retried with exponential backoff (the alerter sets
  *   attempts 5, delay 1 s); failed jobs are kept for inspection.
  */
-import { EMERGENCY_JOB, EMERGENCY_QUEUE, EmergencyJobData } from '@quantmon/shared';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import {
+  createEmergencyWorker,
+  EMERGENCY_JOB,
+  EMERGENCY_QUEUE,
+  type EmergencyHandler,
+} from '@quantmon/client';
 import { Cluster, Redis } from 'ioredis';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -42,52 +46,37 @@ const cluster = clusterNodes.length > 0;
 const prefix = process.env['BULLMQ_PREFIX'] ?? (cluster ? '{bull}' : 'bull');
 
 /** Replace these with calls into your order management / ops tooling. */
-const handlers: Record<string, (data: EmergencyJobData, incidentId: string) => Promise<void>> = {
-  [EMERGENCY_JOB.riskReduction]: async (data, incidentId) => {
+const handlers: Record<string, EmergencyHandler> = {
+  [EMERGENCY_JOB.riskReduction]: async (data, job) => {
     const { subject, value, threshold } = data.alert;
     console.log(
-      `[${incidentId}] reduce risk on ${subject}: VaR ${value} beyond ${threshold}; ${data.alert.recommendation}`,
+      `[${job.id}] reduce risk on ${subject}: VaR ${value} beyond ${threshold}; ${data.alert.recommendation}`,
     );
-    // e.g. await oms.scaleDown(subject.replace('strategy/', ''), 0.5, { idempotencyKey: incidentId });
+    // e.g. await oms.scaleDown(subject.replace('strategy/', ''), 0.5, { idempotencyKey: job.id });
   },
-  [EMERGENCY_JOB.systemCheck]: async (data, incidentId) => {
-    console.log(`[${incidentId}] system check on ${data.alert.subject}: ${data.alert.message}`);
-    // e.g. await pager.trigger({ dedupKey: incidentId, summary: data.alert.message });
+  [EMERGENCY_JOB.systemCheck]: async (data, job) => {
+    console.log(`[${job.id}] system check on ${data.alert.subject}: ${data.alert.message}`);
+    // e.g. await pager.trigger({ dedupKey: job.id, summary: data.alert.message });
   },
 };
-
-/** Per job name: run the handler even when the incident resolved before the job was taken. */
-const ACT_ON_RESOLVED: Record<string, boolean> = {
-  [EMERGENCY_JOB.riskReduction]: true,
-  [EMERGENCY_JOB.systemCheck]: false,
-};
-
-async function handle(job: Job): Promise<void> {
-  const parsed = EmergencyJobData.safeParse(job.data);
-  if (!parsed.success) {
-    // Retrying cannot fix a bad payload: fail at once, keep it for inspection.
-    throw new UnrecoverableError(`invalid emergency job ${job.id}: ${parsed.error.message}`);
-  }
-  const handler = handlers[job.name];
-  if (!handler) throw new UnrecoverableError(`no handler for job name "${job.name}"`);
-  const { resolvedAt } = parsed.data;
-  if (resolvedAt !== undefined) {
-    const ago = Math.round((Date.now() - resolvedAt) / 1000);
-    const act = ACT_ON_RESOLVED[job.name] ?? false;
-    console.log(
-      `[${job.id}] incident resolved ${ago} s ago, before this job was taken: ${act ? 'handling it anyway' : 'skipped'}`,
-    );
-    if (!act) return;
-  }
-  await handler(parsed.data, String(job.id));
-}
 
 // Workers need maxRetriesPerRequest: null (they block on Redis). A managed
 // Cluster with a password or TLS: add them to redisOptions.
 const connection = cluster
   ? new Cluster(clusterNodes, { redisOptions: { maxRetriesPerRequest: null } })
   : new Redis(redisUrl, { maxRetriesPerRequest: null });
-const worker = new Worker(EMERGENCY_QUEUE, handle, { connection, prefix, concurrency: 4 });
+const worker = createEmergencyWorker({
+  connection,
+  prefix,
+  handlers,
+  // A VaR breach that cleared before a worker took its job still gets handled; a system check does not.
+  actOnResolved: [EMERGENCY_JOB.riskReduction],
+  onSkipped: (data, job) => {
+    const ago = Math.round((Date.now() - (data.resolvedAt ?? Date.now())) / 1000);
+    console.log(`[${job.id}] incident resolved ${ago} s ago, before this job was taken: skipped`);
+  },
+  worker: { concurrency: 4 },
+});
 worker.on('failed', (job, err) =>
   console.error(
     `job ${job?.id} (${job?.name}) failed, attempt ${job?.attemptsMade}: ${err.message}`,
