@@ -4,13 +4,13 @@ import {
   sendJson,
   StrategySampleInput,
   tokenMatches,
-  type AppendResult,
   type ErrorBody,
   type IngestAccepted,
   type Logger,
   type StrategySample,
 } from '@quantmon/shared';
 import type { Backpressure } from './backpressure.js';
+import type { RequestResult } from './write-coalescer.js';
 import { z } from 'zod';
 
 export interface IngestOptions {
@@ -23,11 +23,11 @@ export interface IngestOptions {
    * one partition, unavailable): answered 503, and a retry with the same
    * ids writes only what is missing.
    */
-  write: (samples: StrategySample[]) => Promise<AppendResult>;
+  write: (samples: StrategySample[]) => Promise<RequestResult>;
   /** Answers when the stream behind ingest is too far behind (429). */
   backpressure?: () => Promise<Backpressure | undefined>;
   onRejected?: (status: number) => void;
-  onAccepted?: (result: AppendResult) => void;
+  onAccepted?: (result: RequestResult) => void;
   /** Where a failed write's cause is logged (the client gets no internals). */
   log?: Logger;
 }
@@ -116,7 +116,7 @@ export function validateIngest(
 }
 
 /** The 202 body: counts, and which samples were skipped as out of order. */
-export function acceptedBody(result: AppendResult): IngestAccepted {
+export function acceptedBody(result: RequestResult): IngestAccepted {
   const outOfOrderIndexes: number[] = [];
   result.outcomes.forEach((o, i) => {
     if (o === 'out-of-order') outOfOrderIndexes.push(i);
@@ -163,7 +163,7 @@ export async function handleIngest(
       throw new HttpError(400, { error: `body is not valid JSON: ${(err as Error).message}` });
     }
     const samples = validateIngest(json, opts.maxBatch, Date.now());
-    let result: AppendResult;
+    let result: RequestResult;
     try {
       result = await opts.write(samples);
     } catch (err) {

@@ -21,6 +21,7 @@ import { Counter } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
 import { HostSampler } from './host-sampler.js';
 import { handleIngest } from './ingest.js';
+import { WriteCoalescer } from './write-coalescer.js';
 import { pipelineCacheInfo } from './pipeline-cache.js';
 import { readPipelineBacklog, registerPipelineGauges } from './pipeline-gauges.js';
 import { PipelineStats } from './pipeline-stats.js';
@@ -100,6 +101,17 @@ const loops = monitorLoops({
   base: () => ({ redis: redis.status === 'ready', ingest: ingestRedis.status === 'ready' }),
 });
 shutdown.register('loop-health', () => loops.done);
+// Group commit: concurrent requests share one write (one Lua step per partition).
+const coalescer = new WriteCoalescer(
+  (samples) =>
+    appendSamples(ingestRedis, config.prefix, samples, {
+      partitions,
+      replicaWait: config.replicaWait,
+      orderToleranceMs: config.ingestOrderToleranceMs,
+      idempotencyTtlSeconds: config.ingestIdempotencyTtlSeconds,
+    }),
+  { maxInFlight: 2, maxSamples: Math.max(config.ingestMaxBatch, 1000) },
+);
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
@@ -121,13 +133,7 @@ const server = await startHttpServer({
           log,
           maxBatch: config.ingestMaxBatch,
           maxBytes: config.ingestMaxBytes,
-          write: (samples) =>
-            appendSamples(ingestRedis, config.prefix, samples, {
-              partitions,
-              replicaWait: config.replicaWait,
-              orderToleranceMs: config.ingestOrderToleranceMs,
-              idempotencyTtlSeconds: config.ingestIdempotencyTtlSeconds,
-            }),
+          write: (samples) => coalescer.submit(samples),
           backpressure: () => lagGate.check(),
           onAccepted: (r) => {
             ingested.inc({ outcome: 'written' }, r.accepted - r.late);
