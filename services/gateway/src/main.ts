@@ -24,6 +24,7 @@ import { parse as parseYaml } from 'yaml';
 import { alertRoutes } from './alert-routes.js';
 import { apiRoutes } from './api-routes.js';
 import { apiAuthRoute } from './auth.js';
+import { historyRouteSet } from './history-setup.js';
 import { rulesRoute } from './rules-route.js';
 import { EmergencyQueueReader } from './emergency-queue.js';
 import { incidentRoutes } from './incident-routes.js';
@@ -110,6 +111,10 @@ const server = await startHttpServer({
   info: () => ({ loops: loops.report() }),
   routes: [
     apiAuthRoute(policy),
+    ...historyRouteSet({
+      ...{ redis, keys, partitions, historyMaxScan: config.historyMaxScan },
+      ...{ log, shutdown },
+    }),
     alertRoutes(redis, keys, { partitions }),
     rulesAdminRoute(redis, keys, log.child({ module: 'rules-admin' })),
     rulesRoute(redis, keys, log.child({ module: 'rules' })),

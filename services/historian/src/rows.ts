@@ -1,8 +1,8 @@
 import {
-  fromMetricValue,
   HOUR_MS,
-  METRIC_NAMES,
   MINUTE_MS,
+  scoreNumbers,
+  systemNumbers,
   splitEntryId,
   type AlertEvent,
   type AuditEvent,
@@ -52,43 +52,6 @@ export interface RollupRow {
   last: string;
   min: Record<string, number>;
   max: Record<string, number>;
-}
-
-/** The numeric fields of a score update that are rolled up: every metric, the scores, the drift. */
-export function scoreNumbers(u: ScoreUpdate): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const name of METRIC_NAMES) {
-    const v = fromMetricValue(u.metrics[name]);
-    if (Number.isFinite(v)) out[name] = v;
-  }
-  out['performance'] = u.scores.performance;
-  out['risk'] = u.scores.risk;
-  out['stability'] = u.scores.stability;
-  if (u.weightDrift !== null) out['weightDrift'] = u.weightDrift;
-  return out;
-}
-
-const SYSTEM_FIELDS = [
-  'cpu',
-  'memory',
-  'disk',
-  'netInBytesPerSec',
-  'netOutBytesPerSec',
-  'load1',
-  'apiResponseTime',
-  'errorRate',
-  'cacheHitRate',
-  'processingTimeP50',
-  'processingTimeP99',
-] as const;
-
-export function systemNumbers(s: SystemSample): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const f of SYSTEM_FIELDS) {
-    const v = s[f];
-    if (typeof v === 'number' && Number.isFinite(v)) out[f] = v;
-  }
-  return out;
 }
 
 /** (at, part, seq) order: the entry written last wins a bucket's `last`. */
