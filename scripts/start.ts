@@ -12,12 +12,22 @@ import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
 import { pingRedis, portFree, spawnRedisServer } from './local-redis.js';
+import { startLocalHistory } from './embedded-postgres.js';
 import { formatLogLine } from './log-format.js';
+import { startConfigOrExit } from './start-config.js';
+import { describeExit, Supervisor } from './supervisor.js';
+import { serveSupervisorMetrics } from './supervisor-metrics.js';
 
 const root = resolve(import.meta.dirname, '..');
+// Our own variables first: GATEWAY_PORT=abc is a message, not a stack trace.
+const config = startConfigOrExit(process.env);
+// Restarts any service that exits unexpectedly, with backoff; gives up on a crash loop.
+const supervisor = new Supervisor(config.restartPolicy);
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const demo = !args.has('--no-demo');
+// History in PostgreSQL (DATABASE_URL, else an embedded one); --no-history: none, no historian.
+const history = !args.has('--no-history');
 
 /** `--name N` or `--name=N`: a replica count from 1 to 16. */
 function replicas(name: string): number {
@@ -64,9 +74,9 @@ async function firstFreePort(from: number): Promise<number> {
 }
 
 /**
- * Start one service. A replica (`restart`) that dies is started again: the
- * other replicas hold its partitions meanwhile. Any other service that dies
- * stops the pipeline.
+ * Start one service. One that exits unexpectedly is started again after the
+ * supervisor's backoff (a replica's partitions are held by the others
+ * meanwhile); too many exits in a short time stop the pipeline.
  */
 function run(name: string, file: string, env: NodeJS.ProcessEnv, restart = false): ChildProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', file], {
@@ -80,21 +90,17 @@ function run(name: string, file: string, env: NodeJS.ProcessEnv, restart = false
       process.stdout.write(`${formatLogLine(name, line)}\n`),
     );
   }
+  const startedAt = Date.now();
   proc.on('exit', (code, signal) => {
     if (stopping) return;
-    if (restart) {
-      say(
-        `${name} exited (${signal ?? `code ${code}`}); the other replicas take its partitions; restarting it`,
-      );
-      const i = children.findIndex((c) => c.proc === proc);
-      if (i >= 0) children.splice(i, 1);
-      setTimeout(() => {
-        if (!stopping) run(name, file, env, restart);
-      }, 1000);
-      return;
-    }
-    say(`${name} exited (${signal ?? `code ${code}`}); stopping the pipeline`);
-    void stop(1);
+    const decision = supervisor.exited(name, describeExit(code, signal), Date.now(), startedAt);
+    say(`${decision.message}${restart ? ' (the other replicas hold its partitions)' : ''}`);
+    if (decision.action === 'give-up') return void stop(1);
+    const i = children.findIndex((c) => c.proc === proc);
+    if (i >= 0) children.splice(i, 1);
+    setTimeout(() => {
+      if (!stopping) run(name, file, env, restart);
+    }, decision.delayMs);
   });
   children.push({ name, proc });
   return proc;
@@ -184,8 +190,7 @@ process.on('exit', () => {
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGHUP', () => void stop(0));
 
-const gatewayPort = Number(process.env['GATEWAY_PORT'] ?? 8080);
-const collectorPort = Number(process.env['COLLECTOR_PORT'] ?? 8081);
+const { gatewayPort, collectorPort } = config;
 for (const [name, p] of [
   ['GATEWAY_PORT', gatewayPort],
   ['COLLECTOR_PORT', collectorPort],
@@ -203,25 +208,31 @@ const redisUrl =
   process.env['REDIS_URL'] ??
   (clusterNodes ? clusterNodes.split(',')[0]!.trim() : await startRedis(gatewayPort));
 if (!(await pingRedis(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
+const databaseUrl = history ? process.env['DATABASE_URL'] || (await localHistory()) : undefined;
+async function localHistory(): Promise<string> {
+  const port = await firstFreePort(5433);
+  const pg = await startLocalHistory({
+    root,
+    port,
+    onLog: (line) => process.stdout.write(`${formatLogLine('postgres', line)}\n`),
+  }).catch((err: unknown) =>
+    fail(`PostgreSQL for history did not start: ${(err as Error).message} (--no-history runs without it)`),
+  );
+  children.push({ name: 'postgres', proc: pg.proc });
+  say(`started PostgreSQL on 127.0.0.1:${pg.port} (data in ${pg.dataDir})`);
+  return pg.url;
+}
 // Scorer and alerter ports only serve /healthz and /metrics: pick free ones so
 // pipelines (and replicas) can sit side by side. Everything else is identical.
 const scorerPorts: number[] = [];
 for (let i = 0; i < scorerCount; i++) {
   const from = (scorerPorts.at(-1) ?? collectorPort) + 1;
-  scorerPorts.push(
-    i === 0 && process.env['SCORER_PORT']
-      ? Number(process.env['SCORER_PORT'])
-      : await firstFreePort(from),
-  );
+  scorerPorts.push(i === 0 && config.scorerPort ? config.scorerPort : await firstFreePort(from));
 }
 const alerterPorts: number[] = [];
 for (let i = 0; i < alerterCount; i++) {
   const from = (alerterPorts.at(-1) ?? scorerPorts.at(-1)!) + 1;
-  alerterPorts.push(
-    i === 0 && process.env['ALERTER_PORT']
-      ? Number(process.env['ALERTER_PORT'])
-      : await firstFreePort(from),
-  );
+  alerterPorts.push(i === 0 && config.alerterPort ? config.alerterPort : await firstFreePort(from));
 }
 const env = {
   ...process.env,
@@ -245,6 +256,12 @@ const env = {
       },
     ]),
 };
+const supervisorPort = config.supervisorPort ?? (await firstFreePort(alerterPorts.at(-1)! + 1));
+await serveSupervisorMetrics(supervisor, supervisorPort).catch((err: unknown) =>
+  fail(`SUPERVISOR_PORT ${supervisorPort}: ${(err as Error).message}`),
+);
+if (databaseUrl) env['DATABASE_URL'] = databaseUrl;
+else delete env['DATABASE_URL'];
 run('collector', 'services/collector/src/main.ts', env);
 scorerPorts.forEach((port, i) =>
   run(
@@ -263,6 +280,10 @@ alerterPorts.forEach((port, i) =>
   ),
 );
 run('gateway', 'services/gateway/src/main.ts', env);
+if (databaseUrl) {
+  const port = await firstFreePort(8085);
+  run('historian', 'services/historian/src/main.ts', { ...env, HISTORIAN_PORT: String(port) });
+}
 
 const ok =
   (await waitHealthy(`http://127.0.0.1:${gatewayPort}/healthz`, 30_000)) &&
@@ -283,5 +304,7 @@ process.stdout.write(
     `  redis:      ${clusterNodes ? `Cluster ${clusterNodes}` : redisUrl}   (REDIS_URL for your workers and scripts)\n` +
     `  metrics:    collector :${collectorPort}, ${scorerPorts.map((p) => `scorer :${p}`).join(', ')}, ` +
     `${alerterPorts.map((p) => `alerter :${p}`).join(', ')}, gateway :${gatewayPort} (each /metrics and /healthz)\n` +
+    `  restarts:   http://127.0.0.1:${supervisorPort}/metrics (npm start restarts a service that exits)\n` +
+    `  history:    ${databaseUrl ? `PostgreSQL ${databaseUrl.replace(/\/\/[^@]*@/, '//')} (export and reports: /api/export, /api/report, npm run report)` : 'off (--no-history)'}\n` +
     `  Ctrl-C stops everything.\n\n`,
 );

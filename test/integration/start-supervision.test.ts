@@ -1,0 +1,185 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { eventually, ROOT } from '../helpers/services.js';
+
+/** Direct children of `pid`: their pids and command lines. */
+function childrenOf(pid: number): { pid: number; args: string }[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+  return out
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), args: m[2]! }));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `npm start` as an operator runs it (scripts/start.ts, its own process
+ * group as in a terminal): a SIGKILLed scorer is restarted by the
+ * supervisor and counted on its /metrics, no sample is lost across the
+ * crash, and Ctrl-C (SIGINT to the group) stops everything, leaving no
+ * process behind. Also: a bad variable is a message, not a stack trace.
+ */
+describe('npm start supervision', () => {
+  let redis: TestRedis;
+  let start: ChildProcess | undefined;
+  let out = '';
+  const ports = { gateway: 0, collector: 0, scorer: 0, alerter: 0, supervisor: 0 };
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+  });
+
+  afterAll(async () => {
+    if (start?.pid && start.exitCode === null) {
+      try {
+        process.kill(-start.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await redis?.dispose();
+  });
+
+  it('refuses a bad port with a message naming the variable', () => {
+    let stderr = '';
+    let status: number | null = 0;
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--no-demo'], {
+        cwd: ROOT,
+        env: { ...process.env, GATEWAY_PORT: 'abc' },
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (err) {
+      const e = err as { status: number | null; stderr: string };
+      status = e.status;
+      stderr = e.stderr;
+    }
+    expect(status).toBe(78);
+    expect(stderr).toMatch(/GATEWAY_PORT: .*\(got "abc"\)/);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('restarts a SIGKILLed scorer, loses no sample, and Ctrl-C leaves no process', async () => {
+    const prefix = uniquePrefix('start');
+    start = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--no-demo'], {
+      cwd: ROOT,
+      detached: true, // its own process group, as in a terminal: Ctrl-C reaches every member
+      env: {
+        ...process.env,
+        REDIS_URL: redis.url,
+        QUANTMON_PREFIX: prefix,
+        BULLMQ_PREFIX: `${prefix}-bull`,
+        GATEWAY_PORT: String(ports.gateway),
+        COLLECTOR_PORT: String(ports.collector),
+        SCORER_PORT: String(ports.scorer),
+        ALERTER_PORT: String(ports.alerter),
+        SUPERVISOR_PORT: String(ports.supervisor),
+        PROBES: '[]',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    start.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    start.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually(
+      () => {
+        if (start?.exitCode !== null) throw new Error(`npm start exited:\n${out}`);
+        return out.includes('quantmon is running') ? true : undefined;
+      },
+      90_000,
+      'the banner',
+    );
+    expect(out).toContain(`restarts:   http://127.0.0.1:${ports.supervisor}/metrics`);
+    const seen = new Set(childrenOf(start.pid!).map((c) => c.pid));
+
+    const post = async (from: number, n: number): Promise<void> => {
+      const now = Date.now();
+      const samples = Array.from({ length: n }, (_, i) => ({
+        strategy: 'supervised',
+        ts: now - 1000 + i,
+        return: 0.001 * (from + i),
+        id: `supervised-${from + i}`,
+      }));
+      const res = await fetch(`http://127.0.0.1:${ports.collector}/v1/samples`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(samples),
+      });
+      expect(res.status).toBe(202);
+    };
+    await post(0, 5);
+
+    const scorer = childrenOf(start.pid!).find((c) => c.args.includes('services/scorer/'));
+    expect(scorer, `a scorer child of npm start:\n${out}`).toBeDefined();
+    const killedAt = Date.now();
+    process.kill(scorer!.pid, 'SIGKILL');
+    await eventually(() => (alive(scorer!.pid) ? undefined : true), 10_000, 'the scorer gone');
+    await post(5, 5); // while no scorer runs: they wait in the stream
+    const replacement = await eventually(
+      async () => {
+        const c = childrenOf(start!.pid!).find((x) => x.args.includes('services/scorer/'));
+        return c && c.pid !== scorer!.pid && (await healthy(ports.scorer)) ? c : undefined;
+      },
+      60_000,
+      `a new healthy scorer; npm start said:\n${out}`,
+    );
+    seen.add(replacement.pid);
+    // Measured for the report (the issue asks for healing within 5 s); no timing assertion here.
+    process.stdout.write(`scorer healed ${Date.now() - killedAt} ms after SIGKILL\n`);
+    expect(out).toMatch(/scorer killed by SIGKILL; restarting it in \d+ ms \(restart 1,/);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.supervisor}/metrics`)).text();
+    expect(metrics).toMatch(
+      /quantmon_supervisor_restarts_total\{child="scorer",service="supervisor"\} 1/,
+    );
+
+    // Nothing lost: all ten samples scored, in one window.
+    await eventually(
+      async () => {
+        const summary = (await (
+          await fetch(`http://127.0.0.1:${ports.gateway}/api/summary`)
+        ).json()) as { strategies: { strategy: string; count: number }[] };
+        return summary.strategies.find((s) => s.strategy === 'supervised')?.count === 10
+          ? true
+          : undefined;
+      },
+      60_000,
+      'ten samples in the supervised window',
+    );
+
+    // Ctrl-C: SIGINT to the whole process group.
+    for (const c of childrenOf(start.pid!)) seen.add(c.pid);
+    const exited = new Promise<number | null>((r) => start!.once('exit', (code) => r(code)));
+    process.kill(-start.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    await eventually(
+      () => ([...seen].some(alive) ? undefined : true),
+      20_000,
+      `every child of npm start gone (${[...seen].filter(alive).join(', ')})`,
+    );
+  }, 240_000);
+});
