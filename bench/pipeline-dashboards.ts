@@ -5,11 +5,13 @@
  * records, for every score frame, the strategy, the sequence in the frame's
  * sample id (`<strategy index>:<sequence>`, set by the load) and when the
  * frame arrived, so the orchestrator can measure POST-to-frame latency.
- * IPC orders: `record` (start recording), `report`, `exit`.
+ * IPC orders: `record` (start recording), `report`, `positions` (the last
+ * score entry client 0 saw per partition: has it caught up?), `exit`.
  */
 import WebSocket from 'ws';
 
-export type DashboardsOrder = { type: 'record' } | { type: 'report' } | { type: 'exit' };
+export type DashboardsOrder =
+  { type: 'record' } | { type: 'report' } | { type: 'positions' } | { type: 'exit' };
 export interface DashboardsReport {
   type: 'report';
   connected: number;
@@ -17,7 +19,10 @@ export interface DashboardsReport {
   /** Frames per client since the start. */
   frames: number[];
   scoreFrames: number[];
-  /** Flat [strategy index, sequence, arrival epoch ms] triples of client 0, since `record`. */
+  /**
+   * Client 0's score frames since `record`, flat: strategy index, sequence,
+   * arrival, the update's receivedAt and computedAt, its entry's write ms.
+   */
   arrivals: number[];
 }
 
@@ -28,6 +33,8 @@ const scoreFrames = new Array<number>(clients).fill(0);
 let arrivals: number[] = [];
 let recording = false;
 let connected = 0;
+/** Client 0's newest score entry per partition. */
+const lastPos: Record<number, string> = {};
 const sockets: WebSocket[] = [];
 
 /** `"type":"score"` starts at byte 9 of every score frame (`{"type":"score",...`). */
@@ -37,11 +44,20 @@ function onFrame(k: number, d: Buffer): void {
   frames[k]!++;
   if (!isScore(d)) return;
   scoreFrames[k]!++;
-  if (k !== 0 || !recording) return;
+  if (k !== 0) return;
   const at = performance.timeOrigin + performance.now();
-  const f = JSON.parse(d.toString('utf8')) as { data: { id: string } };
+  const f = JSON.parse(d.toString('utf8')) as {
+    pos: string;
+    part?: number;
+    data: { id: string; receivedAt: number; computedAt: number };
+  };
+  lastPos[f.part ?? 0] = f.pos;
+  if (!recording) return;
   const [s, q] = f.data.id.split(':').map(Number);
-  if (Number.isFinite(s) && Number.isFinite(q)) arrivals.push(s!, q!, at);
+  if (Number.isFinite(s) && Number.isFinite(q)) {
+    // The stages: accepted by the collector, computed by the scorer, written (the entry id's ms).
+    arrivals.push(s!, q!, at, f.data.receivedAt, f.data.computedAt, Number(f.pos.split('-')[0]));
+  }
 }
 
 await Promise.all(
@@ -70,6 +86,8 @@ process.on('message', (o: DashboardsOrder) => {
     arrivals = [];
     recording = true;
     process.send?.({ type: 'recording' });
+  } else if (o.type === 'positions') {
+    process.send?.({ type: 'positions', positions: lastPos });
   } else if (o.type === 'report') {
     recording = false;
     const r: DashboardsReport = {

@@ -5,17 +5,34 @@
  * or past the sample's (frames may conflate several samples into one).
  */
 
-/** sends and arrivals: flat [strategy, sequence, epoch ms] triples. */
-export function latencies(sends: number[], arrivals: number[]): { ms: number[]; missing: number } {
+/** The arrival record's width: strategy, sequence, arrival, receivedAt, computedAt, written. */
+export const ARRIVAL_FIELDS = 6;
+
+export interface Latencies {
+  /** Per sample, POST to the first frame that includes it, sorted. */
+  ms: number[];
+  missing: number;
+  /**
+   * For samples shown by their own frame (not conflated into a later one),
+   * sorted: POST to accepted by the collector, accepted to computed by the
+   * scorer, computed to written to the scores stream, written to arrival.
+   */
+  stages: { ingest: number[]; score: number[]; write: number[]; deliver: number[] };
+}
+
+/** sends: flat [strategy, sequence, epoch ms] triples; arrivals: ARRIVAL_FIELDS-wide records. */
+export function latencies(sends: number[], arrivals: number[]): Latencies {
   // Per strategy: arrivals in order (a strategy's frames come in stream order).
-  const byStrategy = new Map<number, { seq: number[]; at: number[] }>();
-  for (let i = 0; i < arrivals.length; i += 3) {
+  const byStrategy = new Map<number, { seq: number[]; at: number[]; rec: number[] }>();
+  for (let i = 0; i < arrivals.length; i += ARRIVAL_FIELDS) {
     const s = arrivals[i]!;
     let list = byStrategy.get(s);
-    if (!list) byStrategy.set(s, (list = { seq: [], at: [] }));
+    if (!list) byStrategy.set(s, (list = { seq: [], at: [], rec: [] }));
     list.seq.push(arrivals[i + 1]!);
     list.at.push(arrivals[i + 2]!);
+    list.rec.push(i);
   }
+  const stages: Latencies['stages'] = { ingest: [], score: [], write: [], deliver: [] };
   const ms: number[] = [];
   let missing = 0;
   for (let i = 0; i < sends.length; i += 3) {
@@ -29,11 +46,29 @@ export function latencies(sends: number[], arrivals: number[]): { ms: number[]; 
       if (list!.seq[mid]! >= q) hi = mid;
       else lo = mid + 1;
     }
-    if (!list || lo >= list.seq.length) missing++;
-    else ms.push(list.at[lo]! - sends[i + 2]!);
+    if (!list || lo >= list.seq.length) {
+      missing++;
+      continue;
+    }
+    const sent = sends[i + 2]!;
+    ms.push(list.at[lo]! - sent);
+    if (list.seq[lo] !== q) continue;
+    const r = list.rec[lo]!;
+    const [at, received, computed, written] = arrivals.slice(r + 2, r + 6) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    stages.ingest.push(received - sent);
+    stages.score.push(computed - received);
+    stages.write.push(written - computed);
+    stages.deliver.push(at - written);
   }
-  ms.sort((x, y) => x - y);
-  return { ms, missing };
+  const up = (x: number, y: number): number => x - y;
+  ms.sort(up);
+  for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k].sort(up);
+  return { ms, missing, stages };
 }
 
 export function percentile(sorted: readonly number[], q: number): number {

@@ -43,6 +43,8 @@ const { values: a } = parseArgs({
     dashboards: { type: 'string', default: '10' },
     replicas: { type: 'string', default: '1' },
     'half-seconds': { type: 'string', default: '10' },
+    /** Samples/s of the latency phase; default half the scored rate. */
+    'half-rate': { type: 'string' },
     'single-seconds': { type: 'string', default: '8' },
     'ceiling-samples': { type: 'string', default: '200000' },
     profile: { type: 'string' },
@@ -130,6 +132,26 @@ async function xaddCeiling(redis: Redis, json: string, n: number): Promise<numbe
   const rate = n / ((performance.now() - t0) / 1000);
   await redis.del(key);
   return rate;
+}
+
+/** Wait until dashboard 0 has the newest score entry of every partition (its backlog is gone). */
+async function dashboardsCaughtUp(d: ChildProcess, partitions: number): Promise<void> {
+  const end = Date.now() + 120_000;
+  for (;;) {
+    const { positions } = await ask<{ positions: Record<number, string> }>(
+      d,
+      { type: 'positions' },
+      'positions',
+    );
+    let behind = 0;
+    for (let p = 0; p < partitions; p++) {
+      const newest = (await redis.xrevrange(keys.partition(p).scores, '+', '-', 'COUNT', 1))[0];
+      if (newest && positions[p] !== newest[0]) behind++;
+    }
+    if (behind === 0) return;
+    if (Date.now() > end) throw new Error(`dashboards still behind on ${behind} partitions`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 // ── run ──────────────────────────────────────────────────────────────────
@@ -239,9 +261,10 @@ try {
   const cpu1 = procs.map((p) => cpuSeconds(p.pid));
   const scoredRate = max.accepted / scoredSeconds;
 
-  // 3. half load
+  // 3. half load, once the dashboards have seen every score written so far
+  await dashboardsCaughtUp(dashboards, partitions);
   await ask(dashboards, { type: 'record' }, 'recording');
-  const halfRate = Math.max(100, Math.round(scoredRate / 2));
+  const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
   const paced = await ask<Extract<LoadReply, { type: 'paced' }>>(
     load,
     {
@@ -314,6 +337,12 @@ try {
     `\nhalf load ${f0(halfRate)} samples/s for ${f1(paced.seconds)} s: POST -> score frame ` +
       `p50 ${f1(percentile(lat.ms, 0.5))} ms, p99 ${f1(percentile(lat.ms, 0.99))} ms, ` +
       `max ${f1(percentile(lat.ms, 1))} ms (${f0(lat.ms.length)} samples, ${lat.missing} never shown)`,
+  );
+  console.log(
+    `  by stage, p50 / p99 ms (samples shown by their own frame): ` +
+      Object.entries(lat.stages)
+        .map(([k, v]) => `${k} ${f1(percentile(v, 0.5))} / ${f1(percentile(v, 0.99))}`)
+        .join(', '),
   );
   for (const { label, r } of singles) {
     console.log(

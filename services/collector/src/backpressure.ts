@@ -35,7 +35,8 @@ export function retryAfterSeconds(
 /**
  * Decides 429 for ingest from the scorer group's lag summed over the
  * partitions' strategy-samples streams. One reading serves every request
- * for `cacheMs` (and concurrent requests share one in-flight reading), so
+ * for `cacheMs` (and concurrent requests share one in-flight reading; after
+ * the first, requests use the last reading while the next is taken), so
  * the check costs one XINFO per partition per interval however busy ingest
  * is. When the lag cannot be read (Redis
  * down, no group yet) it never blocks: the write itself answers 503 if
@@ -68,7 +69,10 @@ export class LagGate {
     const now = (this.opts.now ?? Date.now)();
     if (this.cached && now - this.cached.at < this.opts.cacheMs) return this.cached.reading;
     this.inflight ??= this.refresh(now).finally(() => (this.inflight = undefined));
-    return this.inflight;
+    // Stale while revalidating: once there is a reading, no request waits for
+    // the next one (those round trips would sit in every request's latency
+    // once per cache period); the gate is late by at most one refresh.
+    return this.cached ? this.cached.reading : this.inflight;
   }
 
   private async refresh(now: number): Promise<LagReading | undefined> {
