@@ -46,7 +46,7 @@ const HOST_STARTUP_GRACE = MINUTE;
 const WARNING_KEEP_FIRING = 3 * MINUTE;
 
 /**
- * The ten default rules of ARCHITECTURE.md and two on the pipeline itself, as rules-file entries (a rules
+ * The ten default rules of docs/architecture.md and two on the pipeline itself, as rules-file entries (a rules
  * file patches them by name). Losses (drawdown, VaR) are compared as
  * magnitudes: "VaR beyond 0.15" is a 5 % quantile return below -0.15.
  * Each has a clear threshold a little inside the limit, so a value hovering

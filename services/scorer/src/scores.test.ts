@@ -6,7 +6,7 @@ const metrics = (over: Partial<MetricValues>): MetricValues =>
   ({ ...Object.fromEntries(METRIC_NAMES.map((n) => [n, NaN])), ...over }) as MetricValues;
 
 describe('computeScores', () => {
-  it('follows the ARCHITECTURE.md formulas term by term', () => {
+  it('follows the docs/architecture.md formulas term by term', () => {
     const s = computeScores(
       metrics({
         sharpeRatio: 1.5,

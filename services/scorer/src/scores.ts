@@ -12,7 +12,7 @@ const orZero = (x: number): number =>
         : 0;
 
 /**
- * The three scores of ARCHITECTURE.md, each 0-100, from the engine's metrics:
+ * The three scores of docs/architecture.md, each 0-100, from the engine's metrics:
  * - performance = clamp(sharpe*20, 0, 40) + clamp(informationRatio*15, 0, 30) + clamp(winRate*30, 0, 30)
  * - risk        = clamp(annualVolatility*100, 0, 40) + clamp(|maxDrawdown|*100, 0, 30) + clamp(|valueAtRisk|*100, 0, 30)
  * - stability   = max(0, 50 - trackingError*100) + max(0, 50 - |correlation|*50)
@@ -35,7 +35,7 @@ export function computeScores(m: MetricValues): Scores {
   return { performance, risk, stability };
 }
 
-/** Status words and their bands (ARCHITECTURE.md "Targets"). */
+/** Status words and their bands (docs/architecture.md "Targets"). */
 export function scoreStatus(s: Scores): ScoreStatus {
   return {
     performance:
