@@ -100,7 +100,7 @@ describe('dashboard in a real browser', () => {
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
 
   it('loads, then cards and charts follow live samples', async () => {
-    await page.goto(`http://127.0.0.1:${gateway.port}/`);
+    await page.goto(`http://127.0.0.1:${gateway.port}/#strategy`); // the strategy view (the overview is the landing view)
     await page.waitForSelector('#status[data-state="live"]');
     const t0 = Date.parse('2026-01-05T00:00:00Z');
     await post(samples('web-calm', 25, (i) => (i % 3 === 0 ? -0.004 : 0.006), t0));

@@ -22,11 +22,16 @@ export function deskScore(index: number, round: number, at = Date.now()): ScoreU
   const metrics = Object.fromEntries(
     METRIC_NAMES.map((n, k) => [n, Math.round(wave(k) * 1000) / 10_000]),
   ) as StrategyMetrics;
+  // Inside the default rules' limits, except a few strategies: one in 50 beyond the VaR
+  // limit (critical), one in 25 beyond the drawdown limit (warning), as on a real desk.
+  const varLimit = index % 50 === 7 ? 0.19 : 0.12;
+  const ddLimit = index % 25 === 3 ? 0.14 : 0.08;
   metrics.sharpeRatio = Math.round(wave(1) * 300) / 100;
-  metrics.currentDrawdown = -Math.abs(Math.round(wave(2) * 2000) / 10_000);
-  metrics.maxDrawdown = -Math.abs(Math.round(wave(3) * 3000) / 10_000);
-  metrics.valueAtRisk = -Math.abs(Math.round(wave(4) * 1800) / 10_000);
-  metrics.annualVolatility = Math.abs(Math.round(wave(5) * 4000) / 10_000);
+  metrics.currentDrawdown = -Math.round(Math.abs(wave(2)) * ddLimit * 10_000) / 10_000;
+  metrics.maxDrawdown = -Math.round(Math.abs(wave(3)) * 0.3 * 10_000) / 10_000;
+  metrics.valueAtRisk = -Math.round((Math.abs(wave(4)) * 0.5 + 0.5) * varLimit * 10_000) / 10_000;
+  metrics.annualVolatility = Math.round(Math.abs(wave(5)) * 0.22 * 10_000) / 10_000;
+  metrics.correlation = Math.round(wave(9) * 0.7 * 1000) / 1000;
   const performance = Math.round((50 + 45 * wave(6)) * 10) / 10;
   const risk = Math.round((40 + 38 * wave(7)) * 10) / 10;
   const stability = Math.round((75 + 24 * wave(8)) * 10) / 10;

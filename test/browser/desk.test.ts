@@ -163,8 +163,13 @@ describe('desk dashboard in a real browser', () => {
     expect(tones.length).toBeGreaterThan(0);
     expect(tones.every((t) => t === 'bad')).toBe(true);
     await page.selectOption('#ov-status', 'all');
-    await page.click('.ov-head button[data-key="strategy"]'); // back to strategy, descending now
-    await page.click('.ov-head button[data-key="strategy"]'); // ascending
+    await page.click('.ov-head button[data-key="strategy"]'); // from Sharpe to strategy: ascending
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('.ov-head button[data-key="strategy"]')
+          ?.getAttribute('data-sort') === 'asc',
+    );
     // Live: a new update for desk-0000 changes its row within the page's next paints.
     const before = await page
       .locator('#ov-scroll .ov-row[data-strategy="desk-0000"] .ov-samples')
@@ -260,7 +265,7 @@ describe('desk dashboard in a real browser', () => {
     await item.waitFor();
     expect(await item.innerText()).toContain('olga');
     await page.waitForSelector('#incident-timeline li[data-kind="silenced"]', { timeout: 15_000 });
-    await shot(page, 'desk-incident-desktop.png');
+    await page.screenshot({ path: join(ARTIFACTS, 'desk-incident-desktop.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
       390,

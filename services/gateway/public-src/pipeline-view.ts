@@ -138,12 +138,14 @@ export function renderPipeline(root: HTMLElement, h: PipelineHealth): void {
       return c;
     }),
   );
-  const rows = [...h.lag].sort(
-    (a, b) =>
-      a.stream.localeCompare(b.stream) ||
-      a.group.localeCompare(b.group) ||
-      (a.partition ?? -1) - (b.partition ?? -1),
-  );
+  // One row per stream and group; the partitions' lags side by side (P columns would not fit a phone).
+  const groups = new Map<string, Lag[]>();
+  for (const l of h.lag) {
+    const k = `${l.stream}\u0000${l.group}`;
+    groups.set(k, [...(groups.get(k) ?? []), l]);
+  }
+  const sum = (xs: Lag[], f: (l: Lag) => number | null): number | null =>
+    xs.some((x) => f(x) === null) ? null : xs.reduce((a, x) => a + (f(x) ?? 0), 0);
   const lag = el(
     'table',
     { className: 'lag', id: 'lag-table' },
@@ -153,7 +155,7 @@ export function renderPipeline(root: HTMLElement, h: PipelineHealth): void {
       el(
         'tr',
         {},
-        ...['Stream', 'Group', 'Partition', 'Lag', 'Pending'].map((t) =>
+        ...['Stream', 'Group', 'Lag', 'Pending', 'Per partition'].map((t) =>
           el('th', { textContent: t }),
         ),
       ),
@@ -161,17 +163,33 @@ export function renderPipeline(root: HTMLElement, h: PipelineHealth): void {
     el(
       'tbody',
       {},
-      ...rows.map((l) =>
-        el(
-          'tr',
-          { className: (l.lag ?? 0) > 1000 ? 'warn' : '' },
-          el('td', { textContent: l.stream }),
-          el('td', { textContent: l.group }),
-          el('td', { textContent: l.partition === null ? 'global' : String(l.partition) }),
-          el('td', { textContent: dash(l.lag) }),
-          el('td', { textContent: dash(l.pending) }),
-        ),
-      ),
+      ...[...groups.values()]
+        .sort(
+          (a, b) =>
+            a[0]!.stream.localeCompare(b[0]!.stream) || a[0]!.group.localeCompare(b[0]!.group),
+        )
+        .map((ls) => {
+          ls.sort((a, b) => (a.partition ?? -1) - (b.partition ?? -1));
+          const total = sum(ls, (l) => l.lag);
+          const tr = el(
+            'tr',
+            { className: (total ?? 0) > 1000 ? 'warn' : '' },
+            el('td', { textContent: ls[0]!.stream }),
+            el('td', { textContent: ls[0]!.group }),
+            el('td', { textContent: dash(total) }),
+            el('td', { textContent: dash(sum(ls, (l) => l.pending)) }),
+            el('td', {
+              className: 'parts',
+              textContent:
+                ls[0]!.partition === null
+                  ? 'global stream'
+                  : ls.map((l) => `p${l.partition}:${dash(l.lag)}`).join(' '),
+            }),
+          );
+          tr.dataset['stream'] = ls[0]!.stream;
+          tr.dataset['group'] = ls[0]!.group;
+          return tr;
+        }),
     ),
   );
   root.replaceChildren(

@@ -65,8 +65,8 @@ export function incidentRoutes(opts: IncidentRoutesOptions): Route {
     const silences = await readJsonHash(redis, keys.silences, Silence);
     const since = Math.min(...events.map((e) => e.startsAt), open?.firing.startsAt ?? Infinity);
     const audit = (
-      await readAudit(redis, keys, [], { from: since, limit: 1000 }, Date.now())
-    ).filter((a) => a.kind === 'acknowledged' && a.incidentId === id);
+      await readAudit(redis, keys, silences.values(), { from: since, limit: 1000 }, Date.now())
+    ).filter((a) => a.kind !== 'acknowledged' || a.incidentId === id);
     let job = null;
     let jobError: string | undefined;
     try {

@@ -1,4 +1,6 @@
 import type { AlertEvent, AuditEvent, Silence } from '@quantmon/shared';
+// The alerter's own matcher (RE2 regexes): a silence is shown on the incidents it would mute.
+import { SilenceSet } from '../../alerter/src/silences.js';
 
 /** One step in an incident's life, with who made it and when. */
 export interface TimelineStep {
@@ -25,7 +27,10 @@ export interface TimelineStep {
  * the silence that muted it). Pure: the route reads, this derives. Each
  * change is reported once, at the first event that carries it; an
  * acknowledgement the audit also holds is reported once, with the audit's
- * token name.
+ * token name. Silences created, expired early or lapsed while the incident
+ * was open are taken from the audit when their matchers match the
+ * incident (the alerter marks `silenced` only on the incident's next
+ * event, which a steady firing incident may not have for a while).
  */
 export function incidentTimeline(
   events: readonly AlertEvent[],
@@ -44,7 +49,37 @@ export function incidentTimeline(
     }
     return undefined;
   };
-  for (const e of [...events].sort((a, b) => a.ts - b.ts)) {
+  const sorted = [...events].sort((a, b) => a.ts - b.ts);
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  const fromAudit = new Set<string>();
+  if (first && last) {
+    const end = last.state === 'resolved' ? (last.endsAt ?? last.ts) : Number.MAX_SAFE_INTEGER;
+    for (const a of audit) {
+      if (a.kind === 'acknowledged' || a.kind === 'rules-changed') continue;
+      if (a.at < first.startsAt || a.at > end) continue;
+      const always = { ...a.silence, startsAt: 0, endsAt: Number.MAX_SAFE_INTEGER };
+      if (!new SilenceSet([always]).match(last, 1)) continue;
+      fromAudit.add(a.silence.id);
+      const what = a.silence.matchers.map((m) => `${m.name}${m.op}${m.value}`).join(', ');
+      steps.push(
+        a.kind === 'silence-created'
+          ? {
+              kind: 'silenced',
+              at: a.at,
+              by: a.by,
+              detail: `${a.silence.id} (${what}) until ${new Date(a.silence.endsAt).toISOString()}${a.silence.comment ? `: ${a.silence.comment}` : ''}`,
+            }
+          : {
+              kind: 'unsilenced',
+              at: a.at,
+              by: a.by,
+              detail: `${a.silence.id} ${a.kind === 'silence-deleted' ? 'expired early' : 'lapsed'}`,
+            },
+      );
+    }
+  }
+  for (const e of sorted) {
     if (e.state !== state) {
       state = e.state;
       const detail = `${e.metric} ${e.value} vs threshold ${e.threshold}`;
@@ -65,7 +100,9 @@ export function incidentTimeline(
       });
     }
     if (e.silenced?.id !== silenced) {
-      if (e.silenced) {
+      if (e.silenced && fromAudit.has(e.silenced.id)) {
+        // already in the timeline from the audit, with who
+      } else if (e.silenced) {
         const s = silences.get(e.silenced.id);
         steps.push({
           kind: 'silenced',
@@ -73,7 +110,9 @@ export function incidentTimeline(
           by: s?.createdBy ?? 'unknown',
           detail: `${e.silenced.id} until ${new Date(e.silenced.endsAt).toISOString()}${s?.comment ? `: ${s.comment}` : ''}`,
         });
-      } else steps.push({ kind: 'unsilenced', at: e.ts, by: 'alerter', detail: silenced ?? '' });
+      } else if (silenced === undefined || !fromAudit.has(silenced)) {
+        steps.push({ kind: 'unsilenced', at: e.ts, by: 'alerter', detail: silenced ?? '' });
+      }
       silenced = e.silenced?.id;
     }
     if (e.inhibitedBy?.incidentId !== inhibited) {
