@@ -134,3 +134,4 @@ export {
   type LoopProbe,
 } from './loop-health.js';
 export { exitOnFatal } from './fatal-errors.js';
+export { fastScoreUpdate, fastStrategySample, fastStrategySampleInput } from './fast-guards.js';

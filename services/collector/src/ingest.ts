@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  fastStrategySampleInput,
   sampleIssues,
   sendJson,
   StrategySampleInput,
@@ -105,6 +106,15 @@ export function validateIngest(
     });
   }
   const single = !Array.isArray(json);
+  // The common shape (epoch-ms ts, known fields) is checked by hand; anything
+  // else goes through the schema, which also names every bad field.
+  const fast = single
+    ? fastStrategySampleInput(json)
+    : json.length > 0 && json.every(fastStrategySampleInput);
+  if (fast) {
+    const items = (single ? [json] : json) as StrategySample[];
+    return items.map((s) => ({ ...s, receivedAt }));
+  }
   const parsed = single
     ? StrategySampleInput.safeParse(json)
     : z.array(StrategySampleInput).min(1).safeParse(json);
