@@ -132,7 +132,13 @@ export class Fanout {
     for (const b of batch) {
       let enc: EncodedFrame | undefined;
       this.subs.forEachAudience(b.topic, (c) => {
-        enc ??= { data: encode(b.frame), key: b.key, stream: b.stream, part: b.part, pos: b.pos };
+        enc ??= {
+          data: encodeBroadcast(b),
+          key: b.key,
+          stream: b.stream,
+          part: b.part,
+          pos: b.pos,
+        };
         if (c.cork()) this.corked.push(c);
         c.deliver(enc);
       });
@@ -311,7 +317,7 @@ export class Fanout {
     }
     // Partitions interleaved by position (within one partition, stream order).
     if (results.length > 1) entries.sort((a, b) => compareIds(a.pos, b.pos) || a.part - b.part);
-    for (const e of entries) conn.sendOwn(encode(e.frame));
+    for (const e of entries) conn.sendOwn(encodeBroadcast(e));
     const at = { pos: newestOf(cutoffs), positions: { [stream]: positionsRecord(cutoffs) } };
     for (const t of added) {
       const replayed = entries.filter((e) => topicMatches(t, e.topic)).length;
@@ -366,4 +372,20 @@ export class Fanout {
 /** JSON, framed for the wire once (see wire-frame.ts). */
 function encode(frame: ServerFrame): Buffer {
   return textFrame(Buffer.from(JSON.stringify(frame)));
+}
+
+/**
+ * A data frame around the entry's JSON as the stream holds it (written by
+ * the service that owns the stream, and checked when decoded): the same
+ * text JSON.stringify would give, without serialising the message again.
+ */
+function encodeBroadcast(b: Broadcast): Buffer {
+  const f = b.frame;
+  if (b.raw === undefined || !('data' in f)) return encode(f);
+  const part = f.part === undefined ? '' : `,"part":${f.part}`;
+  return textFrame(
+    Buffer.from(
+      `{"type":${JSON.stringify(f.type)},"pos":${JSON.stringify(f.pos)}${part},"data":${b.raw}}`,
+    ),
+  );
 }

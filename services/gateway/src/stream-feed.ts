@@ -1,6 +1,7 @@
 import {
   AlertEvent,
   allPartitions,
+  DATA_FIELD,
   decodeEntry,
   Incident,
   readJsonHash,
@@ -50,12 +51,25 @@ export interface Broadcast {
   /** Conflation key for metric frames (latest wins); null for alerts, never dropped. */
   key: string | null;
   frame: ServerFrame;
+  /** The entry's message JSON as stored: the frame's `data`, forwarded without re-serialising. */
+  raw?: string;
 }
 
 export type Decoded = { ok: true; b: Broadcast } | { ok: false; reason: string };
 
 /** Decode one entry of a resumable stream (of partition `part`) into the frame clients get. */
 export function decodeBroadcast(
+  s: ResumeStream,
+  part: number,
+  pos: string,
+  fields: readonly string[],
+): Decoded {
+  const d = decodeFrame(s, part, pos, fields);
+  if (d.ok && fields.length === 2 && fields[0] === DATA_FIELD) d.b.raw = fields[1]!;
+  return d;
+}
+
+function decodeFrame(
   s: ResumeStream,
   part: number,
   pos: string,
