@@ -68,6 +68,17 @@ describe('desk API: roles, pipeline health, incidents, rule changes', () => {
     expect((await call('o-tok', 'POST', '/api/silences', silence)).status).toBe(201);
     expect((await call('o-tok', 'PUT', '/api/rules', { rules: {} })).status).toBe(403);
     expect((await call('plain-tok', 'PUT', '/api/rules', { rules: {} })).status).toBe(403);
+    const doc = (await (await call(undefined, 'GET', '/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    for (const p of [
+      '/api/me',
+      '/api/pipeline',
+      '/api/incidents/{incidentId}',
+      '/api/rules/document',
+    ])
+      expect(doc.paths).toHaveProperty([p]);
+    expect(doc.paths['/api/rules']).toHaveProperty(['put']);
   });
 
   it('reports every service up with version and uptime, lag per group and partition, and the queue', async () => {

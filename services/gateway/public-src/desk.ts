@@ -94,6 +94,11 @@ export class Desk {
     this.route();
   }
 
+  /** Who an acknowledgement says it is from: the caller's name, or "dashboard" when anonymous (as before roles). */
+  ackBy(): string {
+    return this.me.name === 'anonymous' || this.me.name === 'unknown' ? 'dashboard' : this.me.name;
+  }
+
   score(u: ScoreUpdate): void {
     this.overview.update(u);
   }
@@ -171,7 +176,7 @@ export class Desk {
       const d = await api<IncidentDetail>('GET', `/api/incidents/${encodeURIComponent(id)}`);
       if (this.incidentId !== id) return;
       renderIncident(box, d, this.me, {
-        acknowledge: (incident) => acknowledge(incident, this.me.name),
+        acknowledge: (incident) => acknowledge(incident, this.ackBy()),
         silence: (ms) => fillSilenceForm(byId<HTMLFormElement>('silence-form'), ms),
         refresh: () => void this.loadIncident(),
       });

@@ -220,7 +220,7 @@ function alertItem(a: AlertEvent): HTMLLIElement {
   button.disabled = acked;
   button.onclick = async () => {
     button.disabled = true;
-    const err = await acknowledge(a.incidentId, desk.me.name);
+    const err = await acknowledge(a.incidentId, desk.ackBy());
     if (err) state.ackErrors.set(a.incidentId, err);
     else {
       state.acked.add(a.incidentId);
