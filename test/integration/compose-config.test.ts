@@ -5,6 +5,7 @@ import {
   loadAlerterConfig,
   loadCollectorConfig,
   loadGatewayConfig,
+  loadHistorianConfig,
   loadScorerConfig,
   type CommonConfig,
 } from '@quantmon/shared';
@@ -21,12 +22,13 @@ import { parse } from 'yaml';
 const root = resolve(import.meta.dirname, '../..');
 const BASE = ['docker-compose.yml'];
 const CLUSTER = ['docker-compose.yml', 'docker-compose.cluster.yml'];
-const SCALED = ['scorer', 'alerter', 'gateway'];
+const SCALED = ['scorer', 'alerter', 'gateway', 'historian'];
 const LOADERS: Record<string, (env: Record<string, string>) => CommonConfig> = {
   collector: loadCollectorConfig,
   scorer: loadScorerConfig,
   alerter: loadAlerterConfig,
   gateway: loadGatewayConfig,
+  historian: loadHistorianConfig,
 };
 /** Settings that would give every replica of a scaled service the same identity. */
 const FIXED_IDS = ['REPLICA_ID', 'ALERTER_CONSUMER', 'GATEWAY_ID'];
@@ -143,6 +145,31 @@ describe('docker-compose.yml', () => {
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync everysec');
     expect(command).toContain('--maxmemory-policy noeviction');
+  });
+});
+
+describe('docker-compose.yml: history', () => {
+  it('runs PostgreSQL on a volume with a healthcheck, and the historian and gateway on it', (ctx) => {
+    const services = resolved(ctx, BASE);
+    const pg = services['postgres'];
+    expect(pg, 'a postgres service').toBeDefined();
+    expect(pg!.image).toMatch(/^postgres:/);
+    const data = (pg!.volumes ?? [])
+      .map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`))
+      .find((v) => /:\/var\/lib\/postgresql\/data(:|$)/.test(v));
+    expect(data, 'its data on a volume').toBeDefined();
+    expect((pg as { healthcheck?: { test?: unknown } }).healthcheck?.test).toBeDefined();
+    const historian = services['historian']!;
+    expect(words(historian.command).join(' ')).toContain('services/historian/');
+    expect(dependsOn(historian, 'postgres')).toBe('service_healthy');
+    const env0 = env(pg!);
+    for (const name of ['historian', 'gateway']) {
+      const url = new URL(env(services[name]!)['DATABASE_URL']!);
+      expect(url.hostname, `${name}: DATABASE_URL host`).toBe('postgres');
+      expect(url.pathname.slice(1)).toBe(env0['POSTGRES_DB']);
+      expect(decodeURIComponent(url.username)).toBe(env0['POSTGRES_USER']);
+      expect(decodeURIComponent(url.password)).toBe(env0['POSTGRES_PASSWORD']);
+    }
   });
 });
 
