@@ -11,6 +11,7 @@ import {
   Shutdown,
   startHttpServer,
   waitReady,
+  exitOnFatal,
 } from '@quantmon/shared';
 import { connectHistory } from './database.js';
 import { HistoryWriter } from './history-writer.js';
@@ -22,6 +23,7 @@ import { partitionedTables } from './time-partitions.js';
 
 const config = loadOrExit('historian', loadHistorianConfig);
 const log = createLogger('historian', config.logLevel).child({ replica: config.replicaId });
+exitOnFatal(log); // an uncaught error or failed start-up step: logged at fatal, exit 1
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
 shutdown.installSignalHandlers();
