@@ -35,6 +35,11 @@ const applied = new Counter({
   help: 'Samples applied to a window',
   registers: [registry],
 });
+const written = new Counter({
+  name: 'quantmon_scorer_updates_written_total',
+  help: 'Score updates written: one per strategy per read batch (samples applied / this = conflation)',
+  registers: [registry],
+});
 const duplicates = new Counter({
   name: 'quantmon_scorer_duplicates_total',
   help: 'Redelivered samples skipped',
@@ -123,6 +128,7 @@ const ownership = runPartitionOwnership({
         },
         log,
         onApplied: (n) => applied.inc(n),
+        onWritten: (n) => written.inc(n),
         onDuplicate: () => duplicates.inc(),
         onProcessing: (s) => processing.observe(s),
         onDeadLetter: () => {

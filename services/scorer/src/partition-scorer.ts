@@ -28,6 +28,8 @@ export interface PartitionScorerDeps {
   replicaWait?: ReplicaWait | undefined;
   log: Logger;
   onApplied?: (n: number) => void;
+  /** Score updates written (one per strategy per batch: fewer than samples under load). */
+  onWritten?: (n: number) => void;
   onDuplicate?: () => void;
   onProcessing?: (seconds: number) => void;
   onDeadLetter?: () => void;
@@ -78,6 +80,7 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
       throw err;
     }
     deps.onApplied?.(entries.length - applied.duplicates);
+    deps.onWritten?.(updates.length);
   };
 
   const reader = deps.newReader();
