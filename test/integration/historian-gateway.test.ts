@@ -240,6 +240,61 @@ describe('report', () => {
       receivedAt: start + i * 86_400_000,
     }));
     const written = await writeSamples(client, keys, samples);
+    // Incidents on the strategy: acknowledged after 90 s and 10 min, one never.
+    const incident = (
+      rule: string,
+      level: 'critical' | 'warning',
+      day: number,
+      ackAfterMs?: number,
+    ): AlertEvent[] => {
+      const startsAt = start + day * 86_400_000;
+      const base = {
+        incidentId: `${rule}__strategy-rep__${startsAt}-0`,
+        rule,
+        level,
+        subject: 'strategy/rep',
+        value: -0.2,
+        threshold: -0.15,
+        metric: rule === 'var_exceeded' ? 'valueAtRisk' : 'currentDrawdown',
+        message: `${rule} on strategy/rep`,
+        recommendation: `${rule}: cut exposure`,
+        startsAt,
+      };
+      const fired = { ...base, state: 'firing' as const, endsAt: null, ts: startsAt };
+      const ack =
+        ackAfterMs === undefined
+          ? undefined
+          : { by: 'desk', at: startsAt + ackAfterMs, tokenName: 'desk' };
+      return [
+        AlertEvent.parse(fired),
+        AlertEvent.parse({
+          ...base,
+          state: 'resolved',
+          endsAt: startsAt + 3_600_000,
+          ts: startsAt + 3_600_000,
+          ...(ack ? { acknowledged: ack, acknowledgements: [ack] } : {}),
+        }),
+      ];
+    };
+    const events = [
+      ...incident('var_exceeded', 'critical', 30, 90_000),
+      ...incident('drawdown_exceeded', 'warning', 60, 600_000),
+      ...incident('drawdown_exceeded', 'warning', 90),
+    ];
+    const alertTx = client.multi();
+    for (const e of events) {
+      alertTx.xadd(
+        keys.partition(partitionOf(strategy, PARTITIONS)).alerts,
+        '*',
+        ...encodeEntry(e),
+      );
+    }
+    await alertTx.exec();
+    await eventually(async () => {
+      const [r] =
+        await sql`select count(*)::int as n from alert_events where subject = 'strategy/rep'`;
+      return r!['n'] === events.length ? true : undefined;
+    }, 30_000);
     await eventually(async () => {
       const [r] =
         await sql`select count(*)::int as n from strategy_samples where strategy = ${strategy}`;
@@ -275,6 +330,12 @@ describe('report', () => {
       await page.setContent(html);
       expect(await page.locator('svg').count()).toBe(4);
       expect(await page.locator('table.monthly tbody tr').count()).toBe(1);
+      const alertRows = await page.locator('table.alerts tbody tr').allInnerTexts();
+      expect(alertRows.map((r) => r.replace(/\s+/g, ' ').trim())).toEqual([
+        'var_exceeded critical 1 1 1.5 min 1.5 min',
+        'drawdown_exceeded warning 2 1 10 min 10 min',
+      ]);
+      expect(await page.locator('ul.recs li').count()).toBe(2);
       await page.screenshot({ path: join(ARTIFACTS, 'history-report.png'), fullPage: true });
     } finally {
       await browser.close();

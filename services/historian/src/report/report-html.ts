@@ -30,7 +30,7 @@ const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const duration = (ms: number | null): string => {
   if (ms === null) return '–';
   if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(ms < 600_000 ? 1 : 0)} min`;
   return `${(ms / 3_600_000).toFixed(1)} h`;
 };
 
@@ -145,7 +145,7 @@ function alertTable(r: Report): string {
         `<tr><td>${esc(a.rule)}</td><td><span class="level ${esc(a.level)}">${esc(a.level)}</span></td><td class="n">${a.fired}</td><td class="n">${a.acknowledged}</td><td class="n">${duration(a.medianAckMs)}</td><td class="n">${duration(a.maxAckMs)}</td></tr>`,
     )
     .join('');
-  return `<table><thead><tr><th>Rule</th><th>Level</th><th class="n">Incidents</th><th class="n">Acknowledged</th><th class="n">Median time to ack</th><th class="n">Longest</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table class="alerts"><thead><tr><th>Rule</th><th>Level</th><th class="n">Incidents</th><th class="n">Acknowledged</th><th class="n">Median time to ack</th><th class="n">Longest</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function recommendationList(r: Report): string {
