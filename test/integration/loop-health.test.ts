@@ -2,9 +2,16 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followerProbe, groupProbe, monitorLoops } from '@quantmon/shared';
+import {
+  encodeEntry,
+  followerProbe,
+  groupProbe,
+  keysFor,
+  monitorLoops,
+  partitionOf,
+} from '@quantmon/shared';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
-import { eventually } from '../helpers/services.js';
+import { eventually, startService } from '../helpers/services.js';
 
 /**
  * The loop probes against a real Redis: a group whose position stops while
@@ -71,4 +78,53 @@ describe('loop health probes', () => {
       'both loops healthy again',
     );
   });
+
+  it('a real scorer whose writes hang answers /healthz 503 naming the loop, then recovers', async () => {
+    const prefix = uniquePrefix('stuck');
+    const scorer = await startService('scorer', {
+      REDIS_URL: server.url,
+      QUANTMON_PREFIX: prefix,
+      PARTITIONS: '2',
+      LOOP_STUCK_MS: '1000',
+    });
+    type Health = { status: string; checks: Record<string, boolean>; partitions: number[] };
+    const health = async (): Promise<{ code: number; body: Health }> => {
+      const res = await fetch(`http://127.0.0.1:${scorer.port}/healthz`);
+      return { code: res.status, body: (await res.json()) as Health };
+    };
+    try {
+      await eventually(
+        async () => ((await health()).body.partitions.length === 2 ? true : undefined),
+        30_000,
+        'the scorer owning both partitions',
+      );
+      const part = partitionOf('stuck-a', 2);
+      const sample = { strategy: 'stuck-a', ts: Date.now(), return: 0.01, receivedAt: Date.now() };
+      // The sample, then at once a pause of every write (reads go on): the
+      // scorer reads the sample but cannot commit its score and position.
+      await redis
+        .pipeline()
+        .xadd(keysFor(prefix).partition(part).strategySamples, '*', ...encodeEntry(sample))
+        .call('CLIENT', 'PAUSE', '15000', 'WRITE')
+        .exec();
+      const stuck = await eventually(
+        async () => {
+          const h = await health();
+          return h.code === 503 ? h.body : undefined;
+        },
+        14_000,
+        'a 503 while writes are paused',
+      );
+      expect(stuck.checks).toMatchObject({ redis: true, [`loop:samples-p${part}`]: false });
+      // Writes resume when the pause ends: the loop commits and /healthz is 200 again.
+      await eventually(
+        async () => ((await health()).code === 200 ? true : undefined),
+        40_000,
+        '200 again',
+      );
+    } finally {
+      await redis.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      await scorer.stop();
+    }
+  }, 90_000);
 });

@@ -49,3 +49,16 @@ describe('compareStreamIds', () => {
     expect(compareStreamIds('7-7', '7-7')).toBe(0);
   });
 });
+
+describe('LoopHealth without answers', () => {
+  it('counts an unanswered probe as no progress since the last position seen', () => {
+    const h = new LoopHealth(1000);
+    h.observe('p0', '5-0', false, 0);
+    h.noAnswer('p0', 500);
+    expect(h.checks(1000)['loop:p0']).toBe(true);
+    h.noAnswer('p0', 1500);
+    expect(h.checks(1500)['loop:p0']).toBe(false);
+    h.observe('p0', '6-0', false, 1600);
+    expect(h.checks(1600)['loop:p0']).toBe(true);
+  });
+});

@@ -37,6 +37,17 @@ export class LoopHealth {
   }
 
   /**
+   * The loop's probe did not answer (its Redis connection is held, as by a
+   * write that hangs): count it as work waiting, with no progress since the
+   * last position seen.
+   */
+  noAnswer(name: string, now: number): void {
+    const prev = this.loops.get(name);
+    if (prev) prev.behind = true;
+    else this.loops.set(name, { position: undefined, behind: true, since: now });
+  }
+
+  /**
    * A timer-driven loop (it always has work) completed an iteration; one
    * that runs every `everyMs` is stuck after three missed iterations at the
    * least.
@@ -151,8 +162,11 @@ export function followerProbe(
 /**
  * Poll the probes every `intervalMs` until `signal` aborts, feeding
  * `health`. A probe that fails (Redis down) is skipped: the Redis check
- * says so, and the loop is judged again once Redis answers. Loops no longer
- * listed (a partition that moved away) are forgotten.
+ * says so, and the loop is judged again once Redis answers. A probe that
+ * has not answered within `intervalMs` (it shares the loop's connection,
+ * held by a command that hangs) counts as no progress; it is not sent again
+ * while unanswered. Loops no longer listed (a partition that moved away)
+ * are forgotten.
  */
 export async function watchLoops(opts: {
   health: LoopHealth;
@@ -165,20 +179,25 @@ export async function watchLoops(opts: {
 }): Promise<void> {
   const { health, signal } = opts;
   const beaten = opts.keep ?? new Set<string>();
+  const inFlight = new Set<string>();
   while (!signal.aborted) {
     const probes = opts.probes();
     health.retain(new Set([...probes.map((p) => p.name), ...beaten]));
-    await Promise.all(
-      probes.map(async (p) => {
-        try {
-          const r = await p.read();
-          if (r) health.observe(p.name, r.position, r.behind, Date.now());
-        } catch (err) {
-          opts.log.debug({ err, loop: p.name }, 'loop probe failed');
-        }
-      }),
-    );
-    await abortableSleep(opts.intervalMs, signal).catch(() => undefined);
+    const round = probes.map(async (p) => {
+      if (inFlight.has(p.name)) return health.noAnswer(p.name, Date.now());
+      inFlight.add(p.name);
+      try {
+        const r = await p.read();
+        if (r) health.observe(p.name, r.position, r.behind, Date.now());
+      } catch (err) {
+        opts.log.debug({ err, loop: p.name }, 'loop probe failed');
+      } finally {
+        inFlight.delete(p.name);
+      }
+    });
+    // Wait for the round, but no longer than the interval: a hung probe is judged next round.
+    await Promise.race([Promise.all(round), abortableSleep(opts.intervalMs, signal)]);
+    await abortableSleep(opts.intervalMs, signal);
   }
 }
 
