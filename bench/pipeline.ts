@@ -119,6 +119,16 @@ async function healthy(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} not healthy in ${timeoutMs} ms`);
 }
 
+/** INFO commandstats as rows, the costliest first (scripts' inner commands are counted too). */
+function commandStats(info: string): { name: string; calls: number; usec: number }[] {
+  const rows: { name: string; calls: number; usec: number }[] = [];
+  for (const line of info.split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (m) rows.push({ name: m[1]!, calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return rows.sort((x, y) => y.usec - x.usec);
+}
+
 /** Pipelined XADD of `n` copies of `json` into an idle stream: samples/s. */
 async function xaddCeiling(redis: Redis, json: string, n: number): Promise<number> {
   const key = 'bench:ceiling';
@@ -242,6 +252,7 @@ try {
   };
 
   // 2. maximum
+  await redis.config('RESETSTAT');
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
   const t0 = performance.now();
   const max = await ask<Extract<LoadReply, { type: 'max' }>>(
@@ -260,6 +271,7 @@ try {
   const scoredSeconds = (performance.now() - t0) / 1000;
   const cpu1 = procs.map((p) => cpuSeconds(p.pid));
   const scoredRate = max.accepted / scoredSeconds;
+  const commands = commandStats(await redis.info('commandstats'));
 
   // 3. half load, once the dashboards have seen every score written so far
   await dashboardsCaughtUp(dashboards, partitions);
@@ -333,6 +345,12 @@ try {
     console.log(`  ${p.name.padEnd(14)} ${f1(us).padStart(7)}`);
   });
   console.log(`  ${'total'.padEnd(14)} ${f1(total).padStart(7)}`);
+  console.log('\nRedis time per sample at maximum, by command (µs, INFO commandstats):');
+  for (const c of commands.slice(0, 8)) {
+    console.log(
+      `  ${c.name.padEnd(22)} ${f1(c.usec / max.accepted).padStart(7)}  (${f0(c.calls)} calls, ${f1(c.usec / c.calls)} µs each)`,
+    );
+  }
   console.log(
     `\nhalf load ${f0(halfRate)} samples/s for ${f1(paced.seconds)} s: POST -> score frame ` +
       `p50 ${f1(percentile(lat.ms, 0.5))} ms, p99 ${f1(percentile(lat.ms, 0.99))} ms, ` +
