@@ -35,7 +35,7 @@ describe('scale-out on a Redis Cluster', () => {
     await cluster?.stop();
   });
 
-  it('two scorers and two alerters with identical settings on a Cluster: one score per sample, batch-equal metrics, one job per incident', async () => {
+  it('two scorers and two alerters with identical settings on a Cluster: every sample in exactly one score update, batch-equal metrics, one job per incident', async () => {
     await runScaleOut(topology(), { scorers: 2, alerters: 2, faults: false });
   }, 120_000);
 

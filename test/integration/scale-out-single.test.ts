@@ -26,7 +26,7 @@ describe('scale-out on a single Redis', () => {
     await server?.dispose();
   });
 
-  it('two scorers and two alerters with identical settings: one score per sample, batch-equal metrics, one job per incident', async () => {
+  it('two scorers and two alerters with identical settings: every sample in exactly one score update, batch-equal metrics, one job per incident', async () => {
     await runScaleOut(topology(), { scorers: 2, alerters: 2, faults: false });
   }, 120_000);
 
