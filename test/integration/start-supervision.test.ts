@@ -86,23 +86,28 @@ describe('npm start supervision', () => {
 
   it('restarts a SIGKILLed scorer, loses no sample, and Ctrl-C leaves no process', async () => {
     const prefix = uniquePrefix('start');
-    start = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--no-demo'], {
-      cwd: ROOT,
-      detached: true, // its own process group, as in a terminal: Ctrl-C reaches every member
-      env: {
-        ...process.env,
-        REDIS_URL: redis.url,
-        QUANTMON_PREFIX: prefix,
-        BULLMQ_PREFIX: `${prefix}-bull`,
-        GATEWAY_PORT: String(ports.gateway),
-        COLLECTOR_PORT: String(ports.collector),
-        SCORER_PORT: String(ports.scorer),
-        ALERTER_PORT: String(ports.alerter),
-        SUPERVISOR_PORT: String(ports.supervisor),
-        PROBES: '[]',
+    // --no-history: no PostgreSQL for this test (an unknown flag is ignored by older starts).
+    start = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/start.ts', '--no-demo', '--no-history'],
+      {
+        cwd: ROOT,
+        detached: true, // its own process group, as in a terminal: Ctrl-C reaches every member
+        env: {
+          ...process.env,
+          REDIS_URL: redis.url,
+          QUANTMON_PREFIX: prefix,
+          BULLMQ_PREFIX: `${prefix}-bull`,
+          GATEWAY_PORT: String(ports.gateway),
+          COLLECTOR_PORT: String(ports.collector),
+          SCORER_PORT: String(ports.scorer),
+          ALERTER_PORT: String(ports.alerter),
+          SUPERVISOR_PORT: String(ports.supervisor),
+          PROBES: '[]',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     start.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     start.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     await eventually(
