@@ -18,8 +18,19 @@ function bruteForce(gs: readonly number[]): [number, number, number] {
 describe('DrawdownWindow', () => {
   it('matches the direct drawdown of the window through any sequence of pushes and shifts', () => {
     const rand = mulberry32(7);
-    for (const capacity of [1, 2, 3, 10, 37, 64]) {
-      const win = new DrawdownWindow(capacity);
+    // Starting from one slot, the window grows (doubling) with samples in both stacks.
+    for (const [capacity, initial] of [
+      [1, 16],
+      [2, 16],
+      [3, 16],
+      [10, 16],
+      [37, 16],
+      [64, 16],
+      [37, 1],
+      [64, 1],
+      [200, 1],
+    ] as const) {
+      const win = new DrawdownWindow(capacity, initial);
       const ref: number[] = [];
       const out = new Float64Array(3);
       for (let step = 0; step < 2000; step++) {

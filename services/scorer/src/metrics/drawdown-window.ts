@@ -33,12 +33,18 @@ const MAXP = 1;
 const MINDD = 2;
 const FIELDS = 3;
 
+/** Slots a new window starts with; it doubles as it fills (see grow()). */
+export const INITIAL_SLOTS = 16;
+
 export class DrawdownWindow {
+  /** Most samples the window holds. */
   private readonly cap: number;
-  /** g of every sample in the window, in a ring starting at `head`. */
-  private readonly g: Float64Array;
+  /** Slots allocated: grows by doubling up to cap, so a short window costs little. */
+  private size: number;
+  /** g of every sample in the window, in a ring of `size` slots starting at `head`. */
+  private g: Float64Array;
   /** Front suffix aggregates: slot p (at FIELDS * p) covers p .. the front's newest. */
-  private readonly suffix: Float64Array;
+  private suffix: Float64Array;
   private head = 0;
   private frontLen = 0;
   private backLen = 0;
@@ -48,10 +54,16 @@ export class DrawdownWindow {
   private bMinP = 0;
   private bMinDD = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, initialSlots = INITIAL_SLOTS) {
     this.cap = capacity;
-    this.g = new Float64Array(capacity);
-    this.suffix = new Float64Array(FIELDS * capacity);
+    this.size = Math.min(capacity, initialSlots);
+    this.g = new Float64Array(this.size);
+    this.suffix = new Float64Array(FIELDS * this.size);
+  }
+
+  /** Bytes held by the window's arrays. */
+  get bytes(): number {
+    return this.g.byteLength + this.suffix.byteLength;
   }
 
   get length(): number {
@@ -60,8 +72,9 @@ export class DrawdownWindow {
 
   /** Appends the newest sample's g. The caller keeps length <= capacity. */
   push(g: number): void {
+    if (this.frontLen + this.backLen === this.size) this.grow();
     let p = this.head + this.frontLen + this.backLen;
-    if (p >= this.cap) p -= this.cap;
+    if (p >= this.size) p -= this.size;
     this.g[p] = g;
     this.backLen++;
     // merge(back, leaf g); the leaf is (g, max(g, 0), min(g, 0), min(g, 0)).
@@ -78,8 +91,29 @@ export class DrawdownWindow {
   /** Drops the oldest sample; the window must not be empty. */
   shift(): void {
     if (this.frontLen === 0) this.flip();
-    this.head = this.head + 1 === this.cap ? 0 : this.head + 1;
+    this.head = this.head + 1 === this.size ? 0 : this.head + 1;
     this.frontLen--;
+  }
+
+  /**
+   * Doubles the slots (at most to cap), laying the ring out from slot 0 in
+   * window order; the front's suffix aggregates move with their samples
+   * (each covers a run of newer front samples, which keep their order).
+   */
+  private grow(): void {
+    const next = Math.min(this.cap, this.size * 2);
+    const g = new Float64Array(next);
+    const suffix = new Float64Array(FIELDS * next);
+    const n = this.frontLen + this.backLen;
+    for (let j = 0, p = this.head; j < n; j++, p = p + 1 === this.size ? 0 : p + 1) {
+      g[j] = this.g[p]!;
+      if (j < this.frontLen)
+        suffix.set(this.suffix.subarray(FIELDS * p, FIELDS * p + FIELDS), FIELDS * j);
+    }
+    this.g = g;
+    this.suffix = suffix;
+    this.size = next;
+    this.head = 0;
   }
 
   /** Writes [sum, maxP, minDD] of the whole window (all 0 when it is empty). */
@@ -112,7 +146,7 @@ export class DrawdownWindow {
    */
   private flip(): void {
     const t = this.suffix;
-    const cap = this.cap;
+    const cap = this.size;
     let sum = 0;
     let maxP = 0;
     let minP = 0;

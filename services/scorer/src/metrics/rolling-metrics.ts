@@ -1,7 +1,7 @@
 import type { MetricValues } from '@quantmon/shared/metric-names';
 import { AnchoredMoments } from './anchored-moments.js';
 import { isObserved } from './batch.js';
-import { DrawdownWindow } from './drawdown-window.js';
+import { DrawdownWindow, INITIAL_SLOTS } from './drawdown-window.js';
 import { assertValidOptions, type MetricsOptions } from './options.js';
 import { OrderStatisticTree } from './order-statistic-tree.js';
 import { PairMoments } from './pair-moments.js';
@@ -77,9 +77,14 @@ export class RollingMetrics {
   private readonly cutoff: number;
   private readonly windowMs: number;
 
-  private readonly ret: Float64Array;
-  private readonly bench: Float64Array;
-  private readonly ts: Float64Array;
+  /**
+   * The ring's slots: it starts small and doubles (up to the window) as it
+   * fills, so a strategy with a few samples costs about what they need.
+   */
+  private size: number;
+  private ret: Float64Array;
+  private bench: Float64Array;
+  private ts: Float64Array;
   private head = 0;
   private len = 0;
   private seq = 0; // samples pushed so far; the window starts at seq - len
@@ -108,9 +113,10 @@ export class RollingMetrics {
     this.mar = opts.requiredReturn;
     this.cutoff = opts.varCutoff;
     this.windowMs = opts.windowMs ?? Infinity;
-    this.ret = new Float64Array(this.cap);
-    this.bench = new Float64Array(this.cap);
-    this.ts = new Float64Array(this.cap);
+    this.size = Math.min(this.cap, INITIAL_SLOTS);
+    this.ret = new Float64Array(this.size);
+    this.bench = new Float64Array(this.size);
+    this.ts = new Float64Array(this.size);
     this.sorted =
       this.cap >= ORDER_TREE_MIN_WINDOW
         ? new OrderStatisticTree(this.cap, this.cutoff)
@@ -133,8 +139,9 @@ export class RollingMetrics {
     // both in one replace() (see SortedWindow.replace).
     const leaving = this.len === this.cap ? this.evictOldest(r === r) : Number.NaN;
     const b = isObserved(benchmark) ? benchmark : Number.NaN;
+    if (this.len === this.size) this.grow();
     let pos = this.head + this.len;
-    if (pos >= this.cap) pos -= this.cap;
+    if (pos >= this.size) pos -= this.size;
     this.ret[pos] = r;
     this.bench[pos] = b;
     this.ts[pos] = ts;
@@ -264,9 +271,32 @@ export class RollingMetrics {
       if (b === b) this.pairs.remove(r, b);
     }
     this.wealth.shift();
-    this.head = p + 1 === this.cap ? 0 : p + 1;
+    this.head = p + 1 === this.size ? 0 : p + 1;
     this.len--;
     return deferred;
+  }
+
+  /** Bytes held by the window's arrays (the ring, the sorted returns, the drawdown stacks). */
+  get bytes(): number {
+    const sorted = this.sorted instanceof SortedWindow ? this.sorted.bytes : 0;
+    return this.ret.byteLength * 3 + sorted + this.wealth.bytes;
+  }
+
+  /** Doubles the ring (at most to the window), laid out from slot 0 in window order. */
+  private grow(): void {
+    const next = Math.min(this.cap, this.size * 2);
+    const lay = (a: Float64Array): Float64Array => {
+      const out = new Float64Array(next);
+      for (let j = 0, p = this.head; j < this.len; j++, p = p + 1 === this.size ? 0 : p + 1) {
+        out[j] = a[p]!;
+      }
+      return out;
+    };
+    this.ret = lay(this.ret);
+    this.bench = lay(this.bench);
+    this.ts = lay(this.ts);
+    this.size = next;
+    this.head = 0;
   }
 
   /** Re-anchors every sum at the current means and re-adds the window. */
@@ -283,7 +313,7 @@ export class RollingMetrics {
     this.omega.reset();
     this.profit.reset();
     this.downside.reset();
-    for (let j = 0, p = this.head; j < this.len; j++, p = p + 1 === this.cap ? 0 : p + 1) {
+    for (let j = 0, p = this.head; j < this.len; j++, p = p + 1 === this.size ? 0 : p + 1) {
       const r = this.ret[p]!;
       if (r !== r) continue;
       this.returns.accumulate(r);

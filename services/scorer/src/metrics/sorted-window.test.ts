@@ -6,6 +6,11 @@ import { mulberry32 } from './testing/seeded-series.js';
 
 const IMPLEMENTATIONS = [
   ['SortedWindow', (capacity: number, cutoff: number) => new SortedWindow(capacity, cutoff)],
+  // Grows slot by slot as it fills (doubling from one slot up to its capacity).
+  [
+    'SortedWindow from one slot',
+    (capacity: number, cutoff: number) => new SortedWindow(capacity, cutoff, 1),
+  ],
   [
     'OrderStatisticTree',
     (capacity: number, cutoff: number) => new OrderStatisticTree(capacity, cutoff),

@@ -11,16 +11,23 @@ import { cvarCount, sortedPercentile } from './quantile.js';
  * updated in O(1) per insert/remove, so CVaR never sums the tail.
  */
 export class SortedWindow {
-  private readonly data: Float64Array;
+  /** Grows by doubling up to capacity as the window fills: a short window costs little. */
+  private data: Float64Array;
   private size = 0;
   private k = 0;
   private readonly bottom = new CompensatedSum();
 
   constructor(
-    capacity: number,
+    private readonly capacity: number,
     private readonly cutoff: number,
+    initialSlots = 16,
   ) {
-    this.data = new Float64Array(capacity);
+    this.data = new Float64Array(Math.min(capacity, initialSlots));
+  }
+
+  /** Bytes held by the value array. */
+  get bytes(): number {
+    return this.data.byteLength;
   }
 
   get length(): number {
@@ -28,6 +35,11 @@ export class SortedWindow {
   }
 
   insert(x: number): void {
+    if (this.size === this.data.length) {
+      const grown = new Float64Array(Math.min(this.capacity, this.data.length * 2));
+      grown.set(this.data);
+      this.data = grown;
+    }
     const d = this.data;
     const i = this.upperBound(x);
     d.copyWithin(i + 1, i, this.size);
