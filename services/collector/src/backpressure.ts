@@ -72,7 +72,8 @@ export class LagGate {
     // Stale while revalidating: once there is a reading, no request waits for
     // the next one (those round trips would sit in every request's latency
     // once per cache period); the gate is late by at most one refresh.
-    return this.cached ? this.cached.reading : this.inflight;
+    // cacheMs 0 asks for a fresh reading on every request: no stale answer.
+    return this.cached && this.opts.cacheMs > 0 ? this.cached.reading : this.inflight;
   }
 
   private async refresh(now: number): Promise<LagReading | undefined> {
