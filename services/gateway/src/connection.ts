@@ -33,6 +33,8 @@ export interface ConnectionLimits {
   maxBacklog: number;
   clientRate: number;
   clientBurst: number;
+  /** Topics a connection may hold at once (GATEWAY_MAX_TOPICS). */
+  maxTopics: number;
 }
 
 const TEXT = { binary: false } as const;

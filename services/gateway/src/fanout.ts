@@ -265,6 +265,13 @@ export class Fanout {
     since: ResumePositions | undefined,
   ): Promise<void> {
     if (conn.closed) return;
+    const max = this.opts.limits.maxTopics;
+    if (this.subs.countAfter(conn, topics) > max) {
+      return this.sendError(
+        conn,
+        `subscribe refused: it would hold more than ${max} topics on this connection (GATEWAY_MAX_TOPICS); unsubscribe some or use strategy:*`,
+      );
+    }
     const added = this.subs.subscribe(conn, topics);
     this.sendFrame(conn, { type: 'subscribed', topics });
     const resuming = new Map<ResumeStream, { since: string[]; added: Topic[] }>();

@@ -139,6 +139,7 @@ const fanout = new Fanout({
     maxBacklog: config.maxBacklogBytes,
     clientRate: config.clientRate,
     clientBurst: config.clientBurst,
+    maxTopics: config.maxTopics,
   },
   // Room for a subscribe that names every partition of every stream, however large P is.
   maxPayload: Math.max(config.maxMessageBytes, 4096 + partitions * 3 * 56),

@@ -8,6 +8,14 @@ export class Subscriptions<C> {
   private readonly byTopic = new Map<string, Set<C>>();
   private readonly byClient = new Map<C, Set<Topic>>();
 
+  /** How many topics `client` would hold after subscribing to `topics`. */
+  countAfter(client: C, topics: readonly Topic[]): number {
+    const mine = this.byClient.get(client);
+    let n = mine?.size ?? 0;
+    for (const t of new Set(topics)) if (!mine?.has(t)) n++;
+    return n;
+  }
+
   subscribe(client: C, topics: readonly Topic[]): Topic[] {
     const mine = this.byClient.get(client) ?? new Set<Topic>();
     this.byClient.set(client, mine);

@@ -28,6 +28,8 @@ const GatewayEnv = CommonEnv.extend({
   GATEWAY_HEARTBEAT_MS: int(25_000, 50, 3_600_000),
   GATEWAY_CLIENT_RATE: num(10).pipe(z.number().positive()),
   GATEWAY_CLIENT_BURST: int(20, 1, 100_000),
+  /** Topics one connection may hold at once (memory per connection stays bounded). */
+  GATEWAY_MAX_TOPICS: int(1000, 1, 1_000_000),
   GATEWAY_REPLAY_MAX: int(10_000, 1, 10_000_000),
   GATEWAY_HISTORY_MAX_SCAN: int(100_000, 100, 10_000_000),
   /** Trusted proxy (off unless set): the header carrying the authenticated user (docs/dashboard.md). */
@@ -57,6 +59,7 @@ export interface GatewayConfig extends CommonConfig {
   /** Client messages per second (token bucket) and the burst allowed. */
   clientRate: number;
   clientBurst: number;
+  maxTopics: number;
   /** Most entries read per stream to resume one subscription; beyond: reset + snapshot. */
   replayMax: number;
   /** Most stream entries `GET /api/history` scans per request. */
@@ -84,6 +87,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     heartbeatMs: e.GATEWAY_HEARTBEAT_MS,
     clientRate: e.GATEWAY_CLIENT_RATE,
     clientBurst: e.GATEWAY_CLIENT_BURST,
+    maxTopics: e.GATEWAY_MAX_TOPICS,
     replayMax: e.GATEWAY_REPLAY_MAX,
     historyMaxScan: e.GATEWAY_HISTORY_MAX_SCAN,
     proxyAuth: e.GATEWAY_PROXY_USER_HEADER
