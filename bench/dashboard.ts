@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '30' },
     partitions: { type: 'string', default: '8' },
     'no-scroll': { type: 'boolean', default: false },
+    /** Record a Chrome trace of the live phase and say what the long tasks spent their time on. */
+    trace: { type: 'boolean', default: false },
   },
 });
 const strategies = positive('strategies');
@@ -228,6 +230,77 @@ async function phase(runSeconds: number, live: boolean): Promise<Phase> {
   return { ...r, seconds: measured, written };
 }
 
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  tid: number;
+  pid: number;
+}
+
+/**
+ * What the renderer's main thread did inside its tasks over 50 ms: the
+ * time of each kind of event nested directly in those tasks (script,
+ * style, layout, paint, GC, …), and the wall time left unexplained (the
+ * thread was runnable but not running: another process had the CPU).
+ */
+function longTaskBreakdown(events: TraceEvent[]): string {
+  // The page's main thread: the renderer's CrRendererMain (thread names are metadata events).
+  const mains = new Set(
+    events
+      .filter(
+        (e) =>
+          e.ph === 'M' &&
+          e.name === 'thread_name' &&
+          (e as { args?: { name?: string } }).args?.name === 'CrRendererMain',
+      )
+      .map((e) => `${e.pid}/${e.tid}`),
+  );
+  const tasks = events.filter(
+    (e) =>
+      e.name === 'RunTask' &&
+      e.ph === 'X' &&
+      (e.dur ?? 0) > 50_000 &&
+      mains.has(`${e.pid}/${e.tid}`),
+  );
+  if (tasks.length === 0) return "trace: no task over 50 ms on the page's main thread";
+  const byThread = new Map<string, TraceEvent[]>();
+  for (const e of events) {
+    if (e.ph !== 'X' || e.dur === undefined) continue;
+    const k = `${e.pid}/${e.tid}`;
+    byThread.set(k, [...(byThread.get(k) ?? []), e]);
+  }
+  const kinds = new Map<string, number>();
+  let total = 0;
+  let explained = 0;
+  for (const t of tasks) {
+    total += t.dur ?? 0;
+    const inner = (byThread.get(`${t.pid}/${t.tid}`) ?? []).filter(
+      (e) => e !== t && e.ts >= t.ts && e.ts + (e.dur ?? 0) <= t.ts + (t.dur ?? 0),
+    );
+    // Top-level children only: an event not inside another inner event.
+    for (const e of inner) {
+      const parent = inner.some(
+        (o) =>
+          o !== e &&
+          o.ts <= e.ts &&
+          o.ts + (o.dur ?? 0) >= e.ts + (e.dur ?? 0) &&
+          (o.dur ?? 0) > (e.dur ?? 0),
+      );
+      if (parent) continue;
+      kinds.set(e.name, (kinds.get(e.name) ?? 0) + (e.dur ?? 0));
+      explained += e.dur ?? 0;
+    }
+  }
+  const top = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return [
+    `trace: ${tasks.length} tasks over 50 ms on the page's main thread, ${(total / 1000).toFixed(0)} ms in all; inside them:`,
+    ...top.map(([k, us]) => `  ${k.padEnd(28)} ${(us / 1000).toFixed(1)} ms`),
+    `  ${'(nothing recorded)'.padEnd(28)} ${((total - explained) / 1000).toFixed(1)} ms`,
+  ].join('\n');
+}
+
 const q = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
@@ -249,7 +322,24 @@ function report(name: string, p: Phase): string {
 
 // Baseline in the same run: the page idle (no updates, same scrolling) on the same machine.
 const baseline = await phase(Math.min(5, seconds), false);
+const cdp = args.trace ? await browser.context.newCDPSession(page) : undefined;
+const traceEvents: TraceEvent[] = [];
+if (cdp) {
+  cdp.on('Tracing.dataCollected', (e) => {
+    for (const v of e.value) traceEvents.push(v as unknown as TraceEvent);
+  });
+  await cdp.send('Tracing.start', {
+    categories: 'devtools.timeline,disabled-by-default-devtools.timeline',
+    transferMode: 'ReportEvents',
+  });
+}
 const live = await phase(seconds, true);
+if (cdp) {
+  const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
+  await cdp.send('Tracing.end');
+  await done;
+  process.stdout.write(`\n${longTaskBreakdown(traceEvents)}\n`);
+}
 const over50 = live.longTasks.filter((d) => d > 50);
 process.stdout.write(
   [

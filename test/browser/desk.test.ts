@@ -68,7 +68,7 @@ describe('desk dashboard in a real browser', () => {
     page.$$eval(`#ov-scroll .ov-row:not([hidden]) .ov-${col}`, (cells) =>
       cells
         .map((c) => ({
-          y: new DOMMatrix(getComputedStyle(c.parentElement as Element).transform).m42,
+          y: parseFloat((c.parentElement as HTMLElement).style.top),
           t: c.textContent ?? '',
         }))
         .sort((a, b) => a.y - b.y)

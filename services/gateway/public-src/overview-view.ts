@@ -4,7 +4,7 @@
  * at most once per animation frame, re-sorted at most once a second while
  * values stream in (rows that jump under the pointer cannot be clicked) and
  * at once when the sort or a filter changes. A cell is written only when
- * its text changed.
+ * its text changed; rows are placed with `top` inside the scroller.
  */
 import type { AlertEvent, ScoreUpdate } from '@quantmon/shared';
 import { el, fmt, pct } from './format.js';
@@ -172,7 +172,7 @@ export class Overview {
         continue;
       }
       if (!p.node.parentNode) this.scroller.append(p.node);
-      p.node.style.transform = `translateY(${(first + i) * ROW_H}px)`;
+      p.node.style.top = `${(first + i) * ROW_H}px`;
       this.fill(p, r, now);
     }
   }
