@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
+import pg from 'pg';
 import { startEmbeddedPostgres, type LocalPostgres } from '../../scripts/embedded-postgres.js';
 import { freePort } from './redis-server.js';
 
@@ -41,9 +41,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     adminUrl = server.url;
   }
   const db = `qm_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${db}`);
-  await admin.end();
+  await admin(adminUrl, `create database ${db}`);
   return {
     url: withDatabase(adminUrl, db),
     kind: server ? 'embedded' : 'external',
@@ -54,9 +52,26 @@ export async function startPostgres(): Promise<TestPostgres> {
         await rm(server.dataDir, { recursive: true, force: true });
         return;
       }
-      const a = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-      await a.unsafe(`drop database if exists ${db} with (force)`).catch(() => undefined);
-      await a.end();
+      await admin(adminUrl, `drop database if exists ${db} with (force)`).catch(() => undefined);
     },
   };
+}
+
+async function admin(url: string, statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The rows of one query (tests' assertions). */
+export async function rows<T extends object = Record<string, unknown>>(
+  db: pg.Pool,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  return (await db.query(text, params)).rows as T[];
 }

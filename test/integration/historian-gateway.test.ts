@@ -9,11 +9,10 @@ import {
   type AlertsResponse,
 } from '@quantmon/shared';
 import { Redis } from 'ioredis';
-import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectHistory } from '../../services/historian/src/database.js';
+import { connectHistory, type HistoryDb } from '../../services/historian/src/database.js';
 import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { rows as query, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { scoreUpdate } from '../helpers/score-fixtures.js';
 import { eventually, ROOT, startService, type RunningService } from '../helpers/services.js';
@@ -35,7 +34,7 @@ import {
 let redis: TestRedis;
 let pg: TestPostgres;
 let client: Redis;
-let sql: Sql;
+let sql: HistoryDb;
 let gateway: RunningService;
 let historian: RunningHistorian;
 const prefix = uniquePrefix('hist-gw');
@@ -142,8 +141,10 @@ describe('history across the stream/database boundary', () => {
     for (let i = 0; i < 30; i++) tx.xadd(keys.partition(p).alerts, '*', ...encodeEntry(event(i)));
     await tx.exec();
     await eventually(async () => {
-      const [r] =
-        await sql`select count(*)::int as n from alert_events where subject = 'strategy/alrt'`;
+      const [r] = await query<{ n: number }>(
+        sql,
+        "select count(*)::int as n from alert_events where subject = 'strategy/alrt'",
+      );
       return r!['n'] === 30 ? true : undefined;
     }, 30_000);
     await client.del(keys.partition(p).alerts); // as if Redis lost it all
@@ -165,11 +166,11 @@ describe('export', () => {
     );
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     // Rows straight into the table (the historian's path is tested elsewhere): 100k minutes.
-    await sql.unsafe(
+    await sql.query(
       `create table if not exists score_updates_bulk partition of score_updates
          for values from (0) to (1000000000000)`,
     );
-    await sql.unsafe(
+    await sql.query(
       `insert into score_updates (at, part, entry_id, strategy, ts, data)
        select ${t0} / 1000000, 0, ${t0} + g::bigint * 60000 || '-0', 'big', ${t0} + g::bigint * 60000,
               jsonb_set($1::text::jsonb, '{ts}', to_jsonb(${t0} + g::bigint * 60000))
@@ -291,13 +292,18 @@ describe('report', () => {
     }
     await alertTx.exec();
     await eventually(async () => {
-      const [r] =
-        await sql`select count(*)::int as n from alert_events where subject = 'strategy/rep'`;
+      const [r] = await query<{ n: number }>(
+        sql,
+        "select count(*)::int as n from alert_events where subject = 'strategy/rep'",
+      );
       return r!['n'] === events.length ? true : undefined;
     }, 30_000);
     await eventually(async () => {
-      const [r] =
-        await sql`select count(*)::int as n from strategy_samples where strategy = ${strategy}`;
+      const [r] = await query<{ n: number }>(
+        sql,
+        'select count(*)::int as n from strategy_samples where strategy = $1',
+        [strategy],
+      );
       return r!['n'] === written.length ? true : undefined;
     }, 30_000);
     const from = new Date(start).toISOString();

@@ -8,7 +8,8 @@ import {
   type ScoreUpdate,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
-import type { Sql } from 'postgres';
+import type { HistoryDb } from '../../services/historian/src/database.js';
+import { rows as query } from '../helpers/postgres.js';
 import { freePort } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
 import { scoreUpdate } from '../helpers/score-fixtures.js';
@@ -123,9 +124,11 @@ export async function scoreLoad(
 }
 
 /** The (part, entry id) of every score row, with how often each appears. */
-export async function scoreRows(sql: Sql): Promise<Map<string, number>> {
-  const rows = await sql<{ part: number; entry_id: string }[]>`
-    select part, entry_id from score_updates`;
+export async function scoreRows(db: HistoryDb): Promise<Map<string, number>> {
+  const rows = await query<{ part: number; entry_id: string }>(
+    db,
+    'select part, entry_id from score_updates',
+  );
   const m = new Map<string, number>();
   for (const r of rows) {
     const k = `${r.part}/${r.entry_id}`;
@@ -136,7 +139,7 @@ export async function scoreRows(sql: Sql): Promise<Map<string, number>> {
 
 /** Until every written entry has exactly one row (or the timeout names what is missing). */
 export async function waitAllCopied(
-  sql: Sql,
+  sql: HistoryDb,
   written: { part: number; id: string }[],
   timeoutMs = 60_000,
 ): Promise<Map<string, number>> {

@@ -1,8 +1,7 @@
 import { keysFor } from '@quantmon/shared';
 import { Redis } from 'ioredis';
-import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { connectHistory } from '../../services/historian/src/database.js';
+import { connectHistory, type HistoryDb } from '../../services/historian/src/database.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually } from '../helpers/services.js';
@@ -23,7 +22,7 @@ import {
 let redis: TestRedis;
 let pg: TestPostgres;
 let client: Redis;
-let sql: Sql;
+let sql: HistoryDb;
 const running: RunningHistorian[] = [];
 
 beforeAll(async () => {
@@ -67,7 +66,7 @@ async function rowsWritten(h: RunningHistorian): Promise<number> {
 describe('historian resilience', () => {
   it('SIGKILLed under load and restarted: every entry once, none missing', async () => {
     const prefix = uniquePrefix('hist-kill');
-    await sql`truncate score_updates`.catch(() => undefined);
+    await sql.query('truncate score_updates').catch(() => undefined);
     const first = await start(prefix);
     const load = scoreLoad(client, prefix, { rounds: 40, perRound: 50, everyMs: 25 });
     // Kill it once it has demonstrably written part of the load, mid-stream.
@@ -93,6 +92,34 @@ describe('historian resilience', () => {
       'no pending entries',
     );
     await second.stop();
+  });
+
+  it('two replicas share the streams; one SIGKILLed, the other claims its entries: every entry once', async () => {
+    const prefix = uniquePrefix('hist-two');
+    const [a, b] = await Promise.all([start(prefix), start(prefix)]);
+    const load = scoreLoad(client, prefix, { rounds: 40, perRound: 50, everyMs: 25 });
+    await eventually(
+      async () => ((await rowsWritten(a)) + (await rowsWritten(b)) > 300 ? true : undefined),
+      30_000,
+    );
+    await a.kill();
+    const written = await load;
+    const rows = await waitAllCopied(sql, written, 90_000);
+    expect(written.every((w) => rows.get(`${w.part}/${w.id}`) === 1)).toBe(true);
+    const keys = keysFor(prefix);
+    await eventually(
+      async () => {
+        let pending = 0;
+        for (let p = 0; p < PARTITIONS; p++) {
+          const [n] = (await client.xpending(keys.partition(p).scores, 'historian')) as [number];
+          pending += n;
+        }
+        return pending === 0 ? true : undefined;
+      },
+      30_000,
+      "no pending entries (the survivor claimed the dead one's)",
+    );
+    await b.stop();
   });
 
   it('PostgreSQL stopped and started under load: waits, catches up, loses nothing', async (ctx: TestContext) => {

@@ -2,20 +2,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HISTORY_TABLES as T, StrategySample } from '@quantmon/shared';
-import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectHistory } from '../../services/historian/src/database.js';
+import { connectHistory, type HistoryDb } from '../../services/historian/src/database.js';
 import { HistoryWriter } from '../../services/historian/src/history-writer.js';
 import { migrate, MigrationError, readMigrations } from '../../services/historian/src/migrate.js';
 import { emptyBatch, type EntryBatch } from '../../services/historian/src/rows.js';
 import { dropExpired, listPartitions } from '../../services/historian/src/time-partitions.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { rows as query, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { scoreUpdate, systemSample } from '../helpers/score-fixtures.js';
 
 /** The historian's PostgreSQL side against a real server: migrations, idempotent batches, rollups, retention. */
 
 let pg: TestPostgres;
-let sql: Sql;
+let sql: HistoryDb;
 const retention = { rawDays: 14, samplesDays: 0, rollup1mDays: 90, rollup1hDays: 0 };
 const T0 = Date.parse('2026-11-30T10:00:00Z');
 
@@ -50,7 +49,7 @@ function batch(n: number, offsetMs = 0): EntryBatch {
 }
 
 const count = async (table: string): Promise<number> =>
-  Number((await sql.unsafe(`select count(*)::int as n from ${table}`))[0]!['n']);
+  Number((await query(sql, `select count(*)::int as n from ${table}`))[0]!['n']);
 
 describe('history writer', () => {
   it('writes a redelivered batch once: one row per stream entry', async () => {
@@ -66,36 +65,46 @@ describe('history writer', () => {
   });
 
   it('rolls up per minute and hour: last entry, min and max, unchanged by a replay', async () => {
-    const rows = await sql<
-      {
-        bucket: number;
-        last: { id: string };
-        min: Record<string, number>;
-        max: Record<string, number>;
-      }[]
-    >`
-      select bucket, last, min, max from score_rollup_1m where subject = 'alpha' order by bucket`;
+    const rows = await query<{
+      bucket: number;
+      last: { id: string };
+      min: Record<string, number>;
+      max: Record<string, number>;
+    }>(
+      sql,
+      `
+      select bucket, last, min, max from score_rollup_1m where subject = 'alpha' order by bucket`,
+    );
     // 120 entries one second apart from 10:00:00: minutes 10:00 and 10:01.
     expect(rows.map((r) => r.bucket)).toEqual([T0, T0 + 60_000]);
     expect(rows[0]!.last.id).toBe('alpha-59');
     expect(rows[0]!.min['sharpeRatio']).toBeCloseTo(0);
     expect(rows[0]!.max['sharpeRatio']).toBeCloseTo(5.9);
     expect(rows[1]!.min['valueAtRisk']).toBeCloseTo(-1.19);
-    const hour = await sql<{ last: { id: string }; max: Record<string, number> }[]>`
-      select last, max from score_rollup_1h where subject = 'alpha'`;
+    const hour = await query<{ last: { id: string }; max: Record<string, number> }>(
+      sql,
+      `
+      select last, max from score_rollup_1h where subject = 'alpha'`,
+    );
     expect(hour).toHaveLength(1);
     expect(hour[0]!.last.id).toBe('alpha-119');
     expect(hour[0]!.max['sharpeRatio']).toBeCloseTo(11.9);
-    const sys = await sql<{ max: Record<string, number> }[]>`
-      select max from system_rollup_1h where subject = 'h1'`;
+    const sys = await query<{ max: Record<string, number> }>(
+      sql,
+      `
+      select max from system_rollup_1h where subject = 'h1'`,
+    );
     expect(sys[0]!.max['cpu']).toBe(99);
   });
 
   it('merges a later batch into the same bucket (extremes widen, last moves on)', async () => {
     const writer = new HistoryWriter(sql, retention);
     await writer.write(batch(120, 30_000)); // overlaps minute 10:01 and adds 10:02
-    const rows = await sql<{ bucket: number; last: { id: string } }[]>`
-      select bucket, last from score_rollup_1m where subject = 'alpha' order by bucket`;
+    const rows = await query<{ bucket: number; last: { id: string } }>(
+      sql,
+      `
+      select bucket, last from score_rollup_1m where subject = 'alpha' order by bucket`,
+    );
     expect(rows.map((r) => r.bucket)).toEqual([T0, T0 + 60_000, T0 + 120_000]);
     expect(rows[2]!.last.id).toBe('alpha-119');
   });
@@ -125,10 +134,12 @@ describe('migrations', () => {
     const err = await migrate(sql, readMigrations(dir)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationError);
     expect((err as Error).message).toMatch(/003_broken\.sql failed, nothing was applied/);
-    const tables =
-      await sql`select tablename from pg_tables where tablename in ('half_done', 'oops')`;
+    const tables = await query(
+      sql,
+      `select tablename from pg_tables where tablename in ('half_done', 'oops')`,
+    );
     expect(tables).toHaveLength(0);
-    const versions = await sql`select version from history_migrations order by version`;
+    const versions = await query(sql, `select version from history_migrations order by version`);
     expect(versions.map((v) => v['version'])).toEqual([1]);
   });
 

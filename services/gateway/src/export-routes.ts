@@ -8,7 +8,7 @@ import {
   type ExportKind,
   type Route,
 } from '@quantmon/shared';
-import type { Sql } from 'postgres';
+import { cursor, type HistoryDb } from '../../historian/src/database.js';
 import { CSV_COLUMNS, csvLine, csvRow } from './export-format.js';
 
 /**
@@ -21,22 +21,27 @@ import { CSV_COLUMNS, csvLine, csvRow } from './export-format.js';
 const PAGE = 1000;
 const DAY = 86_400_000;
 
-function source(sql: Sql, q: ExportQuery, from: number, to: number) {
-  const range = sql`ts between ${from} and ${to}`;
+/** The query of an export: newest-last by the data's own time; names from HISTORY_TABLES, values as parameters. */
+function source(q: ExportQuery, from: number, to: number): { text: string; params: unknown[] } {
+  const order = 'order by ts, at, part, entry_id';
+  const byId = (table: string, column: string) => ({
+    text: `select data::text as data from ${table} where ${column} = $3 and ts between $1 and $2 ${order}`,
+    params: [from, to, q.id],
+  });
   switch (q.kind) {
     case 'strategy':
-      return sql<{ data: string }[]>`select data::text as data from ${sql(T.scoreUpdates)}
-        where strategy = ${q.id!} and ${range} order by ts, at, part, entry_id`;
+      return byId(T.scoreUpdates, 'strategy');
     case 'returns':
-      return sql<{ data: string }[]>`select data::text as data from ${sql(T.strategySamples)}
-        where strategy = ${q.id!} and ${range} order by ts, at, part, entry_id`;
+      return byId(T.strategySamples, 'strategy');
     case 'host':
-      return sql<{ data: string }[]>`select data::text as data from ${sql(T.systemSamples)}
-        where host = ${q.id!} and ${range} order by ts, at, part, entry_id`;
+      return byId(T.systemSamples, 'host');
     case 'alerts':
-      return sql<{ data: string }[]>`select data::text as data from ${sql(T.alertEvents)}
-        where ${range} ${q.id ? sql`and subject = ${q.id}` : sql``}
-        order by ts, at, part, entry_id`;
+      return q.id
+        ? byId(T.alertEvents, 'subject')
+        : {
+            text: `select data::text as data from ${T.alertEvents} where ts between $1 and $2 ${order}`,
+            params: [from, to],
+          };
   }
 }
 
@@ -49,7 +54,7 @@ const fileName = (
 ) =>
   `quantmon-${kind}${id ? `-${id.replaceAll('/', '_')}` : ''}-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.${ext}`;
 
-export function exportRoutes(opts: { sql: Sql | undefined; now?: () => number }): Route {
+export function exportRoutes(opts: { sql: HistoryDb | undefined; now?: () => number }): Route {
   const now = opts.now ?? Date.now;
   return async (req, res, url) => {
     if (url.pathname !== '/api/export' || req.method !== 'GET') return false;
@@ -82,7 +87,7 @@ export function exportRoutes(opts: { sql: Sql | undefined; now?: () => number })
 }
 
 async function streamExport(
-  sql: Sql,
+  db: HistoryDb,
   q: ExportQuery,
   from: number,
   to: number,
@@ -97,7 +102,9 @@ async function streamExport(
   if (csv) res.write(csvLine(CSV_COLUMNS[q.kind]));
   let closed = false;
   res.once('close', () => (closed = true));
-  for await (const rows of source(sql, q, from, to).cursor(PAGE)) {
+  const { text, params } = source(q, from, to);
+  const pages = cursor<{ data: string }>(db, text, params, PAGE);
+  for await (const rows of pages) {
     if (closed) break; // the client went away: stop reading (the cursor closes)
     let chunk = '';
     for (const r of rows) {

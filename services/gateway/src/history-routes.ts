@@ -21,12 +21,12 @@ import {
 } from '@quantmon/shared';
 import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
-import type { Sql } from 'postgres';
 import { z } from 'zod';
 import { readAudit } from './audit-log.js';
 import { BucketFold, comparePoints, thin } from './history-buckets.js';
 import { readHistory } from './history.js';
 import {
+  type HistoryDb,
   foldStored,
   newestAt,
   rawPoints,
@@ -65,7 +65,7 @@ export interface HistoryRouteOptions {
   partitions: number;
   historyMaxScan: number;
   /** The history database; undefined: history is off. */
-  sql: Sql | undefined;
+  sql: HistoryDb | undefined;
 }
 
 function query(url: URL): Record<string, string> {
@@ -187,7 +187,7 @@ const MAX_SCAN = 20_000;
 
 async function alerts(
   opts: HistoryRouteOptions,
-  sql: Sql,
+  sql: HistoryDb,
   q: AlertsQuery,
   now: number,
 ): Promise<AlertsResponse> {

@@ -28,7 +28,7 @@ export function historyRouteSet(opts: {
 }): Route[] {
   const { databaseUrl } = loadOrExit('gateway', loadHistoryDatabaseUrl);
   const sql = databaseUrl ? connectHistory(databaseUrl, { name: 'quantmon gateway' }) : undefined;
-  if (sql) opts.shutdown.register('history', () => sql.end({ timeout: 5 }));
+  if (sql) opts.shutdown.register('history', () => sql.end());
   opts.log.info({ history: sql ? 'on' : 'off' }, 'history database');
   return [historyRoutes({ ...opts, sql }), exportRoutes({ sql }), reportRoutes({ sql })];
 }

@@ -8,21 +8,24 @@ import {
   type Resolution,
   type Topic,
 } from '@quantmon/shared';
-import type { Sql } from 'postgres';
-import { BucketFold } from './history-buckets.js';
+import { cursor, type HistoryDb } from '../../historian/src/database.js';
+import type { BucketFold } from './history-buckets.js';
 
 /**
  * The gateway's reads of the history database (written by the historian):
  * raw points, rollups folded to a step, the alert and audit trail. Every
  * query is bounded (a LIMIT, a stride, or a cursor folded into buckets).
+ * Table and column names come from HISTORY_TABLES and this file, never
+ * from a request; values are always parameters.
  */
 
-export { connectHistory } from '../../historian/src/database.js';
+export { connectHistory, type HistoryDb } from '../../historian/src/database.js';
 
 interface TopicTable {
   table: string;
-  /** Column and value that select the topic's subject, if any. */
-  where?: { column: string; value: string };
+  /** Column that selects the topic's subject, and its value, if any. */
+  column?: string;
+  value?: string;
 }
 
 function tableOf(topic: Topic, resolution: Resolution): TopicTable {
@@ -33,7 +36,7 @@ function tableOf(topic: Topic, resolution: Resolution): TopicTable {
     if (topic === 'system') return { table: T.systemSamples };
     return {
       table: T.scoreUpdates,
-      ...(id !== undefined ? { where: { column: 'strategy', value: id } } : {}),
+      ...(id !== undefined ? { column: 'strategy', value: id } : {}),
     };
   }
   const table =
@@ -44,24 +47,31 @@ function tableOf(topic: Topic, resolution: Resolution): TopicTable {
       : resolution === '1m'
         ? T.scoreRollup1m
         : T.scoreRollup1h;
-  return { table, ...(id !== undefined ? { where: { column: 'subject', value: id } } : {}) };
+  return { table, ...(id !== undefined ? { column: 'subject', value: id } : {}) };
 }
 
-const subjectFilter = (sql: Sql, t: TopicTable) =>
-  t.where ? sql`and ${sql(t.where.column)} = ${t.where.value}` : sql``;
+/** `and <column> = $n` when the topic names a subject; its parameter appended to `params`. */
+function subjectFilter(t: TopicTable, params: unknown[]): string {
+  if (!t.column) return '';
+  params.push(t.value);
+  return `and ${t.column} = $${params.length}`;
+}
 
 /** The newest write time the database holds for a topic in [from, to], or undefined. */
 export async function newestAt(
-  sql: Sql,
+  db: HistoryDb,
   topic: Topic,
   from: number,
   to: number,
 ): Promise<number | undefined> {
   const t = tableOf(topic, 'raw');
-  const [row] = await sql<{ at: number | null }[]>`
-    select max(at) as at from ${sql(t.table)}
-    where at between ${from} and ${to} ${subjectFilter(sql, t)}`;
-  return row?.at ?? undefined;
+  const params: unknown[] = [from, to];
+  const filter = subjectFilter(t, params);
+  const { rows } = await db.query<{ at: number | null }>(
+    `select max(at) as at from ${t.table} where at between $1 and $2 ${filter}`,
+    params,
+  );
+  return rows[0]?.at ?? undefined;
 }
 
 /**
@@ -69,26 +79,31 @@ export async function newestAt(
  * `limit` are thinned in the database by an even stride (the newest kept).
  */
 export async function rawPoints(
-  sql: Sql,
+  db: HistoryDb,
   topic: Topic,
   from: number,
   to: number,
   limit: number,
 ): Promise<{ points: HistoryPoint[]; thinned: boolean }> {
   const t = tableOf(topic, 'raw');
-  const filter = subjectFilter(sql, t);
-  const [c] = await sql<{ n: number }[]>`
-    select count(*)::int as n from ${sql(t.table)} where at between ${from} and ${to} ${filter}`;
-  const n = c?.n ?? 0;
+  const params: unknown[] = [from, to];
+  const filter = subjectFilter(t, params);
+  const count = await db.query<{ n: number }>(
+    `select count(*)::int as n from ${t.table} where at between $1 and $2 ${filter}`,
+    params,
+  );
+  const n = count.rows[0]?.n ?? 0;
   const stride = Math.max(1, Math.ceil(n / limit));
-  const rows = await sql<{ part: number; entry_id: string; data: HistoryPoint['data'] }[]>`
-    select part, entry_id, data from (
-      select part, entry_id, data,
-             row_number() over (order by at, part, split_part(entry_id, '-', 2)::bigint) as rn
-      from ${sql(t.table)} where at between ${from} and ${to} ${filter}
-    ) numbered
-    where (rn - 1) % ${stride} = 0 or rn = ${n}
-    order by rn`;
+  const { rows } = await db.query<{ part: number; entry_id: string; data: HistoryPoint['data'] }>(
+    `select part, entry_id, data from (
+       select part, entry_id, data,
+              row_number() over (order by at, part, split_part(entry_id, '-', 2)::bigint) as rn
+       from ${t.table} where at between $1 and $2 ${filter}
+     ) numbered
+     where (rn - 1) % ${stride} = 0 or rn = ${n}
+     order by rn`,
+    params,
+  );
   return {
     points: rows.map((r) => ({ pos: r.entry_id, part: r.part, data: r.data })),
     thinned: stride > 1,
@@ -99,7 +114,7 @@ export const RESOLUTION_MS: Record<Resolution, number> = { raw: 1, '1m': MINUTE_
 
 /** Fold a topic's stored history in [from, to] into `fold`'s step buckets, from the resolution's table. */
 export async function foldStored(
-  sql: Sql,
+  db: HistoryDb,
   topic: Topic,
   resolution: Resolution,
   from: number,
@@ -107,35 +122,41 @@ export async function foldStored(
   fold: BucketFold,
 ): Promise<void> {
   const t = tableOf(topic, resolution);
-  const filter = subjectFilter(sql, t);
   if (resolution === 'raw') {
-    const q = sql<{ part: number; entry_id: string; data: HistoryPoint['data'] }[]>`
-      select part, entry_id, data from ${sql(t.table)}
-      where at between ${from} and ${to} ${filter}`;
-    for await (const rows of q.cursor(1000)) {
-      for (const r of rows) fold.addEntry(r.part, r.entry_id, r.data as never);
-    }
+    const params: unknown[] = [from, to];
+    const filter = subjectFilter(t, params);
+    const rows = cursor<{ part: number; entry_id: string; data: never }>(
+      db,
+      `select part, entry_id, data from ${t.table} where at between $1 and $2 ${filter}`,
+      params,
+      1000,
+    );
+    for await (const page of rows) for (const r of page) fold.addEntry(r.part, r.entry_id, r.data);
     return;
   }
   const width = RESOLUTION_MS[resolution];
-  const q = sql<
-    {
-      last_at: number;
-      last_part: number;
-      last_seq: number;
-      last: never;
-      min: Record<string, number>;
-      max: Record<string, number>;
-    }[]
-  >`
-    select last_at, last_part, last_seq, last, min, max from ${sql(t.table)}
-    where bucket between ${Math.floor(from / width) * width} and ${to} ${filter}`;
-  for await (const rows of q.cursor(1000)) for (const r of rows) fold.addRollup(r);
+  const params: unknown[] = [Math.floor(from / width) * width, to];
+  const filter = subjectFilter(t, params);
+  const rows = cursor<{
+    last_at: number;
+    last_part: number;
+    last_seq: number;
+    last: never;
+    min: Record<string, number>;
+    max: Record<string, number>;
+  }>(
+    db,
+    `select last_at, last_part, last_seq, last, min, max from ${t.table}
+     where bucket between $1 and $2 ${filter}`,
+    params,
+    1000,
+  );
+  for await (const page of rows) for (const r of page) fold.addRollup(r);
 }
 
 /** Alert events written in [from, to], newest first, at most `limit`. */
 export async function storedAlerts(
-  sql: Sql,
+  db: HistoryDb,
   q: {
     from: number;
     to: number;
@@ -144,13 +165,23 @@ export async function storedAlerts(
     limit: number;
   },
 ): Promise<{ part: number; entryId: string; event: AlertEvent }[]> {
-  const rows = await sql<{ part: number; entry_id: string; data: unknown }[]>`
-    select part, entry_id, data from ${sql(T.alertEvents)}
-    where at between ${q.from} and ${q.to}
-      ${q.state ? sql`and state = ${q.state}` : sql``}
-      ${q.level ? sql`and level = ${q.level}` : sql``}
-    order by at desc, part desc, split_part(entry_id, '-', 2)::bigint desc
-    limit ${q.limit}`;
+  const params: unknown[] = [q.from, q.to, q.limit];
+  let filters = '';
+  if (q.state) {
+    params.push(q.state);
+    filters += ` and state = $${params.length}`;
+  }
+  if (q.level) {
+    params.push(q.level);
+    filters += ` and level = $${params.length}`;
+  }
+  const { rows } = await db.query<{ part: number; entry_id: string; data: unknown }>(
+    `select part, entry_id, data from ${T.alertEvents}
+     where at between $1 and $2 ${filters}
+     order by at desc, part desc, split_part(entry_id, '-', 2)::bigint desc
+     limit $3`,
+    params,
+  );
   return rows.flatMap((r) => {
     const e = AlertEvent.safeParse(r.data);
     return e.success ? [{ part: r.part, entryId: r.entry_id, event: e.data }] : [];
@@ -159,14 +190,16 @@ export async function storedAlerts(
 
 /** Audit events that happened in [from, to], newest first, at most `limit`. */
 export async function storedAudit(
-  sql: Sql,
+  db: HistoryDb,
   q: { from: number; to: number; limit: number },
 ): Promise<AuditEvent[]> {
-  const rows = await sql<{ data: unknown }[]>`
-    select data from ${sql(T.auditEvents)}
-    where event_at between ${q.from} and ${q.to}
-    order by event_at desc, entry_id desc
-    limit ${q.limit}`;
+  const { rows } = await db.query<{ data: unknown }>(
+    `select data from ${T.auditEvents}
+     where event_at between $1 and $2
+     order by event_at desc, entry_id desc
+     limit $3`,
+    [q.from, q.to, q.limit],
+  );
   return rows.flatMap((r) => {
     const e = AuditEvent.safeParse(r.data);
     return e.success ? [e.data] : [];

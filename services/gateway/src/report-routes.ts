@@ -1,5 +1,5 @@
 import { HISTORY_OFF, ReportQuery, sendJson, type Route } from '@quantmon/shared';
-import type { Sql } from 'postgres';
+import type { HistoryDb } from '../../historian/src/database.js';
 import { buildReport } from '../../historian/src/report/index.js';
 
 /**
@@ -7,7 +7,7 @@ import { buildReport } from '../../historian/src/report/index.js';
  * HTML `npm run report` writes). 404 without samples in the range, 503
  * while history is off.
  */
-export function reportRoutes(opts: { sql: Sql | undefined; now?: () => number }): Route {
+export function reportRoutes(opts: { sql: HistoryDb | undefined; now?: () => number }): Route {
   const now = opts.now ?? Date.now;
   return async (req, res, url) => {
     if (url.pathname !== '/api/report' || req.method !== 'GET') return false;

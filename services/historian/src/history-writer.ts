@@ -1,5 +1,5 @@
 import { HISTORY_TABLES as T } from '@quantmon/shared';
-import type { Sql, TransactionSql } from 'postgres';
+import { transaction, type HistoryClient, type HistoryDb } from './database.js';
 import { batchTimes, entryAt, rollups, type EntryBatch, type RollupRow } from './rows.js';
 import {
   ensurePartitions,
@@ -24,7 +24,7 @@ export class HistoryWriter {
   private readonly specs: Map<string, PartitionedTable>;
 
   constructor(
-    private readonly sql: Sql,
+    private readonly db: HistoryDb,
     retention: HistoryRetention,
   ) {
     this.specs = new Map(partitionedTables(retention).map((s) => [s.table, s]));
@@ -45,7 +45,7 @@ export class HistoryWriter {
     const times = batchTimes(b);
     const r = rollups(b);
     const need = (table: string, ts: Iterable<number>): Promise<void> =>
-      ensurePartitions(this.sql, this.specs.get(table)!, ts);
+      ensurePartitions(this.db, this.specs.get(table)!, ts);
     await need(T.strategySamples, times.samples);
     await need(T.scoreUpdates, times.raw);
     await need(T.systemSamples, times.raw);
@@ -66,7 +66,7 @@ export class HistoryWriter {
       r.system1h.map((x) => x.bucket),
     );
 
-    return this.sql.begin(async (tx) => {
+    return transaction(this.db, async (tx) => {
       const counts: RowCounts = {};
       const add = (table: string, n: number): void => {
         if (n > 0) counts[table] = (counts[table] ?? 0) + n;
@@ -87,14 +87,14 @@ export class HistoryWriter {
 
 type Param = (string | number | null)[];
 
-async function run(tx: TransactionSql, text: string, params: Param[]): Promise<number> {
+async function run(tx: HistoryClient, text: string, params: Param[]): Promise<number> {
   if ((params[0]?.length ?? 0) === 0) return 0;
-  // postgres.js sends JS arrays as PostgreSQL arrays; the casts in `text` name their types.
-  const res = await tx.unsafe(text, params as never[]);
-  return res.count;
+  // node-postgres sends JS arrays as PostgreSQL arrays; the casts in `text` name their types.
+  const res = await tx.query(text, params);
+  return res.rowCount ?? 0;
 }
 
-function insertStrategySamples(tx: TransactionSql, b: EntryBatch): Promise<number> {
+function insertStrategySamples(tx: HistoryClient, b: EntryBatch): Promise<number> {
   const s = b.strategySamples;
   return run(
     tx,
@@ -121,7 +121,7 @@ function insertStrategySamples(tx: TransactionSql, b: EntryBatch): Promise<numbe
 }
 
 function insertSubjectRows(
-  tx: TransactionSql,
+  tx: HistoryClient,
   table: string,
   subjectColumn: string,
   items: { part: number; id: string; subject: string; ts: number; data: unknown }[],
@@ -144,7 +144,7 @@ function insertSubjectRows(
   );
 }
 
-const insertScores = (tx: TransactionSql, b: EntryBatch): Promise<number> =>
+const insertScores = (tx: HistoryClient, b: EntryBatch): Promise<number> =>
   insertSubjectRows(
     tx,
     T.scoreUpdates,
@@ -152,7 +152,7 @@ const insertScores = (tx: TransactionSql, b: EntryBatch): Promise<number> =>
     b.scores.map((i) => ({ ...i, subject: i.value.strategy, ts: i.value.ts, data: i.value })),
   );
 
-const insertSystem = (tx: TransactionSql, b: EntryBatch): Promise<number> =>
+const insertSystem = (tx: HistoryClient, b: EntryBatch): Promise<number> =>
   insertSubjectRows(
     tx,
     T.systemSamples,
@@ -160,7 +160,7 @@ const insertSystem = (tx: TransactionSql, b: EntryBatch): Promise<number> =>
     b.system.map((i) => ({ ...i, subject: i.value.host, ts: i.value.ts, data: i.value })),
   );
 
-function insertAlerts(tx: TransactionSql, b: EntryBatch): Promise<number> {
+function insertAlerts(tx: HistoryClient, b: EntryBatch): Promise<number> {
   const a = b.alerts;
   return run(
     tx,
@@ -186,7 +186,7 @@ function insertAlerts(tx: TransactionSql, b: EntryBatch): Promise<number> {
   );
 }
 
-function insertAudit(tx: TransactionSql, b: EntryBatch): Promise<number> {
+function insertAudit(tx: HistoryClient, b: EntryBatch): Promise<number> {
   const a = b.audit;
   return run(
     tx,
@@ -207,7 +207,7 @@ function insertAudit(tx: TransactionSql, b: EntryBatch): Promise<number> {
 }
 
 /** Merge rows into a rollup: extremes by least/greatest, `last` by (at, part, seq). */
-async function upsertRollup(tx: TransactionSql, table: string, rows: RollupRow[]): Promise<void> {
+async function upsertRollup(tx: HistoryClient, table: string, rows: RollupRow[]): Promise<void> {
   await run(
     tx,
     `insert into ${table} as r (bucket, subject, last_at, last_part, last_seq, last, min, max)

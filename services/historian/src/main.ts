@@ -30,7 +30,7 @@ shutdown.installSignalHandlers();
 const registry = createRegistry('historian');
 
 const sql = connectHistory(config.databaseUrl, { name: `historian ${config.replicaId}` });
-shutdown.register('postgres', () => sql.end({ timeout: 5 }));
+shutdown.register('postgres', () => sql.end());
 try {
   const applied = await migrate(sql);
   if (applied.length > 0) log.info({ applied }, 'history migrations applied');

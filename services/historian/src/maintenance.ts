@@ -1,5 +1,5 @@
 import { abortableSleep, type Logger } from '@quantmon/shared';
-import type { Sql } from 'postgres';
+import type { HistoryDb } from './database.js';
 import { createAhead, dropExpired, type PartitionedTable } from './time-partitions.js';
 
 /**
@@ -9,7 +9,7 @@ import { createAhead, dropExpired, type PartitionedTable } from './time-partitio
  * idempotent.
  */
 export async function runMaintenance(opts: {
-  sql: Sql;
+  sql: HistoryDb;
   specs: readonly PartitionedTable[];
   everyMs: number;
   signal: AbortSignal;

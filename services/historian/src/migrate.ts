@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Sql } from 'postgres';
+import { transaction, type HistoryDb } from './database.js';
 
 /**
  * Versioned SQL migrations (`migrations/NNN_name.sql`), applied at start in
@@ -45,19 +45,20 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /** Apply what is pending; answers the names applied (empty when the schema was current). */
-export async function migrate(sql: Sql, migrations = readMigrations()): Promise<string[]> {
-  return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
-    await tx`create table if not exists history_migrations (
+export async function migrate(db: HistoryDb, migrations = readMigrations()): Promise<string[]> {
+  return transaction(db, async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`create table if not exists history_migrations (
       version integer primary key,
       name text not null,
       checksum text not null,
-      applied_at timestamptz not null default now())`;
+      applied_at timestamptz not null default now())`);
     const applied = new Map(
       (
-        await tx<{ version: number; name: string; checksum: string }[]>`
-          select version, name, checksum from history_migrations`
-      ).map((r) => [r.version, r]),
+        await tx.query<{ version: number; name: string; checksum: string }>(
+          'select version, name, checksum from history_migrations',
+        )
+      ).rows.map((r) => [r.version, r]),
     );
     const done: string[] = [];
     for (const m of migrations) {
@@ -72,15 +73,17 @@ export async function migrate(sql: Sql, migrations = readMigrations()): Promise<
         continue;
       }
       try {
-        await tx.unsafe(m.sql);
+        await tx.query(m.sql);
       } catch (err) {
         throw new MigrationError(
           `migration ${m.name} failed, nothing was applied: ${(err as Error).message}`,
           { cause: err },
         );
       }
-      await tx`insert into history_migrations (version, name, checksum)
-               values (${m.version}, ${m.name}, ${m.checksum})`;
+      await tx.query(
+        'insert into history_migrations (version, name, checksum) values ($1, $2, $3)',
+        [m.version, m.name, m.checksum],
+      );
       done.push(m.name);
     }
     return done;

@@ -1,5 +1,5 @@
 import { DAY_MS, HISTORY_TABLES, type HistoryRetention } from '@quantmon/shared';
-import type { Sql } from 'postgres';
+import { transaction, type HistoryDb } from './database.js';
 
 /**
  * Declarative range partitions of the time-series tables: created before
@@ -45,7 +45,7 @@ const known = new Set<string>();
 const DDL_LOCK = 0x71_6d_64_64; // "qmdd"
 
 export async function ensurePartitions(
-  sql: Sql,
+  db: HistoryDb,
   spec: PartitionedTable,
   times: Iterable<number>,
 ): Promise<void> {
@@ -53,11 +53,11 @@ export async function ensurePartitions(
   for (const ms of times) starts.add(rangeStart(ms, spec.width));
   const missing = [...starts].filter((s) => !known.has(partitionName(spec.table, s)));
   if (missing.length === 0) return;
-  await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${DDL_LOCK})`;
+  await transaction(db, async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [DDL_LOCK]);
     for (const start of missing) {
       const name = partitionName(spec.table, start);
-      await tx.unsafe(
+      await tx.query(
         `create table if not exists ${name} partition of ${spec.table} ` +
           `for values from (${start}) to (${start + spec.width})`,
       );
@@ -73,15 +73,17 @@ export function forgetPartitions(): void {
 
 /** The partitions of a table with their range, read from the catalog. */
 export async function listPartitions(
-  sql: Sql,
+  db: HistoryDb,
   table: string,
 ): Promise<{ name: string; from: number; to: number }[]> {
-  const rows = await sql<{ name: string; bound: string }[]>`
-    select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound
-    from pg_inherits i
-    join pg_class c on c.oid = i.inhrelid
-    join pg_class p on p.oid = i.inhparent
-    where p.relname = ${table} and p.relnamespace = current_schema()::regnamespace`;
+  const { rows } = await db.query<{ name: string; bound: string }>(
+    `select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound
+     from pg_inherits i
+     join pg_class c on c.oid = i.inhrelid
+     join pg_class p on p.oid = i.inhparent
+     where p.relname = $1 and p.relnamespace = current_schema()::regnamespace`,
+    [table],
+  );
   const out: { name: string; from: number; to: number }[] = [];
   for (const r of rows) {
     const m = /FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)/.exec(r.bound);
@@ -95,17 +97,17 @@ export async function listPartitions(
  * table's retention. Returns the partitions dropped.
  */
 export async function dropExpired(
-  sql: Sql,
+  db: HistoryDb,
   spec: PartitionedTable,
   now: number,
 ): Promise<string[]> {
   if (spec.retentionDays === 0) return [];
   const cutoff = now - spec.retentionDays * DAY_MS;
-  const expired = (await listPartitions(sql, spec.table)).filter((p) => p.to <= cutoff);
+  const expired = (await listPartitions(db, spec.table)).filter((p) => p.to <= cutoff);
   if (expired.length === 0) return [];
-  await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${DDL_LOCK})`;
-    for (const p of expired) await tx.unsafe(`drop table if exists ${p.name}`);
+  await transaction(db, async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [DDL_LOCK]);
+    for (const p of expired) await tx.query(`drop table if exists ${p.name}`);
   });
   for (const p of expired) known.delete(p.name);
   return expired.map((p) => p.name);
@@ -113,11 +115,11 @@ export async function dropExpired(
 
 /** Partitions for today and the next `aheadDays`, so the usual write never waits on DDL. */
 export async function createAhead(
-  sql: Sql,
+  db: HistoryDb,
   specs: readonly PartitionedTable[],
   now: number,
   aheadDays = 2,
 ): Promise<void> {
   const times = Array.from({ length: aheadDays + 1 }, (_, i) => now + i * DAY_MS);
-  for (const spec of specs) await ensurePartitions(sql, spec, times);
+  for (const spec of specs) await ensurePartitions(db, spec, times);
 }

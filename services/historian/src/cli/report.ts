@@ -90,7 +90,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    await sql.end({ timeout: 5 });
+    await sql.end();
   }
 }
 

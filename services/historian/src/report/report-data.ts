@@ -1,5 +1,5 @@
 import { AlertEvent, HISTORY_TABLES as T } from '@quantmon/shared';
-import type { Sql } from 'postgres';
+import type { HistoryDb } from '../database.js';
 
 /** What a report is computed from, read from the history database. */
 export interface ReportInput {
@@ -13,19 +13,23 @@ export interface ReportInput {
 }
 
 export async function loadReportInput(
-  sql: Sql,
+  db: HistoryDb,
   strategy: string,
   from: number,
   to: number,
 ): Promise<ReportInput> {
-  const samples = await sql<{ ts: number; ret: number; benchmark: number | null }[]>`
-    select ts, ret, benchmark_return as benchmark from ${sql(T.strategySamples)}
-    where strategy = ${strategy} and ts between ${from} and ${to}
-    order by ts, at, part, split_part(entry_id, '-', 2)::bigint`;
-  const rows = await sql<{ data: unknown }[]>`
-    select data from ${sql(T.alertEvents)}
-    where subject = ${`strategy/${strategy}`} and ts between ${from} and ${to}
-    order by ts, at, part, entry_id`;
+  const { rows: samples } = await db.query<{ ts: number; ret: number; benchmark: number | null }>(
+    `select ts, ret, benchmark_return as benchmark from ${T.strategySamples}
+     where strategy = $1 and ts between $2 and $3
+     order by ts, at, part, split_part(entry_id, '-', 2)::bigint`,
+    [strategy, from, to],
+  );
+  const { rows } = await db.query<{ data: unknown }>(
+    `select data from ${T.alertEvents}
+     where subject = $1 and ts between $2 and $3
+     order by ts, at, part, entry_id`,
+    [`strategy/${strategy}`, from, to],
+  );
   const alerts = rows.flatMap((r) => {
     const e = AlertEvent.safeParse(r.data);
     return e.success ? [e.data] : [];
