@@ -214,7 +214,7 @@ export class Desk {
               el('span', { className: 'badge', textContent: a.level }),
               ' ',
               link,
-              ` · since ${time(a.startsAt)}${a.acknowledged ? ` · acknowledged by ${a.acknowledged.by}` : ''}${a.silenced ? ' · silenced' : ''}`,
+              ` · since ${time(a.startsAt)}${a.acknowledged ? ` · acknowledged by ${a.acknowledged.by}` : ''}${a.silenced ? ' · silenced' : ''}${a.inhibitedBy ? ` · muted by ${a.inhibitedBy.rule}` : ''}`,
             );
             li.dataset['incident'] = a.incidentId;
             return li;
