@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AlertEvent,
@@ -349,5 +350,44 @@ describe('report', () => {
 
     const none = await fetch(`${base()}/api/report?strategy=nobody&from=${from}&to=${to}`);
     expect(none.status).toBe(404);
+
+    // npm run report writes the same document (but for its generation time).
+    const out = join(ARTIFACTS, 'history-report-cli.html');
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'services/historian/src/cli/report.ts',
+        '--strategy',
+        strategy,
+        '--from',
+        from,
+        '--to',
+        to,
+        '--out',
+        out,
+      ],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: pg.url }, encoding: 'utf8' },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const strip = (h: string): string => h.replace(/generated [^<·]+/, '');
+    expect(strip(readFileSync(out, 'utf8'))).toBe(strip(html));
+    const bad = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'services/historian/src/cli/report.ts',
+        '--strategy',
+        strategy,
+        '--from',
+        'yesterday',
+      ],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: pg.url }, encoding: 'utf8' },
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--from: must be epoch ms or an ISO-8601 date-time/);
+    expect(bad.stderr).toMatch(/--to: /);
   });
 });
