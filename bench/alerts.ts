@@ -161,27 +161,22 @@ async function main(): Promise<void> {
       id: `${strategy}-w${k}`,
     })),
   );
-  // Score updates over every partition.
-  const scored = async (): Promise<number> => {
-    let n = 0;
-    for (const p of allPartitions(P)) n += await redis.xlen(keys.partition(p).scores);
-    return n;
-  };
-  /** Whether the alerter's group has read every partition's scores to the end. */
-  const alerterDrained = async (): Promise<boolean> => {
+  /** Whether `group` has read stream `kind` of every partition to the end. */
+  const drained = async (kind: 'scores' | 'strategySamples', group: string): Promise<boolean> => {
     for (const p of allPartitions(P)) {
-      const groups = (await redis.xinfo('GROUPS', keys.partition(p).scores)) as unknown[][];
-      const g = groups.find((x) => x[x.indexOf('name') + 1] === GROUPS.alerter);
+      const groups = (await redis.xinfo('GROUPS', keys.partition(p)[kind])) as unknown[][];
+      const g = groups.find((x) => x[x.indexOf('name') + 1] === group);
       if (!g || Number(g[g.indexOf('lag') + 1]) !== 0 || Number(g[g.indexOf('pending') + 1]) !== 0)
         return false;
     }
     return true;
   };
-  const scoresBefore = await scored();
+  const alerterDrained = (): Promise<boolean> => drained('scores', GROUPS.alerter);
   process.stdout.write(`warming up ${N} strategies (${warm.length} samples)… `);
   for (let i = 0; i < warm.length; i += 5000) await post(warm.slice(i, i + 5000));
   const deadline = Date.now() + 300_000;
-  while ((await scored()) - scoresBefore < warm.length) {
+  // Every sample scored (score updates conflate a strategy's samples per read batch).
+  while (!(await drained('strategySamples', GROUPS.scorer))) {
     if (Date.now() > deadline) throw new Error('warm-up not scored in 5 minutes');
     await new Promise((r) => setTimeout(r, 200));
   }
