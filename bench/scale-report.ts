@@ -164,7 +164,8 @@ const NOTES = [
   'with no samples flowing (the idle line) over the same time; busiest primary: the Cluster',
   "master doing the most of it; redis replicas: the Cluster's 3 replicas. other CPU: the",
   "machine's busy time not spent by these processes or the bench, in cores (other work on a",
-  'shared machine). scored/written: score updates / samples published, over all runs.',
+  'shared machine). scored/written: score updates / samples published, over all runs (an update',
+  'covers every sample of its strategy in one read batch: fewer updates than samples under load).',
   'With --backlog: samples/s is the scorers\' drain rate; redis primaries "total (ingest + scoring)".',
 ];
 
