@@ -196,6 +196,19 @@ describe('desk dashboard in a real browser', () => {
       document.querySelector('#score-meta')?.textContent?.startsWith('desk-0003'),
     );
     expect(await page.isVisible('#view-strategy')).toBe(true);
+    // A past range (issue 12, item 5): bucketed history, frozen, with export and report links.
+    await page.selectOption('#range', '1d');
+    await page.waitForFunction(() =>
+      /\d+ points? \(frozen/.test(document.querySelector('#range-note')?.textContent ?? ''),
+    );
+    expect(await page.getAttribute('#range-export', 'href')).toMatch(
+      /^\/api\/export\?kind=strategy&id=desk-0003&format=csv&from=.+&to=.+&token=op-tok$/,
+    );
+    expect(await page.getAttribute('#range-report', 'href')).toContain(
+      '/api/report?strategy=desk-0003',
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'desk-strategy-range.png') });
+    await page.selectOption('#range', 'live');
     // Phone: one column, nothing wider than the screen but the table's own scroller.
     await page.goto(`${base}/#overview`);
     await page.setViewportSize({ width: 390, height: 844 });

@@ -25,6 +25,8 @@ export class Chart {
     private readonly container: HTMLElement,
     spec: ChartSpec,
     private readonly source: () => Series,
+    /** A fixed time window in epoch ms (a past range), or null to fit the data. */
+    private readonly xWindow: () => [number, number] | null = () => null,
   ) {
     const scales: uPlot.Scales = { x: { time: true } };
     if (spec.range) scales['y'] = { range: spec.range };
@@ -63,7 +65,9 @@ export class Chart {
 
   redraw(): void {
     const s = this.source();
-    this.plot.setData(s.columns() as uPlot.AlignedData);
+    const w = this.xWindow();
+    this.plot.setData(s.columns() as uPlot.AlignedData, w === null);
+    if (w) this.plot.setScale('x', { min: w[0] / 1000, max: w[1] / 1000 });
     this.container.dataset['points'] = String(s.length);
   }
 

@@ -19,6 +19,7 @@ import { LiveSocket, type LinkState } from './live-socket.js';
 import { Series } from './series.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
 import { Desk } from './desk.js';
+import { currentRange, rangeHistory, updateRangeLinks, type Range } from './range-view.js';
 
 const HISTORY_MINUTES = 60;
 /** The audit (acks, silence changes) is polled: silence changes publish no alert event. */
@@ -38,6 +39,11 @@ const state = {
   scoreSeries: new Map<string, Series>(),
   riskSeries: new Map<string, Series>(),
   systemSeries: new Series(['cpu', 'memory', 'errorRate', 'apiResponseTime']),
+  /** A past range shown instead of live (null: live), and its series. */
+  range: null as Range | null,
+  rangeScores: new Series(['performance', 'risk', 'stability']),
+  rangeRisk: new Series(['vol', 'dd', 'mdd']),
+  rangeSystem: new Series(['cpu', 'memory', 'errorRate', 'apiResponseTime']),
 };
 
 const seriesFor = (m: Map<string, Series>, id: string, names: string[]): Series => {
@@ -49,27 +55,22 @@ const scoreSeries = (id: string) =>
   seriesFor(state.scoreSeries, id, ['performance', 'risk', 'stability']);
 const riskSeries = (id: string) => seriesFor(state.riskSeries, id, ['vol', 'dd', 'mdd']);
 
-function addScorePoint(pos: string, u: ScoreUpdate): void {
-  scoreSeries(u.strategy).add(pos, [u.scores.performance, u.scores.risk, u.scores.stability]);
+function addScorePoint(
+  pos: string,
+  u: ScoreUpdate,
+  into: [Series, Series] = [scoreSeries(u.strategy), riskSeries(u.strategy)],
+): void {
+  into[0].add(pos, [u.scores.performance, u.scores.risk, u.scores.stability]);
   const m = u.metrics;
   const p = (v: number | null) => (v === null ? null : v * 100);
-  riskSeries(u.strategy).add(pos, [
-    p(num(m.annualVolatility)),
-    p(num(m.currentDrawdown)),
-    p(num(m.maxDrawdown)),
-  ]);
+  into[1].add(pos, [p(num(m.annualVolatility)), p(num(m.currentDrawdown)), p(num(m.maxDrawdown))]);
 }
 
 /** One host's series: the newest host shown (the collector usually runs one per machine). */
-function addSystemPoint(pos: string, s: SystemSample): void {
+function addSystemPoint(pos: string, s: SystemSample, into = state.systemSeries): void {
   const shown = newestHost();
   if (shown && shown.host !== s.host) return;
-  state.systemSeries.add(pos, [
-    s.cpu ?? null,
-    s.memory ?? null,
-    s.errorRate ?? null,
-    s.apiResponseTime ?? null,
-  ]);
+  into.add(pos, [s.cpu ?? null, s.memory ?? null, s.errorRate ?? null, s.apiResponseTime ?? null]);
 }
 
 function newestHost(): SystemSample | undefined {
@@ -298,10 +299,47 @@ function showNotice(text: string): void {
   byId('notice').textContent = text;
 }
 
+let rangeLoad = 0;
+/** Show the range the controls say: live, or a past range loaded from /api/history. */
+async function applyRange(): Promise<void> {
+  const now = Date.now();
+  const r = currentRange(now);
+  updateRangeLinks(state.selected, r, now);
+  state.range = r;
+  const note = byId('range-note');
+  if (!r) {
+    note.textContent = '';
+    scheduleRender();
+    return;
+  }
+  const mine = ++rangeLoad;
+  note.textContent = 'loading…';
+  try {
+    const [scores, system] = await Promise.all([
+      state.selected
+        ? rangeHistory<ScoreUpdate>(`strategy:${state.selected}`, r)
+        : Promise.resolve([]),
+      rangeHistory<SystemSample>('system', r),
+    ]);
+    if (mine !== rangeLoad) return;
+    for (const s of [state.rangeScores, state.rangeRisk, state.rangeSystem]) s.clear();
+    for (const p of scores) addScorePoint(p.pos, p.data, [state.rangeScores, state.rangeRisk]);
+    for (const p of system) addSystemPoint(p.pos, p.data, state.rangeSystem);
+    note.textContent = `${new Date(r.from).toLocaleString()} – ${new Date(r.to).toLocaleString()} · ${scores.length} point${scores.length === 1 ? '' : 's'} (frozen; Live follows new data)`;
+  } catch (err) {
+    if (mine === rangeLoad) note.textContent = (err as Error).message;
+  }
+  scheduleRender();
+}
+for (const id of ['range', 'range-from', 'range-to']) {
+  byId(id).addEventListener('change', () => void applyRange());
+}
+
 function selectStrategy(id: string): void {
   if (state.selected === id && state.scoreSeries.has(id)) return;
   state.selected = id;
   localStorage.setItem('quantmon-strategy', id);
+  void applyRange();
   if (!state.scoreSeries.has(id)) {
     scoreSeries(id);
     void loadStrategyHistory(id);
@@ -336,7 +374,8 @@ charts.push(
         { label: 'Stability', color: '#2ea043', unit: '' },
       ],
     },
-    () => scoreSeries(state.selected),
+    () => (state.range ? state.rangeScores : scoreSeries(state.selected)),
+    () => (state.range ? [state.range.from, state.range.to] : null),
   ),
   new Chart(
     byId('chart-risk'),
@@ -348,7 +387,8 @@ charts.push(
         { label: 'Max drawdown', color: '#a371f7', unit: ' %' },
       ],
     },
-    () => riskSeries(state.selected),
+    () => (state.range ? state.rangeRisk : riskSeries(state.selected)),
+    () => (state.range ? [state.range.from, state.range.to] : null),
   ),
   new Chart(
     byId('chart-system'),
@@ -361,7 +401,8 @@ charts.push(
         { label: 'API response', color: '#d29922', unit: ' s', scale: 's' },
       ],
     },
-    () => state.systemSeries,
+    () => (state.range ? state.rangeSystem : state.systemSeries),
+    () => (state.range ? [state.range.from, state.range.to] : null),
   ),
 );
 
