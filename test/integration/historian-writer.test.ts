@@ -64,6 +64,29 @@ describe('history writer', () => {
     expect(await count(T.strategySamples)).toBe(120);
   });
 
+  it('copies any text exactly: tabs, newlines, backslashes and quotes survive COPY', async () => {
+    const writer = new HistoryWriter(sql, retention);
+    const b = emptyBatch();
+    const odd = 'a\tb\nc\\d"e\r\\N';
+    const value = StrategySample.parse({
+      strategy: 'odd',
+      ts: T0,
+      return: 1e-9,
+      id: odd,
+      weights: { [odd]: 0.5 },
+      receivedAt: T0,
+    });
+    b.strategySamples.push({ part: 2, id: `${T0}-999`, value });
+    await writer.write(b);
+    const [row] = await query<{ sample_id: string; data: unknown; benchmark_return: null }>(
+      sql,
+      "select sample_id, data, benchmark_return from strategy_samples where strategy = 'odd'",
+    );
+    expect(row!.sample_id).toBe(odd);
+    expect(row!.benchmark_return).toBeNull();
+    expect(row!.data).toEqual(value);
+  });
+
   it('rolls up per minute and hour: last entry, min and max, unchanged by a replay', async () => {
     const rows = await query<{
       bucket: number;

@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { HISTORY_TABLES as T } from '@quantmon/shared';
+import { from as copyFrom } from 'pg-copy-streams';
 import { transaction, type HistoryClient, type HistoryDb } from './database.js';
 import { batchTimes, entryAt, rollups, type EntryBatch, type RollupRow } from './rows.js';
 import {
@@ -11,8 +14,9 @@ import type { HistoryRetention } from '@quantmon/shared';
 
 /**
  * Writes one batch of stream entries to PostgreSQL in one transaction:
- * multi-row INSERTs over unnest()ed arrays (one parameter per column, any
- * number of rows), ON CONFLICT DO NOTHING on (partition, entry id) so a
+ * the raw rows by COPY through a staging table, the rest by multi-row
+ * INSERTs over unnest()ed arrays (one parameter per column, any number of
+ * rows), ON CONFLICT DO NOTHING on (partition, entry id) so a
  * redelivered entry never makes a second row, and rollups merged with
  * least/greatest/latest (idempotent too). The caller acks the entries only
  * after this resolves: committed rows first, then XACK.
@@ -94,29 +98,70 @@ async function run(tx: HistoryClient, text: string, params: Param[]): Promise<nu
   return res.rowCount ?? 0;
 }
 
+type Cell = string | number | null;
+
+/** One value in COPY's text format: \N for null; backslash, tab, newline and CR escaped. */
+export function copyText(v: Cell): string {
+  if (v === null) return '\\N';
+  return String(v)
+    .replaceAll('\\', '\\\\')
+    .replaceAll('\t', '\\t')
+    .replaceAll('\n', '\\n')
+    .replaceAll('\r', '\\r');
+}
+
+/**
+ * The raw rows, the bulk of every round: COPY into a session-temporary
+ * staging table (emptied at commit), then one INSERT ... SELECT ... ON
+ * CONFLICT DO NOTHING, which keeps them idempotent. COPY measured 1.6 times
+ * the multi-row INSERT (docs/history.md).
+ */
+async function copyInsert(
+  tx: HistoryClient,
+  table: string,
+  columns: readonly string[],
+  rows: Cell[][],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const stage = `stage_${table}`;
+  const cols = columns.join(', ');
+  await tx.query(`create temp table if not exists ${stage} (like ${table}) on commit delete rows`);
+  const text = rows.map((r) => r.map(copyText).join('\t')).join('\n') + '\n';
+  await pipeline(Readable.from([text]), tx.query(copyFrom(`copy ${stage} (${cols}) from stdin`)));
+  const res = await tx.query(
+    `insert into ${table} (${cols}) select ${cols} from ${stage} on conflict do nothing`,
+  );
+  return res.rowCount ?? 0;
+}
+
 function insertStrategySamples(tx: HistoryClient, b: EntryBatch): Promise<number> {
-  const s = b.strategySamples;
-  return run(
+  return copyInsert(
     tx,
-    `insert into ${T.strategySamples}
-       (at, part, entry_id, strategy, ts, ret, benchmark_return, equity, sample_id, data)
-     select at, part, entry_id, strategy, ts, ret, bench, equity, sample_id, data::jsonb
-     from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[],
-                 $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::text[])
-       as t(at, part, entry_id, strategy, ts, ret, bench, equity, sample_id, data)
-     on conflict do nothing`,
+    T.strategySamples,
     [
-      s.map((i) => entryAt(i.id)),
-      s.map((i) => i.part),
-      s.map((i) => i.id),
-      s.map((i) => i.value.strategy),
-      s.map((i) => i.value.ts),
-      s.map((i) => i.value.return),
-      s.map((i) => i.value.benchmarkReturn ?? null),
-      s.map((i) => i.value.equity ?? null),
-      s.map((i) => i.value.id ?? null),
-      s.map((i) => JSON.stringify(i.value)),
+      'at',
+      'part',
+      'entry_id',
+      'strategy',
+      'ts',
+      'ret',
+      'benchmark_return',
+      'equity',
+      'sample_id',
+      'data',
     ],
+    b.strategySamples.map((i) => [
+      entryAt(i.id),
+      i.part,
+      i.id,
+      i.value.strategy,
+      i.value.ts,
+      i.value.return,
+      i.value.benchmarkReturn ?? null,
+      i.value.equity ?? null,
+      i.value.id ?? null,
+      JSON.stringify(i.value),
+    ]),
   );
 }
 
@@ -126,21 +171,11 @@ function insertSubjectRows(
   subjectColumn: string,
   items: { part: number; id: string; subject: string; ts: number; data: unknown }[],
 ): Promise<number> {
-  return run(
+  return copyInsert(
     tx,
-    `insert into ${table} (at, part, entry_id, ${subjectColumn}, ts, data)
-     select at, part, entry_id, subject, ts, data::jsonb
-     from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-       as t(at, part, entry_id, subject, ts, data)
-     on conflict do nothing`,
-    [
-      items.map((i) => entryAt(i.id)),
-      items.map((i) => i.part),
-      items.map((i) => i.id),
-      items.map((i) => i.subject),
-      items.map((i) => i.ts),
-      items.map((i) => JSON.stringify(i.data)),
-    ],
+    table,
+    ['at', 'part', 'entry_id', subjectColumn, 'ts', 'data'],
+    items.map((i) => [entryAt(i.id), i.part, i.id, i.subject, i.ts, JSON.stringify(i.data)]),
   );
 }
 
