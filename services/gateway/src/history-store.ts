@@ -1,6 +1,8 @@
 import {
   AlertEvent,
   AuditEvent,
+  ScoreUpdate,
+  SystemSample,
   HISTORY_TABLES as T,
   HOUR_MS,
   MINUTE_MS,
@@ -48,6 +50,14 @@ function tableOf(topic: Topic, resolution: Resolution): TopicTable {
         ? T.scoreRollup1m
         : T.scoreRollup1h;
   return { table, ...(id !== undefined ? { column: 'subject', value: id } : {}) };
+}
+
+/**
+ * The schema of a topic's stored entries: rows are checked on the way out
+ * as stream entries are (a row that fails is skipped, never served).
+ */
+function schemaOf(topic: Topic) {
+  return topic === 'alerts' ? AlertEvent : topic === 'system' ? SystemSample : ScoreUpdate;
 }
 
 /** `and <column> = $n` when the topic names a subject; its parameter appended to `params`. */
@@ -104,8 +114,12 @@ export async function rawPoints(
      order by rn`,
     params,
   );
+  const schema = schemaOf(topic);
   return {
-    points: rows.map((r) => ({ pos: r.entry_id, part: r.part, data: r.data })),
+    points: rows.flatMap((r) => {
+      const d = schema.safeParse(r.data);
+      return d.success ? [{ pos: r.entry_id, part: r.part, data: d.data }] : [];
+    }),
     thinned: stride > 1,
   };
 }
@@ -125,13 +139,19 @@ export async function foldStored(
   if (resolution === 'raw') {
     const params: unknown[] = [from, to];
     const filter = subjectFilter(t, params);
-    const rows = cursor<{ part: number; entry_id: string; data: never }>(
+    const rows = cursor<{ part: number; entry_id: string; data: unknown }>(
       db,
       `select part, entry_id, data from ${t.table} where at between $1 and $2 ${filter}`,
       params,
       1000,
     );
-    for await (const page of rows) for (const r of page) fold.addEntry(r.part, r.entry_id, r.data);
+    const schema = topic === 'system' ? SystemSample : ScoreUpdate;
+    for await (const page of rows) {
+      for (const r of page) {
+        const d = schema.safeParse(r.data);
+        if (d.success) fold.addEntry(r.part, r.entry_id, d.data);
+      }
+    }
     return;
   }
   const width = RESOLUTION_MS[resolution];
@@ -141,7 +161,7 @@ export async function foldStored(
     last_at: number;
     last_part: number;
     last_seq: number;
-    last: never;
+    last: unknown;
     min: Record<string, number>;
     max: Record<string, number>;
   }>(
@@ -151,7 +171,13 @@ export async function foldStored(
     params,
     1000,
   );
-  for await (const page of rows) for (const r of page) fold.addRollup(r);
+  const schema = topic === 'system' ? SystemSample : ScoreUpdate;
+  for await (const page of rows) {
+    for (const r of page) {
+      const last = schema.safeParse(r.last);
+      if (last.success) fold.addRollup({ ...r, last: last.data });
+    }
+  }
 }
 
 /** Alert events written in [from, to], newest first, at most `limit`. */
