@@ -12,6 +12,7 @@ import {
   startHttpServer,
   waitReady,
   exitOnFatal,
+  runServiceHeartbeat,
 } from '@quantmon/shared';
 import { connectHistory } from './database.js';
 import { HistoryWriter } from './history-writer.js';
@@ -43,6 +44,10 @@ try {
 const redis = createRedis(config, 'blocking', 'historian', log);
 shutdown.register('redis', () => closeRedis(redis));
 await waitReady(redis);
+// Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
+const beat = { redis, keys, service: 'historian', replica: config.replicaId, log };
+const beating = runServiceHeartbeat(beat, shutdown.signal);
+shutdown.register('heartbeat', () => beating);
 const partitions = await ensurePartitionCount(redis, keys, config.partitions).catch(
   (err: Error) => {
     process.stderr.write(`historian: ${err.message}\n`);
