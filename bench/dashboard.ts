@@ -20,7 +20,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { keysFor } from '@quantmon/shared';
 import { Redis } from 'ioredis';
-import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
+import { freePort, spawnRedisServer, type LocalRedis } from '../scripts/local-redis.js';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
 import { deskScore, writeScores } from '../test/browser/desk-feed.js';
 import { launchBrowser } from '../test/helpers/browser.js';
@@ -52,19 +52,24 @@ function positive(name: 'strategies' | 'seconds' | 'partitions'): number {
 }
 
 const children: ChildProcess[] = [];
+/** What the hard deadline must stop too (set once started). */
+const owned: { redis?: LocalRedis } = {};
 const deadline = setTimeout(
   () => {
     process.stderr.write('bench:dashboard: hard deadline passed, stopping\n');
     for (const c of children) c.kill('SIGKILL');
-    process.exit(1);
+    void owned.redis?.dispose().finally(() => process.exit(1));
+    setTimeout(() => process.exit(1), 2000).unref();
   },
-  (seconds + 180) * 1000,
+  // Collecting a trace can take minutes on a loaded machine.
+  (seconds + (args.trace ? 600 : 180)) * 1000,
 );
 deadline.unref();
 
 process.stdout.write(`building the dashboard…\n`);
 await buildDashboard();
 const redisServer = await spawnRedisServer({ persistence: 'none' });
+owned.redis = redisServer;
 const prefix = `bench-desk-${process.pid}`;
 const keys = keysFor(prefix);
 const redis = new Redis(redisServer.url);
