@@ -13,6 +13,7 @@ import {
 } from '@quantmon/shared';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { originAllowed, requestToken, tokenAllowed, type AccessPolicy } from './auth.js';
+import { proxyIdentity } from './roles.js';
 import {
   Connection,
   type ConnectionLimits,
@@ -170,7 +171,10 @@ export class Fanout {
       return this.reject(socket, 403, 'origin not allowed', 'origin');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (!tokenAllowed(this.opts.policy, requestToken(req, url))) {
+      // The trusted proxy's user header identifies a browser as it does for REST.
+      const policy = this.opts.policy;
+      const proxied = policy.proxy ? proxyIdentity(policy.proxy, req.headers) : undefined;
+      if (!proxied && !tokenAllowed(policy, requestToken(req, url))) {
         // Accept, then close with a code a browser can read (it cannot see an HTTP 401).
         this.opts.onRejected?.('unauthorized');
         ws.close(WS_CLOSE.unauthorized, 'unauthorized: missing or unknown token');
