@@ -1,6 +1,7 @@
 import {
   fromMetricValue,
   METRIC_NAMES,
+  SYSTEM_FIELDS,
   SystemSample,
   type MetricName,
   type ScoreUpdate,
@@ -18,17 +19,8 @@ export type Transform = 'none' | 'negate' | 'abs';
 
 /** The numeric measurements of a system sample a rule can watch. */
 export const SYSTEM_METRICS: readonly string[] = [
-  'cpu',
-  'memory',
-  'disk',
-  'netInBytesPerSec',
-  'netOutBytesPerSec',
-  'load1',
-  'apiResponseTime',
-  'errorRate',
-  'cacheHitRate',
-  'processingTimeP50',
-  'processingTimeP99',
+  // The host measurements history keeps too, and the pipeline's own health readings.
+  ...SYSTEM_FIELDS,
   'serviceSilence',
   'consumerLagGrowth',
 ].filter((k) => k in SystemSample.shape);
