@@ -108,9 +108,18 @@ describe.skipIf(missing !== undefined)(
           out: '',
         });
       }
-      const collector = await (
-        await fetch(`http://127.0.0.1:${pipeline.collector.port}/metrics`)
-      ).text();
+      // The system-writer's loop check appears with its first host sample
+      // (after the first interval and a systeminformation reading: seconds on a busy machine).
+      const collector = await eventually(
+        async () => {
+          const t = await (
+            await fetch(`http://127.0.0.1:${pipeline.collector.port}/metrics`)
+          ).text();
+          return t.includes('quantmon_health_check{check="loop:system-writer"') ? t : undefined;
+        },
+        30_000,
+        "the collector's system-writer loop check",
+      );
       expect(collector).toMatch(
         /quantmon_consumer_lag_entries\{stream="strategy-samples",group="scorer",service="collector"\} \d+/,
       );
