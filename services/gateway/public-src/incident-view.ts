@@ -4,6 +4,7 @@
  * the trading stack acted. Acknowledge and silence only for roles that may.
  */
 import type { AlertEvent, SilenceMatcher } from '@quantmon/shared';
+import type { EmergencyJobView } from '../src/emergency-queue.js';
 import type { Me } from './api.js';
 import { el } from './format.js';
 
@@ -13,20 +14,8 @@ interface Step {
   by: string;
   detail?: string;
 }
-interface Job {
-  id: string;
-  name: string;
-  state: string;
-  attemptsMade: number;
-  attempts: number;
-  failedReason?: string;
-  stacktrace?: string[];
-  enqueuedAt: number;
-  processedOn?: number;
-  finishedOn?: number;
-  returnValue?: unknown;
-  resolvedAt?: number;
-}
+// The server's job view (type-only: nothing of the server is bundled).
+type Job = EmergencyJobView;
 export interface IncidentDetail {
   incidentId: string;
   open: boolean;

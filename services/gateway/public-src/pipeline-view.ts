@@ -6,44 +6,9 @@
 import { el } from './format.js';
 import { ageText } from './overview-model.js';
 
-interface Replica {
-  replica: string;
-  host: string;
-  pid: number;
-  version: string;
-  status: 'up' | 'down' | 'stopped';
-  startedAt: number;
-  lastBeatAt: number;
-  uptimeSeconds: number;
-  silentSeconds: number;
-}
-interface Service {
-  service: string;
-  status: 'up' | 'down' | 'stopped' | 'unknown';
-  up: number;
-  replicas: Replica[];
-}
-interface Lag {
-  stream: string;
-  group: string;
-  partition: number | null;
-  lag: number | null;
-  pending: number | null;
-}
-export interface PipelineHealth {
-  ts: number;
-  partitions: number;
-  downAfterMs: number;
-  services: Service[];
-  lag: Lag[];
-  ingest: { samplesPerSecond: number | null; overSeconds: number | null; total: number | null };
-  deadLetters: number | null;
-  pipelineErrorsLastMinute: number | null;
-  errorRate: { host: string; percent: number | null; at: number }[];
-  emergencyQueue:
-    | { waiting: number; active: number; delayed: number; completed: number; failed: number }
-    | { error: string };
-}
+// The server's response types (type-only: nothing of the server is bundled).
+export type { PipelineHealth } from '../src/pipeline-health.js';
+import type { GroupLag as Lag, PipelineHealth } from '../src/pipeline-health.js';
 
 const dash = (v: number | null | undefined, digits = 0): string =>
   v === null || v === undefined ? '–' : v.toFixed(digits);
