@@ -90,14 +90,20 @@ export class ScorerCore {
         pending.delete(value.strategy); // re-inserted last: ordered by latest sample
       }
       this.push(state, id, value);
-      pending.set(value.strategy, {
-        state,
-        entryId: id,
-        sample: value,
-        firstEntryId: p?.firstEntryId ?? id,
-        firstCount: p?.firstCount ?? state.metrics.count,
-        ...(p?.span ? { span: p.span } : {}),
-      });
+      if (p) {
+        // One record per strategy per batch, moved on in place (this runs per sample).
+        p.entryId = id;
+        p.sample = value;
+        pending.set(value.strategy, p);
+      } else {
+        pending.set(value.strategy, {
+          state,
+          entryId: id,
+          sample: value,
+          firstEntryId: id,
+          firstCount: state.metrics.count,
+        });
+      }
     }
     const updates: ScoreUpdate[] = [];
     for (const p of pending.values()) updates.push(this.updateOf(p, now));
