@@ -134,4 +134,5 @@ export {
   type LoopProbe,
 } from './loop-health.js';
 export { exitOnFatal } from './fatal-errors.js';
+export * from './catalogue/index.js';
 export { fastScoreUpdate, fastStrategySample, fastStrategySampleInput } from './fast-guards.js';

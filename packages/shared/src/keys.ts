@@ -94,6 +94,8 @@ export interface Keys {
   readonly heartbeats: string;
   /** RulesDocument JSON: rules set through the gateway's admin API; when present the alerter uses it instead of RULES_FILE. */
   readonly rulesDoc: string;
+  /** CatalogueDocument JSON: the strategy catalogue set through the gateway's admin API; when present every service uses it instead of STRATEGIES_FILE. */
+  readonly catalogueDoc: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -137,6 +139,7 @@ export function keysFor(prefix: string): Keys {
     rulesInForce: k('alerter:rules-in-force'),
     heartbeats: k('heartbeats'),
     rulesDoc: k('alerter:rules-doc'),
+    catalogueDoc: k('catalogue:doc'),
   };
 }
 

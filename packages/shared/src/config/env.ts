@@ -65,6 +65,8 @@ export const CommonEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
   /** A consumer loop with work waiting and no progress this long fails /healthz (503). */
   LOOP_STUCK_MS: int(60_000, 1000, 3_600_000),
+  /** The strategy catalogue (YAML, or JSON by its .json extension): per-strategy parameters, windows, tags. */
+  STRATEGIES_FILE: z.string().min(1).optional(),
 });
 
 export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
@@ -96,6 +98,8 @@ export interface CommonConfig {
   shutdownTimeoutMs: number;
   /** /healthz fails when a consumer loop has had work and made no progress this long. */
   loopStuckMs: number;
+  /** STRATEGIES_FILE: the strategy catalogue; undefined: none (today's defaults, or the admin API's). */
+  strategiesFile: string | undefined;
 }
 
 export function common(e: z.infer<typeof CommonEnv>, service: string): CommonConfig {
@@ -116,6 +120,7 @@ export function common(e: z.infer<typeof CommonEnv>, service: string): CommonCon
     listenHost: e.LISTEN_HOST,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     loopStuckMs: e.LOOP_STUCK_MS,
+    strategiesFile: e.STRATEGIES_FILE,
   };
 }
 
