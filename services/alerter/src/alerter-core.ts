@@ -10,6 +10,7 @@ import {
   type Incident,
 } from './incident.js';
 import { FlapDetector } from './flap-detector.js';
+import { forgottenEvent, RETIRED_RULE, retiredEvent, type ForgetReason } from './forget-subject.js';
 import { inhibitEvent, inhibitor, matches, sameInhibitor, withInhibitor } from './inhibition.js';
 import { naturalSubject, type RuleInput } from './metric-source.js';
 import { noDataAfter, noDataEvent } from './no-data.js';
@@ -247,6 +248,48 @@ export class AlerterCore {
     }
     this.flaps.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
     return this.reinhibit(out, now, true);
+  }
+
+  /** Subjects whose latest input (entry time) is older than `cutoff`: idle ones a sweep forgets. */
+  idleSubjects(cutoff: number): string[] {
+    const out: string[] = [];
+    for (const [subject, seen] of this.lastSeen) if (seen < cutoff) out.push(subject);
+    return out;
+  }
+
+  /**
+   * Forget subjects (idle past IDLE_FORGET_AFTER, or a retired strategy):
+   * their open incidents close (resolved, saying why; a critical one's job
+   * is marked resolved as for any resolve), and every trace of them leaves
+   * the maps, so a later input starts as a new subject. A retirement also
+   * records a `strategy_retired` event on the alerts stream.
+   */
+  forget(subjects: ReadonlySet<string>, why: ForgetReason, now: number): Transition[] {
+    const out: Transition[] = [];
+    for (const [key, cur] of [...this.incidents]) {
+      if (!subjects.has(cur.firing.subject)) continue;
+      const event = forgottenEvent(cur, why, now);
+      out.push(this.apply('resolve', key, cur.firing.incidentId, undefined, event, cur));
+    }
+    for (const subject of subjects) {
+      this.lastSeen.delete(subject);
+      this.grace.forget(subject);
+      for (const values of this.fleet.values()) values.delete(subject);
+      if (why.kind === 'retired' && subject.startsWith('strategy/')) {
+        const event = retiredEvent(subject, why.by, why.at, now);
+        const key = incidentKey(RETIRED_RULE, subject);
+        out.push({
+          kind: 'update',
+          key,
+          expect: null,
+          incident: undefined,
+          previous: undefined,
+          event,
+        });
+      }
+    }
+    this.flaps.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
+    return this.reinhibit(out, now);
   }
 
   setSilences(silences: readonly Silence[]): void {

@@ -20,4 +20,9 @@ export class StartupGrace {
     byGrace.set(graceMs, start);
     return t - start < graceMs;
   }
+
+  /** Drop a forgotten subject's runs. */
+  forget(subject: string): void {
+    this.runs.delete(subject);
+  }
 }

@@ -36,6 +36,10 @@ interface StrategyState {
   lastEntryId: string;
   /** Weight drift from the last sample that carried weights and targets. */
   drift: number | null;
+  /** Ingest time (epoch ms) of the last sample applied: the idle clock (forget-sweep.ts). */
+  lastReceivedAt: number;
+  /** `ts` of the last sample applied (ingest's ordering mark is compared with it). */
+  lastTs: number;
 }
 
 /**
@@ -47,11 +51,37 @@ export class ScorerCore {
   private readonly strategies = new Map<string, StrategyState>();
   /** valuesInto() target, shared: apply() reads it out before returning. */
   private readonly scratch: MetricValues = blankMetricValues();
+  /**
+   * The newest entry applied live (stream order): a strategy met for the
+   * first time, or again after forget(), starts past it, so a redelivery of
+   * a forgotten strategy's old entry cannot seed a new window.
+   */
+  private floor = '0-0';
 
   constructor(private readonly options: MetricsOptions) {}
 
   get strategyCount(): number {
     return this.strategies.size;
+  }
+
+  /**
+   * Strategies whose last sample was received before `cutoff` (epoch ms),
+   * with the `ts` of that sample: the idle ones a sweep may forget.
+   */
+  idleBefore(cutoff: number): { strategy: string; lastTs: number }[] {
+    const out: { strategy: string; lastTs: number }[] = [];
+    for (const [strategy, s] of this.strategies) {
+      if (s.lastReceivedAt < cutoff) out.push({ strategy, lastTs: s.lastTs });
+    }
+    return out;
+  }
+
+  /**
+   * Drop a strategy's window (idle, or retired by an admin): a later sample
+   * starts a new, empty one. True when it was held.
+   */
+  forget(strategy: string): boolean {
+    return this.strategies.delete(strategy);
   }
 
   /** Feed a sample during the start-up replay: updates the window, produces nothing. */
@@ -75,9 +105,11 @@ export class ScorerCore {
     const pending = new Map<string, Pending>();
     let duplicates = 0;
     for (const { id, value } of entries) {
-      const state = this.state(value.strategy);
+      const state = this.state(value.strategy, this.floor);
       if (compareStreamIds(id, state.lastEntryId) <= 0) {
         duplicates++;
+        // A forgotten strategy's old entry: leave no empty state behind.
+        if (state.metrics.count === 0) this.strategies.delete(value.strategy);
         continue;
       }
       const p = pending.get(value.strategy);
@@ -90,6 +122,7 @@ export class ScorerCore {
         pending.delete(value.strategy); // re-inserted last: ordered by latest sample
       }
       this.push(state, id, value);
+      this.floor = id; // entries come in stream order
       if (p) {
         // One record per strategy per batch, moved on in place (this runs per sample).
         p.entryId = id;
@@ -137,14 +170,22 @@ export class ScorerCore {
   private push(state: StrategyState, entryId: string, sample: StrategySample): void {
     state.metrics.push(sample.return, sample.benchmarkReturn ?? null, sample.ts);
     state.lastEntryId = entryId;
+    state.lastReceivedAt = sample.receivedAt;
+    state.lastTs = sample.ts;
     const drift = weightDrift(sample.weights, sample.targetWeights);
     if (drift !== null) state.drift = drift;
   }
 
-  private state(strategy: string): StrategyState {
+  private state(strategy: string, floor = '0-0'): StrategyState {
     let s = this.strategies.get(strategy);
     if (!s) {
-      s = { metrics: new RollingMetrics(this.options), lastEntryId: '0-0', drift: null };
+      s = {
+        metrics: new RollingMetrics(this.options),
+        lastEntryId: floor,
+        drift: null,
+        lastReceivedAt: 0,
+        lastTs: 0,
+      };
       this.strategies.set(strategy, s);
     }
     return s;

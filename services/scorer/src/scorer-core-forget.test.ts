@@ -1,0 +1,42 @@
+import type { StrategySample } from '@quantmon/shared';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_METRICS_OPTIONS } from './metrics/index.js';
+import { ScorerCore } from './scorer-core.js';
+
+const T0 = 1_700_000_000_000;
+const sample = (strategy: string, i: number, r = 0.01): StrategySample => ({
+  strategy,
+  ts: T0 + i * 1000,
+  return: r,
+  receivedAt: T0 + i * 1000,
+});
+
+describe('ScorerCore forgetting', () => {
+  it('lists as idle the strategies whose last sample was received before the cutoff, with its ts', () => {
+    const core = new ScorerCore(DEFAULT_METRICS_OPTIONS);
+    core.apply('1-0', sample('old', 0), 0);
+    core.apply('2-0', sample('new', 10), 0);
+    expect(core.idleBefore(T0 + 5000)).toEqual([{ strategy: 'old', lastTs: T0 }]);
+    expect(core.idleBefore(T0)).toEqual([]);
+  });
+
+  it('starts a forgotten strategy that comes back with an empty window', () => {
+    const core = new ScorerCore({ ...DEFAULT_METRICS_OPTIONS, window: 50 });
+    for (let i = 0; i < 10; i++) core.apply(`${i + 1}-0`, sample('back', i), 0);
+    expect(core.forget('back')).toBe(true);
+    expect(core.strategyCount).toBe(0);
+    expect(core.forget('back')).toBe(false);
+    expect(core.apply('20-0', sample('back', 20), 0)?.count).toBe(1);
+  });
+
+  it('treats a redelivered old entry of a forgotten strategy as a duplicate, not a new window', () => {
+    const core = new ScorerCore(DEFAULT_METRICS_OPTIONS);
+    core.apply('5-0', sample('a', 0), 0);
+    core.apply('6-0', sample('b', 1), 0);
+    core.forget('a');
+    const res = core.applyBatch([{ id: '5-0', value: sample('a', 0) }], 0);
+    expect(res).toEqual({ updates: [], duplicates: 1 });
+    expect(core.strategyCount).toBe(1);
+    expect(core.apply('7-0', sample('a', 2), 0)?.count).toBe(1);
+  });
+});
