@@ -39,6 +39,9 @@ const update: Obj = {
     low: { sharpeRatio: -0.5, 'scores.risk': 10, weightDrift: 0.01 },
     high: { sharpeRatio: 1.5, 'scores.risk': 30, weightDrift: 0.02 },
   },
+  windows: { '60': { count: 60, metrics }, '1d': { count: 0, metrics } },
+  tags: { desk: 'fx', asset_class: 'fx-g10' },
+  params: { periodsPerYear: 98_280, riskFree: 0, requiredReturn: 0.0001, window: 1000 },
 };
 
 const BAD_VALUES: unknown[] = [
@@ -111,6 +114,15 @@ describe('fast guards', () => {
     const plain = { ...update };
     delete plain['span'];
     expect(fastScoreUpdate(plain)).toBe(true);
+    for (const k of ['windows', 'tags', 'params']) {
+      const without = { ...update };
+      delete without[k];
+      expect(fastScoreUpdate(without), k).toBe(true);
+    }
+    // A rebuilt marker is rare: the schema judges it.
+    const rebuilt = { ...update, rebuilt: { at: 1, reason: 'catalogue', samples: 3 } };
+    expect(fastScoreUpdate(rebuilt)).toBe(false);
+    expect(ScoreUpdate.safeParse(rebuilt).success).toBe(true);
     expect(holdsToSchema(fastStrategySampleInput, StrategySampleInput, sample)).toBeGreaterThan(10);
     expect(
       holdsToSchema(fastStrategySample, StrategySample, { ...sample, receivedAt: 5 }),

@@ -103,6 +103,10 @@ const UPDATE_KEYS = new Set([
   'receivedAt',
   'computedAt',
   'span',
+  'windows',
+  'tags',
+  'params',
+  'rebuilt',
 ]);
 const SPAN_KEYS = new Set(['samples', 'firstEntryId', 'firstCount', 'low', 'high']);
 const SPAN_FIELD_SET: ReadonlySet<string> = new Set(SPAN_FIELDS);
@@ -127,6 +131,47 @@ function span(v: unknown): boolean {
   );
 }
 
+const WINDOW_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+const TAG_KEY = /^[a-z_][a-z0-9_]{0,62}$/;
+const WINDOW_KEY_SET: ReadonlySet<string> = new Set(['count', 'metrics']);
+
+function windows(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  for (const k in v) {
+    const w = v[k];
+    if (!WINDOW_NAME.test(k) || !isObj(w) || !keysWithin(w, WINDOW_KEY_SET)) return false;
+    if (!epochMs(w['count']) || !exactly(w['metrics'], METRIC_NAMES, metricValue)) return false;
+  }
+  return true;
+}
+
+function tags(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  let n = 0;
+  for (const k in v) {
+    const t = v[k];
+    if (++n > 32 || !TAG_KEY.test(k) || typeof t !== 'string' || t.length < 1 || t.length > 128)
+      return false;
+  }
+  return true;
+}
+
+const PARAM_KEYS = new Set(['periodsPerYear', 'riskFree', 'requiredReturn', 'window', 'windowMs']);
+const positive = (x: unknown): boolean => finite(x) && (x as number) > 0;
+
+function params(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    keysWithin(v, PARAM_KEYS) &&
+    positive(v['periodsPerYear']) &&
+    finite(v['riskFree']) &&
+    finite(v['requiredReturn']) &&
+    epochMs(v['window']) &&
+    (v['window'] as number) > 0 &&
+    optional(v['windowMs'], positive)
+  );
+}
+
 /** A score update as the scorer writes it. */
 export function fastScoreUpdate(v: unknown): boolean {
   if (!isObj(v) || !keysWithin(v, UPDATE_KEYS)) return false;
@@ -146,7 +191,12 @@ export function fastScoreUpdate(v: unknown): boolean {
     (v['weightDrift'] === null || finite(v['weightDrift'])) &&
     epochMs(v['receivedAt']) &&
     epochMs(v['computedAt']) &&
-    optional(v['span'], span)
+    optional(v['span'], span) &&
+    optional(v['windows'], windows) &&
+    optional(v['tags'], tags) &&
+    optional(v['params'], params) &&
+    // Rare (once per catalogue change): the schema checks it.
+    v['rebuilt'] === undefined
   );
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { METRIC_NAMES, type MetricName } from '../metric-names.js';
+import { Tags, WindowName } from '../catalogue/schema.js';
 import { EpochMs, FiniteNumber, StrategyId } from './common.js';
 
 /**
@@ -72,6 +73,33 @@ export const ScoreSpan = z.strictObject({
 });
 export type ScoreSpan = z.infer<typeof ScoreSpan>;
 
+/** One extra window of a strategy (issue 15): its observations and the full metric set over them. */
+export const WindowMetrics = z.strictObject({
+  count: z.number().int().nonnegative(),
+  metrics: StrategyMetrics,
+});
+export type WindowMetrics = z.infer<typeof WindowMetrics>;
+
+/** The parameters a catalogued strategy is scored with (rates per period). */
+export const ScoreParams = z.strictObject({
+  periodsPerYear: FiniteNumber.pipe(z.number().positive()),
+  riskFree: FiniteNumber,
+  requiredReturn: FiniteNumber,
+  window: z.number().int().positive(),
+  windowMs: FiniteNumber.pipe(z.number().positive()).optional(),
+});
+export type ScoreParams = z.infer<typeof ScoreParams>;
+
+/** The first update after the strategy's windows were rebuilt (its catalogue parameters changed). */
+export const ScoreRebuilt = z.strictObject({
+  at: EpochMs,
+  /** Why, e.g. "catalogue 3f2a... -> 9b1c...: periodsPerYear 252 -> 98280". */
+  reason: z.string().max(512),
+  /** Samples replayed into the new windows. */
+  samples: z.number().int().nonnegative(),
+});
+export type ScoreRebuilt = z.infer<typeof ScoreRebuilt>;
+
 /**
  * Written by the scorer per strategy per read batch: the strategy's state
  * after the latest sample of the batch (one update per sample when samples
@@ -96,6 +124,17 @@ export const ScoreUpdate = z.strictObject({
   computedAt: EpochMs,
   /** Present when the update covers several samples (conflation): their extremes. */
   span: ScoreSpan.optional(),
+  /**
+   * Additive (issue 15): the strategy's extra windows from the catalogue, by
+   * stable name (`"60"`, `"1d"`); the top-level fields stay the main window.
+   */
+  windows: z.record(WindowName, WindowMetrics).optional(),
+  /** Additive (issue 15): the strategy's catalogue tags (desk, manager, asset_class, ...). */
+  tags: Tags.optional(),
+  /** Additive (issue 15): present when the catalogue sets the strategy's parameters. */
+  params: ScoreParams.optional(),
+  /** Additive (issue 15): on the first update after a catalogue change rebuilt the windows. */
+  rebuilt: ScoreRebuilt.optional(),
 });
 export type ScoreUpdate = z.infer<typeof ScoreUpdate>;
 
