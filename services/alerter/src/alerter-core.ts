@@ -11,6 +11,7 @@ import {
 } from './incident.js';
 import { FlapDetector } from './flap-detector.js';
 import { forgottenEvent, RETIRED_RULE, retiredEvent, type ForgetReason } from './forget-subject.js';
+import { Forecaster } from './forecast.js';
 import { inhibitEvent, inhibitor, matches, sameInhibitor, withInhibitor } from './inhibition.js';
 import { naturalSubject, type RuleInput } from './metric-source.js';
 import { noDataAfter, noDataEvent } from './no-data.js';
@@ -81,6 +82,8 @@ export class AlerterCore {
   private readonly clearValues = new Map<string, number>();
   /** The last checks of each rule and subject, for flap detection. */
   private readonly flaps = new FlapDetector();
+  /** Forecast rules: the trend window of each rule on each subject. */
+  private readonly trends = new Forecaster();
   private readonly grace = new StartupGrace();
 
   constructor(
@@ -123,6 +126,14 @@ export class AlerterCore {
       // A rate from too few operations is not judged (neither opens nor resolves).
       const volume = rule.minVolume > 0 ? rule.volume?.(input) : undefined;
       if (volume !== undefined && volume < rule.minVolume) continue;
+      if (eff.forecast) {
+        value = this.trends.project(incidentKey(rule.name, natural), eff.forecast, {
+          entryId,
+          value,
+          ...pointOf(input),
+        });
+        if (value === undefined) continue;
+      }
       if (subject === 'system') value = this.worstOfFleet(rule, natural, value);
       // A conflated update: judge the worst value its samples reached first,
       // then the latest, as two of its per-sample judgements would have been.
@@ -247,6 +258,7 @@ export class AlerterCore {
       if (gone) out.push(this.close(key, inc, inc.firing.value, now));
     }
     this.flaps.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
+    this.trends.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
     return this.reinhibit(out, now, true);
   }
 
@@ -492,6 +504,13 @@ export class AlerterCore {
   private repeatFor(inc: Incident): number | undefined {
     return ruleForIncident(this.ruleSet, inc.firing.rule, inc.firing.subject)?.repeatMs;
   }
+}
+
+/** Where an input sits on a forecast's axes: its sample time and how many samples it covers. */
+function pointOf(input: RuleInput): { ts: number; samples: number } {
+  return input.kind === 'score'
+    ? { ts: input.update.ts, samples: input.update.span?.samples ?? 1 }
+    : { ts: input.sample.ts, samples: 1 };
 }
 
 function sameAck(a: Acknowledgement, b: Acknowledgement): boolean {

@@ -1,4 +1,5 @@
 import type { AlertEvent, AlertState, Incident, Subject } from '@quantmon/shared';
+import { describeHorizon } from './forecast.js';
 import type { EffectiveRule } from './rules.js';
 
 export type { Incident };
@@ -23,6 +24,12 @@ export function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Number(x.toPrecision(4)).toString();
 }
 
+/** "currentDrawdown 0.12", or for a forecast rule "currentDrawdown projected 0.12 in 20 periods". */
+function measured(rule: EffectiveRule, value: number): string {
+  if (!rule.forecast) return `${rule.metric} ${fmt(value)}`;
+  return `${rule.metric} projected ${fmt(value)} in ${describeHorizon(rule.forecast)}`;
+}
+
 /** The event opening an incident (pending, or firing when the rule has no `for`). */
 export function openEvent(
   rule: EffectiveRule,
@@ -43,7 +50,7 @@ export function openEvent(
     value,
     threshold: rule.threshold,
     metric: rule.metric,
-    message: `${rule.name}: ${rule.metric} ${fmt(value)} ${rule.comparison} ${fmt(rule.threshold)} on ${subject}${pending}`,
+    message: `${rule.name}: ${measured(rule, value)} ${rule.comparison} ${fmt(rule.threshold)} on ${subject}${pending}`,
     recommendation: rule.recommendation,
     startsAt,
     endsAt: null,
@@ -63,7 +70,7 @@ export function firedEvent(
     ...prev,
     state: 'firing',
     value,
-    message: `${rule.name}: ${rule.metric} ${fmt(value)} ${rule.comparison} ${fmt(rule.threshold)} on ${prev.subject} for ${Math.round((now - prev.startsAt) / 1000)} s`,
+    message: `${rule.name}: ${measured(rule, value)} ${rule.comparison} ${fmt(rule.threshold)} on ${prev.subject} for ${Math.round((now - prev.startsAt) / 1000)} s`,
     ts: now,
   };
 }

@@ -65,6 +65,45 @@ export const FlapSpec = z.strictObject({
 });
 export type FlapSpec = z.infer<typeof FlapSpec>;
 
+const WINDOW = 'a whole number of points, 2 to 10000';
+const HORIZON = 'a number of periods (samples) ahead, above 0';
+
+/**
+ * Forecast rules (predict_linear): the rule compares the value its metric is
+ * projected to reach `horizon` periods (or `horizonTime`) past the latest
+ * point, from a least-squares line through the last `window` values, instead
+ * of the value itself. Give exactly one of horizon and horizonTime.
+ */
+export const ForecastSpec = z
+  .strictObject({
+    /** Points in the fit (the latest values of the metric on one subject). */
+    window: z.number().int(WINDOW).min(2, WINDOW).max(10_000, WINDOW),
+    /** No forecast from fewer points than this (default: the whole window). */
+    minPoints: z.number().int(WINDOW).min(2, WINDOW).max(10_000, WINDOW).optional(),
+    /** Periods ahead: samples of the subject (a conflated update counts every sample it covers). */
+    horizon: z.number(HORIZON).gt(0, HORIZON).max(1e9, HORIZON).optional(),
+    /** Time ahead, on the samples' own timestamps (`10m`, `1d`). */
+    horizonTime: Duration.refine((ms) => ms > 0, 'a duration above 0').optional(),
+  })
+  .superRefine((f, ctx) => {
+    if ((f.horizon === undefined) === (f.horizonTime === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['horizon'],
+        message:
+          'give exactly one of horizon (periods ahead, such as 20) and horizonTime (a duration ahead, such as 10m)',
+      });
+    }
+    if (f.minPoints !== undefined && f.minPoints > f.window) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minPoints'],
+        message: `at most window (${f.window}): the fit never holds more points`,
+      });
+    }
+  });
+export type ForecastSpec = z.infer<typeof ForecastSpec>;
+
 /** Fields a per-subject override may change. */
 export const RuleOverride = z.strictObject({
   threshold: FiniteNumber.optional(),
@@ -124,6 +163,8 @@ const ruleShape = {
   enabled: z.boolean().optional(),
   /** Per strategy (or host) id: a tighter limit for one strategy, or `enabled: false`. */
   overrides: z.record(Id, RuleOverride).optional(),
+  /** Compare the value projected ahead by a linear trend instead of the value (off unless given). */
+  forecast: ForecastSpec.optional(),
 };
 
 /** The fields a new rule must have (a patch of a default may leave them out). */

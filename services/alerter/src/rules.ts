@@ -1,6 +1,7 @@
 import type { AlertLabels, AlertLevel, RuleOrigin } from '@quantmon/shared';
 import { DEFAULT_INHIBIT, DEFAULT_RULE_SPECS, RATIO_MIN_OBSERVATIONS } from './default-rules.js';
 import { DEFAULT_FLAP, type FlapPolicy } from './flap-detector.js';
+import type { ForecastPolicy } from './forecast.js';
 import {
   isRatioMetric,
   metricReader,
@@ -46,6 +47,8 @@ export interface EffectiveRule {
   recommendation: string;
   /** Emergency job name (critical rules only). */
   action: string | undefined;
+  /** Forecast rules: the value compared is the one projected ahead (the whole rule's, not overridable). */
+  forecast?: ForecastPolicy | undefined;
 }
 
 export interface CompiledRule {
@@ -249,6 +252,7 @@ function compileRule(name: string, origin: RuleOrigin, spec: RuleSpec): Compiled
     labels: spec.labels ?? {},
     recommendation: spec.recommendation,
     action: spec.action,
+    forecast: forecastPolicy(spec),
   };
   const overrides = new Map<string, EffectiveRule | null>();
   for (const [id, o] of Object.entries(spec.overrides ?? {})) {
@@ -278,7 +282,8 @@ function compileRule(name: string, origin: RuleOrigin, spec: RuleSpec): Compiled
     source: metricSource(spec.metric) ?? 'score',
     subject: spec.subject,
     read: metricReader(spec.metric, spec.transform ?? 'none'),
-    span: spanReader(spec.metric, spec.transform ?? 'none'),
+    // A forecast judges the trend of the latest values: a span's extremes are no projection.
+    span: spec.forecast ? undefined : spanReader(spec.metric, spec.transform ?? 'none'),
     minObservations:
       spec.minObservations ?? (isRatioMetric(spec.metric) ? RATIO_MIN_OBSERVATIONS : undefined),
     volume: volumeReader(spec.metric),
@@ -286,6 +291,17 @@ function compileRule(name: string, origin: RuleOrigin, spec: RuleSpec): Compiled
     startupGraceMs: spec.startupGrace ?? 0,
     base,
     overrides,
+  };
+}
+
+function forecastPolicy(spec: RuleSpec): ForecastPolicy | undefined {
+  const f = spec.forecast;
+  if (!f) return undefined;
+  return {
+    window: f.window,
+    minPoints: f.minPoints ?? f.window,
+    axis: f.horizonTime === undefined ? 'periods' : 'time',
+    horizon: f.horizonTime ?? f.horizon ?? 0,
   };
 }
 
