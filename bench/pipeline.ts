@@ -20,8 +20,8 @@
  * every service (bench/cpu-profile-preload.mjs) and leaves .cpuprofile
  * files in DIR (summarise them with bench/cpuprofile-summary.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ import { Redis } from 'ioredis';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { waitPartitionsDrained } from '../test/helpers/streams.js';
 import { cpuSeconds, ROOT } from './collector-support.js';
+import { ask, child, healthy, servicesOf, waitLeased } from './pipeline-procs.js';
 import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
@@ -54,70 +55,6 @@ const num = (k: keyof typeof a): number => Number(a[k]);
 const replicas = num('replicas');
 const prefix = 'quantmon';
 const keys = keysFor(prefix);
-
-// ── child processes ──────────────────────────────────────────────────────
-function child(args: string[], env: NodeJS.ProcessEnv, ipc = true): ChildProcess {
-  return spawn(process.execPath, args, {
-    cwd: ROOT,
-    env,
-    stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
-  });
-}
-function ask<R>(c: ChildProcess, order: unknown, type: string): Promise<R> {
-  return new Promise((res, rej) => {
-    const onExit = (code: number | null): void => rej(new Error(`child exited (${code})`));
-    c.once('exit', onExit);
-    const onMsg = (m: { type: string; message?: string }): void => {
-      if (m.type === 'error') rej(new Error(m.message));
-      else if (m.type !== type) return;
-      c.off('message', onMsg);
-      c.off('exit', onExit);
-      res(m as R);
-    };
-    c.on('message', onMsg);
-    if (order !== undefined) c.send(order as object);
-  });
-}
-
-/** The services `scripts/start.ts` started, by name, from /proc (children of its pid). */
-function servicesOf(startPid: number): { name: string; pid: number }[] {
-  const out: { name: string; pid: number }[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== startPid) continue;
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      const m = /services\/(\w+)\/(?:src|dist)\/main/.exec(cmd);
-      if (m) out.push({ name: m[1]!, pid: Number(d) });
-    } catch {
-      // gone
-    }
-  }
-  const seen = new Map<string, number>();
-  return out
-    .sort((x, y) => x.name.localeCompare(y.name) || x.pid - y.pid)
-    .map((s) => {
-      const k = (seen.get(s.name) ?? 0) + 1;
-      seen.set(s.name, k);
-      const many = out.filter((o) => o.name === s.name).length > 1;
-      return { name: many ? `${s.name}-${k}` : s.name, pid: s.pid };
-    });
-}
-
-async function healthy(url: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} not healthy in ${timeoutMs} ms`);
-}
 
 /** INFO commandstats as rows, the costliest first (scripts' inner commands are counted too). */
 function commandStats(info: string): { name: string; calls: number; usec: number }[] {
@@ -209,16 +146,7 @@ try {
   await healthy(`http://127.0.0.1:${gatewayPort}/healthz`, 60_000);
   await healthy(`http://127.0.0.1:${collectorPort}/healthz`, 60_000);
   const partitions = Number(await redis.get(keys.partitionCount));
-  // Every partition leased by a scorer and an alerter: the pipeline is ready.
-  for (const owner of ['scorer', 'alerter'] as const) {
-    const end = Date.now() + 60_000;
-    for (let p = 0; p < partitions; p++) {
-      while (!(await redis.exists(keys.partition(p).lease(owner)))) {
-        if (Date.now() > end) throw new Error(`partition ${p} has no ${owner} after 60 s`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  }
+  await waitLeased(redis, keys, partitions);
   const procs = [...servicesOf(start.pid!), { name: 'redis', pid: redisServer.proc().pid! }];
   if (profileDir) console.log(`profiling: ${procs.map((p) => `${p.name}=${p.pid}`).join(' ')}`);
   const sampleJson = JSON.stringify({
