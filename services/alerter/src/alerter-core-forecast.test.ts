@@ -148,6 +148,20 @@ describe('AlerterCore forecast rules', () => {
     expect(fired[0]!.value).toBeCloseTo(0.1005, 10);
   });
 
+  it('drops the trend of a forgotten subject: its window refills before it is judged again', () => {
+    const c = core();
+    const fired: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      if (i === 26) c.forget(new Set(['strategy/s1']), { kind: 'idle', afterMs: 1 }, T0 + i * 1000);
+      const t = T0 + i * 1000;
+      for (const tr of c.observe(scoreInput('s1', { currentDrawdown: -0.002 * i }), `${t}-0`, t)) {
+        if (tr.event?.rule === 'drawdown_forecast' && tr.event.state === 'firing') fired.push(i);
+      }
+    }
+    // Without the forget it fires at 31; with it, 20 new points are needed (26..45).
+    expect(fired).toEqual([45]);
+  });
+
   it('works on host metrics with a time horizon, per host', () => {
     const c = core({
       disk_filling: {

@@ -301,6 +301,7 @@ export class AlerterCore {
       }
     }
     this.flaps.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
+    this.trends.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
     return this.reinhibit(out, now);
   }
 
