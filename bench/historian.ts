@@ -11,28 +11,41 @@
  *    - pg + pg-copy-streams, and postgres.js's COPY: COPY into a temporary
  *      staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING.
  *    Printed as rows/s.
- * 2. Catch-up: CATCHUP score updates already in the streams (8 partitions),
- *    then a historian started: entries/s until every one has its row.
+ * 2. Catch-up: what the pipeline writes for CATCHUP posted samples already
+ *    in the streams (8 partitions, 100 strategies): every strategy sample,
+ *    one score update per `--scores-every` samples (the scorer conflates:
+ *    one update per strategy per read batch) and a host sample per 1,000;
+ *    then a historian started: samples/s and entries/s until the group has
+ *    nothing pending (every entry committed and acknowledged), and the CPU
+ *    the historian and PostgreSQL spent per entry (from /proc: comparable
+ *    on a busy machine, where wall-clock rates are not).
  *
  * DATABASE_URL and REDIS_URL when set, else an embedded PostgreSQL and a
- * redis-server of its own. `--rows N`, `--batch N`, `--catchup N`.
+ * redis-server of its own. `--rows N`, `--batch N`, `--catchup N`,
+ * `--scores-every N`, `--skip-clients` (catch-up only), `--historian FILE`
+ * (another historian's main.ts, e.g. a copy of an older version, to compare
+ * in the same run), `--rounds N` (catch-ups one after the other, each into
+ * a fresh database), `--cpu-prof DIR` (the historian's CPU profile).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { encodeEntry, keysFor, partitionOf } from '@quantmon/shared';
+import { encodeEntry, HISTORIAN_GROUP, keysFor, METRIC_NAMES, partitionOf } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
+import { copierLag, sourceGroups } from '../services/historian/src/stream-copier.js';
 import { scoreUpdate } from '../test/helpers/score-fixtures.js';
+import { cpuSeconds } from './collector-support.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -40,11 +53,19 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '1000' },
     catchup: { type: 'string', default: '50000' },
+    'scores-every': { type: 'string', default: '10' },
+    'skip-clients': { type: 'boolean', default: false },
+    historian: { type: 'string', multiple: true },
+    rounds: { type: 'string', default: '1' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
 const CATCHUP = Number(values.catchup);
+const SCORES_EVERY = Number(values['scores-every']);
+const HISTORIANS = values.historian ?? ['services/historian/src/main.ts'];
+const ROUNDS = Number(values.rounds);
 const PARTITIONS = 8;
 
 interface Row {
@@ -109,46 +130,39 @@ async function time(label: string, run: () => Promise<void>): Promise<number> {
   return rate;
 }
 
-async function main(): Promise<void> {
-  let dataDir: string | undefined;
-  let stopPg: (() => Promise<void>) | undefined;
-  let url = process.env['DATABASE_URL'];
-  if (!url) {
-    dataDir = join(tmpdir(), `quantmon-bench-pg-${randomBytes(4).toString('hex')}`);
-    const server = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-    url = server.url;
-    stopPg = server.stop;
-  }
+async function createDatabase(url: string): Promise<string> {
   const dbName = `qm_bench_${randomBytes(4).toString('hex')}`;
   const admin = postgres(url, { max: 1, onnotice: () => undefined });
   await admin.unsafe(`create database ${dbName}`);
   await admin.end();
   const u = new URL(url);
   u.pathname = `/${dbName}`;
-  const dbUrl = u.toString();
+  return u.toString();
+}
 
+/** 1. Client x method. */
+async function clientBench(dbUrl: string): Promise<void> {
   const sql = postgres(dbUrl, { max: 1, onnotice: () => undefined });
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   process.stdout.write(
     `history write bench: ${ROWS} rows of ~${rows(1, 0)[0]!.data.length} bytes, batches of ${BATCH}\n`,
   );
-  const results: Record<string, number> = {};
 
   await sql.unsafe(TABLE('b_postgres_unnest'));
   const a = rows(ROWS, 0);
-  results['postgres unnest'] = await time('postgres (postgres.js), INSERT unnest', async () => {
+  await time('postgres (postgres.js), INSERT unnest', async () => {
     for (const b of batches(a))
       await sql.unsafe(UNNEST('b_postgres_unnest'), columns(b) as never[]);
   });
 
   await client.query(TABLE('b_pg_unnest'));
-  results['pg unnest'] = await time('pg (node-postgres), INSERT unnest', async () => {
+  await time('pg (node-postgres), INSERT unnest', async () => {
     for (const b of batches(a)) await client.query(UNNEST('b_pg_unnest'), columns(b));
   });
 
   await client.query(TABLE('b_pg_copy'));
-  results['pg copy'] = await time('pg + pg-copy-streams, COPY + INSERT SELECT', async () => {
+  await time('pg + pg-copy-streams, COPY + INSERT SELECT', async () => {
     for (const b of batches(a)) {
       await client.query('begin');
       await client.query('create temp table stage (like b_pg_copy) on commit drop');
@@ -159,53 +173,125 @@ async function main(): Promise<void> {
   });
 
   await sql.unsafe(TABLE('b_postgres_copy'));
-  results['postgres copy'] = await time(
-    'postgres (postgres.js), COPY + INSERT SELECT',
-    async () => {
-      for (const b of batches(a)) {
-        await sql.begin(async (tx) => {
-          await tx.unsafe('create temp table stage (like b_postgres_copy) on commit drop');
-          const w = await tx.unsafe('copy stage from stdin').writable();
-          await pipeline(Readable.from([tsv(b)]), w);
-          await tx.unsafe('insert into b_postgres_copy select * from stage on conflict do nothing');
-        });
-      }
-    },
-  );
+  await time('postgres (postgres.js), COPY + INSERT SELECT', async () => {
+    for (const b of batches(a)) {
+      await sql.begin(async (tx) => {
+        await tx.unsafe('create temp table stage (like b_postgres_copy) on commit drop');
+        const w = await tx.unsafe('copy stage from stdin').writable();
+        await pipeline(Readable.from([tsv(b)]), w);
+        await tx.unsafe('insert into b_postgres_copy select * from stage on conflict do nothing');
+      });
+    }
+  });
 
-  results['postgres unnest replay'] = await time(
-    'postgres.js, the same rows again (all conflicts)',
-    async () => {
-      for (const b of batches(a))
-        await sql.unsafe(UNNEST('b_postgres_unnest'), columns(b) as never[]);
-    },
-  );
+  await time('postgres.js, the same rows again (all conflicts)', async () => {
+    for (const b of batches(a))
+      await sql.unsafe(UNNEST('b_postgres_unnest'), columns(b) as never[]);
+  });
   await client.end();
   await sql.end();
+}
 
-  // 2. Catch-up of a real historian process.
-  let redisUrl = process.env['REDIS_URL'];
-  let stopRedis: (() => Promise<void>) | undefined;
-  if (!redisUrl) {
-    const r = await spawnRedisServer({ persistence: 'none' });
-    redisUrl = r.url;
-    stopRedis = r.dispose;
-  }
-  const prefix = `bench-hist-${randomBytes(3).toString('hex')}`;
+/** Every metric measured (a real update carries numbers, not nulls). */
+const METRICS = Object.fromEntries(METRIC_NAMES.map((n, i) => [n, 0.001 * (i + 1)]));
+
+/** The streams' content for CATCHUP posted samples; answers the entries written. */
+async function fillStreams(redis: Redis, prefix: string): Promise<number> {
   const keys = keysFor(prefix);
-  const redis = new Redis(redisUrl);
   await redis.set(keys.partitionCount, String(PARTITIONS));
+  const t0 = Date.now() - CATCHUP;
+  let entries = 0;
   for (let i = 0; i < CATCHUP; i += 5000) {
     const tx = redis.pipeline();
     for (let j = i; j < Math.min(CATCHUP, i + 5000); j++) {
-      const u = scoreUpdate(`s${j % 50}`, j, { sharpeRatio: 1, valueAtRisk: -0.02 });
-      tx.xadd(keys.partition(partitionOf(u.strategy, PARTITIONS)).scores, '*', ...encodeEntry(u));
+      const strategy = `strat-${j % 100}`;
+      const part = keys.partition(partitionOf(strategy, PARTITIONS));
+      const ts = t0 + j;
+      const sample = {
+        strategy,
+        ts,
+        return: 0.0012 * Math.sin(j),
+        benchmarkReturn: -0.0031,
+        equity: 1_000_000 + j,
+        id: `${strategy}:${j}`,
+        receivedAt: ts,
+      };
+      tx.xadd(part.strategySamples, '*', ...encodeEntry(sample));
+      entries++;
+      if (j % SCORES_EVERY === 0) {
+        const u = scoreUpdate(strategy, j, METRICS as never, j + 30);
+        tx.xadd(part.scores, '*', ...encodeEntry(u));
+        entries++;
+      }
+      if (j % 1000 === 0) {
+        const host = `host-${(j / 1000) % 2}`;
+        const s = {
+          host,
+          ts,
+          cpu: 12.5,
+          memory: 40.1,
+          disk: 55,
+          load1: 1.2,
+          netInBytesPerSec: 1e5,
+        };
+        tx.xadd(
+          keys.partition(partitionOf(host, PARTITIONS)).systemSamples,
+          '*',
+          ...encodeEntry(s),
+        );
+        entries++;
+      }
     }
     await tx.exec();
   }
+  return entries;
+}
+
+/** CPU seconds of a PostgreSQL server: the postmaster and its live children (backends, workers). */
+function postgresCpu(postmaster: number | undefined): number {
+  if (postmaster === undefined) return NaN;
+  let total = cpuSeconds(postmaster);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) total += cpuSeconds(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+interface CatchUp {
+  historian: string;
+  seconds: number;
+  entries: number;
+  historianCpu: number;
+  postgresCpu: number;
+}
+
+/** 2. A historian process on a backlog, in a fresh database under a fresh prefix. */
+async function catchUp(
+  main: string,
+  pgUrl: string,
+  redisUrl: string,
+  postmaster: number | undefined,
+): Promise<CatchUp> {
+  const dbUrl = await createDatabase(pgUrl);
+  const prefix = `bench-hist-${randomBytes(3).toString('hex')}`;
+  const redis = new Redis(redisUrl);
+  const entries = await fillStreams(redis, prefix);
+  // The group made here, as the historian would, so its lag counts from the start.
+  const keys = keysFor(prefix);
+  for (const g of sourceGroups(keys, PARTITIONS))
+    for (const s of g) await redis.xgroup('CREATE', s.key, HISTORIAN_GROUP, '0', 'MKSTREAM');
   const port = await freePort();
-  const t0 = process.hrtime.bigint();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/historian/src/main.ts'], {
+  const profile = values['cpu-prof']
+    ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])]
+    : [];
+  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', main], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -218,27 +304,98 @@ async function main(): Promise<void> {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const check = postgres(dbUrl, { max: 1, onnotice: () => undefined });
-  let n: number;
-  let started: bigint | undefined;
+  // From the first committed round (start-up and migrations excluded) until nothing is left.
+  let started: { at: bigint; left: number; hCpu: number; pgCpu: number } | undefined;
   for (;;) {
-    await new Promise((r) => setTimeout(r, 200));
-    const got = await check`select count(*)::int as n from score_updates`.catch(() => undefined);
-    n = got?.[0]?.['n'] ?? 0;
-    if (n > 0 && started === undefined) started = process.hrtime.bigint();
-    if (n >= CATCHUP) break;
+    await new Promise((r) => setTimeout(r, 100));
+    const lag = await copierLag(redis, keys, PARTITIONS);
+    const left = Object.values(lag).reduce((x, y) => x + y, 0);
+    if (started === undefined && left < entries) {
+      started = {
+        at: process.hrtime.bigint(),
+        left,
+        hCpu: cpuSeconds(proc.pid!),
+        pgCpu: postgresCpu(postmaster),
+      };
+    }
+    if (left === 0) break;
   }
-  const done = process.hrtime.bigint();
-  const total = Number(done - t0) / 1e9;
-  const copying = Number(done - (started ?? t0)) / 1e9;
-  process.stdout.write(
-    `historian catch-up: ${CATCHUP} score updates in the streams: ${total.toFixed(1)} s from process start ` +
-      `(${Math.round(CATCHUP / copying).toLocaleString('en')} entries/s once copying; rows and 1 min / 1 h rollups)\n`,
-  );
+  const seconds = Number(process.hrtime.bigint() - started!.at) / 1e9;
+  const result: CatchUp = {
+    historian: main,
+    seconds,
+    entries: started!.left,
+    historianCpu: cpuSeconds(proc.pid!) - started!.hCpu,
+    postgresCpu: postgresCpu(postmaster) - started!.pgCpu,
+  };
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
+  const check = new pg.Client({ connectionString: dbUrl });
+  await check.connect();
+  const { rows: got } = await check.query<{ s: number; u: number }>(
+    'select (select count(*)::int from strategy_samples) as s, (select count(*)::int from score_updates) as u',
+  );
   await check.end();
+  const want = { s: CATCHUP, u: Math.ceil(CATCHUP / SCORES_EVERY) };
+  if (got[0]?.s !== want.s || got[0]?.u !== want.u)
+    throw new Error(`rows ${JSON.stringify(got[0])}, expected ${JSON.stringify(want)}`);
+  await redis.del(...(await redis.keys(`${prefix}:*`)));
   redis.disconnect();
+  return result;
+}
+
+async function main(): Promise<void> {
+  let dataDir: string | undefined;
+  let stopPg: (() => Promise<void>) | undefined;
+  let postmaster: number | undefined;
+  let url = process.env['DATABASE_URL'];
+  if (!url) {
+    dataDir = join(tmpdir(), `quantmon-bench-pg-${randomBytes(4).toString('hex')}`);
+    const server = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+    url = server.url;
+    stopPg = server.stop;
+    postmaster = server.process().pid;
+  }
+  if (!values['skip-clients']) await clientBench(await createDatabase(url));
+
+  let redisUrl = process.env['REDIS_URL'];
+  let stopRedis: (() => Promise<void>) | undefined;
+  if (!redisUrl) {
+    const r = await spawnRedisServer({ persistence: 'none' });
+    redisUrl = r.url;
+    stopRedis = r.dispose;
+  }
+  const perSample = 1 + 1 / SCORES_EVERY;
+  process.stdout.write(
+    `historian catch-up: ${CATCHUP} samples in the streams, a score update per ${SCORES_EVERY} samples ` +
+      `and a host sample per 1,000 (rows and 1 min / 1 h rollups; CPU µs per entry from /proc` +
+      `${postmaster === undefined ? ', PostgreSQL not measured (DATABASE_URL)' : ''})\n`,
+  );
+  const results: CatchUp[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const h of HISTORIANS) {
+      const r = await catchUp(h, url, redisUrl, postmaster);
+      results.push(r);
+      const rate = r.entries / r.seconds;
+      process.stdout.write(
+        `  round ${round} ${h.padEnd(40)} ${Math.round(rate).toLocaleString('en').padStart(7)} entries/s ` +
+          `= ${Math.round(rate / perSample)
+            .toLocaleString('en')
+            .padStart(7)} samples/s; ` +
+          `CPU µs per entry: historian ${((r.historianCpu * 1e6) / r.entries).toFixed(1)}, ` +
+          `PostgreSQL ${((r.postgresCpu * 1e6) / r.entries).toFixed(1)}\n`,
+      );
+    }
+  }
+  if (ROUNDS > 1) {
+    for (const h of HISTORIANS) {
+      const rates = results.filter((r) => r.historian === h).map((r) => r.entries / r.seconds);
+      const median = rates.sort((x, y) => x - y)[Math.floor(rates.length / 2)]!;
+      process.stdout.write(
+        `  median ${h.padEnd(39)} ${Math.round(median).toLocaleString('en').padStart(7)} entries/s\n`,
+      );
+    }
+  }
   await stopRedis?.();
   await stopPg?.();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -1,9 +1,15 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { HISTORY_TABLES as T } from '@quantmon/shared';
-import { from as copyFrom } from 'pg-copy-streams';
+import { copyRows } from './copy-rows.js';
 import { transaction, type HistoryClient, type HistoryDb } from './database.js';
-import { batchTimes, entryAt, rollups, type EntryBatch, type RollupRow } from './rows.js';
+import {
+  batchTimes,
+  entryAt,
+  itemJson,
+  rollups,
+  type EntryBatch,
+  type RollupRow,
+  type StreamItem,
+} from './rows.js';
 import {
   ensurePartitions,
   forgetPartitions,
@@ -14,7 +20,7 @@ import type { HistoryRetention } from '@quantmon/shared';
 
 /**
  * Writes one batch of stream entries to PostgreSQL in one transaction:
- * the raw rows by COPY through a staging table, the rest by multi-row
+ * the raw rows by COPY (copy-rows.ts), the rest by multi-row
  * INSERTs over unnest()ed arrays (one parameter per column, any number of
  * rows), ON CONFLICT DO NOTHING on (partition, entry id) so a
  * redelivered entry never makes a second row, and rollups merged with
@@ -98,44 +104,8 @@ async function run(tx: HistoryClient, text: string, params: Param[]): Promise<nu
   return res.rowCount ?? 0;
 }
 
-type Cell = string | number | null;
-
-/** One value in COPY's text format: \N for null; backslash, tab, newline and CR escaped. */
-export function copyText(v: Cell): string {
-  if (v === null) return '\\N';
-  return String(v)
-    .replaceAll('\\', '\\\\')
-    .replaceAll('\t', '\\t')
-    .replaceAll('\n', '\\n')
-    .replaceAll('\r', '\\r');
-}
-
-/**
- * The raw rows, the bulk of every round: COPY into a session-temporary
- * staging table (emptied at commit), then one INSERT ... SELECT ... ON
- * CONFLICT DO NOTHING, which keeps them idempotent. COPY measured 1.6 times
- * the multi-row INSERT (docs/history.md).
- */
-async function copyInsert(
-  tx: HistoryClient,
-  table: string,
-  columns: readonly string[],
-  rows: Cell[][],
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const stage = `stage_${table}`;
-  const cols = columns.join(', ');
-  await tx.query(`create temp table if not exists ${stage} (like ${table}) on commit delete rows`);
-  const text = rows.map((r) => r.map(copyText).join('\t')).join('\n') + '\n';
-  await pipeline(Readable.from([text]), tx.query(copyFrom(`copy ${stage} (${cols}) from stdin`)));
-  const res = await tx.query(
-    `insert into ${table} (${cols}) select ${cols} from ${stage} on conflict do nothing`,
-  );
-  return res.rowCount ?? 0;
-}
-
 function insertStrategySamples(tx: HistoryClient, b: EntryBatch): Promise<number> {
-  return copyInsert(
+  return copyRows(
     tx,
     T.strategySamples,
     [
@@ -160,40 +130,31 @@ function insertStrategySamples(tx: HistoryClient, b: EntryBatch): Promise<number
       i.value.benchmarkReturn ?? null,
       i.value.equity ?? null,
       i.value.id ?? null,
-      JSON.stringify(i.value),
+      itemJson(i),
     ]),
   );
 }
 
-function insertSubjectRows(
+function insertSubjectRows<V extends { ts: number }>(
   tx: HistoryClient,
   table: string,
   subjectColumn: string,
-  items: { part: number; id: string; subject: string; ts: number; data: unknown }[],
+  items: readonly StreamItem<V>[],
+  subject: (v: V) => string,
 ): Promise<number> {
-  return copyInsert(
+  return copyRows(
     tx,
     table,
     ['at', 'part', 'entry_id', subjectColumn, 'ts', 'data'],
-    items.map((i) => [entryAt(i.id), i.part, i.id, i.subject, i.ts, JSON.stringify(i.data)]),
+    items.map((i) => [entryAt(i.id), i.part, i.id, subject(i.value), i.value.ts, itemJson(i)]),
   );
 }
 
 const insertScores = (tx: HistoryClient, b: EntryBatch): Promise<number> =>
-  insertSubjectRows(
-    tx,
-    T.scoreUpdates,
-    'strategy',
-    b.scores.map((i) => ({ ...i, subject: i.value.strategy, ts: i.value.ts, data: i.value })),
-  );
+  insertSubjectRows(tx, T.scoreUpdates, 'strategy', b.scores, (u) => u.strategy);
 
 const insertSystem = (tx: HistoryClient, b: EntryBatch): Promise<number> =>
-  insertSubjectRows(
-    tx,
-    T.systemSamples,
-    'host',
-    b.system.map((i) => ({ ...i, subject: i.value.host, ts: i.value.ts, data: i.value })),
-  );
+  insertSubjectRows(tx, T.systemSamples, 'host', b.system, (s) => s.host);
 
 function insertAlerts(tx: HistoryClient, b: EntryBatch): Promise<number> {
   const a = b.alerts;

@@ -42,4 +42,30 @@ describe('rollup', () => {
     expect(reversed).toEqual(expected);
     expect(twice).toEqual(expected);
   });
+
+  it("widens a bucket's extremes by what a conflated entry's span reached", () => {
+    type S = V & { span?: { low: { x: number }; high: { x: number } } };
+    const spanned: StreamItem<S>[] = [
+      { part: 0, id: '60000-0', value: { s: 'a', x: 5 } },
+      {
+        part: 0,
+        id: '61000-0',
+        value: { s: 'a', x: 6, span: { low: { x: -3 }, high: { x: 11 } } },
+      },
+    ];
+    const [row] = rollup(
+      spanned,
+      60_000,
+      (v) => v.s,
+      (v) => ({ x: v.x }),
+      (v) => v.span,
+    );
+    expect([row!.min['x'], row!.max['x'], JSON.parse(row!.last).x]).toEqual([-3, 11, 6]);
+  });
+
+  it("writes the stream's own JSON as a bucket's last entry when the item carries it", () => {
+    const raw = '{"s":"a","x":5}';
+    const [row] = fold([{ part: 0, id: '60000-0', value: { s: 'a', x: 5 }, raw }]);
+    expect(row!.last).toBe(raw);
+  });
 });

@@ -21,7 +21,16 @@ export interface StreamItem<T> {
   part: number;
   id: string;
   value: T;
+  /**
+   * The entry's JSON exactly as the stream carried it, when `value` is that
+   * JSON parsed and nothing else (decode-item.ts): written as the row's
+   * `data` without serialising the value again.
+   */
+  raw?: string;
 }
+
+/** The JSON of an item's value: the stream's own text when it has it. */
+export const itemJson = (i: StreamItem<unknown>): string => i.raw ?? JSON.stringify(i.value);
 
 export interface EntryBatch {
   strategySamples: StreamItem<StrategySample>[];
@@ -54,6 +63,22 @@ export interface RollupRow {
   max: Record<string, number>;
 }
 
+/** Widen a row's extremes by the lows and highs given. */
+type Numbers = Readonly<Partial<Record<string, number>>>;
+
+function widen(row: RollupRow, low: Numbers, high: Numbers): void {
+  for (const k in low) {
+    const v = low[k];
+    const lo = row.min[k];
+    if (v !== undefined && (lo === undefined || v < lo)) row.min[k] = v;
+  }
+  for (const k in high) {
+    const v = high[k];
+    const hi = row.max[k];
+    if (v !== undefined && (hi === undefined || v > hi)) row.max[k] = v;
+  }
+}
+
 /** (at, part, seq) order: the entry written last wins a bucket's `last`. */
 function later(a: { at: number; part: number; seq: number }, b: RollupRow): boolean {
   if (a.at !== b.lastAt) return a.at > b.lastAt;
@@ -67,40 +92,53 @@ export function rollup<T>(
   width: number,
   subject: (v: T) => string,
   numbers: (v: T) => Record<string, number>,
+  /** Extremes an entry stands for besides its own values (a conflated score update's span). */
+  extremes?: (v: T) => { low: Numbers; high: Numbers } | undefined,
 ): RollupRow[] {
-  const rows = new Map<string, RollupRow>();
+  // The last item of each bucket is serialised once, at the end: in stream
+  // order every item is the latest so far.
+  const rows = new Map<string, { row: RollupRow; item: StreamItem<T> }>();
   for (const item of items) {
     const { ms: at, seq } = splitEntryId(item.id);
     const bucket = Math.floor(at / width) * width;
     const s = subject(item.value);
     const key = `${s}\u0000${bucket}`;
     const nums = numbers(item.value);
-    const row = rows.get(key);
-    if (!row) {
-      rows.set(key, {
-        bucket,
-        subject: s,
-        lastAt: at,
-        lastPart: item.part,
-        lastSeq: seq,
-        last: JSON.stringify(item.value),
-        min: { ...nums },
-        max: { ...nums },
-      });
-      continue;
+    const span = extremes?.(item.value);
+    let found = rows.get(key);
+    if (!found) {
+      found = {
+        row: {
+          bucket,
+          subject: s,
+          lastAt: at,
+          lastPart: item.part,
+          lastSeq: seq,
+          last: '',
+          min: { ...nums },
+          max: { ...nums },
+        },
+        item,
+      };
+      rows.set(key, found);
+    } else {
+      widen(found.row, nums, nums);
     }
-    for (const [k, v] of Object.entries(nums)) {
-      row.min[k] = Math.min(row.min[k] ?? v, v);
-      row.max[k] = Math.max(row.max[k] ?? v, v);
-    }
-    if (later({ at, part: item.part, seq }, row)) {
+    const row = found.row;
+    if (span) widen(row, span.low, span.high);
+    if (found.item !== item && later({ at, part: item.part, seq }, row)) {
       row.lastAt = at;
       row.lastPart = item.part;
       row.lastSeq = seq;
-      row.last = JSON.stringify(item.value);
+      found.item = item;
     }
   }
-  return [...rows.values()].sort((a, b) =>
+  const out: RollupRow[] = [];
+  for (const { row, item } of rows.values()) {
+    row.last = itemJson(item);
+    out.push(row);
+  }
+  return out.sort((a, b) =>
     a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.bucket - b.bucket,
   );
 }
@@ -115,9 +153,11 @@ export interface BatchRollups {
 export function rollups(b: EntryBatch): BatchRollups {
   const strategy = (u: ScoreUpdate): string => u.strategy;
   const host = (s: SystemSample): string => s.host;
+  // A conflated update covers several samples: the extremes they reached count too.
+  const span = (u: ScoreUpdate) => u.span;
   return {
-    score1m: rollup(b.scores, MINUTE_MS, strategy, scoreNumbers),
-    score1h: rollup(b.scores, HOUR_MS, strategy, scoreNumbers),
+    score1m: rollup(b.scores, MINUTE_MS, strategy, scoreNumbers, span),
+    score1h: rollup(b.scores, HOUR_MS, strategy, scoreNumbers, span),
     system1m: rollup(b.system, MINUTE_MS, host, systemNumbers),
     system1h: rollup(b.system, HOUR_MS, host, systemNumbers),
   };

@@ -2,7 +2,6 @@ import {
   abortableSleep,
   AlertEvent,
   AuditEvent,
-  decodeEntry,
   HISTORIAN_GROUP,
   ScoreUpdate,
   StrategySample,
@@ -13,7 +12,8 @@ import {
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { RowCounts } from './history-writer.js';
-import { batchSize, emptyBatch, type EntryBatch } from './rows.js';
+import { decodeItem } from './decode-item.js';
+import { batchSize, emptyBatch, type EntryBatch, type StreamItem } from './rows.js';
 
 /**
  * The historian's loop: every partition's strategy-samples, scores,
@@ -91,6 +91,16 @@ export async function runStreamCopier(opts: CopierOptions): Promise<void> {
   let groupsReady = false;
   let lastClaim = 0;
   let backoff = 0;
+  // One round is written while the next is read and decoded: the historian's
+  // CPU and PostgreSQL's overlap instead of taking turns. Never more than one
+  // in flight, and none while this consumer reads its own pending (cursor
+  // '0'), which would hand back the entries being written.
+  let inflight: Promise<void> | undefined;
+  const settle = async (): Promise<void> => {
+    const prev = inflight;
+    inflight = undefined;
+    await prev;
+  };
   // A reply that straddles a reconnect may have lost entries into our
   // pending list: read our pending again from '0' (as group-consumer.ts does).
   let closes = 0;
@@ -104,19 +114,28 @@ export async function runStreamCopier(opts: CopierOptions): Promise<void> {
           groupsReady = true;
         }
         if (Date.now() - lastClaim >= opts.claimIdleMs) {
+          await settle();
           lastClaim = Date.now();
           await claimAbandoned(opts, all);
         }
+        if (all.some((s) => s.cursor === '0')) await settle();
         const closesBefore = closes;
         const read = await Promise.all(groups.map((g) => readGroup(opts, g)));
         if (closes !== closesBefore) {
           for (const s of all) s.cursor = '0';
           continue;
         }
-        const n = await applyRound(opts, groups, read);
+        const round = decodeRound(opts, groups, read);
+        await settle(); // the previous round's failure surfaces here, before this one is written
         backoff = 0;
-        opts.onRound?.(n);
-        if (n === 0) await abortableSleep(opts.pollMs, signal);
+        if (round.handled === 0) {
+          opts.onRound?.(0);
+          await abortableSleep(opts.pollMs, signal);
+          continue;
+        }
+        const writing = commitRound(opts, round);
+        writing.catch(() => undefined); // handled when settled; not an unhandled rejection meanwhile
+        inflight = writing;
       } catch (err) {
         if (signal.aborted) break;
         const message = (err as Error).message ?? String(err);
@@ -129,6 +148,8 @@ export async function runStreamCopier(opts: CopierOptions): Promise<void> {
       }
     }
   } finally {
+    // Shutting down: the round being written commits and is acknowledged, or stays pending.
+    await settle().catch(() => undefined);
     redis.off('close', onClose);
   }
 }
@@ -155,50 +176,58 @@ function readGroup(opts: CopierOptions, group: Source[]): Promise<Reply> {
   ) as Promise<Reply>;
 }
 
-/** Decode, write, then ack; answers the number of entries handled. */
-async function applyRound(
-  opts: CopierOptions,
-  groups: Source[][],
-  replies: Reply[],
-): Promise<number> {
+/** One round's entries, decoded, with the ids to acknowledge once they are written. */
+interface Round {
+  batch: EntryBatch;
+  acks: Map<string, string[]>;
+  handled: number;
+}
+
+/** Decode a round's replies (moving a source from its pending to new entries once drained). */
+function decodeRound(opts: CopierOptions, groups: Source[][], replies: Reply[]): Round {
   const batch = emptyBatch();
   const acks = new Map<string, string[]>();
   let handled = 0;
   groups.forEach((group, gi) => {
-    const byKey = new Map((replies[gi] ?? []).map(([k, entries]) => [k, entries]));
+    const reply = replies[gi] ?? [];
     for (const source of group) {
-      const entries = byKey.get(source.key) ?? [];
+      const entries = reply.find(([k]) => k === source.key)?.[1] ?? [];
       if (source.cursor === '0' && entries.length === 0) source.cursor = '>';
       if (entries.length === 0) continue;
       const ids: string[] = [];
+      const items = batch[source.kind] as StreamItem<unknown>[];
       for (const [id, fields] of entries) {
         ids.push(id);
         handled++;
         if (!fields) continue; // trimmed while pending: nothing left to copy
-        const d = decodeEntry(fields, SCHEMAS[source.kind]);
+        const d = decodeItem(fields, SCHEMAS[source.kind]);
         if (!d.ok) {
           // The stream's working consumer (scorer, alerter) dead-letters it; here it is only skipped.
           opts.log.debug({ stream: source.key, id, reason: d.reason }, 'skipping malformed entry');
           opts.onMalformed?.(source.key);
           continue;
         }
-        (batch[source.kind] as { part: number; id: string; value: unknown }[]).push({
-          part: source.part,
-          id,
-          value: d.value,
-        });
+        const item: StreamItem<unknown> = { part: source.part, id, value: d.value };
+        if (d.raw !== undefined) item.raw = d.raw;
+        items.push(item);
       }
       acks.set(source.key, ids);
     }
   });
-  if (handled === 0) return 0;
+  return { batch, acks, handled };
+}
+
+/** Write, then acknowledge: committed rows first, then XACK. */
+async function commitRound(opts: CopierOptions, round: Round): Promise<void> {
   const started = process.hrtime.bigint();
-  const counts = batchSize(batch) > 0 ? await opts.write(batch) : {};
+  const counts = batchSize(round.batch) > 0 ? await opts.write(round.batch) : {};
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   // Committed: now, and only now, the entries may leave the pending list.
-  await Promise.all([...acks].map(([key, ids]) => opts.redis.xack(key, HISTORIAN_GROUP, ...ids)));
-  opts.onWritten?.(counts, handled, seconds);
-  return handled;
+  await Promise.all(
+    [...round.acks].map(([key, ids]) => opts.redis.xack(key, HISTORIAN_GROUP, ...ids)),
+  );
+  opts.onWritten?.(counts, round.handled, seconds);
+  opts.onRound?.(round.handled);
 }
 
 /** Take over entries another historian left pending longer than claimIdleMs. */
