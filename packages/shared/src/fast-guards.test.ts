@@ -42,6 +42,7 @@ const update: Obj = {
   windows: { '60': { count: 60, metrics }, '1d': { count: 0, metrics } },
   tags: { desk: 'fx', asset_class: 'fx-g10' },
   params: { periodsPerYear: 98_280, riskFree: 0, requiredReturn: 0.0001, window: 1000 },
+  derived: { sharpeGap: 0.25, calmRatio: null },
 };
 
 const BAD_VALUES: unknown[] = [
@@ -114,7 +115,7 @@ describe('fast guards', () => {
     const plain = { ...update };
     delete plain['span'];
     expect(fastScoreUpdate(plain)).toBe(true);
-    for (const k of ['windows', 'tags', 'params']) {
+    for (const k of ['windows', 'tags', 'params', 'derived']) {
       const without = { ...update };
       delete without[k];
       expect(fastScoreUpdate(without), k).toBe(true);

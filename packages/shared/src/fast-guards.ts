@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DERIVED_NAME } from './expr/derived.js';
 import { METRIC_NAMES } from './metric-names.js';
 import { ScoreUpdate, SPAN_FIELDS } from './schemas/score-update.js';
 import { StrategySample, StrategySampleInput } from './schemas/strategy-sample.js';
@@ -107,6 +108,7 @@ const UPDATE_KEYS = new Set([
   'tags',
   'params',
   'rebuilt',
+  'derived',
 ]);
 const SPAN_KEYS = new Set(['samples', 'firstEntryId', 'firstCount', 'low', 'high']);
 const SPAN_FIELD_SET: ReadonlySet<string> = new Set(SPAN_FIELDS);
@@ -172,6 +174,15 @@ function params(v: unknown): boolean {
   );
 }
 
+function derived(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  for (const k in v) {
+    const x = v[k];
+    if (!DERIVED_NAME.test(k) || (x !== null && !finite(x))) return false;
+  }
+  return true;
+}
+
 /** A score update as the scorer writes it. */
 export function fastScoreUpdate(v: unknown): boolean {
   if (!isObj(v) || !keysWithin(v, UPDATE_KEYS)) return false;
@@ -195,6 +206,7 @@ export function fastScoreUpdate(v: unknown): boolean {
     optional(v['windows'], windows) &&
     optional(v['tags'], tags) &&
     optional(v['params'], params) &&
+    optional(v['derived'], derived) &&
     // Rare (once per catalogue change): the schema checks it.
     v['rebuilt'] === undefined
   );

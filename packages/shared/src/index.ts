@@ -135,4 +135,5 @@ export {
 } from './loop-health.js';
 export { exitOnFatal } from './fatal-errors.js';
 export * from './catalogue/index.js';
+export * from './expr/index.js';
 export { fastScoreUpdate, fastStrategySample, fastStrategySampleInput } from './fast-guards.js';

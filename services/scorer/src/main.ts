@@ -18,6 +18,7 @@ import {
   groupProbe,
   GROUPS,
   monitorLoops,
+  LiveCatalogue,
 } from '@quantmon/shared';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { scorePartition } from './partition-scorer.js';
@@ -66,6 +67,20 @@ const owned = new Gauge({
 const writer = createRedis(config, 'blocking', 'scorer-writer', log);
 shutdown.register('redis', () => closeRedis(writer));
 await waitReady(writer);
+// The strategy catalogue (STRATEGIES_FILE, or the admin API's document), hot-reloaded; a bad file stops start-up.
+const catalogue = await LiveCatalogue.start({
+  ...{ redis: writer, keys, file: config.strategiesFile, log: log.child({ module: 'catalogue' }) },
+  base: {
+    periodsPerYear: config.periodsPerYear,
+    riskFree: config.riskFree,
+    requiredReturn: config.requiredReturn,
+    window: config.window,
+  },
+}).catch((err: Error) => {
+  process.stderr.write(`scorer: strategy catalogue ${config.strategiesFile}:\n  ${err.message}\n`);
+  process.exit(78); // EX_CONFIG
+});
+shutdown.register('catalogue', () => catalogue.close());
 // Up/down, version and uptime for the pipeline health panel (service-heartbeat.ts).
 const beat = { redis: writer, keys, service: 'scorer', replica: config.replicaId, log };
 const beating = runServiceHeartbeat(beat, shutdown.signal);
@@ -119,6 +134,7 @@ const ownership = runPartitionOwnership({
         closeReader: closeRedis,
         keys,
         replicaWait: config.replicaWait,
+        catalogue,
         metricsOptions: {
           window: config.window,
           periodsPerYear: config.periodsPerYear,

@@ -5,6 +5,7 @@ import {
   StrategySample,
   type Keys,
   type Lease,
+  type LiveCatalogue,
   type Logger,
   type OwnedBatch,
   type ReplicaWait,
@@ -23,7 +24,10 @@ export interface PartitionScorerDeps {
   newReader: () => Redis;
   closeReader: (r: Redis) => Promise<void>;
   keys: Keys;
+  /** The defaults (the environment's) and the VaR cutoff; the catalogue sets the rest per strategy. */
   metricsOptions: MetricsOptions;
+  /** The strategy catalogue in force, hot-reloaded (issue 15); none: every strategy on metricsOptions. */
+  catalogue?: LiveCatalogue | undefined;
   /** WAIT for replicas after each write (REDIS_WAIT_REPLICAS). */
   replicaWait?: ReplicaWait | undefined;
   log: Logger;
@@ -45,9 +49,9 @@ export interface PartitionScorerDeps {
 export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): Promise<void> {
   const pk = deps.keys.partition(lease.partition);
   const log = deps.log.child({ partition: lease.partition });
-  const core = new ScorerCore(deps.metricsOptions);
+  const core = new ScorerCore(deps.metricsOptions, deps.catalogue?.current);
   const start = await groupPosition(deps.writer, pk.strategySamples, GROUPS.scorer, '0');
-  await replayWindows(deps.writer, pk, start.id, deps.metricsOptions.window, core, log);
+  await replayWindows(deps.writer, pk, start.id, core, log);
   if (lease.signal.aborted) return;
 
   const handle = async (

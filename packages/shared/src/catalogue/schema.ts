@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FiniteNumber, StrategyId } from '../schemas/common.js';
+import { DerivedMetrics } from '../expr/derived.js';
 import { Duration } from './duration.js';
 
 /**
@@ -122,6 +123,8 @@ export const CatalogueFile = z.strictObject({
   defaults: CatalogueEntry.optional(),
   /** Entries by strategy id or pattern (precedence: match.ts). */
   strategies: z.record(StrategyPattern, CatalogueEntry).optional(),
+  /** Derived metrics for every strategy: name and expression (expr/derived.ts), in `derived` of score updates. */
+  derived: DerivedMetrics.optional(),
 });
 export type CatalogueFile = z.infer<typeof CatalogueFile>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { METRIC_NAMES, type MetricName } from '../metric-names.js';
 import { Tags, WindowName } from '../catalogue/schema.js';
+import { DerivedValues } from '../expr/derived.js';
 import { EpochMs, FiniteNumber, StrategyId } from './common.js';
 
 /**
@@ -135,6 +136,8 @@ export const ScoreUpdate = z.strictObject({
   params: ScoreParams.optional(),
   /** Additive (issue 15): on the first update after a catalogue change rebuilt the windows. */
   rebuilt: ScoreRebuilt.optional(),
+  /** Additive (issue 15): the catalogue's derived metrics by name (null: undefined for this update). */
+  derived: DerivedValues.optional(),
 });
 export type ScoreUpdate = z.infer<typeof ScoreUpdate>;
 
