@@ -1,6 +1,10 @@
 import {
+  emptyCatalogue,
   METRIC_NAMES,
+  resolveStrategy,
   toMetricValue,
+  type Catalogue,
+  type ScoreRebuilt,
   type ScoreUpdate,
   type StrategyMetrics,
   type MetricValues,
@@ -10,6 +14,12 @@ import { RollingMetrics, blankMetricValues, type MetricsOptions } from './metric
 import { computeScores, scoreStatus } from './scores.js';
 import { SpanExtremes } from './span.js';
 import { compareStreamIds } from './stream-id.js';
+import {
+  describeChange,
+  StrategyWindows,
+  windowNeeds,
+  type WindowNeed,
+} from './strategy-windows.js';
 import { weightDrift } from './weight-drift.js';
 
 /** One strategy's share of a batch being applied. */
@@ -31,7 +41,12 @@ export interface BatchResult {
 }
 
 interface StrategyState {
+  /** The main window (windows.main), whose metrics are the update's top-level fields. */
   metrics: RollingMetrics;
+  /** Every window of the strategy, with its catalogue parameters. */
+  windows: StrategyWindows;
+  /** Set by a rebuild, carried (then cleared) by the strategy's next update. */
+  rebuilt?: ScoreRebuilt | undefined;
   /** Stream id of the last sample applied: anything at or before it is a redelivery. */
   lastEntryId: string;
   /** Weight drift from the last sample that carried weights and targets. */
@@ -58,10 +73,83 @@ export class ScorerCore {
    */
   private floor = '0-0';
 
-  constructor(private readonly options: MetricsOptions) {}
+  private catalogue: Catalogue;
+
+  /**
+   * `options` are the defaults (the scorer's environment) and the VaR
+   * cutoff; the catalogue sets parameters and windows per strategy.
+   */
+  constructor(
+    private readonly options: MetricsOptions,
+    catalogue?: Catalogue,
+  ) {
+    this.catalogue = catalogue ?? emptyCatalogue(options);
+  }
+
+  /**
+   * Take a new catalogue. Strategies whose parameters or windows changed
+   * get fresh, empty windows (their last entry id kept, so redeliveries
+   * stay duplicates) and are returned: the caller replays their samples
+   * (restore) and calls markRebuilt. Tags and names change in place.
+   */
+  setCatalogue(next: Catalogue): { strategy: string; reason: string }[] {
+    const previous = this.catalogue;
+    this.catalogue = next;
+    const changed: { strategy: string; reason: string }[] = [];
+    for (const [strategy, state] of this.strategies) {
+      const before = state.windows.resolved;
+      const after = resolveStrategy(next, strategy);
+      if (after.paramsKey === before.paramsKey) {
+        state.windows.resolved = after; // tags or name only: the windows stay
+        continue;
+      }
+      state.windows = new StrategyWindows(after, this.options.varCutoff);
+      state.metrics = state.windows.main;
+      const what = describeChange(before, after);
+      changed.push({
+        strategy,
+        reason: `catalogue ${previous.version} -> ${next.version}: ${what}`,
+      });
+    }
+    return changed;
+  }
+
+  /** After a rebuild's replay: the strategy's next update says so. */
+  markRebuilt(strategy: string, reason: string, samples: number, at: number): void {
+    const s = this.strategies.get(strategy);
+    if (s) s.rebuilt = { at, reason: reason.slice(0, 512), samples };
+  }
+
+  /** Every window's count and time span for a strategy (the current catalogue's), for a replay. */
+  windowNeeds(strategy: string): WindowNeed[] {
+    const s = this.strategies.get(strategy);
+    return windowNeeds(s?.windows.resolved ?? resolveStrategy(this.catalogue, strategy));
+  }
+
+  /** The extra windows' names (windowNeeds' order after the main window). */
+  windowNames(strategy: string): string[] {
+    const s = this.strategies.get(strategy);
+    return (s?.windows.resolved ?? resolveStrategy(this.catalogue, strategy)).windows.map(
+      (w) => w.name,
+    );
+  }
+
+  /** The entry id of the last sample applied to a strategy; undefined when not held. */
+  lastEntryIdOf(strategy: string): string | undefined {
+    return this.strategies.get(strategy)?.lastEntryId;
+  }
+
+  /** The strategies held. */
+  strategyIds(): IterableIterator<string> {
+    return this.strategies.keys();
+  }
 
   get strategyCount(): number {
     return this.strategies.size;
+  }
+
+  has(strategy: string): boolean {
+    return this.strategies.has(strategy);
   }
 
   /**
@@ -151,6 +239,10 @@ export class ScorerCore {
     const metrics = Object.fromEntries(
       METRIC_NAMES.map((n) => [n, toMetricValue(values[n])]),
     ) as StrategyMetrics;
+    const { resolved } = state.windows;
+    const windows = state.windows.wire(this.scratch);
+    const rebuilt = state.rebuilt;
+    state.rebuilt = undefined;
     return {
       strategy: sample.strategy,
       id: sample.id ?? entryId,
@@ -164,11 +256,15 @@ export class ScorerCore {
       receivedAt: sample.receivedAt,
       computedAt: now,
       ...(p.span ? { span: p.span.toSpan() } : {}),
+      ...(windows ? { windows } : {}),
+      ...(Object.keys(resolved.tags).length > 0 ? { tags: resolved.tags } : {}),
+      ...(resolved.matched.length > 0 ? { params: resolved.params } : {}),
+      ...(rebuilt ? { rebuilt } : {}),
     };
   }
 
   private push(state: StrategyState, entryId: string, sample: StrategySample): void {
-    state.metrics.push(sample.return, sample.benchmarkReturn ?? null, sample.ts);
+    state.windows.push(sample.return, sample.benchmarkReturn ?? null, sample.ts);
     state.lastEntryId = entryId;
     state.lastReceivedAt = sample.receivedAt;
     state.lastTs = sample.ts;
@@ -179,8 +275,13 @@ export class ScorerCore {
   private state(strategy: string, floor = '0-0'): StrategyState {
     let s = this.strategies.get(strategy);
     if (!s) {
+      const windows = new StrategyWindows(
+        resolveStrategy(this.catalogue, strategy),
+        this.options.varCutoff,
+      );
       s = {
-        metrics: new RollingMetrics(this.options),
+        metrics: windows.main,
+        windows,
         lastEntryId: floor,
         drift: null,
         lastReceivedAt: 0,

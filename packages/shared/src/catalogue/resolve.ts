@@ -206,7 +206,7 @@ export function resolveStrategy(catalogue: Catalogue, id: string): ResolvedStrat
   let rf: { value: number; annual: boolean } = { value: base.riskFree, annual: false };
   let mar: { value: number; annual: boolean } = { value: base.requiredReturn, annual: false };
   let window = base.window;
-  let windowTime: string | undefined;
+  let windowMs = base.windowMs;
   let displayName: string | undefined;
   let benchmark: string | undefined;
   let specs: WindowSpec[] = [];
@@ -221,7 +221,7 @@ export function resolveStrategy(catalogue: Catalogue, id: string): ResolvedStrat
     if (e.requiredReturn !== undefined) mar = { value: e.requiredReturn, annual: false };
     if (e.requiredReturnAnnual !== undefined) mar = { value: e.requiredReturnAnnual, annual: true };
     if (e.window !== undefined) window = e.window;
-    if (e.windowTime !== undefined) windowTime = e.windowTime;
+    if (e.windowTime !== undefined) windowMs = parseDuration(e.windowTime)!.ms;
     if (e.displayName !== undefined) displayName = e.displayName;
     if (e.benchmark !== undefined) benchmark = e.benchmark;
     if (e.windows !== undefined) specs = e.windows;
@@ -237,7 +237,7 @@ export function resolveStrategy(catalogue: Catalogue, id: string): ResolvedStrat
     riskFree: rf.annual ? perPeriod(rf.value, periodsPerYear) : rf.value,
     requiredReturn: mar.annual ? perPeriod(mar.value, periodsPerYear) : mar.value,
     window,
-    ...(windowTime !== undefined ? { windowMs: parseDuration(windowTime)!.ms } : {}),
+    ...(windowMs !== undefined ? { windowMs } : {}),
   };
   const windows: ResolvedWindow[] = [];
   for (const spec of specs) {
