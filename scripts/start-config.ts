@@ -7,7 +7,13 @@
  * the environment themselves when they start.
  */
 import { z } from 'zod';
-import { ConfigError, int, parseEnv, type Env } from '../packages/shared/src/config/env.js';
+import {
+  CommonEnv,
+  ConfigError,
+  int,
+  parseEnv,
+  type Env,
+} from '../packages/shared/src/config/env.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './supervisor.js';
 
 const listenPort = z.coerce.number().int().min(1).max(65535);
@@ -35,6 +41,8 @@ const StartEnv = z.object({
   /** More unexpected exits of one service than this within the window: npm start gives up. */
   SUPERVISOR_MAX_RESTARTS: int(DEFAULT_RESTART_POLICY.maxRestarts, 0, 1000),
   SUPERVISOR_RESTART_WINDOW_MS: int(DEFAULT_RESTART_POLICY.windowMs, 1000, 86_400_000),
+  /** The services' key prefix: where the supervisor records its restarts for the dashboard. */
+  QUANTMON_PREFIX: CommonEnv.shape.QUANTMON_PREFIX,
 });
 
 export interface StartConfig {
@@ -46,6 +54,7 @@ export interface StartConfig {
   redisUrl: string | undefined;
   clusterNodes: string[];
   restartPolicy: RestartPolicy;
+  prefix: string;
 }
 
 export function loadStartConfig(env: Env): StartConfig {
@@ -63,6 +72,7 @@ export function loadStartConfig(env: Env): StartConfig {
       maxRestarts: e.SUPERVISOR_MAX_RESTARTS,
       windowMs: e.SUPERVISOR_RESTART_WINDOW_MS,
     },
+    prefix: e.QUANTMON_PREFIX,
   };
 }
 

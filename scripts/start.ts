@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
@@ -17,6 +18,7 @@ import { formatLogLine } from './log-format.js';
 import { startConfigOrExit } from './start-config.js';
 import { describeExit, Supervisor } from './supervisor.js';
 import { serveSupervisorMetrics } from './supervisor-metrics.js';
+import { openRestartLog, type RestartLog } from './supervisor-restarts.js';
 
 const root = resolve(import.meta.dirname, '..');
 // Our own variables first: GATEWAY_PORT=abc is a message, not a stack trace.
@@ -43,6 +45,10 @@ const scorerCount = replicas('scorers');
 const alerterCount = replicas('alerters');
 const children: { name: string; proc: ChildProcess }[] = [];
 let stopping = false;
+// Restarts written to Redis for the dashboard's pipeline view, once Redis is known
+// (stop() may run before that: hence no const at the assignment).
+// eslint-disable-next-line prefer-const
+let restartLog: RestartLog | undefined;
 
 function say(msg: string): void {
   process.stdout.write(
@@ -96,6 +102,8 @@ function run(name: string, file: string, env: NodeJS.ProcessEnv, restart = false
     const decision = supervisor.exited(name, describeExit(code, signal), Date.now(), startedAt);
     say(`${decision.message}${restart ? ' (the other replicas hold its partitions)' : ''}`);
     if (decision.action === 'give-up') return void stop(1);
+    const how = { code, signal, how: describeExit(code, signal), at: Date.now() };
+    restartLog?.record({ child: name, file, restarts: supervisor.restarts(name), ...how });
     const i = children.findIndex((c) => c.proc === proc);
     if (i >= 0) children.splice(i, 1);
     setTimeout(() => {
@@ -159,6 +167,7 @@ async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   say('stopping…');
+  await restartLog?.close(); // before Redis stops
   // Services first (they flush and ack), Redis last.
   const ordered = [...children]
     .reverse()
@@ -208,6 +217,12 @@ const redisUrl =
   process.env['REDIS_URL'] ??
   (clusterNodes ? clusterNodes.split(',')[0]!.trim() : await startRedis(gatewayPort));
 if (!(await pingRedis(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
+restartLog = await openRestartLog({
+  target: { redisUrl, clusterNodes: config.clusterNodes },
+  prefix: config.prefix,
+  host: hostname() || 'host',
+  onError: say,
+});
 const databaseUrl = history ? process.env['DATABASE_URL'] || (await localHistory()) : undefined;
 async function localHistory(): Promise<string> {
   const port = await firstFreePort(5433);

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import type { PipelineHealth } from '../../services/gateway/src/pipeline-health.js';
 import { eventually, ROOT } from '../helpers/services.js';
 
 /** Direct children of `pid`: their pids and command lines. */
@@ -38,7 +39,8 @@ async function healthy(port: number): Promise<boolean> {
 /**
  * `npm start` as an operator runs it (scripts/start.ts, its own process
  * group as in a terminal): a SIGKILLed scorer is restarted by the
- * supervisor and counted on its /metrics, no sample is lost across the
+ * supervisor, counted on its /metrics and shown on the gateway's
+ * GET /api/pipeline (the dashboard's pipeline view), no sample is lost across the
  * crash, and Ctrl-C (SIGINT to the group) stops everything, leaving no
  * process behind. Also: a bad variable is a message, not a stack trace.
  */
@@ -161,6 +163,28 @@ describe('npm start supervision', () => {
     expect(metrics).toMatch(
       /quantmon_supervisor_restarts_total\{child="scorer",service="supervisor"\} 1/,
     );
+
+    // The dashboard's pipeline view shows it: GET /api/pipeline carries the supervisor's record.
+    const pipeline = await eventually(
+      async () => {
+        const h = (await (
+          await fetch(`http://127.0.0.1:${ports.gateway}/api/pipeline`)
+        ).json()) as PipelineHealth;
+        const s = h.services.find((v) => v.service === 'scorer');
+        return s && s.restarts > 0 ? h : undefined;
+      },
+      30_000,
+      'the scorer restart on GET /api/pipeline',
+    );
+    const scorerView = pipeline.services.find((v) => v.service === 'scorer')!;
+    expect(scorerView.restarts).toBe(1);
+    expect(scorerView.lastRestart).toMatchObject({
+      child: 'scorer',
+      exit: 'killed by SIGKILL',
+      restarts: 1,
+    });
+    expect(scorerView.lastRestart!.at).toBeGreaterThanOrEqual(killedAt);
+    expect(pipeline.services.find((v) => v.service === 'gateway')?.restarts).toBe(0);
 
     // Nothing lost: all ten samples scored, in one window.
     await eventually(

@@ -123,6 +123,11 @@ export {
   type ReplicaStatus,
   type HeartbeatOptions,
 } from './service-heartbeat.js';
+export {
+  SupervisorRestart,
+  parseSupervisorRestarts,
+  supervisorRestartField,
+} from './supervisor-restarts.js';
 export * from './history/index.js';
 export {
   LoopHealth,

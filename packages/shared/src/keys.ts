@@ -92,6 +92,8 @@ export interface Keys {
   readonly rulesInForce: string;
   /** Hash `<service>/<replica>` -> ServiceHeartbeat JSON (service-heartbeat.ts): the health panel's up/down. */
   readonly heartbeats: string;
+  /** Hash `<host>/<child>` -> SupervisorRestart JSON (supervisor-restarts.ts): npm start's restarts, for the health panel. */
+  readonly supervisorRestarts: string;
   /** RulesDocument JSON: rules set through the gateway's admin API; when present the alerter uses it instead of RULES_FILE. */
   readonly rulesDoc: string;
   /** CatalogueDocument JSON: the strategy catalogue set through the gateway's admin API; when present every service uses it instead of STRATEGIES_FILE. */
@@ -138,6 +140,7 @@ export function keysFor(prefix: string): Keys {
     pipelineErrors: (epochSecond) => k(`pipeline-errors:${epochSecond}`),
     rulesInForce: k('alerter:rules-in-force'),
     heartbeats: k('heartbeats'),
+    supervisorRestarts: k('supervisor:restarts'),
     rulesDoc: k('alerter:rules-doc'),
     catalogueDoc: k('catalogue:doc'),
   };

@@ -8,13 +8,24 @@ import { ageText } from './overview-model.js';
 
 // The server's response types (type-only: nothing of the server is bundled).
 export type { PipelineHealth } from '../src/pipeline-health.js';
-import type { GroupLag as Lag, PipelineHealth } from '../src/pipeline-health.js';
+import type { GroupLag as Lag, PipelineHealth, RestartView } from '../src/pipeline-health.js';
 
 const dash = (v: number | null | undefined, digits = 0): string =>
   v === null || v === undefined ? '–' : v.toFixed(digits);
 
 /** Older down replicas of a service that has a live one are folded away after this long. */
 const FOLD_AFTER_S = 600;
+
+/** "Last restart: scorer-2 killed by SIGKILL 3 min ago on desk-1 (its 2nd)". */
+function lastRestartLine(r: RestartView, now: number): HTMLElement {
+  return el('p', {
+    className: 'last-restart',
+    textContent:
+      `last restart: ${r.child} ${r.exit} ${ageText(Math.max(0, now - r.at))} ago on ${r.host}` +
+      (r.restarts > 1 ? ` (${r.restarts} restarts of it)` : ''),
+    title: new Date(r.at).toLocaleString(),
+  });
+}
 
 export function renderPipeline(root: HTMLElement, h: PipelineHealth): void {
   const services = el('div', { className: 'svc-grid', id: 'svc-grid' });
@@ -32,6 +43,15 @@ export function renderPipeline(root: HTMLElement, h: PipelineHealth): void {
         `${s.service} `,
         el('span', { className: `badge svc-state`, textContent: s.status }),
         el('small', { textContent: ` ${s.up} up` }),
+        ...(s.restarts > 0
+          ? [
+              el('span', {
+                className: 'badge restarts',
+                textContent: `${s.restarts} restart${s.restarts === 1 ? '' : 's'}`,
+                title: 'restarted by npm start after it exited unexpectedly',
+              }),
+            ]
+          : []),
       ),
       el(
         'ul',
@@ -57,9 +77,12 @@ export function renderPipeline(root: HTMLElement, h: PipelineHealth): void {
           ? [el('li', { className: 'folded', textContent: `${folded} earlier replicas gone` })]
           : []),
       ),
+      ...(s.lastRestart ? [lastRestartLine(s.lastRestart, h.ts)] : []),
     );
     card.dataset['service'] = s.service;
     card.dataset['status'] = s.status;
+    // 0 under docker compose: nothing supervises there (the engine restarts containers).
+    card.dataset['restarts'] = String(s.restarts ?? 0);
     services.append(card);
   }
   const q = h.emergencyQueue;

@@ -1,4 +1,8 @@
-import type { ServiceHeartbeat } from '@quantmon/shared';
+import {
+  parseSupervisorRestarts,
+  type ServiceHeartbeat,
+  type SupervisorRestart,
+} from '@quantmon/shared';
 import { describe, expect, it } from 'vitest';
 import { IngestRate, serviceViews } from './pipeline-health.js';
 
@@ -45,6 +49,72 @@ describe('pipeline health', () => {
     ]);
     expect(scorer.replicas[0]?.uptimeSeconds).toBe(60);
     expect(views[2]?.replicas[0]?.silentSeconds).toBe(9);
+  });
+
+  it("adds npm start's restarts per service over its hosts and replicas, with the latest", () => {
+    const restart = (
+      child: string,
+      host: string,
+      restarts: number,
+      lastAt: number,
+      lastExit: string,
+    ): SupervisorRestart => ({
+      service: child.replace(/-\d+$/, ''),
+      child,
+      host,
+      restarts,
+      lastAt,
+      lastExit,
+      exitCode: null,
+      signal: 'SIGKILL',
+      supervisorStartedAt: NOW - 600_000,
+    });
+    const views = serviceViews(
+      [beat('scorer', 's1', NOW - 100), beat('gateway', 'g1', NOW - 100)],
+      NOW,
+      5000,
+      [
+        restart('scorer-1', 'desk-a', 2, NOW - 50_000, 'killed by SIGKILL'),
+        restart('scorer-2', 'desk-a', 1, NOW - 9_000, 'exited with code 1'),
+        restart('scorer', 'desk-b', 1, NOW - 90_000, 'killed by SIGKILL'),
+        restart('demo-feed', 'desk-a', 4, NOW - 1_000, 'exited with code 1'),
+      ],
+    );
+    const scorer = views.find((v) => v.service === 'scorer')!;
+    expect(scorer.restarts).toBe(4);
+    expect(scorer.lastRestart).toEqual({
+      child: 'scorer-2',
+      host: 'desk-a',
+      at: NOW - 9_000,
+      exit: 'exited with code 1',
+      restarts: 1,
+    });
+    // Nothing restarted (or nothing supervises, as under docker compose): zero and no last restart.
+    const gateway = views.find((v) => v.service === 'gateway')!;
+    expect(gateway.restarts).toBe(0);
+    expect(gateway).not.toHaveProperty('lastRestart');
+    // A supervised child that is no heartbeating service (the demo feed) adds no card.
+    expect(views.map((v) => v.service)).toEqual(['collector', 'scorer', 'alerter', 'gateway']);
+  });
+
+  it('reads restart records, skipping any that fail their schema', () => {
+    const good = {
+      service: 'alerter',
+      child: 'alerter',
+      host: 'h',
+      restarts: 1,
+      lastAt: NOW,
+      lastExit: 'killed by SIGKILL',
+      exitCode: null,
+      signal: 'SIGKILL',
+      supervisorStartedAt: NOW - 1,
+    };
+    const parsed = parseSupervisorRestarts({
+      'h/alerter': JSON.stringify(good),
+      'h/scorer': JSON.stringify({ ...good, child: 'scorer', restarts: -1 }),
+      'h/x': 'not json',
+    });
+    expect(parsed).toEqual([good]);
   });
 
   it('answers an ingest rate once it has two readings, over at most the window', () => {

@@ -2,6 +2,7 @@ import {
   replicaStatus,
   type ReplicaStatus,
   type ServiceHeartbeat,
+  type SupervisorRestart,
   type SystemSample,
 } from '@quantmon/shared';
 import type { EmergencyCounts } from './emergency-queue.js';
@@ -30,6 +31,24 @@ export interface ServiceView {
   status: 'up' | 'down' | 'stopped' | 'unknown';
   up: number;
   replicas: ReplicaView[];
+  /**
+   * Restarts by `npm start`'s supervisor since it began, over every host and
+   * replica of the service; 0 when nothing supervises it (docker compose).
+   */
+  restarts: number;
+  /** The latest of those restarts; absent when there was none. */
+  lastRestart?: RestartView;
+}
+
+export interface RestartView {
+  /** The supervised child: the service, or `scorer-2` for a replica. */
+  child: string;
+  host: string;
+  at: number;
+  /** How it ended: `killed by SIGKILL`, `exited with code 1`. */
+  exit: string;
+  /** Restarts of that child. */
+  restarts: number;
 }
 
 export interface GroupLag {
@@ -61,11 +80,17 @@ export interface PipelineHealth {
   emergencyQueue: (EmergencyCounts & { error?: undefined }) | { error: string };
 }
 
-/** Replicas grouped by service: the four pipeline services always listed, then any other. */
+/**
+ * Replicas grouped by service: the four pipeline services always listed,
+ * then any other that beats; each with the supervisor's restarts of it
+ * (restarts of a child that is not a heartbeating service, the demo feed,
+ * are not shown).
+ */
 export function serviceViews(
   beats: readonly ServiceHeartbeat[],
   now: number,
   downAfterMs: number,
+  restarts: readonly SupervisorRestart[] = [],
 ): ServiceView[] {
   const by = new Map<string, ReplicaView[]>(SERVICES.map((s) => [s, []]));
   for (const h of beats) {
@@ -98,8 +123,33 @@ export function serviceViews(
           : replicas.some((r) => r.status === 'down')
             ? 'down'
             : 'stopped';
-    return { service, status, up, replicas };
+    return { service, status, up, replicas, ...restartsOf(service, restarts) };
   });
+}
+
+function restartsOf(
+  service: string,
+  records: readonly SupervisorRestart[],
+): Pick<ServiceView, 'restarts' | 'lastRestart'> {
+  const mine = records.filter((r) => r.service === service);
+  const last = mine.reduce<SupervisorRestart | undefined>(
+    (a, r) => (a === undefined || r.lastAt > a.lastAt ? r : a),
+    undefined,
+  );
+  return {
+    restarts: mine.reduce((n, r) => n + r.restarts, 0),
+    ...(last
+      ? {
+          lastRestart: {
+            child: last.child,
+            host: last.host,
+            at: last.lastAt,
+            exit: last.lastExit,
+            restarts: last.restarts,
+          },
+        }
+      : {}),
+  };
 }
 
 /**

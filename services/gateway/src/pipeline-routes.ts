@@ -1,6 +1,7 @@
 import {
   allPartitions,
   parseHeartbeats,
+  parseSupervisorRestarts,
   readPipelineErrors,
   sendJson,
   type Keys,
@@ -39,7 +40,7 @@ const CACHE_MS = 1000;
 /**
  * `GET /api/pipeline` (issue 13, item 2): the pipeline's own health. Each
  * service replica up, down or stopped (heartbeats in Redis, with version
- * and uptime); consumer lag per group and partition (XINFO GROUPS); ingest
+ * and uptime) and how often npm start's supervisor restarted it; consumer lag per group and partition (XINFO GROUPS); ingest
  * rate; dead letters; pipeline errors and the hosts' error rates; the
  * emergency queue's counts. A part that cannot be read is null (or, for the
  * queue, an error) rather than failing the whole answer.
@@ -77,6 +78,7 @@ async function readHealth(
     ['HGETALL', keys.heartbeats],
     ['XLEN', keys.deadLetter],
     ['XINFO', 'GROUPS', keys.alertCommands],
+    ['HGETALL', keys.supervisorRestarts],
   ];
   for (const p of parts) {
     const pk = keys.partition(p);
@@ -109,7 +111,7 @@ async function readHealth(
   };
   addGroups('alert-commands', null, value(2));
   let total: number | null = 0;
-  let i = 3;
+  let i = 4;
   for (const p of parts) {
     const added = parseStreamInfo(value(i++)).entriesAdded;
     // A partition whose stream does not exist yet has added nothing; one Redis cannot tell (before 7.0).
@@ -125,7 +127,12 @@ async function readHealth(
     ts: now,
     partitions: opts.partitions,
     downAfterMs: opts.downAfterMs,
-    services: serviceViews(parseHeartbeats(hashReply(beats)), now, opts.downAfterMs),
+    services: serviceViews(
+      parseHeartbeats(hashReply(beats)),
+      now,
+      opts.downAfterMs,
+      parseSupervisorRestarts(hashReply(value(3))),
+    ),
     lag,
     ingest: { ...rate, total },
     deadLetters: typeof deadLetters === 'number' ? deadLetters : null,
