@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { keysFor } from '@quantmon/shared';
+import { keysFor, supervisorRestartField } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restartRecord } from '../../scripts/supervisor-restarts.js';
 import { buildDashboard } from '../../services/gateway/src/build-dashboard.js';
 import { ARTIFACTS, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
@@ -20,7 +21,8 @@ const TOKENS = 'vic:viewer:viewer-tok,olga:operator:op-tok,adam:admin:admin-tok'
  * sorts, filters, updates), roles (a viewer sees no Acknowledge and gets
  * 403 from the API; an operator acknowledges and silences from the page),
  * the incident view with its emergency job, and the pipeline health panel
- * showing a SIGKILLed scorer down and back up after a restart.
+ * showing a SIGKILLed scorer down and back up after a restart, with the
+ * restart npm start's supervisor records.
  * Screenshots (desktop and phone) in test-artifacts/desk-*.png.
  */
 describe('desk dashboard in a real browser', () => {
@@ -308,6 +310,9 @@ describe('desk dashboard in a real browser', () => {
     expect(await page.locator('#lag-table tbody tr').count()).toBeGreaterThan(0);
     expect(await page.innerText('[data-stat="Emergency waiting"] .value')).toMatch(/^\d+$/);
     await shot(page, 'desk-pipeline-desktop.png');
+    // Started as compose starts it (no npm start): no restart shown.
+    expect(await page.getAttribute('.svc[data-service="scorer"]', 'data-restarts')).toBe('0');
+    expect(await page.locator('.svc .badge.restarts, .svc .last-restart').count()).toBe(0);
     const killedAt = Date.now();
     await pipeline.scorer.kill();
     await page.waitForSelector('.svc[data-service="scorer"][data-status="down"]', {
@@ -323,6 +328,33 @@ describe('desk dashboard in a real browser', () => {
     await page.waitForSelector('.svc[data-service="scorer"][data-status="up"]', {
       timeout: 20_000,
     });
+    // Here the test restarted it; under npm start the supervisor does, and records it so.
+    const record = restartRecord(
+      {
+        child: 'scorer',
+        file: 'services/scorer/src/main.ts',
+        code: null,
+        signal: 'SIGKILL',
+        how: 'killed by SIGKILL',
+        restarts: 1,
+        at: killedAt,
+      },
+      'desk-host',
+      killedAt - 60_000,
+    );
+    await redis.hset(
+      keys.supervisorRestarts,
+      supervisorRestartField('desk-host', 'scorer'),
+      JSON.stringify(record),
+    );
+    const restarted = '.svc[data-service="scorer"][data-restarts="1"]';
+    await page.waitForSelector(`${restarted} .last-restart`, { timeout: 20_000 });
+    expect(await page.innerText(`${restarted} .badge.restarts`)).toMatch(/^1 restart$/i);
+    expect(await page.innerText(`${restarted} .last-restart`)).toMatch(
+      /^last restart: scorer killed by SIGKILL \d+ s ago on desk-host$/,
+    );
+    expect(await page.getAttribute('.svc[data-service="alerter"]', 'data-restarts')).toBe('0');
+    await shot(page, 'desk-pipeline-restart.png');
     // The killed replica stays listed as down beside the new one.
     expect(
       await page.locator('.svc[data-service="scorer"] li[data-status="down"]').count(),
