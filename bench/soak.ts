@@ -34,6 +34,7 @@ import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { ROOT } from './collector-support.js';
 import { ask, child, healthy, servicesOf, waitLeased } from './pipeline-procs.js';
 import { renderChart } from './soak-chart.js';
+import { bookkeeping, restartsCounted, streamMemory, trackedInRedis } from './soak-probes.js';
 import type { SoakDashboardsCounts } from './soak-dashboards.js';
 import type { SoakLoadConfig, SoakLoadCounts } from './soak-load.js';
 import { formatTable, parseInfo, residentBytes, summarise, type Series } from './soak-memory.js';
@@ -95,6 +96,8 @@ const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const gatewayPort = await freePort();
 const collectorPort = await freePort();
 const supervisorPort = await freePort();
+const scorerPort = await freePort();
+const alerterPort = await freePort();
 const start = child(
   ['--import', 'tsx', 'scripts/start.ts', '--no-demo', '--no-history'],
   {
@@ -103,6 +106,8 @@ const start = child(
     GATEWAY_PORT: String(gatewayPort),
     COLLECTOR_PORT: String(collectorPort),
     SUPERVISOR_PORT: String(supervisorPort),
+    SCORER_PORT: String(scorerPort),
+    ALERTER_PORT: String(alerterPort),
     LOG_LEVEL: 'warn',
     IDLE_FORGET_AFTER: `${forgetAfter}s`,
     INGEST_IDEMPOTENCY_TTL_S: String(forgetAfter),
@@ -129,45 +134,6 @@ async function cleanup(): Promise<void> {
   redis.disconnect();
   await redisServer.dispose();
   rmSync(dataDir, { recursive: true, force: true });
-}
-
-/** Bytes of every stream of the pipeline (MEMORY USAGE, exact: SAMPLES 0), and their entries. */
-async function streamMemory(partitions: number): Promise<{ bytes: number; entries: number }> {
-  const names = [keys.deadLetter, keys.alertCommands, keys.audit];
-  for (let p = 0; p < partitions; p++) {
-    const pk = keys.partition(p);
-    names.push(pk.strategySamples, pk.systemSamples, pk.scores, pk.alerts);
-  }
-  const pipe = redis.pipeline();
-  for (const k of names) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0').xlen(k);
-  const replies = (await pipe.exec()) ?? [];
-  let bytes = 0;
-  let entries = 0;
-  replies.forEach(([err, v], i) => {
-    if (err || typeof v !== 'number') return;
-    if (i % 2 === 0) bytes += v;
-    else entries += v;
-  });
-  return { bytes, entries };
-}
-
-/** Strategies Redis tracks: the fields of every partition's latest-scores hash. */
-async function trackedInRedis(partitions: number): Promise<number> {
-  const pipe = redis.pipeline();
-  for (let p = 0; p < partitions; p++) pipe.hlen(keys.partition(p).latestScores);
-  return ((await pipe.exec()) ?? []).reduce((n, [, v]) => n + (Number(v) || 0), 0);
-}
-
-async function restartsCounted(): Promise<number> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${supervisorPort}/metrics`)).text();
-    let n = 0;
-    for (const m of text.matchAll(/^quantmon_supervisor_restarts_total\{[^}]*\} (\d+)/gm))
-      n += Number(m[1]);
-    return n;
-  } catch {
-    return NaN;
-  }
 }
 
 let exitCode = 0;
@@ -242,11 +208,11 @@ try {
     add('npm start', true, t, residentBytes(start.pid!));
     const info = parseInfo(await redis.info('memory'));
     const used = Number(info.get('used_memory'));
-    streams = await streamMemory(partitions);
+    streams = await streamMemory(redis, keys, partitions);
     add('redis (no streams)', true, t, used - streams.bytes);
     add('redis used_memory', false, t, used, 'streams grow until MAXLEN');
     add('redis rss', false, t, residentBytes(redisServer.proc().pid!), 'streams grow until MAXLEN');
-    tracked.push([t, await trackedInRedis(partitions)]);
+    tracked.push([t, await trackedInRedis(redis, keys, partitions)]);
     if (k % Math.max(1, Math.round(60 / every)) === 0) {
       const line = [...series.values()]
         .filter((s) => s.judged)
@@ -265,7 +231,8 @@ try {
   }
   const loadCounts = await ask<SoakLoadCounts>(load, { type: 'stop' }, 'counts');
   const dashCounts = await ask<SoakDashboardsCounts>(dashboards, { type: 'stop' }, 'counts');
-  const restarts = await restartsCounted();
+  const restarts = await restartsCounted(supervisorPort);
+  const held = await bookkeeping([collectorPort, scorerPort, alerterPort, gatewayPort]);
 
   // ── report ─────────────────────────────────────────────────────────────
   const all = [...series.values()];
@@ -292,6 +259,7 @@ try {
       `${dashCounts.frames.toLocaleString('en-US')} frames, ${(dashCounts.snapshotBytes / 1048576).toFixed(1)} MiB of summaries read`,
   );
   console.log(`restarts by npm start during the run: ${restarts}`);
+  console.log(`the services' own figures at the end (/metrics):\n  ${held.join('\n  ')}`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const png = join(outDir, `soak-${stamp}.png`);
