@@ -29,7 +29,6 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +45,7 @@ import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { copierLag, sourceGroups } from '../services/historian/src/stream-copier.js';
 import { scoreUpdate } from '../test/helpers/score-fixtures.js';
 import { cpuSeconds } from './collector-support.js';
+import { postgresCpu } from './pipeline-history.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -245,23 +245,6 @@ async function fillStreams(redis: Redis, prefix: string): Promise<number> {
     await tx.exec();
   }
   return entries;
-}
-
-/** CPU seconds of a PostgreSQL server: the postmaster and its live children (backends, workers). */
-function postgresCpu(postmaster: number | undefined): number {
-  if (postmaster === undefined) return NaN;
-  let total = cpuSeconds(postmaster);
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === postmaster) total += cpuSeconds(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return total;
 }
 
 interface CatchUp {

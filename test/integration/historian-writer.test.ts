@@ -148,22 +148,26 @@ describe('migrations', () => {
   it('apply once, and a failing one leaves no partial schema and names the file', async () => {
     expect(await migrate(sql)).toEqual([]); // already current
     const dir = mkdtempSync(join(tmpdir(), 'qm-migrations-'));
-    for (const m of readMigrations()) writeFileSync(join(dir, m.name), m.sql);
-    writeFileSync(join(dir, '002_good_part.sql'), 'create table half_done (x int);');
+    const current = readMigrations();
+    for (const m of current) writeFileSync(join(dir, m.name), m.sql);
+    const next = (k: number): string => String(current.length + k).padStart(3, '0');
+    writeFileSync(join(dir, `${next(1)}_good_part.sql`), 'create table half_done (x int);');
     writeFileSync(
-      join(dir, '003_broken.sql'),
+      join(dir, `${next(2)}_broken.sql`),
       'create table oops (x int);\nselect nonsense from nowhere;',
     );
     const err = await migrate(sql, readMigrations(dir)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationError);
-    expect((err as Error).message).toMatch(/003_broken\.sql failed, nothing was applied/);
+    expect((err as Error).message).toMatch(
+      new RegExp(`${next(2)}_broken\\.sql failed, nothing was applied`),
+    );
     const tables = await query(
       sql,
       `select tablename from pg_tables where tablename in ('half_done', 'oops')`,
     );
     expect(tables).toHaveLength(0);
     const versions = await query(sql, `select version from history_migrations order by version`);
-    expect(versions.map((v) => v['version'])).toEqual([1]);
+    expect(versions.map((v) => v['version'])).toEqual(current.map((m) => m.version));
   });
 
   it('refuses an applied migration whose file changed', async () => {
