@@ -16,6 +16,11 @@
  * 4. Single samples: batch-of-one posts on keep-alive sockets, one at a
  *    time per socket and then HTTP-pipelined.
  *
+ * `--history` runs the historian too (as `npm start` does), on a database of
+ * the bench's own (DATABASE_URL's server, else an embedded PostgreSQL), and
+ * prints its rows per second and lag at the maximum and how long it took
+ * to catch up after.
+ *
  * `--replicas N` runs N scorers and N alerters; `--profile DIR` profiles
  * every service (bench/cpu-profile-preload.mjs) and leaves .cpuprofile
  * files in DIR (summarise them with bench/cpuprofile-summary.ts).
@@ -34,6 +39,7 @@ import { ask, child, healthy, servicesOf, waitLeased } from './pipeline-procs.js
 import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
+import * as hist from './pipeline-history.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -49,6 +55,7 @@ const { values: a } = parseArgs({
     'single-seconds': { type: 'string', default: '8' },
     'ceiling-samples': { type: 'string', default: '200000' },
     profile: { type: 'string' },
+    history: { type: 'boolean', default: false },
   },
 });
 const num = (k: keyof typeof a): number => Number(a[k]);
@@ -109,7 +116,9 @@ const gatewayPort = await freePort();
 const collectorPort = await freePort();
 const profileDir = a.profile ? resolve(a.profile) : undefined;
 if (profileDir) mkdirSync(profileDir, { recursive: true });
-const startArgs = ['--import', 'tsx', 'scripts/start.ts', '--no-demo', '--no-history'];
+const history = a.history ? await hist.startBenchHistory() : undefined;
+const startArgs = ['--import', 'tsx', 'scripts/start.ts', '--no-demo'];
+if (!history) startArgs.push('--no-history');
 if (replicas > 1) startArgs.push('--scorers', String(replicas), '--alerters', String(replicas));
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -117,6 +126,7 @@ const env: NodeJS.ProcessEnv = {
   GATEWAY_PORT: String(gatewayPort),
   COLLECTOR_PORT: String(collectorPort),
   LOG_LEVEL: 'warn',
+  ...(history ? { DATABASE_URL: history.url } : {}),
   ...(profileDir
     ? {
         NODE_OPTIONS: `--import ${join(ROOT, 'bench', 'cpu-profile-preload.mjs')}`,
@@ -138,6 +148,7 @@ async function cleanup(): Promise<void> {
     await gone;
   }
   redis.disconnect();
+  await history?.dispose();
   await redisServer.dispose();
   rmSync(dataDir, { recursive: true, force: true });
 }
@@ -182,6 +193,9 @@ try {
   // 2. maximum
   await redis.config('RESETSTAT');
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const h0 = history && (await hist.historianProgress(redis, keys, partitions));
+  const pg0 = hist.postgresCpu(history?.postmaster);
+  const watch = history && hist.watchHistorian(redis, keys, partitions);
   const t0 = performance.now();
   const max = await ask<Extract<LoadReply, { type: 'max' }>>(
     load,
@@ -200,6 +214,10 @@ try {
   const cpu1 = procs.map((p) => cpuSeconds(p.pid));
   const scoredRate = max.accepted / scoredSeconds;
   const commands = commandStats(await redis.info('commandstats'));
+  const h1 = history && (await hist.historianProgress(redis, keys, partitions));
+  const pg1 = hist.postgresCpu(history?.postmaster);
+  const lag = await watch?.stop();
+  const catchUp = history ? await hist.historianDrained(redis, keys, partitions, 600_000) : 0;
 
   // 3. half load, once the dashboards have seen every score written so far
   await dashboardsCaughtUp(dashboards, partitions);
@@ -273,6 +291,14 @@ try {
     console.log(`  ${p.name.padEnd(14)} ${f1(us).padStart(7)}`);
   });
   console.log(`  ${'total'.padEnd(14)} ${f1(total).padStart(7)}`);
+  if (h0 && h1 && lag) {
+    console.log(
+      `\nhistorian at maximum: ${f0((h1.committed - h0.committed) / scoredSeconds)} entries/s committed ` +
+        `(${f0(h1.committed - h0.committed)} in ${f1(scoredSeconds)} s), largest lag ${f0(lag.maxLeft)} entries, ` +
+        `${f0(h1.left)} left when the alerter caught up, all written ${f1(catchUp)} s later; ` +
+        `PostgreSQL ${f1(((pg1 - pg0) * 1e6) / max.accepted)} µs CPU per sample`,
+    );
+  }
   console.log('\nRedis time per sample at maximum, by command (µs, INFO commandstats):');
   for (const c of commands.slice(0, 8)) {
     console.log(
