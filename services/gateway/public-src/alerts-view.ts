@@ -120,17 +120,20 @@ function silenceLine(e: Extract<AuditEvent, { silence: unknown }>): Line {
   return { at: e.at, key: `${e.kind}|${s.id}|${e.at}`, node: li };
 }
 
-function rulesLine(e: Extract<AuditEvent, { kind: 'rules-changed' }>): Line {
+function rulesLine(e: Extract<AuditEvent, { kind: 'rules-changed' | 'catalogue-changed' }>): Line {
+  const rules = e.kind === 'rules-changed';
   const what = e.removed
-    ? 'removed the rules set through the API (back to the rules file)'
-    : `set rules version ${e.version}`;
+    ? rules
+      ? 'removed the rules set through the API (back to the rules file)'
+      : 'removed the catalogue set through the API (back to STRATEGIES_FILE)'
+    : `set ${rules ? 'rules' : 'catalogue'} version ${e.version}`;
   const li = el(
     'li',
-    { className: 'audit rules-changed' },
-    el('span', { className: 'badge', textContent: 'rules' }),
+    { className: `audit ${e.kind}` },
+    el('span', { className: 'badge', textContent: rules ? 'rules' : 'catalogue' }),
     ` ${when(e.at)} · ${e.by} ${what}${e.changes.length ? `: ${e.changes.join(', ')}` : ''}${e.comment ? ` (“${e.comment}”)` : ''}`,
   );
-  return { at: e.at, key: `rules|${e.version}|${e.at}`, node: li };
+  return { at: e.at, key: `${e.kind}|${e.version}|${e.at}`, node: li };
 }
 
 function eventLine(a: AlertEvent, pos: string): Line {
@@ -178,7 +181,7 @@ export function historyLines(
             about.get(e.incidentId) ?? e.incidentId,
             e.ack.tokenName ? e.ack : { ...e.ack, tokenName: e.by },
           )
-        : e.kind === 'rules-changed'
+        : e.kind === 'rules-changed' || e.kind === 'catalogue-changed'
           ? rulesLine(e)
           : silenceLine(e);
     if (!lines.has(l.key)) lines.set(l.key, l);

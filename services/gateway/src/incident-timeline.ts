@@ -57,6 +57,7 @@ export function incidentTimeline(
     const end = last.state === 'resolved' ? (last.endsAt ?? last.ts) : Number.MAX_SAFE_INTEGER;
     for (const a of audit) {
       if (a.kind === 'acknowledged' || a.kind === 'rules-changed') continue;
+      if (a.kind === 'catalogue-changed') continue;
       if (a.at < first.startsAt || a.at > end) continue;
       const always = { ...a.silence, startsAt: 0, endsAt: Number.MAX_SAFE_INTEGER };
       if (!new SilenceSet([always]).match(last, 1)) continue;

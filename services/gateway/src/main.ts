@@ -30,6 +30,7 @@ import { EmergencyQueueReader } from './emergency-queue.js';
 import { incidentRoutes } from './incident-routes.js';
 import { pipelineRoutes } from './pipeline-routes.js';
 import { rulesAdminRoute } from './rules-admin-route.js';
+import { catalogueRoutes } from './catalogue-routes.js';
 import { Fanout } from './fanout.js';
 import { registerGatewayMetrics } from './gateway-metrics.js';
 import { GatewayState } from './gateway-state.js';
@@ -118,6 +119,12 @@ const server = await startHttpServer({
     alertRoutes(redis, keys, { partitions }),
     rulesAdminRoute(redis, keys, log.child({ module: 'rules-admin' })),
     rulesRoute(redis, keys, log.child({ module: 'rules' })),
+    catalogueRoutes({
+      redis,
+      keys,
+      file: config.strategiesFile,
+      log: log.child({ module: 'catalogue' }),
+    }),
     pipelineRoutes({
       ...{ redis, keys, partitions, emergency, downAfterMs: config.serviceDownMs },
       system: () => state.summary(Date.now()).system,

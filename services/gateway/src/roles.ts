@@ -4,7 +4,8 @@ import { z } from 'zod';
  * Who may do what on the gateway's REST API (issue 13, item 4):
  * - viewer: read everything (GET, the WebSocket);
  * - operator: also acknowledge incidents and create or expire silences;
- * - admin: also change the alert rules (PUT/DELETE /api/rules).
+ * - admin: also change the alert rules (PUT/DELETE /api/rules) and the
+ *   strategy catalogue (PUT/DELETE /api/catalogue).
  * Ingest tokens (the collector's INGEST_TOKENS) are a separate list.
  */
 export const Role = z.enum(['viewer', 'operator', 'admin']);
@@ -30,7 +31,7 @@ export function requiredRole(method: string | undefined, path: string): Role | u
   if (!path.startsWith('/api/')) return undefined;
   const m = (method ?? 'GET').toUpperCase();
   if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return 'viewer';
-  if (path === '/api/rules') return 'admin';
+  if (path === '/api/rules' || path === '/api/catalogue') return 'admin';
   // Acks and silences; any other write a route may add is an operator's at least.
   return 'operator';
 }

@@ -166,7 +166,7 @@ export function ruleChanges(
   return out.slice(0, 200);
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+export async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   let over = false;

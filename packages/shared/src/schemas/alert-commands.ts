@@ -127,6 +127,17 @@ export const AuditEvent = z.discriminatedUnion('kind', [
     by: z.string().min(1),
     silence: Silence,
   }),
+  /** Additive (issue 15): an admin set or removed the strategy catalogue through PUT/DELETE /api/catalogue. */
+  z.strictObject({
+    kind: z.literal('catalogue-changed'),
+    at: EpochMs,
+    by: z.string().min(1),
+    version: z.number().int().nonnegative(),
+    removed: z.boolean().optional(),
+    /** Strategy ids and patterns added (+), changed (~) or removed (-) against the document before. */
+    changes: z.array(z.string().max(256)).max(200),
+    comment: z.string().max(1024).optional(),
+  }),
   /** Additive (issue 13): an admin set (`version` > 0) or removed (`removed`) the rules document through PUT/DELETE /api/rules. */
   z.strictObject({
     kind: z.literal('rules-changed'),

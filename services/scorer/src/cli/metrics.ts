@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { METRIC_NAMES, type MetricValues } from '@quantmon/shared/metric-names';
+import { CatalogueError, loadCatalogueFile, resolveStrategy, StrategyId } from '@quantmon/shared';
 import { computeMetrics, DEFAULT_METRICS_OPTIONS, RollingMetrics } from '../metrics/index.js';
 import type { MetricsOptions } from '../metrics/index.js';
 import {
@@ -19,7 +20,8 @@ import {
 } from './metrics-input.js';
 
 const USAGE = `usage: npm run -s metrics -- [--window N] [--periods-per-year N] [--risk-free R]
-                              [--required-return R] [--var-cutoff Q] FILE|-`;
+                              [--required-return R] [--var-cutoff Q]
+                              [--strategies CATALOGUE --strategy ID] FILE|-`;
 
 const FLAGS = {
   window: 'window',
@@ -29,13 +31,25 @@ const FLAGS = {
   'var-cutoff': 'varCutoff',
 } as const;
 
-function parseFlags(argv: string[]): { file: string; overrides: MetricsOverrides } {
+interface Flags {
+  file: string;
+  overrides: MetricsOverrides;
+  /** --strategies and --strategy: take the strategy's parameters from a catalogue (flags still win). */
+  catalogue?: { path: string; strategy: string };
+}
+
+function parseFlags(argv: string[]): Flags {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
+      options: Object.fromEntries(
+        [...Object.keys(FLAGS), 'strategies', 'strategy'].map((f) => [
+          f,
+          { type: 'string' as const },
+        ]),
+      ),
     });
   } catch (err) {
     throw new InputError(`${(err as Error).message}\n${USAGE}`);
@@ -52,7 +66,42 @@ function parseFlags(argv: string[]): { file: string; overrides: MetricsOverrides
     }
     overrides[key] = value;
   }
-  return { file: positionals[0] as string, overrides };
+  const path = values['strategies'];
+  const strategy = values['strategy'];
+  if ((typeof path === 'string') !== (typeof strategy === 'string')) {
+    throw new InputError(`--strategies and --strategy go together\n${USAGE}`);
+  }
+  if (typeof strategy === 'string' && !StrategyId.safeParse(strategy).success) {
+    throw new InputError(`--strategy: "${strategy}" is not a strategy id`);
+  }
+  return {
+    file: positionals[0] as string,
+    overrides,
+    ...(typeof path === 'string' && typeof strategy === 'string'
+      ? { catalogue: { path, strategy } }
+      : {}),
+  };
+}
+
+/**
+ * The strategy's annualisation and rates from the catalogue, as the scorer
+ * resolves them (the window stays the whole series unless --window).
+ */
+async function catalogueOverrides(c: {
+  path: string;
+  strategy: string;
+}): Promise<MetricsOverrides> {
+  try {
+    const { params } = resolveStrategy(await loadCatalogueFile(c.path), c.strategy);
+    return {
+      periodsPerYear: params.periodsPerYear,
+      riskFree: params.riskFree,
+      requiredReturn: params.requiredReturn,
+    };
+  } catch (err) {
+    const why = err instanceof CatalogueError ? err.message : (err as Error).message;
+    throw new InputError(`--strategies ${c.path}: ${why}`);
+  }
 }
 
 function compute(input: MetricsInput): Record<string, number | number[]> {
@@ -80,9 +129,13 @@ function encode(_key: string, value: unknown): unknown {
   return Number.isNaN(value) ? null : value > 0 ? 'Infinity' : '-Infinity';
 }
 
-function main(): number {
+async function main(): Promise<number> {
   try {
-    const { file, overrides } = parseFlags(process.argv.slice(2));
+    const flags = parseFlags(process.argv.slice(2));
+    const { file } = flags;
+    const overrides = flags.catalogue
+      ? { ...(await catalogueOverrides(flags.catalogue)), ...flags.overrides }
+      : flags.overrides;
     let text: string;
     try {
       text = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -99,4 +152,4 @@ function main(): number {
   }
 }
 
-process.exitCode = main();
+process.exitCode = await main();
