@@ -19,6 +19,7 @@ import {
   breaches,
   effectiveRule,
   incidentSubject,
+  matchesTags,
   NO_DATA_RULE,
   ruleForIncident,
   stillBreaching,
@@ -26,6 +27,7 @@ import {
   type CompiledRule,
   type EffectiveRule,
   type RuleSet,
+  type SubjectTags,
 } from './rules.js';
 import { SilenceSet } from './silences.js';
 import { StartupGrace } from './startup-grace.js';
@@ -84,6 +86,13 @@ export class AlerterCore {
   private readonly flaps = new FlapDetector();
   /** Forecast rules: the trend window of each rule on each subject. */
   private readonly trends = new Forecaster();
+  /**
+   * Each strategy's catalogue tags, from its latest score update: rules
+   * judged on the timer (for, keepFiringFor, repeats) see the same tag
+   * overrides as on a sample. In memory: refilled by the next update after
+   * a restart.
+   */
+  private readonly tagsOf = new Map<string, SubjectTags>();
   private readonly grace = new StartupGrace();
 
   constructor(
@@ -110,11 +119,15 @@ export class AlerterCore {
     const noDataKey = incidentKey(NO_DATA_RULE, natural);
     const noData = this.incidents.get(noDataKey);
     if (noData) out.push(this.close(noDataKey, noData, 0, now));
+    const tags = input.kind === 'score' ? input.update.tags : undefined;
+    if (tags) this.tagsOf.set(natural, tags);
+    else this.tagsOf.delete(natural);
     for (const rule of this.ruleSet.rules) {
       if (rule.source !== input.kind) continue;
+      if (rule.match && !matchesTags(rule, tags)) continue;
       const subject = incidentSubject(rule, natural);
       if (subject === undefined) continue;
-      const eff = subject === 'system' ? rule.base : effectiveRule(rule, natural);
+      const eff = subject === 'system' ? rule.base : effectiveRule(rule, natural, tags);
       if (!eff) continue;
       // Start-up grace holds back new incidents only: an open one is still judged.
       const grace =
@@ -139,10 +152,12 @@ export class AlerterCore {
       // then the latest, as two of its per-sample judgements would have been.
       const range = rule.span?.(input, minObs);
       const worst = range ? worstOf(eff, range) : value;
+      // A strategy's tags label its incidents (a fleet-wide one has no single strategy's).
+      const labels = subject === 'system' ? undefined : tags;
       if (worst !== value && (breaches(eff, worst) || stillBreaching(eff, worst))) {
-        out.push(...this.step(eff, subject, worst, entryId, t, now));
+        out.push(...this.step(eff, subject, worst, entryId, t, now, labels));
       }
-      out.push(...this.step(eff, subject, value, entryId, t, now));
+      out.push(...this.step(eff, subject, value, entryId, t, now, labels));
     }
     return this.reinhibit(out, now);
   }
@@ -156,7 +171,12 @@ export class AlerterCore {
   tick(now: number): Transition[] {
     const out: Transition[] = [];
     for (const [key, cur] of [...this.incidents]) {
-      const rule = ruleForIncident(this.ruleSet, cur.firing.rule, cur.firing.subject);
+      const rule = ruleForIncident(
+        this.ruleSet,
+        cur.firing.rule,
+        cur.firing.subject,
+        this.tagsOf.get(cur.firing.subject),
+      );
       if (!rule) continue;
       if (cur.firing.state === 'pending') {
         const value = this.pendingValues.get(key);
@@ -302,6 +322,7 @@ export class AlerterCore {
     }
     this.flaps.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
     this.trends.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
+    for (const subject of subjects) this.tagsOf.delete(subject);
     return this.reinhibit(out, now);
   }
 
@@ -339,6 +360,7 @@ export class AlerterCore {
     stamp: string,
     t: number,
     now: number,
+    tags?: SubjectTags,
   ): Transition[] {
     const key = incidentKey(rule.name, subject);
     const cur = this.incidents.get(key);
@@ -351,7 +373,7 @@ export class AlerterCore {
       if (!bad) return [];
       const state = rule.forMs > 0 ? 'pending' : 'firing';
       const opening = withFlapping(
-        openEvent(rule, subject, value, stamp, t, now, state),
+        openEvent(rule, subject, value, stamp, t, now, state, tags),
         flap.flapping,
       );
       const event = this.withSilence(opening, now);
@@ -503,7 +525,8 @@ export class AlerterCore {
   }
 
   private repeatFor(inc: Incident): number | undefined {
-    return ruleForIncident(this.ruleSet, inc.firing.rule, inc.firing.subject)?.repeatMs;
+    const { rule, subject } = inc.firing;
+    return ruleForIncident(this.ruleSet, rule, subject, this.tagsOf.get(subject))?.repeatMs;
   }
 }
 

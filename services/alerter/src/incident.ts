@@ -39,8 +39,11 @@ export function openEvent(
   startsAt: number,
   now: number,
   state: Extract<AlertState, 'pending' | 'firing'>,
+  /** The strategy's catalogue tags: labels too, under the rule's own (which win on a clash). */
+  tags?: Readonly<Record<string, string>>,
 ): AlertEvent {
   const pending = state === 'pending' ? ' (pending)' : '';
+  const labels = tags ? { ...tags, ...rule.labels } : rule.labels;
   return {
     incidentId: incidentId(rule.name, subject, stamp),
     rule: rule.name,
@@ -55,7 +58,7 @@ export function openEvent(
     startsAt,
     endsAt: null,
     ts: now,
-    ...(Object.keys(rule.labels).length > 0 ? { labels: rule.labels } : {}),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import {
+  DERIVED_NAME,
   fromMetricValue,
   METRIC_NAMES,
   SYSTEM_FIELDS,
@@ -30,11 +31,24 @@ const metricNames = new Set<string>(METRIC_NAMES);
 
 /** Every metric a rule may name, for error messages and docs. */
 export function knownMetrics(): string[] {
-  return [...METRIC_NAMES, ...SCORE_METRICS, 'weightDrift', ...SYSTEM_METRICS];
+  return [...METRIC_NAMES, ...SCORE_METRICS, 'weightDrift', 'derived.<name>', ...SYSTEM_METRICS];
+}
+
+/**
+ * A derived metric of the strategy catalogue (`derived.sharpeGap`): read
+ * from the update's `derived` field. Its name is not checked against the
+ * catalogue (each has its own file and reload): an update without it is not
+ * judged, as a metric with too few observations is not.
+ */
+function derivedName(metric: string): string | undefined {
+  if (!metric.startsWith('derived.')) return undefined;
+  const name = metric.slice('derived.'.length);
+  return DERIVED_NAME.test(name) ? name : undefined;
 }
 
 export function metricSource(metric: string): Source | undefined {
   if (metricNames.has(metric) || metric === 'weightDrift') return 'score';
+  if (derivedName(metric) !== undefined) return 'score';
   if ((SCORE_METRICS as readonly string[]).includes(metric)) return 'score';
   if (SYSTEM_METRICS.includes(metric)) return 'system';
   return undefined;
@@ -64,6 +78,13 @@ export function metricReader(metric: string, transform: Transform): Reader {
   }
   if (metric === 'weightDrift') {
     return (input) => (input.kind === 'score' ? finite(input.update.weightDrift) : undefined);
+  }
+  const derived = derivedName(metric);
+  if (derived !== undefined) {
+    return (input, minObs) =>
+      input.kind === 'score' && input.update.count >= minObs
+        ? finite(input.update.derived?.[derived])
+        : undefined;
   }
   if (metric.startsWith('scores.')) {
     const key = metric.slice('scores.'.length) as keyof ScoreUpdate['scores'];
@@ -95,7 +116,8 @@ export type RangeReader = (
  * (its values then mix judged and unjudged states: the latest is used alone).
  */
 export function spanReader(metric: string, transform: Transform): RangeReader | undefined {
-  if (metricSource(metric) !== 'score') return undefined;
+  // A span keeps no extremes of derived metrics: their rules judge the latest value.
+  if (metricSource(metric) !== 'score' || derivedName(metric) !== undefined) return undefined;
   const field = metric as SpanField;
   const countless = metric === 'weightDrift'; // judged whatever the window holds, as metricReader does
   return (input, minObs) => {

@@ -32,6 +32,39 @@ export const RuleName = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,63}$/, 'rule names: lower case letters, digits, _');
 const Id = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a strategy or host id');
+/** A strategy tag as a selector: `desk=rates` (tag keys as the catalogue's, any value). */
+export const TAG_SELECTOR = /^([a-z_][a-z0-9_]{0,62})=(.{1,128})$/;
+
+/**
+ * Which strategies a rule watches by their catalogue tags: every key given
+ * must be present with that value (or one of the values of a list).
+ */
+export const TagMatch = z
+  .record(
+    z.string(),
+    z.union([z.string().min(1).max(128), z.array(z.string().min(1).max(128)).min(1)], {
+      error: 'a tag value or a non-empty list of values',
+    }),
+  )
+  .superRefine((m, ctx) => {
+    const keys = Object.keys(m);
+    if (keys.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'at least one tag: an empty match would be every strategy (leave match out)',
+      });
+    }
+    for (const k of keys) {
+      // zod names a bad record key only as "Invalid key": say what a key is.
+      if (/^[a-z_][a-z0-9_]{0,62}$/.test(k)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [k],
+        message: 'not a tag key: 1-63 characters of a-z 0-9 _, not starting with a digit',
+      });
+    }
+  });
+export type TagMatch = z.infer<typeof TagMatch>;
 export const Comparison = z.enum(['>', '>=', '<', '<=']);
 export type Comparison = z.infer<typeof Comparison>;
 
@@ -161,8 +194,27 @@ const ruleShape = {
    */
   startupGrace: Duration.optional(),
   enabled: z.boolean().optional(),
-  /** Per strategy (or host) id: a tighter limit for one strategy, or `enabled: false`. */
-  overrides: z.record(Id, RuleOverride).optional(),
+  /**
+   * Per strategy (or host) id, or per strategy tag (`desk=rates`): a tighter
+   * limit for one strategy or a desk, or `enabled: false`. Tag overrides
+   * apply in file order, an id's own last.
+   */
+  overrides: z
+    .record(z.string(), RuleOverride)
+    .superRefine((o, ctx) => {
+      for (const k of Object.keys(o)) {
+        // Checked here, not as the record's key schema: zod names a bad key only as "Invalid key".
+        if (/^[A-Za-z0-9_.-]{1,128}$/.test(k) || TAG_SELECTOR.test(k)) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: 'not a strategy or host id, nor a tag selector such as desk=rates',
+        });
+      }
+    })
+    .optional(),
+  /** Strategy rules: watch only strategies whose catalogue tags match (`{desk: rates}`). */
+  match: TagMatch.optional(),
   /** Compare the value projected ahead by a linear trend instead of the value (off unless given). */
   forecast: ForecastSpec.optional(),
 };
@@ -185,6 +237,23 @@ export const RuleSpec = z.strictObject(ruleShape).superRefine((r, ctx) => {
   }
   if (source === 'system' && (sel === 'strategy' || sel.startsWith('strategy/'))) {
     ctx.addIssue({ code: 'custom', path: ['subject'], message: `${r.metric} is a host metric` });
+  }
+  if (r.match && source !== 'score') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['match'],
+      message: `matches strategy tags; ${r.metric} is a host metric`,
+    });
+  }
+  if (source !== 'score') {
+    for (const id of Object.keys(r.overrides ?? {})) {
+      if (!TAG_SELECTOR.test(id)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overrides', id],
+        message: `a tag override applies to strategies; ${r.metric} is a host metric`,
+      });
+    }
   }
   if (r.action !== undefined && r.level !== 'critical') {
     ctx.addIssue({

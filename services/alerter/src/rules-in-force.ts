@@ -14,7 +14,7 @@ export function describeRules(set: RuleSet): RuleInForce[] {
     subject: r.subject,
     forMs: r.base.forMs,
     keepFiringForMs: r.base.keepFiringMs,
-    overrides: [...r.overrides.keys()],
+    overrides: [...r.overrides.keys(), ...r.tagOverrides.map((t) => `${t.key}=${t.value}`)],
   }));
 }
 

@@ -21,10 +21,12 @@ import {
   RulePatch,
   RuleSpec,
   RulesFile,
+  TAG_SELECTOR,
   type Comparison,
   type InhibitRule,
   type NoDataSpec,
   type RuleOverride,
+  type TagMatch,
 } from './rule-spec.js';
 
 export type { RuleInput };
@@ -72,7 +74,24 @@ export interface CompiledRule {
   base: EffectiveRule;
   /** Per subject id: its own rule, or null where the rule is disabled for it. */
   overrides: Map<string, EffectiveRule | null>;
+  /** Strategy rules: the tags a strategy must carry to be watched; undefined: every strategy. */
+  match: TagMatch | undefined;
+  /** Overrides by strategy tag (`desk=rates`), in file order: over the base, under an id's own. */
+  tagOverrides: TagOverride[];
+  /** An id's own override as written, to apply over its tag overrides. */
+  idPatches: Map<string, RuleOverride>;
+  /** Effective rules of subjects with tag overrides, by id and the overrides that applied. */
+  memo: Map<string, EffectiveRule | null>;
 }
+
+export interface TagOverride {
+  key: string;
+  value: string;
+  override: RuleOverride;
+}
+
+/** Strategy tags as score updates carry them. */
+export type SubjectTags = Readonly<Record<string, string>> | undefined;
 
 export interface NoDataRule {
   strategyAfterMs: number;
@@ -255,26 +274,16 @@ function compileRule(name: string, origin: RuleOrigin, spec: RuleSpec): Compiled
     forecast: forecastPolicy(spec),
   };
   const overrides = new Map<string, EffectiveRule | null>();
+  const idPatches = new Map<string, RuleOverride>();
+  const tagOverrides: TagOverride[] = [];
   for (const [id, o] of Object.entries(spec.overrides ?? {})) {
-    if (o.enabled === false) {
-      overrides.set(id, null);
+    const tag = TAG_SELECTOR.exec(id);
+    if (tag) {
+      tagOverrides.push({ key: tag[1]!, value: tag[2]!, override: o });
       continue;
     }
-    const level = o.level ?? base.level;
-    overrides.set(id, {
-      ...base,
-      threshold: o.threshold ?? base.threshold,
-      // A new threshold without its own clear threshold drops the base one (it may sit on the wrong side).
-      clearThreshold:
-        o.clearThreshold ?? (o.threshold === undefined ? base.clearThreshold : undefined),
-      level,
-      forMs: o.for ?? base.forMs,
-      keepFiringMs: o.keepFiringFor ?? base.keepFiringMs,
-      repeatMs: o.repeatInterval === undefined ? base.repeatMs : o.repeatInterval || undefined,
-      labels: { ...base.labels, ...o.labels },
-      recommendation: o.recommendation ?? base.recommendation,
-      action: level === 'critical' ? base.action : undefined,
-    });
+    idPatches.set(id, o);
+    overrides.set(id, applyOverride(base, o));
   }
   return {
     name,
@@ -291,6 +300,30 @@ function compileRule(name: string, origin: RuleOrigin, spec: RuleSpec): Compiled
     startupGraceMs: spec.startupGrace ?? 0,
     base,
     overrides,
+    match: spec.match,
+    tagOverrides,
+    idPatches,
+    memo: new Map(),
+  };
+}
+
+/** A rule with one override applied; null where it disables the rule. */
+function applyOverride(base: EffectiveRule, o: RuleOverride): EffectiveRule | null {
+  if (o.enabled === false) return null;
+  const level = o.level ?? base.level;
+  return {
+    ...base,
+    threshold: o.threshold ?? base.threshold,
+    // A new threshold without its own clear threshold drops the base one (it may sit on the wrong side).
+    clearThreshold:
+      o.clearThreshold ?? (o.threshold === undefined ? base.clearThreshold : undefined),
+    level,
+    forMs: o.for ?? base.forMs,
+    keepFiringMs: o.keepFiringFor ?? base.keepFiringMs,
+    repeatMs: o.repeatInterval === undefined ? base.repeatMs : o.repeatInterval || undefined,
+    labels: { ...base.labels, ...o.labels },
+    recommendation: o.recommendation ?? base.recommendation,
+    action: level === 'critical' ? base.action : undefined,
   };
 }
 
@@ -342,11 +375,51 @@ export function incidentSubject(rule: CompiledRule, natural: string): string | u
   return sel === natural ? natural : undefined;
 }
 
-/** The rule as it applies to one natural subject; undefined where disabled for it. */
-export function effectiveRule(rule: CompiledRule, natural: string): EffectiveRule | undefined {
-  const o = rule.overrides.get(subjectId(natural));
-  if (o === null) return undefined;
-  return o ?? rule.base;
+/** Whether a strategy with these tags is one the rule watches (rules without `match` watch all). */
+export function matchesTags(rule: CompiledRule, tags: SubjectTags): boolean {
+  const m = rule.match;
+  if (!m) return true;
+  for (const [key, want] of Object.entries(m)) {
+    const have = tags?.[key];
+    if (have === undefined) return false;
+    if (typeof want === 'string' ? have !== want : !want.includes(have)) return false;
+  }
+  return true;
+}
+
+/**
+ * The rule as it applies to one natural subject with these tags: the base,
+ * then each tag override whose tag the subject carries (file order), then
+ * the subject's own override. Undefined where one of them disables it.
+ */
+export function effectiveRule(
+  rule: CompiledRule,
+  natural: string,
+  tags?: SubjectTags,
+): EffectiveRule | undefined {
+  const id = subjectId(natural);
+  const own = rule.overrides.get(id);
+  if (rule.tagOverrides.length === 0 || !tags) return own === null ? undefined : (own ?? rule.base);
+  let hits = '';
+  rule.tagOverrides.forEach((t, i) => {
+    if (tags[t.key] === t.value) hits += `${i},`;
+  });
+  if (hits === '') return own === null ? undefined : (own ?? rule.base);
+  // By the overrides that apply (and the id only when it has its own): bounded by the file,
+  // not by how many strategies come and go.
+  const memoKey = rule.idPatches.has(id) ? `${id}|${hits}` : `|${hits}`;
+  let eff = rule.memo.get(memoKey);
+  if (eff === undefined) {
+    let r: EffectiveRule | null = rule.base;
+    for (const t of rule.tagOverrides) {
+      if (r && tags[t.key] === t.value) r = applyOverride(r, t.override);
+    }
+    const patch = rule.idPatches.get(id);
+    if (r && patch) r = applyOverride(r, patch);
+    eff = r;
+    rule.memo.set(memoKey, eff);
+  }
+  return eff ?? undefined;
 }
 
 /** The rule in force for an incident's rule and subject; undefined when gone or disabled. */
@@ -354,10 +427,11 @@ export function ruleForIncident(
   set: RuleSet,
   name: string,
   subject: string,
+  tags?: SubjectTags,
 ): EffectiveRule | undefined {
   const rule = set.rules.find((r) => r.name === name);
   if (!rule) return undefined;
-  return subject === 'system' ? rule.base : effectiveRule(rule, subject);
+  return subject === 'system' ? rule.base : effectiveRule(rule, subject, tags);
 }
 
 /** The value of a range furthest past the limit in the rule's direction. */
