@@ -7,9 +7,11 @@
  *   npm run bench:scorer -- --updates 2000000 # more updates per window size
  *   npm run bench:scorer -- --drift 10000000  # long-run drift check instead
  *   npm run bench:scorer -- --order-stats     # sorted array vs treap for VaR/CVaR
+ *   npm run bench:scorer -- --window-cost     # only the cost per catalogue window added
  */
 import { parseArgs } from 'node:util';
 import { METRIC_NAMES } from '@quantmon/shared/metric-names';
+import { compileCatalogue, type StrategySample } from '@quantmon/shared';
 import {
   computeMetrics,
   DEFAULT_METRICS_OPTIONS,
@@ -17,6 +19,7 @@ import {
 } from '../services/scorer/src/metrics/index.js';
 import { OrderStatisticTree } from '../services/scorer/src/metrics/order-statistic-tree.js';
 import { SortedWindow } from '../services/scorer/src/metrics/sorted-window.js';
+import { ScorerCore } from '../services/scorer/src/scorer-core.js';
 import { metricDifferences } from '../services/scorer/src/metrics/testing/close-to.js';
 import {
   AWKWARD_MIX,
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     windows: { type: 'string', default: '100,1000,10000,100000' },
     drift: { type: 'string' },
     'order-stats': { type: 'boolean', default: false },
+    'window-cost': { type: 'boolean', default: false },
   },
 });
 
@@ -222,7 +226,79 @@ function orderStats(): void {
   }
 }
 
+/** Least-squares slope of y over x. */
+function slope(x: number[], y: number[]): number {
+  const mx = x.reduce((a, b) => a + b, 0) / x.length;
+  const my = y.reduce((a, b) => a + b, 0) / y.length;
+  let num = 0;
+  let den = 0;
+  x.forEach((xi, i) => {
+    num += (xi - mx) * (y[i]! - my);
+    den += (xi - mx) ** 2;
+  });
+  return num / den;
+}
+
+/**
+ * The scorer core's cost per catalogue window added (issue 15): one
+ * strategy with the main window (W = 1000) and k extra windows, per sample
+ * applied without an update (push into every window: the replay and the
+ * conflated path) and per sample with its own update (every window's
+ * metrics read out and put on the wire). Both should grow linearly in k.
+ */
+function windowCost(): void {
+  const EXTRA = [20, 60, 120, 250, 500, 750, 1500, 2000];
+  const KS = [0, 1, 2, 4, 8];
+  const stream = makeStream(1 << 16);
+  const samples: StrategySample[] = Array.from({ length: 1 << 16 }, (_, i) => ({
+    strategy: 'bench',
+    ts: 1_767_225_600_000 + i * 60_000,
+    return: Number.isNaN(stream.r[i]!) ? 0 : stream.r[i]!,
+    benchmarkReturn: stream.b[i]!,
+    receivedAt: 0,
+  }));
+  const pushN = 400_000;
+  const applyN = 100_000;
+  const push: number[] = [];
+  const apply: number[] = [];
+  for (const k of KS) {
+    const catalogue = compileCatalogue({ defaults: { windows: EXTRA.slice(0, k) } });
+    const pushRounds: number[] = [];
+    const applyRounds: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const core = new ScorerCore(DEFAULT_METRICS_OPTIONS, catalogue);
+      let id = 1;
+      for (let i = 0; i < 20_000; i++) core.restore(`${id++}-0`, samples[i & 0xffff]!);
+      let t0 = process.hrtime.bigint();
+      for (let i = 0; i < pushN; i++) core.restore(`${id++}-0`, samples[i & 0xffff]!);
+      pushRounds.push(Number(process.hrtime.bigint() - t0) / pushN);
+      t0 = process.hrtime.bigint();
+      for (let i = 0; i < applyN; i++) {
+        sink += core.apply(`${id++}-0`, samples[i & 0xffff]!, 0)?.count ?? 0;
+      }
+      applyRounds.push(Number(process.hrtime.bigint() - t0) / applyN);
+    }
+    push.push(median(pushRounds));
+    apply.push(median(applyRounds));
+  }
+  console.log(
+    'cost per catalogue window added (main window W = 1,000; extra windows 20, 60, 120, ...)',
+  );
+  KS.forEach((k, i) => {
+    console.log(
+      `  ${k} extra: sample without update ${fmtNs(push[i]!)} (${(push[i]! / push[0]!).toFixed(2)}x), sample with update ${fmtNs(apply[i]!)} (${(apply[i]! / apply[0]!).toFixed(2)}x)`,
+    );
+  });
+  console.log(
+    `  per window added (least squares): ${fmtNs(slope(KS, push))} per sample without update, ${fmtNs(slope(KS, apply))} per sample with update\n`,
+  );
+}
+
 function main(): void {
+  if (args['window-cost']) {
+    windowCost();
+    return;
+  }
   if (args['order-stats']) {
     orderStats();
     return;
@@ -258,6 +334,7 @@ function main(): void {
       `  memory       ${(mem / 1024).toFixed(1)} KiB per strategy with a full window, ${(mem3 / 1024).toFixed(2)} KiB with 3 samples\n`,
     );
   }
+  windowCost();
   if (sink === 42) console.log('');
 }
 
