@@ -3,6 +3,7 @@ import {
   METRIC_NAMES,
   resolveStrategy,
   toMetricValue,
+  withDerived,
   type Catalogue,
   type ScoreRebuilt,
   type ScoreUpdate,
@@ -243,7 +244,7 @@ export class ScorerCore {
     const windows = state.windows.wire(this.scratch);
     const rebuilt = state.rebuilt;
     state.rebuilt = undefined;
-    return {
+    const update: ScoreUpdate = {
       strategy: sample.strategy,
       id: sample.id ?? entryId,
       ts: sample.ts,
@@ -261,6 +262,8 @@ export class ScorerCore {
       ...(resolved.matched.length > 0 ? { params: resolved.params } : {}),
       ...(rebuilt ? { rebuilt } : {}),
     };
+    // The catalogue's derived metrics (README "Derived metrics"), from the update as built.
+    return withDerived(update, this.catalogue);
   }
 
   private push(state: StrategyState, entryId: string, sample: StrategySample): void {
