@@ -217,3 +217,23 @@ describe('validation', () => {
     expect(compileCatalogue(null).version).toBe(emptyCatalogue().version);
   });
 });
+
+describe('examples/strategies.yaml', () => {
+  it('loads, and resolves as its comments say', async () => {
+    const { loadCatalogueFile } = await import('./load.js');
+    const path = new URL('../../../../examples/strategies.yaml', import.meta.url).pathname;
+    const c = await loadCatalogueFile(path);
+    const fx = resolveStrategy(c, 'fx-eurusd');
+    expect(fx.params.periodsPerYear).toBe(98_280);
+    expect(fx.params.riskFree).toBeCloseTo(1.04 ** (1 / 98_280) - 1, 15);
+    expect(fx.windows.map((w) => w.name)).toEqual(['60', '390', '1d']);
+    expect(resolveStrategy(c, 'crypto-btc').params.periodsPerYear).toBe(288 * 365);
+    expect(resolveStrategy(c, 'macro-1').params.periodsPerYear).toBeCloseTo(1638, 9);
+    const mom = resolveStrategy(c, 'eq-momentum-us');
+    expect(mom).toMatchObject({ displayName: 'US momentum', benchmark: 'spx' });
+    expect(mom.tags).toEqual({ desk: 'equities', asset_class: 'equity', manager: 'bo' });
+    expect(mom.windows.at(-1)).toEqual({ name: 'quarter', count: 63, timeMs: 30 * 86_400_000 });
+    expect(resolveStrategy(c, 'other').tags).toEqual({ desk: 'unassigned' });
+    expect(resolveStrategy(c, 'other').params.periodsPerYear).toBe(252);
+  });
+});
