@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   AlertEvent,
   encodeEntry,
+  HISTORIAN_GROUP,
   keysFor,
   partitionOf,
   type HistorySeriesPage,
@@ -12,6 +13,8 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectHistory, type HistoryDb } from '../../services/historian/src/database.js';
+import { HistoryWriter } from '../../services/historian/src/history-writer.js';
+import { emptyBatch } from '../../services/historian/src/rows.js';
 import { ARTIFACTS, launchBrowser } from '../helpers/browser.js';
 import { rows as query, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
@@ -41,6 +44,7 @@ let historian: RunningHistorian;
 const prefix = uniquePrefix('hist-gw');
 const keys = keysFor(prefix);
 const base = (): string => `http://127.0.0.1:${gateway.port}`;
+const retention = { rawDays: 14, samplesDays: 0, rollup1mDays: 90, rollup1hDays: 0 };
 
 beforeAll(async () => {
   [redis, pg] = await Promise.all([startTestRedis(), startPostgres()]);
@@ -117,6 +121,79 @@ describe('history across the stream/database boundary', () => {
       HISTORIAN_POLL_MS: '20',
     });
     await waitAllCopied(sql, streamOnly);
+  });
+
+  it('has no gap where the historian lags on one partition by more than five minutes', async () => {
+    // The state a historian behind on one partition leaves: partition A copied
+    // to the end, partition B read but only its first minutes committed (the
+    // rest pending). The newest row in the database is then far past what B
+    // has copied; the streams must take over where B's copy stops.
+    const at = (s: string) => ({ s, p: partitionOf(s, PARTITIONS) });
+    const a = at('lag0');
+    const b = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => at(`lag${i}`)).find((x) => x.p !== a.p)!;
+    await historian.stop();
+    const t0 = Math.ceil((Date.now() + 3_600_000) / 60_000) * 60_000; // ids after any written so far
+    const write = async (x: { s: string; p: number }) => {
+      const key = keys.partition(x.p).scores;
+      const out: { part: number; id: string; u: ReturnType<typeof scoreUpdate> }[] = [];
+      for (let i = 0; i < 20; i++) {
+        const u = scoreUpdate(x.s, i, { sharpeRatio: i });
+        const id = (await client.xadd(key, `${t0 + i * 60_000}-0`, ...encodeEntry(u)))!;
+        out.push({ part: x.p, id, u });
+      }
+      return out;
+    };
+    const onA = await write(a);
+    const onB = await write(b);
+    const writer = new HistoryWriter(sql, retention);
+    const batch = emptyBatch();
+    for (const e of [...onA, ...onB.slice(0, 5)])
+      batch.scores.push({ part: e.part, id: e.id, value: e.u });
+    await writer.write(batch);
+    // The group: every entry delivered, A's and B's first five acknowledged.
+    for (const key of new Set([...onA, ...onB].map((e) => keys.partition(e.part).scores))) {
+      await client.xreadgroup(
+        'GROUP',
+        HISTORIAN_GROUP,
+        'lagging',
+        'COUNT',
+        1000,
+        'STREAMS',
+        key,
+        '>',
+      );
+    }
+    await client.xack(
+      keys.partition(onA[0]!.part).scores,
+      HISTORIAN_GROUP,
+      ...onA.map((e) => e.id),
+    );
+    await client.xack(
+      keys.partition(onB[0]!.part).scores,
+      HISTORIAN_GROUP,
+      ...onB.slice(0, 5).map((e) => e.id),
+    );
+
+    const page = await getJson<HistorySeriesPage>(
+      `/api/history?topic=strategy:*&from=${t0}&to=${t0 + 20 * 60_000}&limit=10000`,
+    );
+    const key = (p: HistorySeriesPage['points'][number]) => `${p.part ?? 0}/${p.pos}`;
+    expect(page.points.map(key).sort()).toEqual(
+      [...onA, ...onB].map((e) => `${e.part}/${e.id}`).sort(),
+    );
+
+    await client.xack(
+      keys.partition(onB[0]!.part).scores,
+      HISTORIAN_GROUP,
+      ...onB.slice(5).map((e) => e.id),
+    );
+    historian = await startHistorian({
+      REDIS_URL: redis.url,
+      QUANTMON_PREFIX: prefix,
+      PARTITIONS: String(PARTITIONS),
+      DATABASE_URL: pg.url,
+      HISTORIAN_POLL_MS: '20',
+    });
   });
 
   it('answers /api/alerts from the whole trail after the streams were flushed', async () => {

@@ -23,12 +23,12 @@ import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { readAudit } from './audit-log.js';
+import { copiedUntil } from './history-boundary.js';
 import { BucketFold, comparePoints, thin } from './history-buckets.js';
 import { readHistory } from './history.js';
 import {
   type HistoryDb,
   foldStored,
-  newestAt,
   rawPoints,
   RESOLUTION_MS,
   storedAlerts,
@@ -43,13 +43,12 @@ import { newestFirst } from './newest-first.js';
  * the stream-only routes (api-routes.ts, alert-routes.ts), unchanged.
  *
  * The boundary: the database answers the whole range; the streams answer
- * from `BOUNDARY_MARGIN_MS` before the newest row the database holds (what
- * the historian has not copied yet, with room for its lag between
- * partitions). Points are keyed by (partition, entry id), and with a step
- * folded by least/greatest/latest, so an entry seen on both sides counts once.
+ * from the oldest entry the historian may not have committed yet, read
+ * off its consumer group (history-boundary.ts), so there is no gap
+ * whatever its lag. Points are keyed by (partition, entry id), and with a
+ * step folded by least/greatest/latest, so an entry seen on both sides
+ * counts once.
  */
-
-export const BOUNDARY_MARGIN_MS = 5 * 60_000;
 
 const HistoryQuery = z.strictObject({
   topic: Topic,
@@ -132,8 +131,8 @@ async function history(
   const { sql } = opts;
   let streamFrom = r.from;
   if (sql) {
-    const newest = await newestAt(sql, r.topic, r.from, r.to);
-    if (newest !== undefined) streamFrom = Math.max(r.from, newest - BOUNDARY_MARGIN_MS);
+    const until = await copiedUntil(opts.redis, opts.keys, opts.partitions, r.topic);
+    if (until !== undefined) streamFrom = Math.max(r.from, Math.min(until, r.to));
   }
   const useStep = requestedStep !== undefined && r.topic !== 'alerts';
   const streamLimit = useStep ? opts.historyMaxScan : r.limit;
@@ -215,9 +214,9 @@ async function alerts(
   const merged = new Map<string, { part: number; id: string; event: AlertEvent }>();
   for (const s of stored)
     merged.set(`${s.part}/${s.entryId}`, { part: s.part, id: s.entryId, event: s.event });
-  // The newest part the historian may not have copied yet, from the streams.
-  const newest = stored.length > 0 ? splitEntryId(stored[0]!.entryId).ms : from;
-  const streamFrom = Math.max(from, newest - BOUNDARY_MARGIN_MS);
+  // What the historian may not have committed yet, from the streams (history-boundary.ts).
+  const until = await copiedUntil(redis, keys, opts.partitions, 'alerts');
+  const streamFrom = until === undefined ? from : Math.max(from, Math.min(until, to));
   const sources = parts.map((part) => ({ part, key: keys.partition(part).alerts }));
   let scanned = 0;
   let found = 0;
@@ -251,7 +250,13 @@ async function alerts(
   for (const a of [...(await storedAudit(sql, { from, to, limit: q.limit })), ...recentAudit]) {
     // Not the JSON: PostgreSQL's jsonb orders keys its own way.
     const what =
-      'incidentId' in a ? a.incidentId : 'silence' in a ? a.silence.id : String(a.version);
+      'incidentId' in a
+        ? a.incidentId
+        : 'silence' in a
+          ? a.silence.id
+          : 'strategy' in a
+            ? a.strategy
+            : String(a.version);
     audit.set(`${a.kind}|${a.at}|${a.by}|${what}`, a);
   }
   return {

@@ -67,23 +67,6 @@ function subjectFilter(t: TopicTable, params: unknown[]): string {
   return `and ${t.column} = $${params.length}`;
 }
 
-/** The newest write time the database holds for a topic in [from, to], or undefined. */
-export async function newestAt(
-  db: HistoryDb,
-  topic: Topic,
-  from: number,
-  to: number,
-): Promise<number | undefined> {
-  const t = tableOf(topic, 'raw');
-  const params: unknown[] = [from, to];
-  const filter = subjectFilter(t, params);
-  const { rows } = await db.query<{ at: number | null }>(
-    `select max(at) as at from ${t.table} where at between $1 and $2 ${filter}`,
-    params,
-  );
-  return rows[0]?.at ?? undefined;
-}
-
 /**
  * Raw points of a topic written in [from, to], oldest first; more than
  * `limit` are thinned in the database by an even stride (the newest kept).

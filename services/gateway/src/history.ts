@@ -26,7 +26,7 @@ function rawMatches(topic: Topic, json: string): boolean {
 }
 
 /** The partitions a topic's entries can be in: one strategy's own, else all. */
-function partitionsOf(topic: Topic, partitions: number): number[] {
+export function partitionsOf(topic: Topic, partitions: number): number[] {
   if (topic.startsWith('strategy:') && topic !== 'strategy:*') {
     return [partitionOf(topic.slice('strategy:'.length), partitions)];
   }
