@@ -4,31 +4,51 @@
  * counter, and the services' own bookkeeping figures on /metrics (tracked
  * and forgotten strategies and subjects, open WebSocket connections).
  */
-import type { Keys } from '@quantmon/shared';
+import { STREAM_MAXLEN, type Keys } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 
-/** Bytes of every stream of the pipeline (MEMORY USAGE, exact: SAMPLES 0), and their entries. */
+export interface StreamUse {
+  bytes: number;
+  entries: number;
+}
+
+/**
+ * Bytes (MEMORY USAGE, exact: SAMPLES 0) and entries of every stream of the
+ * pipeline, in all and per kind (the partitions' strategy samples, scores,
+ * system samples and alerts, summed; the global streams as `global`).
+ */
 export async function streamMemory(
   redis: Redis,
   keys: Keys,
   partitions: number,
-): Promise<{ bytes: number; entries: number }> {
-  const names = [keys.deadLetter, keys.alertCommands, keys.audit];
+): Promise<StreamUse & { byKind: Record<string, StreamUse> }> {
+  const names: [string, string][] = [keys.deadLetter, keys.alertCommands, keys.audit].map((k) => [
+    'global',
+    k,
+  ]);
   for (let p = 0; p < partitions; p++) {
     const pk = keys.partition(p);
-    names.push(pk.strategySamples, pk.systemSamples, pk.scores, pk.alerts);
+    for (const kind of ['strategySamples', 'systemSamples', 'scores', 'alerts'] as const)
+      names.push([kind, pk[kind]]);
   }
   const pipe = redis.pipeline();
-  for (const k of names) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0').xlen(k);
+  for (const [, k] of names) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0').xlen(k);
   const replies = (await pipe.exec()) ?? [];
-  let bytes = 0;
-  let entries = 0;
-  replies.forEach(([err, v], i) => {
-    if (err || typeof v !== 'number') return;
-    if (i % 2 === 0) bytes += v;
-    else entries += v;
+  const byKind: Record<string, StreamUse> = {};
+  const all: StreamUse = { bytes: 0, entries: 0 };
+  names.forEach(([kind], i) => {
+    const use = (byKind[kind] ??= { bytes: 0, entries: 0 });
+    const [bytes, entries] = [replies[2 * i]?.[1], replies[2 * i + 1]?.[1]];
+    if (typeof bytes === 'number') {
+      use.bytes += bytes;
+      all.bytes += bytes;
+    }
+    if (typeof entries === 'number') {
+      use.entries += entries;
+      all.entries += entries;
+    }
   });
-  return { bytes, entries };
+  return { ...all, byKind };
 }
 
 /** Strategies Redis tracks: the fields of every partition's latest-scores hash. */
@@ -68,6 +88,29 @@ export async function bookkeeping(ports: readonly number[]): Promise<string[]> {
     } catch {
       out.push(`:${port}/metrics unreadable`);
     }
+  }
+  return out;
+}
+
+/**
+ * What the streams will hold once trimmed at their MAXLEN (keys.ts), at
+ * the bytes per entry measured now: the bound of Redis's memory that is
+ * retention, not state.
+ */
+export function streamBound(
+  byKind: Record<string, StreamUse>,
+  partitions: number,
+): { kind: string; bytesPerEntry: number; boundBytes: number }[] {
+  const out: { kind: string; bytesPerEntry: number; boundBytes: number }[] = [];
+  for (const kind of ['strategySamples', 'scores', 'systemSamples', 'alerts'] as const) {
+    const u = byKind[kind];
+    if (!u || u.entries === 0) continue;
+    const perEntry = u.bytes / u.entries;
+    out.push({
+      kind,
+      bytesPerEntry: perEntry,
+      boundBytes: perEntry * STREAM_MAXLEN[kind] * partitions,
+    });
   }
   return out;
 }
