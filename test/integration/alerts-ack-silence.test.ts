@@ -301,7 +301,7 @@ describe('alert acknowledgement, silences and history', () => {
     const summary = audit.map((a) =>
       a.kind === 'acknowledged'
         ? [a.kind, a.by, a.incidentId]
-        : [a.kind, a.by, 'silence' in a ? a.silence.id : a.version],
+        : [a.kind, a.by, 'silence' in a ? a.silence.id : 'version' in a ? a.version : a.strategy],
     );
     expect(summary).toEqual([
       ['silence-expired', 'system', lapsingId],

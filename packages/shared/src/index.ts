@@ -10,6 +10,7 @@ export * from './schemas/ws-frames.js';
 export * from './schemas/api.js';
 export * from './schemas/incident.js';
 export * from './schemas/rules-in-force.js';
+export * from './schemas/retire.js';
 export * from './metric-names.js';
 export * from './keys.js';
 export * from './config.js';

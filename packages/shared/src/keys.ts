@@ -62,6 +62,11 @@ export interface PartitionKeys {
   readonly ingestSeenPrefix: string;
   /** Hash strategy -> latest sample ts written (epoch ms): ingest ordering. */
   readonly ingestLastTs: string;
+  /**
+   * Hash strategy -> RetireRequest JSON: retirements (DELETE /api/strategies/{id})
+   * the partition's scorer, then its alerter, have yet to apply.
+   */
+  retire(owner: PartitionOwner): string;
   /** The owner's lease: value `<replica id>#<epoch>`, with a TTL. Fenced writes compare it. */
   lease(owner: PartitionOwner): string;
   /** INCR at every grant: the fencing token. */
@@ -120,6 +125,7 @@ export function keysFor(prefix: string): Keys {
         emergencyMarker: (incidentId) => t(`emergency:enqueued:${incidentId}`),
         ingestSeenPrefix: t('ingest:seen:'),
         ingestLastTs: t('ingest:last-ts'),
+        retire: (owner) => t(`retire:${owner}`),
         lease: (owner) => t(`lease:${owner}`),
         epoch: (owner) => t(`epoch:${owner}`),
       };

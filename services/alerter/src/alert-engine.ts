@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { AlerterCore, type Transition } from './alerter-core.js';
 import { enqueueOnce, markResolved } from './emergency.js';
+import type { ForgetPlan } from './forget-plan.js';
 import type { Incident } from './incident.js';
 import {
   loadIncidents,
@@ -80,6 +81,27 @@ export class AlertEngine {
 
   get openIncidents(): number {
     return this.core?.incidents.size ?? 0;
+  }
+
+  /** Subjects (strategies and hosts) this term keeps a last-seen time for. */
+  get trackedSubjects(): number {
+    return this.core?.lastSeen.size ?? 0;
+  }
+
+  /**
+   * Forget subjects, in turn with inputs: `plan` picks them (idle, retired:
+   * forget-plan.ts), their incidents close through the usual fenced write,
+   * then `plan.done` drops their traces in Redis.
+   */
+  forget(plan: ForgetPlan): Promise<void> {
+    return this.run(async (core, now) => {
+      for (const batch of await plan.pick(core, now)) {
+        const ts = core.forget(batch.subjects, batch.why, now);
+        for (const s of batch.subjects) this.seen.delete(s);
+        await this.commit(core, ts, now);
+        await plan.done(batch);
+      }
+    });
   }
 
   /** Begin a term: state from Redis. */

@@ -1,4 +1,4 @@
-import type { AlertEvent, Subject } from '@quantmon/shared';
+import { RETIRED_RULE, type AlertEvent, type Subject } from '@quantmon/shared';
 import { incidentId, resolvedEvent, type Incident } from './incident.js';
 
 /**
@@ -9,13 +9,8 @@ import { incidentId, resolvedEvent, type Incident } from './incident.js';
 export type ForgetReason =
   { kind: 'idle'; afterMs: number } | { kind: 'retired'; by: string; at: number };
 
-/**
- * The rule name of the event that records a retirement on the alerts
- * stream (history keeps it; every gateway drops the strategy from its
- * state when it reads it). Not a rule anyone can define: its events are
- * `resolved` from the start and open no incident.
- */
-export const RETIRED_RULE = 'strategy_retired';
+/** Re-exported for the alerter's own modules; defined with the shared contract. */
+export { RETIRED_RULE };
 
 function describe(why: ForgetReason): string {
   if (why.kind === 'retired') return `retired by ${why.by}`;

@@ -24,6 +24,7 @@ import {
 import { recordPipelineError } from '@quantmon/shared';
 import { Queue } from 'bullmq';
 import type { AlertEngine } from './alert-engine.js';
+import { Counter, Gauge } from 'prom-client';
 import { alertPartition, ALERTER_GROUP } from './partition-alerter.js';
 import { alerterMetrics } from './metrics.js';
 import { Alertmanager } from './notifier/alertmanager.js';
@@ -112,6 +113,22 @@ const published = {
 };
 await publishRules(published, rules);
 const engines = new Set<AlertEngine>();
+new Gauge({
+  name: 'quantmon_alerter_tracked_subjects',
+  help: 'Strategies and hosts with a last-seen time in this replica (its owned partitions)',
+  registers: [registry],
+  collect() {
+    let n = 0;
+    for (const e of engines) n += e.trackedSubjects;
+    this.set(n);
+  },
+});
+const forgotten = new Counter({
+  name: 'quantmon_alerter_forgotten_subjects_total',
+  help: 'Subjects forgotten (incidents closed, last-seen dropped): idle past IDLE_FORGET_AFTER, or retired; idle hosts dropped from the latest-system hash count too',
+  labelNames: ['reason'],
+  registers: [registry],
+});
 let currentRules = rules;
 
 let ownedPartitions: readonly number[] = [];
@@ -198,6 +215,8 @@ const ownership = runPartitionOwnership({
           void recordPipelineError(writer, keys);
         },
         onLoopError: () => void recordPipelineError(writer, keys),
+        idleForgetAfterMs: config.idleForgetAfterMs,
+        onForgotten: (reason, n) => forgotten.inc({ reason }, n),
       },
       lease,
     ),

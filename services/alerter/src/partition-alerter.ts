@@ -2,6 +2,7 @@ import {
   AlertCommand,
   FencedError,
   GROUPS,
+  idleSweepIntervalMs,
   runGroupConsumer,
   runOwnedReader,
   ScoreUpdate,
@@ -15,6 +16,8 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { AlertEngine, type EngineDeps } from './alert-engine.js';
+import { AlerterForgetPlan } from './forget-plan.js';
+import { sweepLatestSystem } from './latest-system-sweep.js';
 import type { Alertmanager } from './notifier/alertmanager.js';
 import type { RuleInput } from './metric-source.js';
 import type { RuleSet } from './rules.js';
@@ -40,7 +43,13 @@ export interface PartitionAlerterDeps {
   engines: Set<AlertEngine>;
   onDeadLetter: (stream: string) => void;
   onLoopError: () => void;
+  /** IDLE_FORGET_AFTER in ms (0: never); retirements are applied either way. */
+  idleForgetAfterMs?: number;
+  onForgotten?: (reason: 'idle' | 'retired', n: number) => void;
 }
+
+/** How often a term looks for retirements and idle subjects (DELETE /api/strategies waits on it). */
+const FORGET_POLL_MS = 500;
 
 type Input = ScoreUpdate | SystemSample;
 
@@ -88,6 +97,28 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
       log.warn({ err: (err as Error).message }, 'tick failed');
     });
   }, deps.tickMs);
+  const afterMs = deps.idleForgetAfterMs ?? 0;
+  const plan = new AlerterForgetPlan({
+    ...{ redis: deps.writer, pk, group: ALERTER_GROUP, afterMs },
+    log: log.child({ module: 'forget' }),
+    ...(deps.onForgotten ? { onForgotten: deps.onForgotten } : {}),
+  });
+  let nextHostSweep = 0;
+  const forgetTimer = setInterval(() => {
+    engine.forget(plan).catch((err: unknown) => {
+      fenced(err);
+      log.warn({ err }, 'forget sweep failed, will retry');
+    });
+    // The global latest-system hash: one sweeper, the owner of partition 0.
+    const now = Date.now();
+    if (lease.partition !== 0 || afterMs <= 0 || now < nextHostSweep) return;
+    nextHostSweep = now + idleSweepIntervalMs(afterMs);
+    sweepLatestSystem(deps.writer, deps.keys.latestSystem, now - afterMs, lease.signal)
+      .then((n) => {
+        if (n > 0) deps.onForgotten?.('idle', n);
+      })
+      .catch((err: unknown) => log.warn({ err }, 'latest-system sweep failed, will retry'));
+  }, FORGET_POLL_MS);
   try {
     await engine.tick().catch(fenced);
     await Promise.all([
@@ -137,6 +168,7 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
     ]);
   } finally {
     clearInterval(timer);
+    clearInterval(forgetTimer);
     deps.engines.delete(engine);
     await engine.stop();
     await Promise.all([deps.closeReader(streamReader), deps.closeReader(commandReader)]);

@@ -136,6 +136,16 @@ function rulesLine(e: Extract<AuditEvent, { kind: 'rules-changed' | 'catalogue-c
   return { at: e.at, key: `${e.kind}|${e.version}|${e.at}`, node: li };
 }
 
+function retiredLine(e: Extract<AuditEvent, { kind: 'strategy-retired' }>): Line {
+  const li = el(
+    'li',
+    { className: 'audit strategy-retired' },
+    el('span', { className: 'badge', textContent: 'retired' }),
+    ` ${when(e.at)} · ${e.by} retired strategy ${e.strategy}`,
+  );
+  return { at: e.at, key: `retired|${e.strategy}|${e.at}`, node: li };
+}
+
 function eventLine(a: AlertEvent, pos: string): Line {
   const muted = mutedReason(a);
   const li = el(
@@ -183,7 +193,9 @@ export function historyLines(
           )
         : e.kind === 'rules-changed' || e.kind === 'catalogue-changed'
           ? rulesLine(e)
-          : silenceLine(e);
+          : e.kind === 'strategy-retired'
+            ? retiredLine(e)
+            : silenceLine(e);
     if (!lines.has(l.key)) lines.set(l.key, l);
   }
   return [...lines.values()]

@@ -1,16 +1,17 @@
-import type {
-  AlertEvent,
-  ResumeStream,
-  ScoreUpdate,
-  StrategyList,
-  StreamPositions,
-  Summary,
-  SystemSample,
-  Topic,
+import {
+  RETIRED_RULE,
+  type AlertEvent,
+  type ResumeStream,
+  type ScoreUpdate,
+  type StrategyList,
+  type StreamPositions,
+  type Summary,
+  type SystemSample,
+  type Topic,
 } from '@quantmon/shared';
 import { newestOf, positionsRecord } from './partition-positions.js';
 import { maxId } from './stream-pos.js';
-import { streamOf } from './topics.js';
+import { streamOf, tagOf } from './topics.js';
 
 /**
  * The latest state every gateway keeps in memory for snapshots and
@@ -22,6 +23,11 @@ export class GatewayState {
   readonly scores = new Map<string, ScoreUpdate>();
   readonly system = new Map<string, SystemSample>();
   readonly activeAlerts = new Map<string, AlertEvent>();
+  /**
+   * Strategies retired lately -> when: an update of the old windows still
+   * on its way (the scores and alerts streams are read apart) is ignored.
+   */
+  private readonly retired = new Map<string, number>();
   /**
    * Per stream and partition, the newest entry this state includes
    * (snapshots say "resume from here").
@@ -40,6 +46,8 @@ export class GatewayState {
   }
 
   applyScore(u: ScoreUpdate): void {
+    const retiredAt = this.retired.get(u.strategy);
+    if (retiredAt !== undefined && u.receivedAt <= retiredAt) return;
     const prev = this.scores.get(u.strategy);
     // Replays after a reconnect may bring an older update: keep the newest.
     if (!prev || prev.computedAt <= u.computedAt) this.scores.set(u.strategy, u);
@@ -51,8 +59,39 @@ export class GatewayState {
   }
 
   applyAlert(a: AlertEvent): void {
+    if (a.rule === RETIRED_RULE && a.subject.startsWith('strategy/')) {
+      this.forgetStrategy(a.subject.slice('strategy/'.length), a.startsAt);
+    }
     if (a.state === 'firing') this.activeAlerts.set(a.incidentId, a);
     else this.activeAlerts.delete(a.incidentId);
+  }
+
+  /** A retired strategy (DELETE /api/strategies, or its event on the alerts stream) at `at`. */
+  forgetStrategy(strategy: string, at: number): void {
+    this.scores.delete(strategy);
+    this.retired.set(strategy, Math.max(at, this.retired.get(strategy) ?? 0));
+  }
+
+  /**
+   * Drop strategies whose latest sample was received, and hosts whose
+   * latest sample was taken, before `cutoff` (IDLE_FORGET_AFTER ago).
+   * Returns what went.
+   */
+  forgetIdle(cutoff: number): { strategies: number; hosts: number } {
+    let strategies = 0;
+    let hosts = 0;
+    for (const [id, u] of this.scores) {
+      if (u.receivedAt < cutoff && this.scores.delete(id)) strategies++;
+    }
+    for (const [host, s] of this.system) {
+      if (s.ts < cutoff && this.system.delete(host)) hosts++;
+    }
+    return { strategies, hosts };
+  }
+
+  /** Forget retirement marks from before `before`: no update of those windows is still in flight. */
+  pruneRetired(before: number): void {
+    for (const [id, at] of this.retired) if (at < before) this.retired.delete(id);
   }
 
   summary(now: number): Summary {
@@ -111,6 +150,11 @@ export class GatewayState {
     if (topic === 'system') return { system: [...this.system.values()], ...at };
     if (topic === 'alerts') return { alerts: this.sortedAlerts(), ...at };
     if (topic === 'strategy:*') return { scores: [...this.scores.values()], ...at };
+    const tag = tagOf(topic);
+    if (tag) {
+      const tagged = [...this.scores.values()].filter((u) => u.tags?.[tag.key] === tag.value);
+      return { scores: tagged, ...at };
+    }
     const one = this.scores.get(topic.slice('strategy:'.length));
     return { scores: one ? [one] : [], ...at };
   }

@@ -58,6 +58,7 @@ export function incidentTimeline(
     for (const a of audit) {
       if (a.kind === 'acknowledged' || a.kind === 'rules-changed') continue;
       if (a.kind === 'catalogue-changed') continue;
+      if (a.kind === 'strategy-retired') continue; // its closings are events of the incident
       if (a.at < first.startsAt || a.at > end) continue;
       const always = { ...a.silence, startsAt: 0, endsAt: Number.MAX_SAFE_INTEGER };
       if (!new SilenceSet([always]).match(last, 1)) continue;

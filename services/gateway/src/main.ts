@@ -33,6 +33,8 @@ import { rulesAdminRoute } from './rules-admin-route.js';
 import { catalogueRoutes } from './catalogue-routes.js';
 import { Fanout } from './fanout.js';
 import { registerGatewayMetrics } from './gateway-metrics.js';
+import { runGatewayForget } from './idle-forget.js';
+import { retireRoute } from './retire-route.js';
 import { GatewayState } from './gateway-state.js';
 import { followPartitions } from './partition-followers.js';
 import { replaySince } from './resume.js';
@@ -131,6 +133,7 @@ const server = await startHttpServer({
       log: log.child({ module: 'pipeline' }),
     }),
     incidentRoutes({ redis, keys, partitions, emergency, log: log.child({ module: 'incident' }) }),
+    retireRoute({ redis, keys, partitions, state, log: log.child({ module: 'retire' }) }),
     apiRoutes({ redis, keys, state, partitions, historyMaxScan: config.historyMaxScan, openapi }),
     (req, res, url) => serveStatic(publicDir, req, res, url.pathname),
   ],
@@ -159,6 +162,11 @@ const fanout = new Fanout({
 });
 const metrics = registerGatewayMetrics({ registry, fanout, state, redis, keys });
 registerSeriesGauges(registry, state, config.seriesMax); // opt-in: GATEWAY_SERIES_MAX
+const forgetting = runGatewayForget({
+  ...{ state, registry, afterMs: config.idleForgetAfterMs, signal: shutdown.signal },
+  log: log.child({ module: 'forget' }),
+});
+shutdown.register('forget', () => forgetting);
 shutdown.register('http', () => closeHttpServer(server));
 shutdown.register('websocket', () => fanout.close());
 

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * - viewer: read everything (GET, the WebSocket);
  * - operator: also acknowledge incidents and create or expire silences;
  * - admin: also change the alert rules (PUT/DELETE /api/rules) and the
- *   strategy catalogue (PUT/DELETE /api/catalogue).
+ *   strategy catalogue (PUT/DELETE /api/catalogue), and retire strategies
+ *   (DELETE /api/strategies/{id}).
  * Ingest tokens (the collector's INGEST_TOKENS) are a separate list.
  */
 export const Role = z.enum(['viewer', 'operator', 'admin']);
@@ -32,6 +33,8 @@ export function requiredRole(method: string | undefined, path: string): Role | u
   const m = (method ?? 'GET').toUpperCase();
   if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return 'viewer';
   if (path === '/api/rules' || path === '/api/catalogue') return 'admin';
+  // Retiring a strategy drops its windows and closes its incidents.
+  if (m === 'DELETE' && path.startsWith('/api/strategies/')) return 'admin';
   // Acks and silences; any other write a route may add is an operator's at least.
   return 'operator';
 }

@@ -22,6 +22,7 @@ import {
 } from '@quantmon/shared';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { scorePartition } from './partition-scorer.js';
+import type { ScorerCore } from './scorer-core.js';
 
 const config = loadOrExit('scorer', loadScorerConfig);
 const log = createLogger('scorer', config.logLevel).child({ replica: config.replicaId });
@@ -61,6 +62,25 @@ const processing = new Histogram({
 const owned = new Gauge({
   name: 'quantmon_partitions_owned',
   help: 'Partitions this replica holds the lease of',
+  registers: [registry],
+});
+
+// Windows of the partitions this replica owns (forgetting: IDLE_FORGET_AFTER, DELETE /api/strategies).
+const cores = new Set<ScorerCore>();
+new Gauge({
+  name: 'quantmon_scorer_tracked_strategies',
+  help: 'Strategies with a window in this replica (its owned partitions)',
+  registers: [registry],
+  collect() {
+    let n = 0;
+    for (const c of cores) n += c.strategyCount;
+    this.set(n);
+  },
+});
+const forgotten = new Counter({
+  name: 'quantmon_scorer_forgotten_strategies_total',
+  help: 'Strategies whose window and latest state were dropped: idle past IDLE_FORGET_AFTER, or retired',
+  labelNames: ['reason'],
   registers: [registry],
 });
 
@@ -152,6 +172,9 @@ const ownership = runPartitionOwnership({
           void recordPipelineError(writer, keys); // the collector's error rate
         },
         onLoopError: () => void recordPipelineError(writer, keys),
+        idleForgetAfterMs: config.idleForgetAfterMs,
+        onCore: (core, live) => void (live ? cores.add(core) : cores.delete(core)),
+        onForgotten: (reason, n) => forgotten.inc({ reason }, n),
       },
       lease,
     ),

@@ -1,5 +1,7 @@
 import {
+  FencedError,
   GROUPS,
+  idleSweepIntervalMs,
   groupPosition,
   runOwnedReader,
   StrategySample,
@@ -13,6 +15,7 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { MetricsOptions } from './metrics/index.js';
+import { ForgetSweep } from './forget-sweep.js';
 import { replayWindows } from './replay.js';
 import { ScorerCore } from './scorer-core.js';
 import { writeScores, type EncodedUpdate } from './score-writer.js';
@@ -38,7 +41,15 @@ export interface PartitionScorerDeps {
   onProcessing?: (seconds: number) => void;
   onDeadLetter?: () => void;
   onLoopError?: () => void;
+  /** IDLE_FORGET_AFTER in ms (0: never); retirements are applied either way. */
+  idleForgetAfterMs?: number;
+  /** The term's windows, for the tracked-strategies gauge: live at the start, not at the end. */
+  onCore?: (core: ScorerCore, live: boolean) => void;
+  onForgotten?: (reason: 'idle' | 'retired', n: number) => void;
 }
+
+/** How often a term looks for retirements (DELETE /api/strategies waits on it). */
+const RETIRE_POLL_MS = 500;
 
 /**
  * One term of ownership of one partition: rebuild the windows up to the
@@ -53,8 +64,25 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
   const start = await groupPosition(deps.writer, pk.strategySamples, GROUPS.scorer, '0');
   await replayWindows(deps.writer, pk, start.id, core, log);
   if (lease.signal.aborted) return;
+  const sweep = new ForgetSweep({
+    ...{ redis: deps.writer, pk, lease, core, afterMs: deps.idleForgetAfterMs ?? 0 },
+    log: log.child({ module: 'forget' }),
+    ...(deps.onForgotten ? { onForgotten: deps.onForgotten } : {}),
+  });
+  // Batches and sweeps take turns: a sweep sees the windows a write left.
+  let turn: Promise<unknown> = Promise.resolve();
+  const serial = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = turn.then(step);
+    turn = next.catch(() => undefined);
+    return next;
+  };
+  deps.onCore?.(core, true);
 
-  const handle = async (
+  const handle = (
+    batches: OwnedBatch<StrategySample>[],
+    positions: StreamPosition[],
+  ): Promise<void> => serial(() => score(batches, positions));
+  const score = async (
     batches: OwnedBatch<StrategySample>[],
     positions: StreamPosition[],
   ): Promise<void> => {
@@ -87,6 +115,24 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     deps.onWritten?.(updates.length);
   };
 
+  const afterMs = deps.idleForgetAfterMs ?? 0;
+  let nextIdle = afterMs > 0 ? Date.now() : Infinity;
+  const sweepTick = async (): Promise<void> => {
+    await sweep.retire();
+    if (Date.now() < nextIdle) return;
+    nextIdle = Date.now() + idleSweepIntervalMs(afterMs);
+    await sweep.idle(Date.now());
+  };
+  const timer = setInterval(() => {
+    serial(sweepTick).catch((err: unknown) => {
+      if (err instanceof FencedError) lease.lost(err.message);
+      else log.warn({ err }, 'forget sweep failed, will retry');
+    });
+  }, RETIRE_POLL_MS);
+  // Outside the turns: a read-only HSCAN of the latest-scores hash.
+  if (afterMs > 0) {
+    sweep.scanOrphans().catch((err: unknown) => log.warn({ err }, 'orphan scan failed'));
+  }
   const reader = deps.newReader();
   try {
     await runOwnedReader({
@@ -103,6 +149,9 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
       ...(deps.onLoopError ? { onLoopError: deps.onLoopError } : {}),
     });
   } finally {
+    clearInterval(timer);
+    await turn;
+    deps.onCore?.(core, false);
     await deps.closeReader(reader);
   }
 }

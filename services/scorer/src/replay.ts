@@ -113,7 +113,8 @@ function restoreAll(core: ScorerCore, taken: Map<string, Taken>): number {
  * newest samples each window holds are the windows. A strategy with a
  * latest score is waited for until every window has the count that score
  * showed (or, for a window it did not show, what the window holds).
- * Samples after `through` are the reader's to apply and score.
+ * Samples after `through` are the reader's to apply and score. A strategy
+ * without a latest score is not restored: it was forgotten.
  */
 export async function replayWindows(
   redis: Redis,
@@ -134,10 +135,10 @@ export async function replayWindows(
     if (needs.every((_, i) => shown[i] === 0)) continue;
     plans.set(s, { needs, shown, wait: true });
   }
-  const taken = await gather(redis, pk, through, plans, (s) => ({
-    needs: core.windowNeeds(s),
-    wait: false,
-  }));
+  // Only strategies with a latest score: one forgotten (idle, or retired:
+  // forget-sweep.ts) has none, and its samples still in the stream must not
+  // bring it back; one that came back has the count of its new window only.
+  const taken = await gather(redis, pk, through, plans, undefined);
   const restored = restoreAll(core, taken);
   log.debug(
     { partition: pk.partition, strategies: taken.size, samples: restored, through },

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { replicaId } from '../identity.js';
+import { IdleForgetAfter } from './idle-forget.js';
 
 /**
  * What every service's configuration shares: the error type, the value
@@ -67,6 +68,8 @@ export const CommonEnv = z.object({
   LOOP_STUCK_MS: int(60_000, 1000, 3_600_000),
   /** The strategy catalogue (YAML, or JSON by its .json extension): per-strategy parameters, windows, tags. */
   STRATEGIES_FILE: z.string().min(1).optional(),
+  /** Strategies and hosts silent this long are forgotten everywhere (idle-forget.ts); 0/off: never. */
+  IDLE_FORGET_AFTER: IdleForgetAfter,
 });
 
 export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
@@ -100,6 +103,8 @@ export interface CommonConfig {
   loopStuckMs: number;
   /** STRATEGIES_FILE: the strategy catalogue; undefined: none (today's defaults, or the admin API's). */
   strategiesFile: string | undefined;
+  /** IDLE_FORGET_AFTER in ms: state of a strategy or host silent this long is dropped; 0 never. */
+  idleForgetAfterMs: number;
 }
 
 export function common(e: z.infer<typeof CommonEnv>, service: string): CommonConfig {
@@ -121,6 +126,7 @@ export function common(e: z.infer<typeof CommonEnv>, service: string): CommonCon
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     loopStuckMs: e.LOOP_STUCK_MS,
     strategiesFile: e.STRATEGIES_FILE,
+    idleForgetAfterMs: e.IDLE_FORGET_AFTER,
   };
 }
 

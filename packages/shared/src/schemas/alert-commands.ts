@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { compileSilenceRegex } from '../silence-regex.js';
 import { Acknowledgement, AlertEvent, AlertLevel, AlertState, IncidentId } from './alert-event.js';
-import { EpochMs } from './common.js';
+import { EpochMs, StrategyId } from './common.js';
 
 /**
  * The alert API of the gateway (acknowledge, silence, history) and the
@@ -148,6 +148,18 @@ export const AuditEvent = z.discriminatedUnion('kind', [
     /** Rules added, changed or removed against the document (or defaults) before. */
     changes: z.array(z.string().max(256)).max(200),
     comment: z.string().max(1024).optional(),
+  }),
+  /**
+   * Additive (issue 14): an admin retired a strategy through DELETE
+   * /api/strategies/{id}: its windows, latest state and open incidents go.
+   */
+  z.strictObject({
+    kind: z.literal('strategy-retired'),
+    at: EpochMs,
+    by: z.string().min(1),
+    strategy: StrategyId,
+    /** Whether any service held state for it when asked (a repeated retire: false). */
+    known: z.boolean(),
   }),
 ]);
 export type AuditEvent = z.infer<typeof AuditEvent>;
