@@ -132,17 +132,21 @@ export class Fanout {
     const first = this.corked.length === 0;
     for (const b of batch) {
       let enc: EncodedFrame | undefined;
-      this.subs.forEachAudience(b.topic, (c) => {
-        enc ??= {
-          data: encodeBroadcast(b),
-          key: b.key,
-          stream: b.stream,
-          part: b.part,
-          pos: b.pos,
-        };
-        if (c.cork()) this.corked.push(c);
-        c.deliver(enc);
-      });
+      this.subs.forEachAudience(
+        b.topic,
+        (c) => {
+          enc ??= {
+            data: encodeBroadcast(b),
+            key: b.key,
+            stream: b.stream,
+            part: b.part,
+            pos: b.pos,
+          };
+          if (c.cork()) this.corked.push(c);
+          c.deliver(enc);
+        },
+        b.tags,
+      );
     }
     if (this.corked.length === 0) {
       onSent?.();
@@ -306,7 +310,7 @@ export class Fanout {
     added: Topic[],
   ): Promise<void> {
     const mine = [...this.subs.topicsOf(conn)].filter((t) => streamOf(t) === stream);
-    const match = (b: Broadcast): boolean => mine.some((t) => topicMatches(t, b.topic));
+    const match = (b: Broadcast): boolean => mine.some((t) => topicMatches(t, b.topic, b.tags));
     const budget: ReplayBudget = { left: this.opts.replayMax };
     const results = await Promise.all(
       since.map(async (id, part): Promise<ReplayResult> => {
@@ -331,7 +335,7 @@ export class Fanout {
     for (const e of entries) conn.sendOwn(encodeBroadcast(e));
     const at = { pos: newestOf(cutoffs), positions: { [stream]: positionsRecord(cutoffs) } };
     for (const t of added) {
-      const replayed = entries.filter((e) => topicMatches(t, e.topic)).length;
+      const replayed = entries.filter((e) => topicMatches(t, e.topic, e.tags)).length;
       this.sendFrame(conn, { type: 'resumed', topic: t, replayed, ...at });
     }
     conn.release(stream, cutoffs);

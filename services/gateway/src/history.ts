@@ -84,7 +84,7 @@ export async function readHistory(
   for (const { part, entry } of kept.reverse()) {
     const [pos, fields] = entry;
     const d = decodeBroadcast(stream, part, pos, fields);
-    if (!d.ok || !topicMatches(req.topic, d.b.topic)) continue;
+    if (!d.ok || !topicMatches(req.topic, d.b.topic, d.b.tags)) continue;
     const f = d.b.frame;
     if (f.type === 'score' || f.type === 'system' || f.type === 'alert')
       points.push({ pos, part, data: f.data });

@@ -53,6 +53,8 @@ export interface Broadcast {
   frame: ServerFrame;
   /** The entry's message JSON as stored: the frame's `data`, forwarded without re-serialising. */
   raw?: string;
+  /** Score frames: the strategy's catalogue tags, for `tag:` topics. */
+  tags?: Readonly<Record<string, string>>;
 }
 
 export type Decoded = { ok: true; b: Broadcast } | { ok: false; reason: string };
@@ -88,6 +90,7 @@ function decodeFrame(
         pos,
         key: topic,
         frame: { type: 'score', pos, part, data: d.value },
+        ...(d.value.tags ? { tags: d.value.tags } : {}),
       },
     };
   }

@@ -1,12 +1,16 @@
 import type { Topic } from '@quantmon/shared';
+import { tagTopic, type FrameTags } from './topics.js';
 
 /**
  * Which client wants which topic. A frame about strategy X goes to clients
- * subscribed to `strategy:X` or `strategy:*`; each client gets it once.
+ * subscribed to `strategy:X` or `strategy:*`, or to `tag:k=v` for one of
+ * X's tags; each client gets it once.
  */
 export class Subscriptions<C> {
   private readonly byTopic = new Map<string, Set<C>>();
   private readonly byClient = new Map<C, Set<Topic>>();
+  /** Tag topics with subscribers: while 0, a broadcast looks up no tag. */
+  private tagTopics = 0;
 
   /** How many topics `client` would hold after subscribing to `topics`. */
   countAfter(client: C, topics: readonly Topic[]): number {
@@ -25,7 +29,10 @@ export class Subscriptions<C> {
       mine.add(t);
       added.push(t);
       let set = this.byTopic.get(t);
-      if (!set) this.byTopic.set(t, (set = new Set()));
+      if (!set) {
+        this.byTopic.set(t, (set = new Set()));
+        if (t.startsWith('tag:')) this.tagTopics++;
+      }
       set.add(client);
     }
     return added;
@@ -38,7 +45,10 @@ export class Subscriptions<C> {
       mine.delete(t);
       const set = this.byTopic.get(t);
       set?.delete(client);
-      if (set?.size === 0) this.byTopic.delete(t);
+      if (set?.size === 0) {
+        this.byTopic.delete(t);
+        if (t.startsWith('tag:')) this.tagTopics--;
+      }
     }
   }
 
@@ -52,8 +62,16 @@ export class Subscriptions<C> {
     return this.byClient.get(client) ?? new Set();
   }
 
-  /** Clients that should receive a frame published on `topic` (strategy frames also reach `strategy:*`). */
-  audience(topic: Topic): Set<C> {
+  /**
+   * Clients that should receive a frame published on `topic` (strategy
+   * frames also reach `strategy:*`, and the tag topics of their `tags`).
+   */
+  audience(topic: Topic, tags?: FrameTags): Set<C> {
+    if (tags && this.tagTopics > 0) {
+      const all = new Set<C>();
+      this.forEachAudience(topic, (c) => all.add(c), tags);
+      return all;
+    }
     const direct = this.byTopic.get(topic);
     if (!topic.startsWith('strategy:') || topic === 'strategy:*') return direct ?? new Set();
     const wildcard = this.byTopic.get('strategy:*');
@@ -66,7 +84,10 @@ export class Subscriptions<C> {
    * Call `fn` once per client that should receive a frame on `topic`,
    * without building a merged set (this runs once per broadcast).
    */
-  forEachAudience(topic: Topic, fn: (client: C) => void): number {
+  forEachAudience(topic: Topic, fn: (client: C) => void, tags?: FrameTags): number {
+    if (tags && this.tagTopics > 0 && topic.startsWith('strategy:')) {
+      return this.forEachTagged(topic, fn, tags);
+    }
     const direct = this.byTopic.get(topic);
     let n = 0;
     if (direct) {
@@ -84,6 +105,23 @@ export class Subscriptions<C> {
       n++;
     }
     return n;
+  }
+
+  /** forEachAudience for a strategy frame when tag topics have subscribers: dedupes across sets. */
+  private forEachTagged(topic: Topic, fn: (client: C) => void, tags: FrameTags): number {
+    const seen = new Set<C>();
+    const visit = (set: Set<C> | undefined): void => {
+      if (!set) return;
+      for (const c of set) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        fn(c);
+      }
+    };
+    visit(this.byTopic.get(topic));
+    visit(this.byTopic.get('strategy:*'));
+    for (const key in tags) visit(this.byTopic.get(tagTopic(key, tags[key]!)));
+    return seen.size;
   }
 
   get clientCount(): number {

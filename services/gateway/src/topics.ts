@@ -27,7 +27,28 @@ export function streamIndex(keys: Keys, partitions: number): StreamIndex {
   return index;
 }
 
-/** Does a frame published on `frameTopic` belong to a subscription to `topic`? */
-export function topicMatches(topic: Topic, frameTopic: Topic): boolean {
-  return topic === frameTopic || (topic === 'strategy:*' && frameTopic.startsWith('strategy:'));
+/** Strategy tags as score updates carry them. */
+export type FrameTags = Readonly<Record<string, string>> | undefined;
+
+/** The tag of a tag topic (`tag:desk=rates`: desk, rates); undefined for other topics. */
+export function tagOf(topic: Topic): { key: string; value: string } | undefined {
+  if (!topic.startsWith('tag:')) return undefined;
+  const eq = topic.indexOf('=');
+  return { key: topic.slice(4, eq), value: topic.slice(eq + 1) };
+}
+
+/** The tag topic of one tag: `tag:desk=rates`. */
+export function tagTopic(key: string, value: string): Topic {
+  return `tag:${key}=${value}`;
+}
+
+/**
+ * Does a frame published on `frameTopic` (a strategy's score frame carrying
+ * the strategy's `tags`) belong to a subscription to `topic`?
+ */
+export function topicMatches(topic: Topic, frameTopic: Topic, tags?: FrameTags): boolean {
+  if (topic === frameTopic) return true;
+  if (topic === 'strategy:*') return frameTopic.startsWith('strategy:');
+  const tag = tagOf(topic);
+  return tag !== undefined && tags?.[tag.key] === tag.value && frameTopic.startsWith('strategy:');
 }

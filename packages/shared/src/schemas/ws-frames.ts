@@ -4,12 +4,17 @@ import { ScoreUpdate } from './score-update.js';
 import { SystemSample } from './system-sample.js';
 import { StrategyId } from './common.js';
 
-/** `system`, `alerts`, `strategy:*` or `strategy:<id>`. */
+/**
+ * `system`, `alerts`, `strategy:*`, `strategy:<id>`, or (additive, issue 15)
+ * `tag:<key>=<value>`: the score frames of every strategy whose catalogue
+ * tags include that one (`tag:desk=rates`).
+ */
 export const Topic = z.union([
   z.literal('system'),
   z.literal('alerts'),
   z.literal('strategy:*'),
   z.templateLiteral(['strategy:', StrategyId]),
+  z.templateLiteral(['tag:', z.string().regex(/^[a-z_][a-z0-9_]{0,62}=.{1,128}$/)]),
 ]);
 export type Topic = z.infer<typeof Topic>;
 
