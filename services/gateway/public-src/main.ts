@@ -14,12 +14,13 @@ import type {
 import { acknowledge, alertAudit, history } from './api.js';
 import { alertHead, historyLines, mutedItem, splitMuted } from './alerts-view.js';
 import { Chart } from './charts.js';
-import { byId, el, fmt, num, pct, posAfter, time } from './format.js';
+import { byId, el, num, posAfter, time } from './format.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
 import { Series } from './series.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
 import { Desk } from './desk.js';
 import { currentRange, rangeHistory, updateRangeLinks, type Range } from './range-view.js';
+import { catalogueNote, renderMetricTable } from './window-table.js';
 
 const HISTORY_MINUTES = 60;
 /** The audit (acks, silence changes) is polled: silence changes publish no alert event. */
@@ -169,29 +170,9 @@ function renderPicker(): void {
 
 function renderMetrics(u: ScoreUpdate | undefined): void {
   byId('score-meta').textContent = u
-    ? `${u.strategy} · ${u.count} samples · last sample ${new Date(u.ts).toLocaleString()}`
+    ? `${u.strategy} · ${u.count} samples · last sample ${new Date(u.ts).toLocaleString()}${catalogueNote(u)}`
     : 'waiting for the first score';
-  if (!u) return;
-  const m = u.metrics;
-  const rows: [string, string][] = [
-    ['Sharpe', fmt(m.sharpeRatio)],
-    ['Sortino', fmt(m.sortinoRatio)],
-    ['Information ratio', fmt(m.informationRatio)],
-    ['Annual volatility', pct(m.annualVolatility)],
-    ['Current drawdown', pct(m.currentDrawdown)],
-    ['Max drawdown', pct(m.maxDrawdown)],
-    ['VaR (5 %)', pct(m.valueAtRisk)],
-    ['CVaR (5 %)', pct(m.conditionalValueAtRisk)],
-    ['Win rate', pct(m.winRate)],
-    ['Cumulative return', pct(m.cumulativeReturn)],
-    ['Beta', fmt(m.beta)],
-    ['Tracking error', pct(m.trackingError)],
-  ];
-  byId<HTMLTableElement>('metrics').tBodies[0]?.replaceChildren(
-    ...rows.map(([k, v]) =>
-      el('tr', {}, el('td', { textContent: k }), el('td', { textContent: v })),
-    ),
-  );
+  if (u) renderMetricTable(byId<HTMLTableElement>('metrics'), u);
 }
 
 function renderAlerts(active: AlertEvent[], muted: AlertEvent[]): void {
