@@ -14,6 +14,7 @@ import {
   type StreamPosition,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
+import { followCatalogue } from './catalogue-rebuild.js';
 import type { MetricsOptions } from './metrics/index.js';
 import { ForgetSweep } from './forget-sweep.js';
 import { replayWindows } from './replay.js';
@@ -77,6 +78,10 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     return next;
   };
   deps.onCore?.(core, true);
+  const live = deps.catalogue;
+  const unfollow = live
+    ? followCatalogue({ live, redis: deps.writer, pk, lease, core, serial, log })
+    : undefined;
 
   const handle = (
     batches: OwnedBatch<StrategySample>[],
@@ -150,6 +155,7 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     });
   } finally {
     clearInterval(timer);
+    unfollow?.();
     await turn;
     deps.onCore?.(core, false);
     await deps.closeReader(reader);
