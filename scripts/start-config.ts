@@ -86,3 +86,25 @@ export function startConfigOrExit(env: Env): StartConfig {
     process.exit(78);
   }
 }
+
+/** npm start's flags (after `--`); `--scorers` and `--alerters` take a count. */
+const FLAGS = new Set(['--no-demo', '--no-history', '--fresh']);
+const COUNTED = ['--scorers', '--alerters'];
+
+/**
+ * Arguments npm start does not know: a typo (`--frsh`) would otherwise be
+ * ignored and the previous run's state kept without a word.
+ */
+export function unknownFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (FLAGS.has(a) || COUNTED.some((c) => a.startsWith(`${c}=`))) continue;
+    if (COUNTED.includes(a)) {
+      i++; // its count (checked where it is read)
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}

@@ -4,7 +4,9 @@
  * redis-server of its own (own port, own data folder under .quantmon/), then
  * the four services and the demo feed (unless --no-demo). `--scorers N` and
  * `--alerters N` start N identical replicas of each (they share the
- * partitions). Ctrl-C stops everything it started.
+ * partitions). Its own Redis and PostgreSQL keep their data between runs
+ * (the banner says what was restored); `--fresh` starts clean
+ * (start-state.ts). Ctrl-C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
@@ -13,9 +15,10 @@ import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
 import { pingRedis, portFree, spawnRedisServer } from './local-redis.js';
-import { startLocalHistory } from './embedded-postgres.js';
+import { localHistoryDir, startLocalHistory } from './embedded-postgres.js';
 import { formatLogLine } from './log-format.js';
-import { startConfigOrExit } from './start-config.js';
+import { startConfigOrExit, unknownFlags } from './start-config.js';
+import { restoredLine, restoredState, wipeLocalState } from './start-state.js';
 import { describeExit, Supervisor } from './supervisor.js';
 import { serveSupervisorMetrics } from './supervisor-metrics.js';
 import { openRestartLog, type RestartLog } from './supervisor-restarts.js';
@@ -27,9 +30,17 @@ const config = startConfigOrExit(process.env);
 const supervisor = new Supervisor(config.restartPolicy);
 const argv = process.argv.slice(2);
 const args = new Set(argv);
+const unknown = unknownFlags(argv);
+if (unknown.length > 0) {
+  fail(
+    `unknown argument ${unknown.join(' ')}: npm start takes --fresh, --no-demo, --no-history, --scorers N, --alerters N`,
+  );
+}
 const demo = !args.has('--no-demo');
 // History in PostgreSQL (DATABASE_URL, else an embedded one); --no-history: none, no historian.
 const history = !args.has('--no-history');
+// Drop what earlier runs left in npm start's own Redis and PostgreSQL (start-state.ts).
+const fresh = args.has('--fresh');
 
 /** `--name N` or `--name=N`: a replica count from 1 to 16. */
 function replicas(name: string): number {
@@ -213,10 +224,36 @@ try {
   fail(`building the dashboard failed: ${(err as Error).message}`);
 }
 const clusterNodes = process.env['REDIS_CLUSTER_NODES'];
+if (fresh) {
+  if (process.env['REDIS_URL'] || clusterNodes) {
+    fail(
+      '--fresh clears only the Redis and PostgreSQL npm start runs itself (under .quantmon/).\n' +
+        '  REDIS_URL / REDIS_CLUSTER_NODES point at a Redis of your own: clear it yourself, or unset them.',
+    );
+  }
+  const ownPostgres = history && !process.env['DATABASE_URL'];
+  const removed = wipeLocalState([
+    join(root, '.quantmon', `redis-${gatewayPort}`),
+    ...(ownPostgres ? [localHistoryDir(root)] : []),
+  ]);
+  say(
+    removed.length > 0
+      ? `--fresh: removed ${removed.join(', ')} (windows, incidents, strategies${ownPostgres ? ', history' : ''})`
+      : '--fresh: nothing to remove, this is a first run',
+  );
+  if (process.env['DATABASE_URL']) say('--fresh: DATABASE_URL is your own database: left as it is');
+}
 const redisUrl =
   process.env['REDIS_URL'] ??
   (clusterNodes ? clusterNodes.split(',')[0]!.trim() : await startRedis(gatewayPort));
 if (!(await pingRedis(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
+// What an earlier run left (own Redis: AOF under .quantmon/): said in the banner.
+const restored =
+  process.env['REDIS_URL'] || clusterNodes
+    ? undefined
+    : await restoredState(redisUrl, config.prefix)
+        .then((s) => restoredLine(s, demo))
+        .catch(() => undefined);
 restartLog = await openRestartLog({
   target: { redisUrl, clusterNodes: config.clusterNodes },
   prefix: config.prefix,
@@ -322,5 +359,6 @@ process.stdout.write(
     `${alerterPorts.map((p) => `alerter :${p}`).join(', ')}, gateway :${gatewayPort} (each /metrics and /healthz)\n` +
     `  restarts:   http://127.0.0.1:${supervisorPort}/metrics (npm start restarts a service that exits)\n` +
     `  history:    ${databaseUrl ? `PostgreSQL ${databaseUrl.replace(/\/\/[^@]*@/, '//')} (export and reports: /api/export, /api/report, npm run report)` : 'off (--no-history)'}\n` +
+    `  state:      ${restored ?? 'a clean start (nothing restored from .quantmon/)'}\n` +
     `  Ctrl-C stops everything.\n\n`,
 );
