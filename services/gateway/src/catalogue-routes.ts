@@ -46,10 +46,9 @@ export interface CatalogueRouteOptions {
  *
  * A PUT is validated by compileCatalogue (400 with every bad entry and
  * field named), stored in Redis (keys.catalogueDoc) with a new version, and
- * recorded in the audit stream as `catalogue-changed`. Every replica of
- * every service polls the version (LiveCatalogue) and reloads without a
- * restart; the scorer rebuilds the windows of strategies whose parameters
- * changed.
+ * recorded in the audit stream as `catalogue-changed`. Every scorer
+ * replica polls the version (LiveCatalogue) and reloads without a restart,
+ * rebuilding the windows of strategies whose parameters changed.
  */
 export function catalogueRoutes(opts: CatalogueRouteOptions): Route {
   const { redis, keys, file, log } = opts;
