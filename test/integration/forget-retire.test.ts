@@ -103,6 +103,10 @@ describe('forgetting idle strategies and retiring them', () => {
 
     expect((await api('DELETE', '/api/strategies/retire-me', 'o-tok')).status).toBe(403);
     expect((await api('DELETE', '/api/strategies/bad%20id')).status).toBe(400);
+    const doc = (await (await api('GET', '/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(doc.paths['/api/strategies/{id}']).toHaveProperty('delete');
     const res = await api('DELETE', '/api/strategies/retire-me');
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({

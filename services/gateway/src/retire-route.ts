@@ -44,7 +44,7 @@ export function retireRoute(deps: RetireRouteDeps): Route {
     if (!m || req.method !== 'DELETE') return false;
     const parsed = StrategyId.safeParse(decodeURIComponent(m[1]!));
     if (!parsed.success) {
-      sendJson(res, 400, { error: 'strategy id: 1 to 128 letters, digits, _ . or -' });
+      sendJson(res, 400, { error: `strategy id ${parsed.error.issues[0]?.message ?? 'invalid'}` });
       return true;
     }
     const strategy = parsed.data;
