@@ -59,7 +59,8 @@ export function renderChart(input: ChartInput): Buffer {
   c.text(left, 18, input.title, INK, 2);
 
   const mib = 1048576;
-  const max = Math.max(1, ...input.series.flatMap((s) => s.points.map(([, b]) => b / mib)));
+  const inBytes = input.series.filter((s) => s.unit === undefined);
+  const max = Math.max(1, ...inBytes.flatMap((s) => s.points.map(([, b]) => b / mib)));
   const top: Panel = { x: left, y: 70, w: right - left, h: 480, yMin: 0, yMax: max * 1.08 };
   const bottom: Panel = { x: left, y: 640, w: right - left, h: 280, yMin: -15, yMax: 15 };
   const xOf = (p: Panel, sec: number): number => p.x + (sec / 60 / minutes) * p.w;
@@ -120,7 +121,7 @@ export function renderChart(input: ChartInput): Buffer {
         prev = pt;
       }
     };
-    plot(top, (b) => b / mib, 0);
+    if (s.unit === undefined) plot(top, (b) => b / mib, 0);
     if (row && Number.isFinite(row.third) && row.third > 0) {
       plot(bottom, (b) => ((b - row.third) / row.third) * 100, input.warmupSeconds);
     }
@@ -134,7 +135,9 @@ export function renderChart(input: ChartInput): Buffer {
         : '-';
       const tone: Rgb =
         row.verdict === 'FAIL' ? [200, 30, 30] : row.verdict === 'PASS' ? [30, 140, 30] : MARK;
-      c.text(right + 62, ly + 22, `${(row.end / mib).toFixed(1)} MIB  ${g}  ${row.verdict}`, tone);
+      const end =
+        s.unit === 'count' ? `${Math.round(row.end)} KEYS` : `${(row.end / mib).toFixed(1)} MIB`;
+      c.text(right + 62, ly + 22, `${end}  ${g}  ${row.verdict}`, tone);
     }
   });
   return c.png();

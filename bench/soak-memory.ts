@@ -40,13 +40,16 @@ export interface Series {
   judged: boolean;
   /** Why a series is not judged, shown under the table. */
   note?: string;
-  /** [seconds since the load started, bytes]. */
+  /** Bytes unless `count` (Redis's keys): a count is judged alike but not drawn in MiB. */
+  unit?: 'count';
+  /** [seconds since the load started, bytes or count]. */
   points: [number, number][];
 }
 
 export interface Row {
   name: string;
   judged: boolean;
+  unit?: 'count';
   warm: number;
   third: number;
   end: number;
@@ -105,6 +108,7 @@ export function summarise(
     return {
       name: s.name,
       judged: s.judged,
+      ...(s.unit ? { unit: s.unit } : {}),
       warm: NaN,
       third: NaN,
       end: NaN,
@@ -119,7 +123,8 @@ export function summarise(
   const end = line.intercept + line.slope * lastT;
   const growthPct = ((end - third) / third) * 100;
   const verdict = !s.judged ? 'info' : growthPct < limitPct ? 'PASS' : 'FAIL';
-  return { name: s.name, judged: s.judged, warm, third, end, growthPct, verdict };
+  const unit = s.unit ? { unit: s.unit } : {};
+  return { name: s.name, judged: s.judged, ...unit, warm, third, end, growthPct, verdict };
 }
 
 const mib = (b: number): string => (Number.isFinite(b) ? (b / 1048576).toFixed(1) : '–');
@@ -127,11 +132,17 @@ const mib = (b: number): string => (Number.isFinite(b) ? (b / 1048576).toFixed(1
 /** The printed table: one row per series, MiB, growth with its sign. */
 export function formatTable(rows: readonly Row[], limitPct: number): string {
   const head = ['process', 'after warm-up', 'at 1/3', 'end', 'growth 1/3→end', `< ${limitPct} %`];
+  const v = (r: Row, x: number): string =>
+    r.unit === 'count'
+      ? Number.isFinite(x)
+        ? Math.round(x).toLocaleString('en-US')
+        : '–'
+      : `${mib(x)} MiB`;
   const body = rows.map((r) => [
     r.name,
-    `${mib(r.warm)} MiB`,
-    `${mib(r.third)} MiB`,
-    `${mib(r.end)} MiB`,
+    v(r, r.warm),
+    v(r, r.third),
+    v(r, r.end),
     Number.isFinite(r.growthPct)
       ? `${r.growthPct >= 0 ? '+' : ''}${r.growthPct.toFixed(1)} %`
       : '–',

@@ -62,6 +62,40 @@ export async function trackedInRedis(
   return ((await pipe.exec()) ?? []).reduce((n, [, v]) => n + (Number(v) || 0), 0);
 }
 
+/**
+ * Bytes of the state Redis keeps per strategy and subject, exactly (MEMORY
+ * USAGE SAMPLES 0 of each hash): every partition's latest scores, ingest
+ * last-ts, the alerter's last-seen, incidents and pending retirements, and
+ * the hosts' latest samples. This, not used_memory less the streams, is
+ * what forgetting must keep flat: the streams' own MEMORY USAGE is off by
+ * a percent or so, which on hundreds of MiB of streams is more than this
+ * whole state.
+ */
+export async function stateBytes(redis: Redis, keys: Keys, partitions: number): Promise<number> {
+  const names = [keys.latestSystem];
+  for (let p = 0; p < partitions; p++) {
+    const pk = keys.partition(p);
+    names.push(
+      pk.latestScores,
+      pk.ingestLastTs,
+      pk.lastSeen,
+      pk.incidents,
+      pk.retire('scorer'),
+      pk.retire('alerter'),
+    );
+  }
+  const pipe = redis.pipeline();
+  for (const k of names) pipe.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+  return ((await pipe.exec()) ?? []).reduce((n, [, v]) => n + (Number(v) || 0), 0);
+}
+
+/** Keys in Redis (INFO keyspace, every db): the idempotency marks are most of them. */
+export function keyCount(keyspaceInfo: string): number {
+  let n = 0;
+  for (const m of keyspaceInfo.matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
 /** npm start's restarts of every child (quantmon_supervisor_restarts_total); NaN if unreadable. */
 export async function restartsCounted(supervisorPort: number): Promise<number> {
   try {

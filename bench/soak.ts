@@ -17,10 +17,10 @@
  * Every `--sample-seconds` it reads the resident memory (VmRSS) of every
  * service process and of npm start itself, and Redis's INFO memory. Redis's
  * streams are retention by design (trimmed at MAXLEN, keys.ts: hours of
- * samples at this rate), so Redis is judged without them ("redis data":
- * used_memory minus the streams' MEMORY USAGE and the client and AOF
- * buffers); used_memory and Redis's RSS are shown for information, with
- * what the streams will hold at MAXLEN. At the end: a table (after
+ * samples at this rate), so Redis is judged on its state: the bytes of the
+ * per-strategy and per-subject hashes (bench/soak-probes.ts) and its key
+ * count (the idempotency marks); used_memory and Redis's RSS are shown for
+ * information, with what the streams will hold at MAXLEN. At the end: a table (after
  * warm-up, at a third, at the end, growth over the last two thirds, PASS
  * below `--limit` %: bench/soak-memory.ts), a PNG chart and the samples as
  * CSV in `--out`. Exits 1 when a judged series grew past the
@@ -38,7 +38,9 @@ import { ask, child, healthy, servicesOf, waitLeased } from './pipeline-procs.js
 import { renderChart } from './soak-chart.js';
 import {
   bookkeeping,
+  keyCount,
   restartsCounted,
+  stateBytes,
   streamBound,
   streamMemory,
   trackedInRedis,
@@ -195,13 +197,17 @@ try {
     name: string,
     judged: boolean,
     t: number,
-    bytes: number | undefined,
+    value: number | undefined,
     note?: string,
+    unit?: 'count',
   ) => {
-    if (bytes === undefined) return;
+    if (value === undefined) return;
     let s = series.get(name);
-    if (!s) series.set(name, (s = { name, judged, points: [], ...(note ? { note } : {}) }));
-    s.points.push([t, bytes]);
+    if (!s) {
+      s = { name, judged, points: [], ...(note ? { note } : {}), ...(unit ? { unit } : {}) };
+      series.set(name, s);
+    }
+    s.points.push([t, value]);
   };
   const tracked: [number, number][] = [];
   let streams: Awaited<ReturnType<typeof streamMemory>> = { bytes: 0, entries: 0, byKind: {} };
@@ -217,21 +223,21 @@ try {
     const info = parseInfo(await redis.info('memory'));
     const used = Number(info.get('used_memory'));
     streams = await streamMemory(redis, keys, partitions);
-    // Client buffers (a 10k-field HGETALL for a summary is ~10 MiB for a moment) and the AOF
-    // buffer come and go with traffic: neither is data Redis keeps.
-    const buffers =
-      Number(info.get('mem_clients_normal') ?? 0) + Number(info.get('mem_aof_buffer') ?? 0);
-    add('redis data', true, t, used - streams.bytes - buffers);
+    add('redis state', true, t, await stateBytes(redis, keys, partitions));
+    add('redis keys', true, t, keyCount(await redis.info('keyspace')), undefined, 'count');
     add('redis used_memory', false, t, used, 'streams grow until MAXLEN');
     add('redis rss', false, t, residentBytes(redisServer.proc().pid!), 'streams grow until MAXLEN');
     tracked.push([t, await trackedInRedis(redis, keys, partitions)]);
     if (k % Math.max(1, Math.round(60 / every)) === 0) {
       const line = [...series.values()]
         .filter((s) => s.judged)
-        .map((s) => `${s.name} ${(s.points.at(-1)![1] / 1048576).toFixed(0)}`)
+        .map((s) => {
+          const v = s.points.at(-1)![1];
+          return `${s.name} ${s.unit === 'count' ? v : `${(v / 1048576).toFixed(1)} MiB`}`;
+        })
         .join(', ');
       console.log(
-        `  ${(t / 60).toFixed(1)} min: ${line} MiB; Redis tracks ${tracked.at(-1)![1]} strategies`,
+        `  ${(t / 60).toFixed(1)} min: ${line}; Redis tracks ${tracked.at(-1)![1]} strategies`,
       );
     }
   }
