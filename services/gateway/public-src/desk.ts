@@ -54,9 +54,21 @@ export class Desk {
     );
     const filter = byId<HTMLInputElement>('ov-filter');
     const status = byId<HTMLSelectElement>('ov-status');
-    const apply = (): void => this.overview.setFilter(filter.value, status.value as StatusFilter);
+    const group = byId<HTMLSelectElement>('ov-group');
+    const apply = (): void =>
+      this.overview.setFilter(filter.value, status.value as StatusFilter, group.value);
     filter.addEventListener('input', apply);
     status.addEventListener('change', apply);
+    group.addEventListener('change', apply);
+    // "Group by" offers the tag keys the strategies carry (desk, manager, asset_class...).
+    this.overview.onTagKeys = (keys) => {
+      const chosen = group.value;
+      group.replaceChildren(
+        new Option('No grouping', ''),
+        ...keys.map((k) => new Option(`Group by ${k}`, k)),
+      );
+      group.value = keys.includes(chosen) ? chosen : '';
+    };
     const actions = {
       create: async (matchers: SilenceMatcher[], durationMs: number, comment: string) => {
         await api('POST', '/api/silences', {

@@ -23,6 +23,7 @@ export interface Row {
 
 export type ColumnKey =
   | 'strategy'
+  | 'tags'
   | 'performance'
   | 'risk'
   | 'stability'
@@ -45,6 +46,7 @@ export interface Column {
 
 export const COLUMNS: readonly Column[] = [
   { key: 'strategy', label: 'Strategy', numeric: false },
+  { key: 'tags', label: 'Tags', numeric: false, title: 'catalogue tags (filter with desk=rates)' },
   { key: 'performance', label: 'Perf', numeric: true, title: 'performance score, target > 70' },
   { key: 'risk', label: 'Risk', numeric: true, title: 'risk score, target < 30' },
   { key: 'stability', label: 'Stab', numeric: true, title: 'stability score, target > 80' },
@@ -71,6 +73,8 @@ export function sortValue(r: Row, key: ColumnKey, now: number): number | string 
   switch (key) {
     case 'strategy':
       return r.id;
+    case 'tags':
+      return tagsText(r.u);
     case 'performance':
       return r.u.scores.performance;
     case 'risk':
@@ -127,18 +131,111 @@ export function matchesStatus(r: Row, f: StatusFilter, now: number): boolean {
 }
 
 export interface View {
+  /** Words to match: `key=value` a strategy tag (desk=rates), anything else part of the id. */
   text: string;
   status: StatusFilter;
   sort: ColumnKey;
   descending: boolean;
+  /** A tag key to group by (desk, manager...); absent or '' for no grouping. */
+  group?: string;
 }
+
+/** The filter text as tag conditions and id fragments (all must hold), lower-cased. */
+export function parseFilter(text: string): { tags: [string, string][]; ids: string[] } {
+  const tags: [string, string][] = [];
+  const ids: string[] = [];
+  for (const word of text.trim().toLowerCase().split(/\s+/)) {
+    if (!word) continue;
+    const eq = word.indexOf('=');
+    if (eq > 0) tags.push([word.slice(0, eq), word.slice(eq + 1)]);
+    else ids.push(word);
+  }
+  return { tags, ids };
+}
+
+/** Does a row pass the filter text? Tag values compare without case. */
+export function matchesText(r: Row, f: ReturnType<typeof parseFilter>): boolean {
+  const id = r.id.toLowerCase();
+  for (const part of f.ids) if (!id.includes(part)) return false;
+  for (const [k, v] of f.tags) {
+    if ((r.u.tags?.[k] ?? '').toLowerCase() !== v) return false;
+  }
+  return true;
+}
+
+/** Every tag key the strategies carry, sorted: the "group by" choices. */
+export function tagKeys(rows: Iterable<Row>): string[] {
+  const keys = new Set<string>();
+  for (const r of rows) for (const k in r.u.tags ?? {}) keys.add(k);
+  return [...keys].sort();
+}
+
+/** "desk=rates · manager=kim": a row's tags for its Tags cell. */
+export function tagsText(u: ScoreUpdate): string {
+  const t = u.tags;
+  if (!t) return '';
+  return Object.keys(t)
+    .sort()
+    .map((k) => `${k}=${t[k]}`)
+    .join(' · ');
+}
+
+/** A group's header in a grouped overview: its tag value ('' for strategies without the tag). */
+export interface GroupHead {
+  group: string;
+  value: string;
+  rows: number;
+  /** Rows of the group with an active alert, and the worst level among them. */
+  alerting: number;
+  worst: Level | undefined;
+}
+
+export type Entry = { head: GroupHead; row?: undefined } | { row: Row; head?: undefined };
+
+/**
+ * What the overview lists: the visible rows, and when grouping by a tag,
+ * each group's header before its rows (groups by value, strategies
+ * without the tag last; within a group, the chosen sort).
+ */
+export function overviewEntries(rows: Iterable<Row>, v: View, now: number): Entry[] {
+  const order = visibleOrder(rows, v, now);
+  const group = v.group;
+  if (!group) return order.map((row) => ({ row }));
+  const groups = new Map<string, Row[]>();
+  for (const r of order) {
+    const value = r.u.tags?.[group] ?? '';
+    let g = groups.get(value);
+    if (!g) groups.set(value, (g = []));
+    g.push(r);
+  }
+  const values = [...groups.keys()].sort((a, b) =>
+    a === '' ? 1 : b === '' ? -1 : a < b ? -1 : a > b ? 1 : 0,
+  );
+  const out: Entry[] = [];
+  for (const value of values) {
+    const g = groups.get(value)!;
+    let alerting = 0;
+    let worst: Level | undefined;
+    for (const r of g) {
+      const w = worstLevel(r);
+      if (!w) continue;
+      alerting++;
+      if (!worst || RANK[w] < RANK[worst]) worst = w;
+    }
+    out.push({ head: { group, value, rows: g.length, alerting, worst } });
+    for (const row of g) out.push({ row });
+  }
+  return out;
+}
+
+const RANK: Record<Level, number> = { critical: 0, warning: 1, info: 2 };
 
 /** The ids to show, filtered and sorted; ties by id so the order is stable. */
 export function visibleOrder(rows: Iterable<Row>, v: View, now: number): Row[] {
-  const needle = v.text.trim().toLowerCase();
+  const filter = parseFilter(v.text);
   const out: Row[] = [];
   for (const r of rows) {
-    if (needle && !r.id.toLowerCase().includes(needle)) continue;
+    if (!matchesText(r, filter)) continue;
     if (!matchesStatus(r, v.status, now)) continue;
     out.push(r);
   }

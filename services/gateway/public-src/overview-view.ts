@@ -12,10 +12,14 @@ import {
   ageText,
   alertCounts,
   COLUMNS,
+  overviewEntries,
   SPARK_POINTS,
-  visibleOrder,
+  tagKeys,
+  tagsText,
   worstLevel,
   type ColumnKey,
+  type Entry,
+  type GroupHead,
   type Row,
   type StatusFilter,
   type View,
@@ -40,12 +44,22 @@ interface PoolRow {
 
 export class Overview {
   private readonly rows = new Map<string, Row>();
-  private order: Row[] = [];
+  /** The listed rows, with group headers when grouping by a tag. */
+  private order: Entry[] = [];
   private orderedAt = 0;
   private orderStale = true;
   private readonly pool: PoolRow[] = [];
   private scheduled = false;
-  private readonly view: View = { text: '', status: 'all', sort: 'risk', descending: true };
+  private readonly view: View = {
+    text: '',
+    status: 'all',
+    sort: 'risk',
+    descending: true,
+    group: '',
+  };
+  /** Tag keys seen so far, for the "group by" choices; onTagKeys hears of new ones. */
+  private keys: string[] = [];
+  onTagKeys: ((keys: string[]) => void) | undefined;
   private readonly spacer: HTMLDivElement;
   private readonly head: HTMLDivElement;
   private visible = false;
@@ -90,6 +104,10 @@ export class Overview {
       this.rows.set(u.strategy, r);
       this.orderStale = true;
     }
+    if (u.tags && Object.keys(u.tags).some((k) => !this.keys.includes(k))) {
+      this.keys = tagKeys([...this.rows.values(), { ...r, u }]);
+      this.onTagKeys?.(this.keys);
+    }
     // A replayed or snapshot update older than the one shown is not a new point.
     if (r.u.ts > u.ts || (r.u !== u && r.u.count > u.count && r.u.ts === u.ts)) return;
     if (r.u !== u || r.risk.length === 0) {
@@ -110,9 +128,11 @@ export class Overview {
     this.schedule();
   }
 
-  setFilter(text: string, status: StatusFilter): void {
+  /** Filter text (id fragments, `desk=rates` tag conditions), status, and a tag key to group by ('' none). */
+  setFilter(text: string, status: StatusFilter, group = this.view.group ?? ''): void {
     this.view.text = text;
     this.view.status = status;
+    this.view.group = group;
     this.scroller.scrollTop = 0;
     this.schedule(true);
   }
@@ -128,7 +148,7 @@ export class Overview {
 
   /** What is shown, for tests and the count line. */
   get shownIds(): string[] {
-    return this.order.map((r) => r.id);
+    return this.order.flatMap((e) => (e.row ? [e.row.id] : []));
   }
 
   private schedule(reorder = false): void {
@@ -145,11 +165,12 @@ export class Overview {
   private paint(): void {
     const now = Date.now();
     if (this.orderedAt === 0 || (this.orderStale && now - this.orderedAt >= RESORT_MS)) {
-      this.order = visibleOrder(this.rows.values(), this.view, now);
+      this.order = overviewEntries(this.rows.values(), this.view, now);
       this.orderedAt = now;
       this.orderStale = false;
       this.spacer.style.height = `${this.order.length * ROW_H}px`;
-      this.countEl.textContent = `${this.order.length} of ${this.rows.size} strategies`;
+      const shown = this.order.reduce((n, e) => n + (e.row ? 1 : 0), 0);
+      this.countEl.textContent = `${shown} of ${this.rows.size} strategies`;
       for (const b of this.head.querySelectorAll<HTMLButtonElement>('button')) {
         const on = b.dataset['key'] === this.view.sort;
         b.dataset['sort'] = on ? (this.view.descending ? 'desc' : 'asc') : '';
@@ -166,14 +187,15 @@ export class Overview {
     while (this.pool.length < needed) this.pool.push(this.newRow());
     for (let i = 0; i < this.pool.length; i++) {
       const p = this.pool[i]!;
-      const r = this.order[first + i];
-      if (i >= needed || !r) {
+      const e = this.order[first + i];
+      if (i >= needed || !e) {
         if (p.node.parentNode) p.node.remove();
         continue;
       }
       if (!p.node.parentNode) this.scroller.append(p.node);
       p.node.style.top = `${(first + i) * ROW_H}px`;
-      this.fill(p, r, now);
+      if (e.head) this.fillHead(p, e.head);
+      else this.fill(p, e.row, now);
     }
   }
 
@@ -195,11 +217,40 @@ export class Overview {
       id: '',
     };
     node.append(...cells, el('span', { className: 'ov-c ov-spark' }, spark));
-    node.onclick = () => this.onOpen(p.id);
+    node.onclick = () => {
+      if (p.id) this.onOpen(p.id);
+    };
     node.onkeydown = (e) => {
-      if (e.key === 'Enter') this.onOpen(p.id);
+      if (e.key === 'Enter' && p.id) this.onOpen(p.id);
     };
     return p;
+  }
+
+  /** A group's header row: "desk rates · 12 strategies · 3 alerting" across the row. */
+  private fillHead(p: PoolRow, h: GroupHead): void {
+    p.id = '';
+    delete p.node.dataset['strategy'];
+    p.node.dataset['kind'] = 'group';
+    p.node.dataset['level'] = h.worst ?? '';
+    p.node.dataset['group'] = h.value;
+    const name = h.value === '' ? `no ${h.group}` : `${h.group} ${h.value}`;
+    const alerting = h.alerting ? ` · ${h.alerting} alerting` : '';
+    const texts = [`${name} · ${h.rows} ${h.rows === 1 ? 'strategy' : 'strategies'}${alerting}`];
+    for (let i = 0; i < p.cells.length; i++) {
+      const text = texts[i] ?? '';
+      if (p.texts[i] !== text) {
+        p.texts[i] = text;
+        p.cells[i]!.textContent = text;
+      }
+      if (p.tones[i] !== '') {
+        p.tones[i] = '';
+        p.cells[i]!.dataset['tone'] = '';
+      }
+    }
+    if (p.sparkKey !== '') {
+      p.sparkKey = '';
+      p.spark.getContext('2d')?.clearRect(0, 0, p.spark.width, p.spark.height);
+    }
   }
 
   private fill(p: PoolRow, r: Row, now: number): void {
@@ -209,11 +260,16 @@ export class Overview {
       p.id = r.id;
       p.node.dataset['strategy'] = r.id;
     }
+    if (p.node.dataset['kind'] !== 'strategy') {
+      p.node.dataset['kind'] = 'strategy';
+      delete p.node.dataset['group'];
+    }
     const level = worstLevel(r) ?? '';
     if (p.node.dataset['level'] !== level) p.node.dataset['level'] = level;
     const a = r.alerts;
     const values: [string, string][] = [
       [r.id, ''],
+      [tagsText(u), ''],
       [u.scores.performance.toFixed(1), PERF_TONE[u.status.performance]],
       [u.scores.risk.toFixed(1), RISK_TONE[u.status.risk]],
       [u.scores.stability.toFixed(1), u.scores.stability > 80 ? 'ok' : 'warn'],

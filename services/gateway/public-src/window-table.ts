@@ -50,6 +50,17 @@ export function renderMetricTable(table: HTMLTableElement, u: ScoreUpdate): void
         ...columns.map((c) => el('td', { textContent: show(c.metrics[key]) })),
       ),
     ),
+    // The catalogue's derived metrics (computed once per update, over every window): one row each.
+    ...Object.entries(u.derived ?? {}).map(([name, v]) => {
+      const row = el(
+        'tr',
+        { className: 'derived' },
+        el('td', { textContent: name, title: 'derived metric (strategy catalogue)' }),
+        el('td', { textContent: fmt(v) }),
+      );
+      if (columns.length > 1) row.cells[1]!.colSpan = columns.length;
+      return row;
+    }),
   );
 }
 
