@@ -12,6 +12,7 @@ import {
 } from '@quantmon/shared';
 import { cursor, type HistoryDb } from '../../historian/src/database.js';
 import type { BucketFold } from './history-buckets.js';
+import { tagOf } from './topics.js';
 
 /**
  * The gateway's reads of the history database (written by the historian):
@@ -28,17 +29,21 @@ interface TopicTable {
   /** Column that selects the topic's subject, and its value, if any. */
   column?: string;
   value?: string;
+  /** A tag topic: the JSON column holding the update (`data`, or a rollup's `last`) and the tag. */
+  tag?: { json: string; key: string; value: string };
 }
 
 function tableOf(topic: Topic, resolution: Resolution): TopicTable {
   const strategy = topic.startsWith('strategy:') && topic !== 'strategy:*';
   const id = strategy ? topic.slice('strategy:'.length) : undefined;
+  const tag = tagOf(topic);
   if (topic === 'alerts') return { table: T.alertEvents };
   if (resolution === 'raw') {
     if (topic === 'system') return { table: T.systemSamples };
     return {
       table: T.scoreUpdates,
       ...(id !== undefined ? { column: 'strategy', value: id } : {}),
+      ...(tag ? { tag: { json: 'data', ...tag } } : {}),
     };
   }
   const table =
@@ -49,7 +54,12 @@ function tableOf(topic: Topic, resolution: Resolution): TopicTable {
       : resolution === '1m'
         ? T.scoreRollup1m
         : T.scoreRollup1h;
-  return { table, ...(id !== undefined ? { column: 'subject', value: id } : {}) };
+  // A bucket's tags are those of its last update (a strategy's tags rarely change).
+  return {
+    table,
+    ...(id !== undefined ? { column: 'subject', value: id } : {}),
+    ...(tag ? { tag: { json: 'last', ...tag } } : {}),
+  };
 }
 
 /**
@@ -62,6 +72,11 @@ function schemaOf(topic: Topic) {
 
 /** `and <column> = $n` when the topic names a subject; its parameter appended to `params`. */
 function subjectFilter(t: TopicTable, params: unknown[]): string {
+  if (t.tag) {
+    // The stored update's own tags (score updates carry them): `tag:desk=rates` topics.
+    params.push(t.tag.key, t.tag.value);
+    return `and ${t.tag.json}->'tags'->>$${params.length - 1} = $${params.length}`;
+  }
   if (!t.column) return '';
   params.push(t.value);
   return `and ${t.column} = $${params.length}`;
