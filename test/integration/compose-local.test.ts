@@ -4,8 +4,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { parse } from 'yaml';
+import { startEmbeddedPostgres, type LocalPostgres } from '../../scripts/embedded-postgres.js';
 import { NGINX_BIN } from '../helpers/nginx.js';
 import { freePort } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
@@ -20,10 +22,13 @@ import { startTestDns, type TestDns } from './compose-local-dns.js';
  * deploy/nginx.conf. `--scale gateway=3` is three gateways on 127.0.0.2-4
  * behind a stand-in for Docker's DNS. Each declared healthcheck is run as
  * declared. A wrong variable name, port, command or healthcheck in the
- * compose file fails here.
+ * compose file fails here. The `postgres` image is stood in for by an
+ * embedded PostgreSQL given the declared user, password and database, and
+ * its declared healthcheck (pg_isready) runs against it, so the historian
+ * runs too, and the gateway reads what it wrote.
  *
- * What is translated, and only this: host names (`redis` -> 127.0.0.1 and
- * its port), a replica's own address (a container's 127.0.0.1 and
+ * What is translated, and only this: host names (`redis` and `postgres` ->
+ * 127.0.0.1 and their ports), a replica's own address (a container's 127.0.0.1 and
  * LISTEN_HOST 0.0.0.0 -> the replica's loopback address), published ports
  * (-> free ports, as other work may hold 8080/8081 here), and in nginx.conf
  * the resolver address, the listen port and the paths of a root-less run.
@@ -114,6 +119,7 @@ describe.skipIf(why !== undefined)(
     const procs: ChildProcess[] = [];
     const dirs: string[] = [];
     let dns: TestDns | undefined;
+    let postgres: LocalPostgres | undefined;
     let services: Record<string, Service>;
     const running: Running[] = [];
     let lbPort = 0;
@@ -177,12 +183,57 @@ describe.skipIf(why !== undefined)(
       );
       const redisUrl = `redis://127.0.0.1:${redisPort}`;
 
+      // PostgreSQL: the declared user, password and database on an embedded
+      // server (not under mkdtemp: as root it runs as the postgres user).
+      const pgSvc = services['postgres'];
+      let pgPort = 0;
+      if (pgSvc) {
+        const e = pgSvc.environment ?? {};
+        const [user, password, db] = ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB'].map(
+          (k) => e[k],
+        );
+        expect([user, password, db], 'postgres: user, password and database declared').toEqual([
+          expect.stringMatching(/^\w+$/),
+          expect.any(String),
+          expect.stringMatching(/^\w+$/),
+        ]);
+        pgPort = await freePort();
+        const pgDir = join(tmpdir(), `quantmon-compose-pg-${process.pid}-${pgPort}`);
+        dirs.push(pgDir);
+        postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: pgPort });
+        const admin = new pg.Client({ connectionString: postgres.url });
+        await admin.connect();
+        await admin.query(
+          `create role ${user} login password '${password!.replaceAll("'", "''")}'`,
+        );
+        await admin.query(`create database ${db} owner ${user}`);
+        await admin.end();
+        const test = pgSvc.healthcheck?.test ?? [];
+        expect(test[0], 'postgres: healthcheck in CMD-SHELL form').toBe('CMD-SHELL');
+        let last = '';
+        await eventually(
+          () => {
+            const r = spawnSync('sh', ['-c', test[1]!], {
+              env: { PATH: process.env['PATH'] ?? '', PGHOST: '127.0.0.1', PGPORT: String(pgPort) },
+              encoding: 'utf8',
+              timeout: 5000,
+            });
+            last = `${r.status} ${r.stdout}${r.stderr}`;
+            return r.status === 0 ? true : undefined;
+          },
+          60_000,
+          `postgres healthcheck to pass (last: ${last})`,
+        );
+      }
+
       // Every quantmon service (built from this repository) whose dependencies are here.
       const image = entrypoint();
       const base = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' };
       for (const [name, svc] of Object.entries(services)) {
         if (svc.build === undefined) continue;
-        const deps = Object.keys(svc.depends_on ?? {}).filter((d) => d !== 'redis');
+        const deps = Object.keys(svc.depends_on ?? {}).filter(
+          (d) => d !== 'redis' && !(d === 'postgres' && postgres),
+        );
         if (deps.length > 0) {
           skipped.push(`${name} (needs ${deps.join(', ')})`);
           continue;
@@ -197,7 +248,9 @@ describe.skipIf(why !== undefined)(
         for (const addr of replicas) {
           const env: Record<string, string> = { ...base };
           for (const [k, v] of Object.entries(declared))
-            env[k] = v.replace('redis://redis:6379', redisUrl);
+            env[k] = v
+              .replace('redis://redis:6379', redisUrl)
+              .replace('@postgres:5432/', `@127.0.0.1:${pgPort}/`);
           expect(env['LISTEN_HOST'], `${name}: LISTEN_HOST`).toBe('0.0.0.0');
           env['LISTEN_HOST'] = addr;
           env[portVar!] = String(port);
@@ -289,12 +342,15 @@ describe.skipIf(why !== undefined)(
         }),
       );
       await dns?.close();
+      await postgres?.stop().catch(() => undefined);
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }, 60_000);
 
     it('runs every declared quantmon service healthy, the gateway three times', () => {
       const names = running.map((r) => r.name);
-      expect(new Set(names)).toEqual(new Set(['collector', 'scorer', 'alerter', 'gateway']));
+      expect(new Set(names)).toEqual(
+        new Set(['collector', 'scorer', 'alerter', 'gateway', 'historian']),
+      );
       expect(names.filter((n) => n === 'gateway')).toHaveLength(3);
       if (skipped.length > 0)
         process.stdout.write(`compose-local: not run here: ${skipped.join('; ')}\n`);
@@ -350,6 +406,32 @@ describe.skipIf(why !== undefined)(
       }
       expect(servers.size).toBeGreaterThan(1);
       expect(dns!.queries.get('gateway')).toBeGreaterThan(0);
+    });
+
+    it('writes history to the declared PostgreSQL, and the gateways read it back through the lb', async () => {
+      const collector = running.find((r) => r.name === 'collector')!;
+      const ts = Date.now();
+      const res = await fetch(`http://127.0.0.1:${collector.port}/v1/samples`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${TOKENS.INGEST_TOKENS}`,
+        },
+        body: JSON.stringify({ strategy: 'compose-h', ts, return: 0.02 }),
+      });
+      expect(res.status).toBe(202);
+      const url = `http://127.0.0.1:${lbPort}/api/export?kind=returns&id=compose-h&from=${ts - 1}&to=${ts + 1}&format=jsonl`;
+      const line = await eventually(
+        async () => {
+          const r = await fetch(url, { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } });
+          if (!r.ok) return undefined;
+          const text = (await r.text()).trim();
+          return text === '' ? undefined : text;
+        },
+        60_000,
+        'compose-h exported from PostgreSQL through the lb',
+      );
+      expect(JSON.parse(line)).toMatchObject({ strategy: 'compose-h', ts, return: 0.02 });
     });
   },
 );
