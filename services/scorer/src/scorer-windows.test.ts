@@ -127,3 +127,16 @@ describe('several windows per strategy', () => {
     expect(e.tags).toEqual({ desk: 'equities' });
   });
 });
+
+describe('wireMetrics', () => {
+  it('puts every metric on the wire in METRIC_NAMES order, as toMetricValue does', async () => {
+    const { wireMetrics } = await import('./strategy-windows.js');
+    const { toMetricValue } = await import('@quantmon/shared');
+    const v = Object.fromEntries(
+      METRIC_NAMES.map((n, i) => [n, i % 3 === 0 ? NaN : i % 5 === 0 ? -Infinity : i / 7]),
+    ) as MetricValues;
+    const wire = wireMetrics(v);
+    expect(Object.keys(wire)).toEqual([...METRIC_NAMES]);
+    for (const n of METRIC_NAMES) expect(wire[n]).toEqual(toMetricValue(v[n]));
+  });
+});

@@ -1,5 +1,4 @@
 import {
-  METRIC_NAMES,
   toMetricValue,
   type MetricValues,
   type ResolvedStrategy,
@@ -58,13 +57,44 @@ export class StrategyWindows {
     if (this.extra.length === 0) return undefined;
     const out: Record<string, WindowMetrics> = {};
     for (const { name, metrics } of this.extra) {
-      const values = metrics.valuesInto(scratch);
-      const m = {} as StrategyMetrics;
-      for (const n of METRIC_NAMES) m[n] = toMetricValue(values[n]);
-      out[name] = { count: metrics.count, metrics: m };
+      out[name] = { count: metrics.count, metrics: wireMetrics(metrics.valuesInto(scratch)) };
     }
     return out;
   }
+}
+
+const w = toMetricValue;
+
+/**
+ * A window's values on the wire, in METRIC_NAMES order. A literal (as
+ * blankMetricValues is) so every result shares one hidden class: this runs
+ * per extra window per update.
+ */
+export function wireMetrics(v: MetricValues): StrategyMetrics {
+  return {
+    cumulativeReturn: w(v.cumulativeReturn),
+    annualReturn: w(v.annualReturn),
+    annualVolatility: w(v.annualVolatility),
+    sharpeRatio: w(v.sharpeRatio),
+    downsideRisk: w(v.downsideRisk),
+    sortinoRatio: w(v.sortinoRatio),
+    maxDrawdown: w(v.maxDrawdown),
+    currentDrawdown: w(v.currentDrawdown),
+    calmarRatio: w(v.calmarRatio),
+    valueAtRisk: w(v.valueAtRisk),
+    conditionalValueAtRisk: w(v.conditionalValueAtRisk),
+    omegaRatio: w(v.omegaRatio),
+    tailRatio: w(v.tailRatio),
+    beta: w(v.beta),
+    alpha: w(v.alpha),
+    correlation: w(v.correlation),
+    trackingError: w(v.trackingError),
+    informationRatio: w(v.informationRatio),
+    winRate: w(v.winRate),
+    profitFactor: w(v.profitFactor),
+    recoveryFactor: w(v.recoveryFactor),
+    riskAdjustedReturn: w(v.riskAdjustedReturn),
+  };
 }
 
 /** Every window's count and time span, the main one first. */
