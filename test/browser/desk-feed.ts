@@ -10,7 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 
 /**
- * Score updates for many strategies written straight to the partitions'
+ * Score updates (with catalogue tags) for many strategies written straight to the partitions'
  * score streams (what the scorer writes), for the overview tests and
  * `npm run bench:dashboard`. Values are a deterministic function of the
  * strategy's index and the round: varied enough that every column sorts
@@ -52,8 +52,13 @@ export function deskScore(index: number, round: number, at = Date.now()): ScoreU
     weightDrift: null,
     receivedAt: at,
     computedAt: at,
+    // Catalogue tags, as the scorer copies them: four desks, three managers (grouping and filters).
+    tags: { desk: DESKS[index % DESKS.length]!, manager: MANAGERS[index % MANAGERS.length]! },
   };
 }
+
+const DESKS = ['rates', 'fx', 'credit', 'equities'] as const;
+const MANAGERS = ['kim', 'lee', 'ortiz'] as const;
 
 /** XADD the updates to their partitions' score streams and the latest-scores hashes, pipelined. */
 export async function writeScores(

@@ -222,6 +222,59 @@ describe('desk dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('filters the overview by tag and groups it by desk, each desk under its header', async () => {
+    // Its own round of updates (each strategy's tags: four desks, three managers), so it runs alone too.
+    const P = await partitions();
+    await writeScores(
+      redis,
+      keys,
+      P,
+      Array.from({ length: STRATEGIES }, (_, i) => deskScore(i, 1)),
+    );
+    const page = await open('viewer-tok', '');
+    await page.waitForFunction(
+      (n) => document.querySelector('#ov-count')?.textContent?.startsWith(`${n} of ${n}`),
+      STRATEGIES,
+    );
+    // The tag column, and a tag condition in the filter: one desk of four.
+    const shown = await cellTexts(page, 'tags');
+    expect(shown.length).toBeGreaterThan(5);
+    expect(shown.every((t) => /^desk=\w+ · manager=\w+$/.test(t))).toBe(true);
+    await page.fill('#ov-filter', 'desk=rates');
+    await page.waitForFunction(
+      (n) => document.querySelector('#ov-count')?.textContent?.startsWith(`${n / 4} of`),
+      STRATEGIES,
+    );
+    expect((await cellTexts(page, 'tags')).every((t) => t.startsWith('desk=rates'))).toBe(true);
+    await page.fill('#ov-filter', 'desk=fx manager=lee');
+    await page.waitForFunction(() =>
+      document.querySelector('#ov-count')?.textContent?.startsWith('50 of'),
+    );
+    // Group by desk: the choices come from the tags the strategies carry.
+    await page.fill('#ov-filter', '');
+    await page.selectOption('#ov-group', 'desk');
+    await page.waitForSelector('#ov-scroll .ov-row[data-kind="group"][data-group="credit"]');
+    const first = page.locator('#ov-scroll .ov-row[data-kind="group"]').first();
+    expect(await first.innerText()).toMatch(/^desk credit · 150 strategies( · \d+ alerting)?$/);
+    await shot(page, 'desk-overview-by-desk.png');
+    // Scrolled to the end: the last group is rates (groups in value order): its rows only.
+    await page.locator('#ov-scroll').evaluate((e) => (e.scrollTop = e.scrollHeight));
+    // Barrier: rows painted at the scrolled-to position.
+    await page.waitForFunction(() => {
+      const sc = document.querySelector('#ov-scroll') as HTMLElement;
+      return (
+        sc.scrollTop > 0 &&
+        [...sc.querySelectorAll<HTMLElement>('.ov-row')].some(
+          (r) => parseFloat(r.style.top) >= sc.scrollTop,
+        )
+      );
+    });
+    const tail = (await cellTexts(page, 'tags')).filter((t) => t !== '');
+    expect(tail.length).toBeGreaterThan(3);
+    expect(tail.every((t) => t.startsWith('desk=rates'))).toBe(true);
+    await page.close();
+  });
+
   it('hides Acknowledge from a viewer and the gateway refuses it with 403', async () => {
     const incidentId = await criticalIncident('desk-viewer');
     const page = await open('viewer-tok', `#incident/${incidentId}`);
