@@ -104,11 +104,18 @@ export async function alertPartition(deps: PartitionAlerterDeps, lease: Lease): 
     ...(deps.onForgotten ? { onForgotten: deps.onForgotten } : {}),
   });
   let nextHostSweep = 0;
+  let forgetting = false; // one forget queued at a time, however busy the engine is
   const forgetTimer = setInterval(() => {
-    engine.forget(plan).catch((err: unknown) => {
-      fenced(err);
-      log.warn({ err }, 'forget sweep failed, will retry');
-    });
+    if (!forgetting) {
+      forgetting = true;
+      engine
+        .forget(plan)
+        .catch((err: unknown) => {
+          fenced(err);
+          log.warn({ err }, 'forget sweep failed, will retry');
+        })
+        .finally(() => (forgetting = false));
+    }
     // The global latest-system hash: one sweeper, the owner of partition 0.
     const now = Date.now();
     if (lease.partition !== 0 || afterMs <= 0 || now < nextHostSweep) return;

@@ -128,11 +128,16 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     nextIdle = Date.now() + idleSweepIntervalMs(afterMs);
     await sweep.idle(Date.now());
   };
+  let sweeping = false; // one sweep queued at a time, however slow the batches are
   const timer = setInterval(() => {
-    serial(sweepTick).catch((err: unknown) => {
-      if (err instanceof FencedError) lease.lost(err.message);
-      else log.warn({ err }, 'forget sweep failed, will retry');
-    });
+    if (sweeping) return;
+    sweeping = true;
+    serial(sweepTick)
+      .catch((err: unknown) => {
+        if (err instanceof FencedError) lease.lost(err.message);
+        else log.warn({ err }, 'forget sweep failed, will retry');
+      })
+      .finally(() => (sweeping = false));
   }, RETIRE_POLL_MS);
   // Outside the turns: a read-only HSCAN of the latest-scores hash.
   if (afterMs > 0) {
