@@ -36,6 +36,8 @@ export interface SoakLoadCounts {
   status429: number;
   /** 503s and network errors: retried. */
   retried: number;
+  /** Samples of batches still refused when the run ended. */
+  abandoned: number;
   /** Strategy indexes that have had a sample (the churn's reach). */
   strategiesSeen: number;
   /** The live window's lowest index now. */
@@ -46,7 +48,7 @@ export interface SoakLoadCounts {
 const cfg = SoakLoadConfig.parse(JSON.parse(process.argv[2] ?? '{}'));
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const c = { accepted: 0, posts: 0, status429: 0, retried: 0 };
+const c = { accepted: 0, posts: 0, status429: 0, retried: 0, abandoned: 0 };
 let highest = -1;
 let cursor = 0;
 let seq = 0;
@@ -96,6 +98,12 @@ async function post(body: string, n: number): Promise<void> {
     if (status === 429) c.status429++;
     else if (status === 503 || status === -1) c.retried++;
     else throw new Error(`POST answered ${status}: ${text.slice(0, 200)}`);
+    // Once the run is over a batch still refused is given up (a pipeline far behind answers
+    // 429 until it caught up; the report says how far behind it was).
+    if (stopping) {
+      c.abandoned += n;
+      return;
+    }
     await sleep(200);
   }
 }

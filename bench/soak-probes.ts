@@ -4,7 +4,7 @@
  * counter, and the services' own bookkeeping figures on /metrics (tracked
  * and forgotten strategies and subjects, open WebSocket connections).
  */
-import { STREAM_MAXLEN, type Keys } from '@quantmon/shared';
+import { GROUPS, STREAM_MAXLEN, type Keys } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 
 export interface StreamUse {
@@ -147,4 +147,38 @@ export function streamBound(
     });
   }
   return out;
+}
+
+/**
+ * Entries not yet delivered to the scorer (strategy samples) and to the
+ * alerter (scores), summed over the partitions (XINFO GROUPS `lag`): a
+ * pipeline behind its load holds the backlog in its read batches, which
+ * shows as memory.
+ */
+export async function consumerLag(
+  redis: Redis,
+  keys: Keys,
+  partitions: number,
+): Promise<{ scorer: number; alerter: number }> {
+  const lagOf = async (key: string, group: string): Promise<number> => {
+    try {
+      const groups = (await redis.xinfo('GROUPS', key)) as unknown[][];
+      for (const g of groups) {
+        const f = new Map<string, unknown>();
+        for (let i = 0; i + 1 < g.length; i += 2) f.set(String(g[i]), g[i + 1]);
+        if (f.get('name') === group) return Number(f.get('lag')) || 0;
+      }
+    } catch {
+      // no stream yet
+    }
+    return 0;
+  };
+  let scorer = 0;
+  let alerter = 0;
+  for (let p = 0; p < partitions; p++) {
+    const pk = keys.partition(p);
+    scorer += await lagOf(pk.strategySamples, GROUPS.scorer);
+    alerter += await lagOf(pk.scores, GROUPS.alerter);
+  }
+  return { scorer, alerter };
 }

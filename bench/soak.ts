@@ -38,6 +38,7 @@ import { ask, child, healthy, servicesOf, waitLeased } from './pipeline-procs.js
 import { renderChart } from './soak-chart.js';
 import {
   bookkeeping,
+  consumerLag,
   keyCount,
   restartsCounted,
   stateBytes,
@@ -210,6 +211,8 @@ try {
     s.points.push([t, value]);
   };
   const tracked: [number, number][] = [];
+  /** [t, scorer lag, alerter lag]: how far behind the load the pipeline ran. */
+  const lags: [number, number, number][] = [];
   let streams: Awaited<ReturnType<typeof streamMemory>> = { bytes: 0, entries: 0, byKind: {} };
   const t0 = performance.now();
   for (let k = 0; ; k++) {
@@ -228,6 +231,8 @@ try {
     add('redis used_memory', false, t, used, 'streams grow until MAXLEN');
     add('redis rss', false, t, residentBytes(redisServer.proc().pid!), 'streams grow until MAXLEN');
     tracked.push([t, await trackedInRedis(redis, keys, partitions)]);
+    const lag = await consumerLag(redis, keys, partitions);
+    lags.push([t, lag.scorer, lag.alerter]);
     if (k % Math.max(1, Math.round(60 / every)) === 0) {
       const line = [...series.values()]
         .filter((s) => s.judged)
@@ -237,7 +242,8 @@ try {
         })
         .join(', ');
       console.log(
-        `  ${(t / 60).toFixed(1)} min: ${line}; Redis tracks ${tracked.at(-1)![1]} strategies`,
+        `  ${(t / 60).toFixed(1)} min: ${line}; Redis tracks ${tracked.at(-1)![1]} strategies; ` +
+          `behind: scorer ${lag.scorer}, alerter ${lag.alerter}`,
       );
     }
   }
@@ -262,7 +268,18 @@ try {
   console.log(
     `\nload: ${loadCounts.accepted.toLocaleString('en-US')} samples accepted in ${loadCounts.seconds.toFixed(0)} s ` +
       `(${(loadCounts.accepted / loadCounts.seconds).toFixed(0)}/s), ${loadCounts.strategiesSeen.toLocaleString('en-US')} strategy ids used, ` +
-      `${loadCounts.status429} answers 429, ${loadCounts.retried} retried (503 or refused)`,
+      `${loadCounts.status429} answers 429, ${loadCounts.retried} retried (503 or refused), ` +
+      `${loadCounts.abandoned} still refused at the end`,
+  );
+  const worst = lags.reduce((m, l) => (l[1] > m[1] ? l : m), [0, 0, 0]);
+  const behind = worst[1] > rate * 30;
+  console.log(
+    `backlog: the scorer was at most ${worst[1].toLocaleString('en-US')} samples behind ` +
+      `(at ${(worst[0] / 60).toFixed(1)} min), ${lags.at(-1)?.[1] ?? 0} at the end` +
+      (behind
+        ? `: more than 30 s of load, so the pipeline fell behind (a busy machine?) and its ` +
+          `read batches and pending state count in the memory figures`
+        : ''),
   );
   console.log(
     `Redis tracked strategies (latest-scores fields): ${trackedAt(warmup)} after warm-up, ` +
