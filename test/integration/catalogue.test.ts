@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ import {
 } from '../../services/scorer/src/metrics/index.js';
 import { metricDifferences } from '../../services/scorer/src/metrics/testing/close-to.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
-import { eventually, startService, type RunningService } from '../helpers/services.js';
+import { eventually, ROOT, startService, type RunningService } from '../helpers/services.js';
 
 /**
  * The strategy catalogue end to end (issue 15): a real scorer and gateway
@@ -147,6 +148,27 @@ describe('strategy catalogue', () => {
         computeMetrics(r('fx-eurusd').slice(-20), undefined, at(98_280, 20)),
       ),
     ).toEqual([]);
+    // The batch command, given the same catalogue and series, agrees with the live pipeline.
+    for (const [id, u] of [
+      ['fx-eurusd', fx],
+      ['eq-spy', eq],
+    ] as const) {
+      const input = join(dir, `${id}.json`);
+      writeFileSync(input, JSON.stringify({ returns: r(id) }));
+      const cli = spawnSync(
+        join(ROOT, 'node_modules/.bin/tsx'),
+        ['services/scorer/src/cli/metrics.ts', '--strategies', file, '--strategy', id, input],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      expect(cli.status, cli.stderr).toBe(0);
+      const batch = Object.fromEntries(
+        Object.entries(JSON.parse(cli.stdout) as Record<string, unknown>).map(([k, v]) => [
+          k,
+          fromMetricValue(v as never),
+        ]),
+      ) as MetricValues;
+      expect(metricDifferences(numeric(u.metrics), batch)).toEqual([]);
+    }
     expect(fx.tags).toEqual({ desk: 'fx', asset_class: 'fx' });
     expect(eq.tags).toEqual({ desk: 'equities' });
     expect(eq.windows).toBeUndefined();
