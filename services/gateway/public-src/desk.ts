@@ -115,6 +115,11 @@ export class Desk {
     this.overview.update(u);
   }
 
+  /** A strategy retired through DELETE /api/strategies/{id}. */
+  retired(strategy: string): void {
+    this.overview.remove(strategy);
+  }
+
   alerts(active: Iterable<AlertEvent>): void {
     this.active = [...active];
     this.overview.setAlerts(this.active);

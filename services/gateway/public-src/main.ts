@@ -78,6 +78,9 @@ function newestHost(): SystemSample | undefined {
   return [...state.system.values()].sort((a, b) => b.ts - a.ts)[0];
 }
 
+/** @quantmon/shared's RETIRED_RULE (the page imports types only from it, no runtime code). */
+const RETIRED_RULE = 'strategy_retired';
+
 function addEvent(pos: string, part: number, a: AlertEvent): void {
   if (state.events.some((e) => e.pos === pos && e.part === part)) return;
   state.events.push({ pos, part, a });
@@ -124,6 +127,12 @@ function onFrame(f: ServerFrame): void {
       desk.alerts(state.active.values());
       addEvent(f.pos, f.part ?? 0, f.data);
       scheduleAudit(300);
+      // A retirement (docs/operations.md): the strategy leaves the overview at once.
+      if (f.data.rule === RETIRED_RULE && f.data.subject.startsWith('strategy/')) {
+        const id = f.data.subject.slice('strategy/'.length);
+        state.scores.delete(id);
+        desk.retired(id);
+      }
       break;
     default:
       return;

@@ -118,6 +118,13 @@ export class Overview {
     this.schedule();
   }
 
+  /** A retired strategy (its strategy_retired event): its row goes. */
+  remove(id: string): void {
+    if (!this.rows.delete(id)) return;
+    this.orderStale = true;
+    this.schedule();
+  }
+
   /** The active alerts changed: recount per strategy. */
   setAlerts(active: Iterable<AlertEvent>): void {
     const counts = alertCounts(active);
