@@ -149,7 +149,10 @@ export function compileDerived(list: readonly DerivedMetric[]): CompiledDerived 
     names: compiled.map((c) => c.name),
     evaluate(update) {
       const ctx: Ctx = { update, out: {} };
-      for (const { name, expr } of compiled) ctx.out[name] = expr.evaluate(ctx);
+      for (let i = 0; i < compiled.length; i++) {
+        const { name, expr } = compiled[i]!;
+        ctx.out[name] = expr.evaluate(ctx);
+      }
       return ctx.out;
     },
   };

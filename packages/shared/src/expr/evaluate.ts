@@ -84,6 +84,28 @@ function build<C>(e: Expr, resolve: NameResolver<C>, names: Set<string>): Evalua
     case 'call': {
       const args = e.args.map((a) => build(a, resolve, names));
       const fn = functions[e.fn];
+      // The common shapes without an argument array per call (the scorer runs these per update).
+      const [a0, a1] = args;
+      if (args.length === 1 && a0) {
+        const one = unary[e.fn];
+        if (one) {
+          return (c) => {
+            const x = a0(c);
+            return x === null ? null : one(x);
+          };
+        }
+      }
+      if (args.length === 2 && a0 && a1) {
+        const two = pair[e.fn];
+        if (two) {
+          return (c) => {
+            const x = a0(c);
+            if (x === null) return null;
+            const y = a1(c);
+            return y === null ? null : two(x, y);
+          };
+        }
+      }
       return (c) => {
         const xs: number[] = [];
         for (const a of args) {
@@ -109,6 +131,19 @@ const binary: Record<Extract<Expr, { t: 'bin' }>['op'], (x: number, y: number) =
   '>=': (x, y) => (x >= y ? 1 : 0),
   '==': (x, y) => (x === y ? 1 : 0),
   '!=': (x, y) => (x !== y ? 1 : 0),
+};
+
+const unary: Partial<Record<Extract<Expr, { t: 'call' }>['fn'], (x: number) => Value>> = {
+  abs: (x) => Math.abs(x),
+  sqrt: (x) => (x < 0 ? null : Math.sqrt(x)),
+  log: (x) => (x <= 0 ? null : Math.log(x)),
+  exp: (x) => Math.exp(x),
+};
+
+const pair: Partial<Record<Extract<Expr, { t: 'call' }>['fn'], (x: number, y: number) => Value>> = {
+  pow: (x, y) => num(Math.pow(x, y)),
+  min: (x, y) => Math.min(x, y),
+  max: (x, y) => Math.max(x, y),
 };
 
 const functions: Record<Extract<Expr, { t: 'call' }>['fn'], (xs: number[]) => Value> = {
