@@ -1,8 +1,9 @@
 /**
  * bench/soak.ts's PNG: memory over time. The top panel is each series in
- * MiB; the bottom one each series relative to its value at a third of the
- * run (the table's reference), from the end of warm-up on, with the limit
- * drawn: a flat line inside the band is what the soak asks for.
+ * MiB; the bottom one each series' running median relative to its value
+ * at a third of the run (the table's reference), from the end of warm-up
+ * on, with the limit drawn: a flat line inside the band is what the soak
+ * asks for.
  */
 import { Canvas, type Rgb } from './soak-png.js';
 import type { Row, Series } from './soak-memory.js';
@@ -49,6 +50,20 @@ interface Panel {
   yMax: number;
 }
 
+/** Each point replaced by the median of the points within `half` seconds of it. */
+export function runningMedian(
+  points: readonly [number, number][],
+  half: number,
+): [number, number][] {
+  return points.map(([t]) => {
+    const v = points
+      .filter(([u]) => Math.abs(u - t) <= half)
+      .map(([, b]) => b)
+      .sort((a, b) => a - b);
+    return [t, v[v.length >> 1]!];
+  });
+}
+
 export function renderChart(input: ChartInput): Buffer {
   const W = 1500;
   const H = 1000;
@@ -62,7 +77,7 @@ export function renderChart(input: ChartInput): Buffer {
   const inBytes = input.series.filter((s) => s.unit === undefined);
   const max = Math.max(1, ...inBytes.flatMap((s) => s.points.map(([, b]) => b / mib)));
   const top: Panel = { x: left, y: 70, w: right - left, h: 480, yMin: 0, yMax: max * 1.08 };
-  const bottom: Panel = { x: left, y: 640, w: right - left, h: 280, yMin: -15, yMax: 15 };
+  const bottom: Panel = { x: left, y: 640, w: right - left, h: 280, yMin: -20, yMax: 20 };
   const xOf = (p: Panel, sec: number): number => p.x + (sec / 60 / minutes) * p.w;
   const yOf = (p: Panel, v: number): number =>
     p.y + p.h - ((Math.min(p.yMax, Math.max(p.yMin, v)) - p.yMin) / (p.yMax - p.yMin)) * p.h;
@@ -98,6 +113,7 @@ export function renderChart(input: ChartInput): Buffer {
 
   axes(top, 'MiB', (v) => v.toFixed(v < 10 ? 1 : 0));
   axes(bottom, '% OF 1/3', (v) => `${v > 0 ? '+' : ''}${v.toFixed(0)}`);
+  c.text(bottom.x + 8, bottom.y - 26, 'RUNNING MEDIAN, RELATIVE TO THE FITTED VALUE AT 1/3', MARK);
   // The limit's band on the relative panel.
   for (const v of [input.limitPct, -input.limitPct]) {
     c.line(bottom.x, yOf(bottom, v), bottom.x + bottom.w, yOf(bottom, v), [220, 60, 60], 1, 10);
@@ -112,18 +128,25 @@ export function renderChart(input: ChartInput): Buffer {
   input.series.forEach((s, i) => {
     const col = PALETTE[i % PALETTE.length]!;
     const row = input.rows.find((r) => r.name === s.name);
-    const plot = (p: Panel, v: (b: number) => number, from: number): void => {
+    const plotPoints = (
+      p: Panel,
+      points: readonly [number, number][],
+      v: (b: number) => number,
+      from: number,
+    ): void => {
       let prev: [number, number] | undefined;
-      for (const [t, b] of s.points) {
+      for (const [t, b] of points) {
         if (t < from) continue;
         const pt: [number, number] = [xOf(p, t), yOf(p, v(b))];
         if (prev) c.line(prev[0], prev[1], pt[0], pt[1], col, 2);
         prev = pt;
       }
     };
-    if (s.unit === undefined) plot(top, (b) => b / mib, 0);
+    if (s.unit === undefined) plotPoints(top, s.points, (b) => b / mib, 0);
     if (row && Number.isFinite(row.third) && row.third > 0) {
-      plot(bottom, (b) => ((b - row.third) / row.third) * 100, input.warmupSeconds);
+      // A running median (a fifteenth of the run) here: the trend, not the GC sawtooth.
+      const smooth = runningMedian(s.points, input.runSeconds / 30);
+      plotPoints(bottom, smooth, (b) => ((b - row.third) / row.third) * 100, input.warmupSeconds);
     }
     // Legend: name, growth, verdict.
     const ly = 80 + i * 56;
