@@ -97,3 +97,11 @@ describe('AlerterCore forgetting', () => {
     expect(c.lastSeen.has('host/h1')).toBe(false);
   });
 });
+
+describe('the strategy_retired rule name', () => {
+  it('is reserved: a rules file cannot define it', () => {
+    expect(() =>
+      compileRules({ rules: { [RETIRED_RULE]: { metric: 'sharpeRatio', threshold: 1 } } }, 0),
+    ).toThrow(/strategy_retired.*reserved/s);
+  });
+});

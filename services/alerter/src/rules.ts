@@ -1,4 +1,4 @@
-import type { AlertLabels, AlertLevel, RuleOrigin } from '@quantmon/shared';
+import { RETIRED_RULE, type AlertLabels, type AlertLevel, type RuleOrigin } from '@quantmon/shared';
 import { DEFAULT_INHIBIT, DEFAULT_RULE_SPECS, RATIO_MIN_OBSERVATIONS } from './default-rules.js';
 import { DEFAULT_FLAP, type FlapPolicy } from './flap-detector.js';
 import type { ForecastPolicy } from './forecast.js';
@@ -158,9 +158,13 @@ export function compileRules(file: unknown, noDataDefaultMs: number): RuleSet {
   if (NO_DATA_RULE in entries) {
     issues.push({ rule: NO_DATA_RULE, field: '', message: 'reserved: configure it under noData' });
   }
+  if (RETIRED_RULE in entries) {
+    const message = 'reserved: the event recording DELETE /api/strategies/{id}';
+    issues.push({ rule: RETIRED_RULE, field: '', message });
+  }
   const names = new Set([...Object.keys(DEFAULT_RULE_SPECS), ...Object.keys(entries)]);
   for (const name of names) {
-    if (name === NO_DATA_RULE) continue;
+    if (name === NO_DATA_RULE || name === RETIRED_RULE) continue;
     const base = DEFAULT_RULE_SPECS[name];
     const own = RulePatch.safeParse(entries[name] ?? {});
     if (!own.success) {
