@@ -11,6 +11,13 @@ export class Subscriptions<C> {
   private readonly byClient = new Map<C, Set<Topic>>();
   /** Tag topics with subscribers: while 0, a broadcast looks up no tag. */
   private tagTopics = 0;
+  /**
+   * Per client, the number of the last tagged broadcast it was given: a
+   * client in several matching sets gets the frame once, with no set built
+   * per frame.
+   */
+  private readonly stamps = new Map<C, number>();
+  private stamp = 0;
 
   /** How many topics `client` would hold after subscribing to `topics`. */
   countAfter(client: C, topics: readonly Topic[]): number {
@@ -56,6 +63,7 @@ export class Subscriptions<C> {
     const mine = this.byClient.get(client);
     if (mine) this.unsubscribe(client, [...mine]);
     this.byClient.delete(client);
+    this.stamps.delete(client);
   }
 
   topicsOf(client: C): ReadonlySet<Topic> {
@@ -109,19 +117,21 @@ export class Subscriptions<C> {
 
   /** forEachAudience for a strategy frame when tag topics have subscribers: dedupes across sets. */
   private forEachTagged(topic: Topic, fn: (client: C) => void, tags: FrameTags): number {
-    const seen = new Set<C>();
+    const stamp = ++this.stamp;
+    let n = 0;
     const visit = (set: Set<C> | undefined): void => {
       if (!set) return;
       for (const c of set) {
-        if (seen.has(c)) continue;
-        seen.add(c);
+        if (this.stamps.get(c) === stamp) continue;
+        this.stamps.set(c, stamp);
         fn(c);
+        n++;
       }
     };
     visit(this.byTopic.get(topic));
     visit(this.byTopic.get('strategy:*'));
     for (const key in tags) visit(this.byTopic.get(tagTopic(key, tags[key]!)));
-    return seen.size;
+    return n;
   }
 
   get clientCount(): number {
