@@ -31,7 +31,29 @@ const metricNames = new Set<string>(METRIC_NAMES);
 
 /** Every metric a rule may name, for error messages and docs. */
 export function knownMetrics(): string[] {
-  return [...METRIC_NAMES, ...SCORE_METRICS, 'weightDrift', 'derived.<name>', ...SYSTEM_METRICS];
+  return [
+    ...METRIC_NAMES,
+    ...SCORE_METRICS,
+    'weightDrift',
+    'derived.<name>',
+    '<metric>@<window>',
+    ...SYSTEM_METRICS,
+  ];
+}
+
+const WINDOWED = /^([A-Za-z]+)@([A-Za-z0-9_.-]{1,32})$/;
+
+/**
+ * A metric over one of the strategy's extra catalogue windows
+ * (`sharpeRatio@60`: the update's `windows["60"]`). The window name is not
+ * checked against the catalogue (it has its own file and reload): an update
+ * without that window is not judged, as a metric with too few observations
+ * is not.
+ */
+function windowed(metric: string): { name: MetricName; window: string } | undefined {
+  const m = WINDOWED.exec(metric);
+  if (!m || !metricNames.has(m[1]!)) return undefined;
+  return { name: m[1] as MetricName, window: m[2]! };
 }
 
 /**
@@ -49,6 +71,7 @@ function derivedName(metric: string): string | undefined {
 export function metricSource(metric: string): Source | undefined {
   if (metricNames.has(metric) || metric === 'weightDrift') return 'score';
   if (derivedName(metric) !== undefined) return 'score';
+  if (windowed(metric) !== undefined) return 'score';
   if ((SCORE_METRICS as readonly string[]).includes(metric)) return 'score';
   if (SYSTEM_METRICS.includes(metric)) return 'system';
   return undefined;
@@ -78,6 +101,15 @@ export function metricReader(metric: string, transform: Transform): Reader {
   }
   if (metric === 'weightDrift') {
     return (input) => (input.kind === 'score' ? finite(input.update.weightDrift) : undefined);
+  }
+  const w = windowed(metric);
+  if (w !== undefined) {
+    // minObservations counts the window's own observations.
+    return (input, minObs) => {
+      if (input.kind !== 'score') return undefined;
+      const win = input.update.windows?.[w.window];
+      return win && win.count >= minObs ? finite(fromMetricValue(win.metrics[w.name])) : undefined;
+    };
   }
   const derived = derivedName(metric);
   if (derived !== undefined) {
@@ -116,8 +148,9 @@ export type RangeReader = (
  * (its values then mix judged and unjudged states: the latest is used alone).
  */
 export function spanReader(metric: string, transform: Transform): RangeReader | undefined {
-  // A span keeps no extremes of derived metrics: their rules judge the latest value.
+  // A span keeps no extremes of derived metrics or extra windows: their rules judge the latest value.
   if (metricSource(metric) !== 'score' || derivedName(metric) !== undefined) return undefined;
+  if (windowed(metric) !== undefined) return undefined;
   const field = metric as SpanField;
   const countless = metric === 'weightDrift'; // judged whatever the window holds, as metricReader does
   return (input, minObs) => {
