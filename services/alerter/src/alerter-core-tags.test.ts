@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AlerterCore, type Transition } from './alerter-core.js';
+import { alertmanagerLabels } from './notifier/alertmanager-payload.js';
 import { describeRules } from './rules-in-force.js';
 import { compileRules, RulesError } from './rules.js';
 import { scoreInput } from './testing-inputs.js';
@@ -28,6 +29,16 @@ describe('AlerterCore with strategy tags', () => {
       rule: 'var_exceeded',
       state: 'firing',
       labels: { desk: 'rates', manager: 'desk-head', team: 'risk' },
+    });
+    // Alertmanager gets them as labels too, its own (strategy, severity...) kept.
+    expect(alertmanagerLabels(e!)).toEqual({
+      desk: 'rates',
+      manager: 'desk-head',
+      team: 'risk',
+      alertname: 'var_exceeded',
+      severity: 'critical',
+      rule: 'var_exceeded',
+      strategy: 'r1',
     });
   });
 
