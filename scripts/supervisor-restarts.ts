@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { keysFor } from '../packages/shared/src/keys.js';
-import { createRedis, type RedisTarget } from '../packages/shared/src/redis.js';
+import { createRedis, waitReady, type RedisTarget } from '../packages/shared/src/redis.js';
 import {
   SupervisorRestart,
   supervisorRestartField,
@@ -80,7 +80,10 @@ export async function openRestartLog(opts: RestartLogOptions): Promise<RestartLo
     if (!failing) opts.onError(`restart not recorded in Redis: ${(err as Error).message}`);
     failing = true;
   };
-  await clearHost(redis, key, opts.host).catch(failed);
+  // Fail-fast (no offline queue: a restart never waits on Redis), so wait until it is connected.
+  await waitReady(redis, 10_000)
+    .then(() => clearHost(redis, key, opts.host))
+    .catch(failed);
   let closing: Promise<void> | undefined;
   return {
     record(e) {
