@@ -96,9 +96,16 @@ export class AlertEngine {
   forget(plan: ForgetPlan): Promise<void> {
     return this.run(async (core, now) => {
       for (const batch of await plan.pick(core, now)) {
+        const seen = [...batch.subjects].map((s) => [s, core.lastSeen.get(s)] as const);
         const ts = core.forget(batch.subjects, batch.why, now);
+        try {
+          await this.commit(core, ts, now);
+        } catch (err) {
+          // Not written (the incidents re-sync from Redis): keep the clocks so the next sweep retries.
+          for (const [s, t] of seen) if (t !== undefined) core.lastSeen.set(s, t);
+          throw err;
+        }
         for (const s of batch.subjects) this.seen.delete(s);
-        await this.commit(core, ts, now);
         await plan.done(batch);
       }
     });
