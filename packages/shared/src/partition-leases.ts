@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Keys, PartitionOwner } from './keys.js';
 import type { Logger } from './logger.js';
@@ -258,6 +259,7 @@ function startTerm(
   epoch: number,
 ): Term {
   const controller = new AbortController();
+  setMaxListeners(1_000, controller.signal); // the term's loops and sleeps all listen to it
   const stop = (): void => controller.abort();
   opts.signal.addEventListener('abort', stop, { once: true });
   const lease: Lease = {

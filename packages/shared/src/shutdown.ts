@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from './logger.js';
 
 type Closer = () => Promise<void> | void;
@@ -15,7 +16,12 @@ export class Shutdown {
   constructor(
     private readonly log: Logger,
     private readonly deadlineMs: number,
-  ) {}
+  ) {
+    // Every partition term and every sleeping loop listens to this signal at
+    // once (P terms of 8+ on one replica): Node's default of 10 would warn
+    // about a leak that is not one. Listeners are removed when they end.
+    setMaxListeners(1_000, this.controller.signal);
+  }
 
   /** Aborted when shutdown begins: loops watch it to stop reading. */
   get signal(): AbortSignal {
