@@ -1,4 +1,4 @@
-import type { StrategySample } from '@quantmon/shared';
+import { emptyCatalogue, type StrategySample } from '@quantmon/shared';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_OPTIONS } from './metrics/index.js';
 import { ScorerCore } from './scorer-core.js';
@@ -27,6 +27,15 @@ describe('ScorerCore forgetting', () => {
     expect(core.strategyCount).toBe(0);
     expect(core.forget('back')).toBe(false);
     expect(core.apply('20-0', sample('back', 20), 0)?.count).toBe(1);
+  });
+
+  it('drops a forgotten strategy from the catalogue memo (churned ids must not pile up there)', () => {
+    const catalogue = emptyCatalogue(DEFAULT_METRICS_OPTIONS);
+    const core = new ScorerCore(DEFAULT_METRICS_OPTIONS, catalogue);
+    for (let k = 0; k < 100; k++) core.apply(`${k + 1}-0`, sample(`churn-${k}`, k), 0);
+    expect(catalogue.memo.size).toBe(100);
+    for (let k = 0; k < 100; k++) core.forget(`churn-${k}`);
+    expect(catalogue.memo.size).toBe(0);
   });
 
   it('treats a redelivered old entry of a forgotten strategy as a duplicate, not a new window', () => {

@@ -1,5 +1,6 @@
 import {
   emptyCatalogue,
+  forgetResolved,
   METRIC_NAMES,
   resolveStrategy,
   toMetricValue,
@@ -170,6 +171,7 @@ export class ScorerCore {
    * starts a new, empty one. True when it was held.
    */
   forget(strategy: string): boolean {
+    forgetResolved(this.catalogue, strategy);
     return this.strategies.delete(strategy);
   }
 

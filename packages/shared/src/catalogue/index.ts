@@ -23,6 +23,7 @@ export {
   CatalogueError,
   compileCatalogue,
   emptyCatalogue,
+  forgetResolved,
   periodsFromInterval,
   perPeriod,
   resolveStrategy,

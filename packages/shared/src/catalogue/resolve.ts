@@ -190,6 +190,14 @@ function windowOf(w: WindowSpec, mainCount: number, intervalMs?: number): Resolv
  * versus interval, riskFree versus riskFreeAnnual, requiredReturn versus
  * requiredReturnAnnual.
  */
+/**
+ * Drop `id` from the memo: a service that forgets a strategy (idle, retired)
+ * calls it, or the memo would keep every churned-out id until its cap.
+ */
+export function forgetResolved(catalogue: Catalogue, id: string): void {
+  catalogue.memo.delete(id);
+}
+
 export function resolveStrategy(catalogue: Catalogue, id: string): ResolvedStrategy {
   const hit = catalogue.memo.get(id);
   if (hit) return hit;
@@ -261,8 +269,9 @@ export function resolveStrategy(catalogue: Catalogue, id: string): ResolvedStrat
   Object.freeze(resolved.tags);
   Object.freeze(resolved.windows);
   Object.freeze(resolved);
-  // Bounded: a flood of one-off ids must not grow the memo forever.
-  if (catalogue.memo.size >= 100_000) catalogue.memo.clear();
+  // Bounded: a flood of one-off ids (API lookups, churn) must not grow the
+  // memo forever; a cleared memo only costs a re-resolution per id.
+  if (catalogue.memo.size >= 20_000) catalogue.memo.clear();
   catalogue.memo.set(id, resolved);
   return resolved;
 }
