@@ -28,5 +28,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most files wait on servers, not the CPU: vitest's default (cores - 1) is one file at a time on 2 cores.
+    maxWorkers: 2,
   },
 });
