@@ -29,6 +29,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // Most files wait on servers, not the CPU: vitest's default (cores - 1) is one file at a time on 2 cores.
-    maxWorkers: 2,
+    maxWorkers: 3,
   },
 });
