@@ -16,6 +16,7 @@ import {
 import type { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { removeAdminDocument } from './admin-document.js';
 import { writeAudit } from './audit-log.js';
 import { callerName } from './auth.js';
 import { readBody } from './rules-admin-route.js';
@@ -80,26 +81,24 @@ export function catalogueRoutes(opts: CatalogueRouteOptions): Route {
       return true;
     }
     if (req.method === 'PUT') return putCatalogue(opts, req, res);
-    if (req.method === 'DELETE') {
-      const before = await readCatalogueDoc(redis, keys).catch(() => undefined);
-      if (!before) {
-        sendJson(res, 404, { error: 'no catalogue set through the API' });
-        return true;
-      }
-      await redis.del(keys.catalogueDoc);
-      const by = callerName(req);
-      await writeAudit(redis, keys, {
-        kind: 'catalogue-changed',
-        at: Date.now(),
-        by,
-        version: before.version,
-        removed: true,
-        changes: catalogueChanges(before.catalogue, {}),
-      });
-      log.info({ by, version: before.version }, 'catalogue document removed');
-      sendJson(res, 200, { removed: true, version: before.version });
-      return true;
-    }
+    if (req.method === 'DELETE')
+      return removeAdminDocument(
+        {
+          redis,
+          keys,
+          log,
+          key: keys.catalogueDoc,
+          kind: 'catalogue-changed',
+          what: 'catalogue',
+          read: async () => {
+            const d = await readCatalogueDoc(redis, keys);
+            return d && { version: d.version, body: d.catalogue };
+          },
+          changes: (before) => catalogueChanges(before, {}),
+        },
+        req,
+        res,
+      );
     return false;
   };
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 // The alerter's own loader validates: the gateway accepts exactly what an alerter would load.
 import { compileRules, RulesError } from '../../alerter/src/rules.js';
 import { readRulesDoc, RulesDocument } from '../../alerter/src/rules-store.js';
+import { removeAdminDocument } from './admin-document.js';
 import { writeAudit } from './audit-log.js';
 import { callerName } from './auth.js';
 
@@ -49,26 +50,24 @@ export function rulesAdminRoute(redis: Redis, keys: Keys, log: Logger): Route {
     }
     if (url.pathname !== '/api/rules') return false;
     if (req.method === 'PUT') return putRules(redis, keys, req, res, log);
-    if (req.method === 'DELETE') {
-      const before = await readRulesDoc(redis, keys).catch(() => undefined);
-      if (!before) {
-        sendJson(res, 404, { error: 'no rules set through the API' });
-        return true;
-      }
-      await redis.del(keys.rulesDoc);
-      const by = callerName(req);
-      await writeAudit(redis, keys, {
-        kind: 'rules-changed',
-        at: Date.now(),
-        by,
-        version: before.version,
-        removed: true,
-        changes: ruleChanges(before.rules, {}),
-      });
-      log.info({ by, version: before.version }, 'rules document removed');
-      sendJson(res, 200, { removed: true, version: before.version });
-      return true;
-    }
+    if (req.method === 'DELETE')
+      return removeAdminDocument(
+        {
+          redis,
+          keys,
+          log,
+          key: keys.rulesDoc,
+          kind: 'rules-changed',
+          what: 'rules',
+          read: async () => {
+            const d = await readRulesDoc(redis, keys);
+            return d && { version: d.version, body: d.rules };
+          },
+          changes: (before) => ruleChanges(before, {}),
+        },
+        req,
+        res,
+      );
     return false; // GET /api/rules: rules-route.ts
   };
 }
