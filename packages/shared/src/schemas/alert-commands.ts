@@ -105,6 +105,20 @@ export const AlertCommand = z.discriminatedUnion('type', [
 ]);
 export type AlertCommand = z.infer<typeof AlertCommand>;
 
+/** An admin set (`version` > 0) or removed (`removed`) a document through the API (rules, catalogue). */
+function documentChanged<K extends string>(kind: K) {
+  return z.strictObject({
+    kind: z.literal(kind),
+    at: EpochMs,
+    by: z.string().min(1),
+    version: z.number().int().nonnegative(),
+    removed: z.boolean().optional(),
+    /** What the change added, changed or removed against the document before. */
+    changes: z.array(z.string().max(256)).max(200),
+    comment: z.string().max(1024).optional(),
+  });
+}
+
 /**
  * One change made by an operator through the gateway, on the audit stream
  * (public contract, additive): who did it (`by`: the gateway token's name,
@@ -128,27 +142,11 @@ export const AuditEvent = z.discriminatedUnion('kind', [
     silence: Silence,
   }),
   /** Additive (issue 15): an admin set or removed the strategy catalogue through PUT/DELETE /api/catalogue. */
-  z.strictObject({
-    kind: z.literal('catalogue-changed'),
-    at: EpochMs,
-    by: z.string().min(1),
-    version: z.number().int().nonnegative(),
-    removed: z.boolean().optional(),
-    /** Strategy ids and patterns added (+), changed (~) or removed (-) against the document before. */
-    changes: z.array(z.string().max(256)).max(200),
-    comment: z.string().max(1024).optional(),
-  }),
+  /** `changes`: strategy ids and patterns added (+), changed (~) or removed (-) against the document before. */
+  documentChanged('catalogue-changed'),
   /** Additive (issue 13): an admin set (`version` > 0) or removed (`removed`) the rules document through PUT/DELETE /api/rules. */
-  z.strictObject({
-    kind: z.literal('rules-changed'),
-    at: EpochMs,
-    by: z.string().min(1),
-    version: z.number().int().nonnegative(),
-    removed: z.boolean().optional(),
-    /** Rules added, changed or removed against the document (or defaults) before. */
-    changes: z.array(z.string().max(256)).max(200),
-    comment: z.string().max(1024).optional(),
-  }),
+  /** `changes`: rules added, changed or removed against the document (or defaults) before. */
+  documentChanged('rules-changed'),
   /**
    * Additive (issue 14): an admin retired a strategy through DELETE
    * /api/strategies/{id}: its windows, latest state and open incidents go.
