@@ -243,6 +243,8 @@ describe('strategy catalogue', () => {
       await api('GET', '/api/catalogue/resolve?strategy=fx-eurusd', 'operator-token')
     ).json()) as { params: { periodsPerYear: number } };
     expect(resolved.params.periodsPerYear).toBe(12);
+    // The scorer's internal rebuild fingerprint stays internal.
+    expect(resolved).not.toHaveProperty('paramsKey');
     const openapi = (await (await api('GET', '/api/openapi.json', 'operator-token')).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };

@@ -103,6 +103,13 @@ export interface Keys {
   readonly rulesDoc: string;
   /** CatalogueDocument JSON: the strategy catalogue set through the gateway's admin API; when present every service uses it instead of STRATEGIES_FILE. */
   readonly catalogueDoc: string;
+  /**
+   * Hash ts (ms) -> return of one benchmark named in the catalogue, and its
+   * sorted set of ts (the oldest trimmed past a cap): the collector fills a
+   * strategy's missing benchmarkReturn from it (benchmark-fill.ts). Both on
+   * the benchmark's own hash tag.
+   */
+  benchmarkReturns(benchmark: string): { returns: string; index: string };
 }
 
 export function keysFor(prefix: string): Keys {
@@ -149,6 +156,10 @@ export function keysFor(prefix: string): Keys {
     supervisorRestarts: k('supervisor:restarts'),
     rulesDoc: k('alerter:rules-doc'),
     catalogueDoc: k('catalogue:doc'),
+    benchmarkReturns: (b) => ({
+      returns: k(`benchmark:{bench-${b}}:returns`),
+      index: k(`benchmark:{bench-${b}}:index`),
+    }),
   };
 }
 

@@ -7,6 +7,7 @@ import {
   createRegistry,
   ensurePartitionCount,
   keysFor,
+  LiveCatalogue,
   loadCollectorConfig,
   loadOrExit,
   PartitionCountMismatch,
@@ -19,6 +20,7 @@ import {
 } from '@quantmon/shared';
 import { Counter } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
+import { BenchmarkReturns } from './benchmark-returns.js';
 import { HostSampler } from './host-sampler.js';
 import { handleIngest } from './ingest.js';
 import { WriteCoalescer } from './write-coalescer.js';
@@ -87,6 +89,21 @@ const partitions = await ensurePartitionCount(redis, keys, config.partitions).ca
   },
 );
 
+// The catalogue's benchmarks: a strategy's missing benchmarkReturn is filled at ingest (benchmark-fill.ts).
+const catalogue = await LiveCatalogue.start({
+  ...{ redis, keys, file: config.strategiesFile, log: log.child({ module: 'catalogue' }) },
+}).catch((err: Error) => {
+  process.stderr.write(
+    `collector: strategy catalogue ${config.strategiesFile}:\n  ${err.message}\n`,
+  );
+  process.exit(78); // EX_CONFIG
+});
+shutdown.register('catalogue', () => catalogue.close());
+const benchmarks = new BenchmarkReturns({
+  ...{ redis: ingestRedis, keys, catalogue },
+  idleForgetAfterMs: config.idleForgetAfterMs,
+});
+
 registerPipelineGauges(registry, () =>
   readPipelineBacklog(redis, keys, partitions, config.bullPrefix),
 );
@@ -133,7 +150,12 @@ const server = await startHttpServer({
           log,
           maxBatch: config.ingestMaxBatch,
           maxBytes: config.ingestMaxBytes,
-          write: (samples) => coalescer.submit(samples),
+          write: async (samples) => {
+            const filled = await benchmarks.fill(samples);
+            const result = await coalescer.submit(filled);
+            await benchmarks.record(filled, result);
+            return result;
+          },
           backpressure: () => lagGate.check(),
           onAccepted: (r) => {
             ingested.inc({ outcome: 'written' }, r.accepted - r.late);

@@ -61,7 +61,27 @@ export function catalogueRoutes(opts: CatalogueRouteOptions): Route {
         return true;
       }
       const loaded = await inForce(opts, res);
-      if (loaded) sendJson(res, 200, resolveStrategy(loaded.catalogue, id.data));
+      if (loaded) {
+        // paramsKey is the scorer's rebuild fingerprint: internal, not part of the answer.
+        const {
+          id: strategy,
+          displayName,
+          benchmark,
+          tags,
+          params,
+          windows,
+          matched,
+        } = resolveStrategy(loaded.catalogue, id.data);
+        sendJson(res, 200, {
+          id: strategy,
+          displayName,
+          benchmark,
+          tags,
+          params,
+          windows,
+          matched,
+        });
+      }
       return true;
     }
     if (url.pathname !== '/api/catalogue') return false;

@@ -88,7 +88,11 @@ export const CatalogueEntry = z
     window: WindowCount.optional(),
     /** The main window by time too: samples older than this before the latest leave it. */
     windowTime: Duration.optional(),
-    /** The strategy (or index) this one is compared with; samples still carry benchmarkReturn. */
+    /**
+     * The strategy (or index) this one is compared with: the collector fills a
+     * sample's missing benchmarkReturn from its sample with the same ts
+     * (services/collector/src/benchmark-fill.ts).
+     */
     benchmark: StrategyId.optional(),
     tags: Tags.optional(),
     /** Extra windows, each with the full metric set, under `windows.<name>` in score updates. */
