@@ -68,6 +68,13 @@ export class Chart {
     const w = this.xWindow();
     this.plot.setData(s.columns() as uPlot.AlignedData, w === null);
     if (w) this.plot.setScale('x', { min: w[0] / 1000, max: w[1] / 1000 });
+    else if (s.length === 1) {
+      // One point (a strategy's first update, or a whole backfill conflated
+      // into one): uPlot's own range for a zero span is years wide and its
+      // labels miss the point; centre an hour on it instead.
+      const x = (s.columns()[0] as number[])[0]!;
+      this.plot.setScale('x', { min: x - 1800, max: x + 1800 });
+    }
     this.container.dataset['points'] = String(s.length);
   }
 
