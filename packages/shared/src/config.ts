@@ -7,6 +7,7 @@ import { ConfigError, type Env } from './config/env.js';
 
 export { ConfigError, type CommonConfig } from './config/env.js';
 export { DEFAULT_IDLE_FORGET_AFTER, idleSweepIntervalMs } from './config/idle-forget.js';
+export { DEFAULT_STREAM_RETENTION, retentionTrimIntervalMs } from './config/stream-retention.js';
 export * from './config/collector.js';
 export * from './config/scorer.js';
 export * from './config/alerter.js';

@@ -59,8 +59,8 @@ describe('xinfo replies', () => {
       'garbage',
     ];
     expect(parseGroups(reply)).toEqual([
-      { name: 'scorer', lag: 3, pending: 4, entriesRead: 12 },
-      { name: 'alerter', lag: undefined, pending: 2, entriesRead: 5 },
+      { name: 'scorer', lag: 3, pending: 4, entriesRead: 12, lastDeliveredId: '9-0' },
+      { name: 'alerter', lag: undefined, pending: 2, entriesRead: 5, lastDeliveredId: '1-0' },
     ]);
     expect(parseGroups(undefined)).toEqual([]);
   });

@@ -41,6 +41,8 @@ export interface GroupInfo {
   pending: number | undefined;
   /** Entries delivered to the group so far (cumulative). */
   entriesRead: number | undefined;
+  /** The newest entry delivered to the group (`0-0` before any): stream retention keeps what follows. */
+  lastDeliveredId: string;
 }
 
 export function parseGroups(reply: unknown): GroupInfo[] {
@@ -54,6 +56,7 @@ export function parseGroups(reply: unknown): GroupInfo[] {
       lag: num(xinfoField(g, 'lag')),
       pending: num(xinfoField(g, 'pending')),
       entriesRead: num(xinfoField(g, 'entries-read')),
+      lastDeliveredId: String(xinfoField(g, 'last-delivered-id') ?? '0-0'),
     });
   }
   return out;

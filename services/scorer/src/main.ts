@@ -23,6 +23,7 @@ import {
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { scorePartition } from './partition-scorer.js';
 import type { ScorerCore } from './scorer-core.js';
+import { retainedStreams, runStreamTrimmer } from './stream-trimmer.js';
 
 const config = loadOrExit('scorer', loadScorerConfig);
 const log = createLogger('scorer', config.logLevel).child({ replica: config.replicaId });
@@ -180,4 +181,16 @@ const ownership = runPartitionOwnership({
     ),
 });
 shutdown.register('partitions', () => ownership);
-log.info({ port: config.port, window: config.window, partitions }, 'scorer ready');
+// STREAM_RETENTION: each partition's owner trims its streams by age, never past what a group has yet to process.
+if (config.streamRetentionMs > 0) {
+  const trimming = runStreamTrimmer({
+    ...{ redis: writer, retentionMs: config.streamRetentionMs, registry, signal: shutdown.signal },
+    streams: () => retainedStreams(keys, ownedPartitions),
+    log: log.child({ module: 'retention' }),
+  });
+  shutdown.register('retention', () => trimming);
+}
+log.info(
+  { port: config.port, window: config.window, partitions, retentionMs: config.streamRetentionMs },
+  'scorer ready',
+);

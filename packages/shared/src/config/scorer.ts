@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommonEnv, common, int, num, parseEnv, port, type CommonConfig, type Env } from './env.js';
+import { StreamRetention } from './stream-retention.js';
 
 const ScorerEnv = CommonEnv.extend({
   SCORER_PORT: port(8082),
@@ -10,6 +11,8 @@ const ScorerEnv = CommonEnv.extend({
   RISK_FREE: num(0),
   REQUIRED_RETURN: num(0),
   VAR_CUTOFF: num(0.05).pipe(z.number().gt(0).lt(1)),
+  /** Data streams keep entries this long (the scorer trims them: stream-trimmer.ts); 0/off: by length only. */
+  STREAM_RETENTION: StreamRetention,
 });
 
 export interface ScorerConfig extends CommonConfig {
@@ -20,6 +23,8 @@ export interface ScorerConfig extends CommonConfig {
   riskFree: number;
   requiredReturn: number;
   varCutoff: number;
+  /** STREAM_RETENTION in ms: older entries every consumer group has processed are trimmed; 0: never by age. */
+  streamRetentionMs: number;
 }
 
 export function loadScorerConfig(env: Env): ScorerConfig {
@@ -33,5 +38,6 @@ export function loadScorerConfig(env: Env): ScorerConfig {
     riskFree: e.RISK_FREE,
     requiredReturn: e.REQUIRED_RETURN,
     varCutoff: e.VAR_CUTOFF,
+    streamRetentionMs: e.STREAM_RETENTION,
   };
 }
