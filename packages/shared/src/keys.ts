@@ -166,7 +166,10 @@ export function keysFor(prefix: string): Keys {
 /**
  * Approximate MAXLEN per stream (per partition for the partitioned ones):
  * sized well above the worst consumer lag, and for strategy samples above
- * what a new owner replays to rebuild its windows.
+ * what a new owner replays to rebuild its windows. The hard ceiling: below
+ * it the data streams are trimmed by age (STREAM_RETENTION, the scorer's
+ * stream-trimmer.ts), never past what a consumer group has yet to process,
+ * so this cap alone bounds a stream whose consumer is gone for good.
  */
 export const STREAM_MAXLEN = {
   strategySamples: 1_000_000,
