@@ -186,7 +186,7 @@ describe('catalogue benchmarks filled at ingest', () => {
         outcomes: ['written', 'written', 'written', 'written', 'written'],
       });
       expect(await redis.hgetall(k.returns)).toEqual({ '12': '0.02', '13': '0.03', '14': '0.04' });
-      expect(await redis.zrange(k.index, 0, -1)).toEqual(['12', '13', '14']);
+      expect(await redis.zrange(k.index, '0', '-1')).toEqual(['12', '13', '14']);
       const ttl = await redis.pttl(k.returns);
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
