@@ -18,6 +18,12 @@ export interface Latencies {
    * scorer, computed to written to the scores stream, written to arrival.
    */
   stages: { ingest: number[]; score: number[]; write: number[]; deliver: number[] };
+  /**
+   * Per second of the phase (by send time): that second's samples' p50, p99
+   * and max. Spikes in a few seconds point at a stall (a pause, a sweep);
+   * the same high p99 every second points at a queue that never empties.
+   */
+  perSecond: { p50: number; p99: number; max: number; n: number }[];
 }
 
 /** sends: flat [strategy, sequence, epoch ms] triples; arrivals: ARRIVAL_FIELDS-wide records. */
@@ -34,6 +40,8 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
   }
   const stages: Latencies['stages'] = { ingest: [], score: [], write: [], deliver: [] };
   const ms: number[] = [];
+  const bySecond: number[][] = [];
+  const first = sends[2] ?? 0;
   let missing = 0;
   for (let i = 0; i < sends.length; i += 3) {
     const list = byStrategy.get(sends[i]!);
@@ -52,6 +60,7 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
     }
     const sent = sends[i + 2]!;
     ms.push(list.at[lo]! - sent);
+    (bySecond[Math.floor((sent - first) / 1000)] ??= []).push(list.at[lo]! - sent);
     if (list.seq[lo] !== q) continue;
     const r = list.rec[lo]!;
     const [at, received, computed, written] = arrivals.slice(r + 2, r + 6) as [
@@ -68,7 +77,16 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
   const up = (x: number, y: number): number => x - y;
   ms.sort(up);
   for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k].sort(up);
-  return { ms, missing, stages };
+  const perSecond = Array.from(bySecond, (xs = []) => {
+    xs.sort(up);
+    return {
+      p50: percentile(xs, 0.5),
+      p99: percentile(xs, 0.99),
+      max: percentile(xs, 1),
+      n: xs.length,
+    };
+  });
+  return { ms, missing, stages, perSecond };
 }
 
 export function percentile(sorted: readonly number[], q: number): number {

@@ -40,6 +40,7 @@ import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
 import * as hist from './pipeline-history.js';
+import { commandStats, describePauses, redisPauses, watchRedisPauses } from './pipeline-redis.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -62,16 +63,6 @@ const num = (k: keyof typeof a): number => Number(a[k]);
 const replicas = num('replicas');
 const prefix = 'quantmon';
 const keys = keysFor(prefix);
-
-/** INFO commandstats as rows, the costliest first (scripts' inner commands are counted too). */
-function commandStats(info: string): { name: string; calls: number; usec: number }[] {
-  const rows: { name: string; calls: number; usec: number }[] = [];
-  for (const line of info.split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
-    if (m) rows.push({ name: m[1]!, calls: Number(m[2]), usec: Number(m[3]) });
-  }
-  return rows.sort((x, y) => y.usec - x.usec);
-}
 
 /** Pipelined XADD of `n` copies of `json` into an idle stream: samples/s. */
 async function xaddCeiling(redis: Redis, json: string, n: number): Promise<number> {
@@ -222,6 +213,8 @@ try {
   // 3. half load, once the dashboards have seen every score written so far
   await dashboardsCaughtUp(dashboards, partitions);
   await ask(dashboards, { type: 'record' }, 'recording');
+  const pauses0 = await watchRedisPauses(redis, 5);
+  const halfCpu0 = procs.map((p) => cpuSeconds(p.pid));
   const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
   const paced = await ask<Extract<LoadReply, { type: 'paced' }>>(
     load,
@@ -236,6 +229,8 @@ try {
     'paced',
   );
   await drained();
+  const halfCpu1 = procs.map((p) => cpuSeconds(p.pid));
+  const pauses1 = await redisPauses(redis);
   await new Promise((r) => setTimeout(r, 1000));
   const report = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
   const lat = latencies(paced.sends, report.arrivals);
@@ -316,6 +311,17 @@ try {
         .map(([k, v]) => `${k} ${f1(percentile(v, 0.5))} / ${f1(percentile(v, 0.99))}`)
         .join(', '),
   );
+  console.log(
+    `  p50 / p99 by second of the phase (ms): ` +
+      lat.perSecond.map((x) => `${f0(x.p50)}/${f0(x.p99)}`).join('  '),
+  );
+  console.log(
+    `  CPU per sample at half load (µs): ` +
+      procs
+        .map((p, i) => `${p.name} ${f1(((halfCpu1[i]! - halfCpu0[i]!) * 1e6) / paced.accepted)}`)
+        .join(', '),
+  );
+  console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1)}`);
   for (const { label, r } of singles) {
     console.log(
       `${label}: ${f0(r.accepted / r.seconds)} samples/s, answer p50 ${f1(r.latencyMs.p50)} ms, p99 ${f1(r.latencyMs.p99)} ms` +

@@ -2,7 +2,8 @@
  * What bench/soak.ts reads besides /proc: Redis's streams (their memory is
  * retention, judged apart), the strategies Redis tracks, npm start's restart
  * counter, and the services' own bookkeeping figures on /metrics (tracked
- * and forgotten strategies and subjects, open WebSocket connections).
+ * and forgotten strategies and subjects, open WebSocket connections, stream
+ * entries trimmed by age and how far a consumer holds the trim back).
  */
 import { GROUPS, STREAM_MAXLEN, type Keys } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
@@ -115,10 +116,16 @@ export async function bookkeeping(ports: readonly number[]): Promise<string[]> {
   for (const port of ports) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      // Labels kept but the service's own (every line has it): forgotten{reason}, trimmed{stream}.
       for (const m of text.matchAll(
-        /^(quantmon_\w*(?:tracked|forgotten|connections)\w*)(?:\{[^}]*\})? (\S+)$/gm,
+        /^(quantmon_\w*(?:tracked|forgotten|connections|trimmed|held_back)\w*)(\{[^}]*\})? (\S+)$/gm,
       ))
-        out.push(`${m[1]} ${m[2]}`);
+        out.push(
+          `${m[1]}${(m[2] ?? '')
+            .replace(/,?service="[^"]*"/, '')
+            .replace('{,', '{')
+            .replace('{}', '')} ${m[3]}`,
+        );
     } catch {
       out.push(`:${port}/metrics unreadable`);
     }

@@ -12,15 +12,18 @@
  * - idle forgetting set short (`--forget-after`, IDLE_FORGET_AFTER) so that
  *   churned-out strategies are forgotten during the run, and the ingest
  *   idempotency keys' TTL likewise (INGEST_IDEMPOTENCY_TTL_S), so each
- *   reaches its steady state within the warm-up.
+ *   reaches its steady state within the warm-up;
+ * - stream retention set short (`--retention`, STREAM_RETENTION: 5 minutes
+ *   for 30, a sixth of the run) so that the streams, most of Redis's
+ *   memory, level off within the warm-up too.
  *
  * Every `--sample-seconds` it reads the resident memory (VmRSS) of every
- * service process and of npm start itself, and Redis's INFO memory. Redis's
- * streams are retention by design (trimmed at MAXLEN, keys.ts: hours of
- * samples at this rate), so Redis is judged on its state: the bytes of the
- * per-strategy and per-subject hashes (bench/soak-probes.ts) and its key
- * count (the idempotency marks); used_memory and Redis's RSS are shown for
- * information, with what the streams will hold at MAXLEN. At the end: a table (after
+ * service process and of npm start itself, and Redis's INFO memory. Redis is
+ * judged on its state (the bytes of the per-strategy and per-subject hashes,
+ * bench/soak-probes.ts), its key count (the idempotency marks) and its
+ * used_memory, which the stream retention levels off; Redis's RSS is shown
+ * for information (the allocator keeps what it took), with what the streams
+ * would hold at their length caps (MAXLEN) without retention. At the end: a table (after
  * warm-up, at a third, at the end, growth over the last two thirds, PASS
  * below `--limit` %: bench/soak-memory.ts), a PNG chart and the samples as
  * CSV in `--out`. Exits 1 when a judged series grew past the
@@ -59,6 +62,8 @@ const { values: a } = parseArgs({
     lifetime: { type: 'string' },
     /** IDLE_FORGET_AFTER in seconds; default min(60, a sixth of the run), at least twice a live strategy's sample interval. */
     'forget-after': { type: 'string' },
+    /** STREAM_RETENTION in seconds; default a sixth of the run (5 minutes for 30). */
+    retention: { type: 'string' },
     /** Default a sixth of the run. */
     warmup: { type: 'string' },
     'sample-seconds': { type: 'string' },
@@ -90,6 +95,7 @@ const forgetAfter = Math.round(
     Math.max(Math.min(60, runSeconds / 6), (2 * population) / rate),
   ),
 );
+const retention = Math.round(positive('retention', a.retention, runSeconds / 6));
 const warmup = positive('warmup', a.warmup, runSeconds / 6);
 const every = positive('sample-seconds', a['sample-seconds'], Math.max(1, runSeconds / 180));
 const concurrent = Math.round(positive('dashboards', a.dashboards, 4));
@@ -122,6 +128,7 @@ const start = child(
     LOG_LEVEL: 'warn',
     IDLE_FORGET_AFTER: `${forgetAfter}s`,
     INGEST_IDEMPOTENCY_TTL_S: String(forgetAfter),
+    STREAM_RETENTION: `${retention}s`,
   },
   false,
 );
@@ -190,7 +197,7 @@ try {
   console.log(
     `bench:soak  ${runSeconds / 60} min, ${population.toLocaleString('en-US')} strategies live, ` +
       `${rate} samples/s, each strategy lives ~${lifetime} s (${(population / lifetime).toFixed(1)} new ids/s), ` +
-      `forgotten after ${forgetAfter} s idle, ${concurrent} dashboards at a time (~${dashboardsTotal} over the run), ` +
+      `forgotten after ${forgetAfter} s idle, streams kept ${retention} s (STREAM_RETENTION), ${concurrent} dashboards at a time (~${dashboardsTotal} over the run), ` +
       `P = ${partitions}, sample every ${every} s, warm-up ${warmup} s`,
   );
   const series = new Map<string, Series>();
@@ -228,8 +235,14 @@ try {
     streams = await streamMemory(redis, keys, partitions);
     add('redis state', true, t, await stateBytes(redis, keys, partitions));
     add('redis keys', true, t, keyCount(await redis.info('keyspace')), undefined, 'count');
-    add('redis used_memory', false, t, used, 'streams grow until MAXLEN');
-    add('redis rss', false, t, residentBytes(redisServer.proc().pid!), 'streams grow until MAXLEN');
+    add('redis used_memory', true, t, used);
+    add(
+      'redis rss',
+      false,
+      t,
+      residentBytes(redisServer.proc().pid!),
+      'the allocator keeps its high-water mark',
+    );
     tracked.push([t, await trackedInRedis(redis, keys, partitions)]);
     const lag = await consumerLag(redis, keys, partitions);
     lags.push([t, lag.scorer, lag.alerter]);
@@ -287,8 +300,8 @@ try {
       `(${population} live + ~${Math.round((population / lifetime) * forgetAfter)} idle but not yet forgotten expected)`,
   );
   console.log(
-    `streams at the end: ${streams.entries.toLocaleString('en-US')} entries, ${(streams.bytes / 1048576).toFixed(1)} MiB; ` +
-      `trimmed at MAXLEN they would hold ` +
+    `streams at the end: ${streams.entries.toLocaleString('en-US')} entries, ${(streams.bytes / 1048576).toFixed(1)} MiB ` +
+      `(${retention} s kept); without retention, trimmed at MAXLEN they would hold ` +
       streamBound(streams.byKind, partitions)
         .map(
           (b) =>
@@ -308,7 +321,7 @@ try {
   writeFileSync(
     png,
     renderChart({
-      title: `bench:soak ${new Date().toISOString().slice(0, 16)}Z  ${runSeconds / 60} min, ${population} strategies churning, ${rate}/s, forget ${forgetAfter} s`,
+      title: `bench:soak ${new Date().toISOString().slice(0, 16)}Z  ${runSeconds / 60} min, ${population} strategies churning, ${rate}/s, forget ${forgetAfter} s, retention ${retention} s`,
       series: all,
       rows,
       runSeconds,
