@@ -1,4 +1,5 @@
 import {
+  abortableSleep,
   FencedError,
   GROUPS,
   idleSweepIntervalMs,
@@ -47,10 +48,26 @@ export interface PartitionScorerDeps {
   /** The term's windows, for the tracked-strategies gauge: live at the start, not at the end. */
   onCore?: (core: ScorerCore, live: boolean) => void;
   onForgotten?: (reason: 'idle' | 'retired', n: number) => void;
+  /** The read cycle under a steady flow (LINGER_MS by default; 0: read again at once). */
+  lingerMs?: number;
 }
 
 /** How often a term looks for retirements (DELETE /api/strategies waits on it). */
 const RETIRE_POLL_MS = 500;
+
+/**
+ * Under a steady flow, a partition is read at most once per LINGER_MS: a
+ * batch of at least LINGER_AFTER entries is followed by a pause that makes
+ * its read-score-write cycle last LINGER_MS. Without it, a moderate rate
+ * (half the maximum) is read a few samples at a time, one per strategy:
+ * conflation stops working, and each sample costs the scorer's write, Redis,
+ * the alerter and the gateway a whole score update and batch (2.5-4 times
+ * the CPU per sample of the maximum, measured), so half the maximum rate
+ * needed more CPU than the maximum and queued. A lone sample (an alert
+ * after a quiet spell) never waits: its batch is below the threshold.
+ */
+export const LINGER_MS = 20;
+export const LINGER_AFTER = 4;
 
 /**
  * One term of ownership of one partition: rebuild the windows up to the
@@ -83,10 +100,19 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     ? followCatalogue({ live, redis: deps.writer, pk, lease, core, serial, log })
     : undefined;
 
-  const handle = (
+  const lingerMs = deps.lingerMs ?? LINGER_MS;
+  const handle = async (
     batches: OwnedBatch<StrategySample>[],
     positions: StreamPosition[],
-  ): Promise<void> => serial(() => score(batches, positions));
+  ): Promise<void> => {
+    const readAt = performance.now();
+    await serial(() => score(batches, positions));
+    let n = 0;
+    for (const b of batches) n += b.entries.length;
+    // Outside the turn: a sweep may run while this partition lingers.
+    const rest = lingerMs - (performance.now() - readAt);
+    if (n >= LINGER_AFTER && rest > 1) await abortableSleep(rest, lease.signal);
+  };
   const score = async (
     batches: OwnedBatch<StrategySample>[],
     positions: StreamPosition[],
