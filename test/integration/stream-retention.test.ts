@@ -91,6 +91,26 @@ describe('stream retention on a single Redis', () => {
     expect(await count(redis, key, '-')).toBeLessThanOrEqual(OLD - 401 + 20 + 100);
   });
 
+  it("keeps what the scorer's windows hold (a restart replays it), and trims nothing while a partition replays", async () => {
+    const key = `${uniquePrefix('ret')}:stream`;
+    const now = await redisNowMs(redis);
+    const ids = await fill(redis, key, now - 2 * HOUR);
+    await redis.xgroup('CREATE', key, 'scorer', '$');
+    // A daily strategy's window still holds old entry 300 on (its last samples of the 2-hour-old run).
+    const heldMs = Number(ids[300]!.split('-')[0]);
+    const r = await trimStream(redis, key, now, HOUR, () => heldMs);
+    expect(r!.point).toEqual({ minId: `${heldMs}-0`, heldBy: 'scorer windows' });
+    expect(await count(redis, key, ids[300]!)).toBe(OLD - 300 + 20);
+    expect(await count(redis, key, '-')).toBeLessThanOrEqual(OLD - 300 + 20 + 100);
+    // While the partition replays, the stream is left alone.
+    const before = await redis.xlen(key);
+    expect(await trimStream(redis, key, now, HOUR, () => 'restoring')).toBeUndefined();
+    expect(await redis.xlen(key)).toBe(before);
+    // Windows holding nothing (every strategy forgotten): age decides.
+    expect((await trimStream(redis, key, now, HOUR, () => null))!.point.heldBy).toBeUndefined();
+    expect(await count(redis, key, '-')).toBeLessThanOrEqual(20 + 100);
+  });
+
   it('trims nothing while a group created at 0 has read nothing, and skips a missing stream', async () => {
     const key = `${uniquePrefix('ret')}:stream`;
     await fill(redis, key, (await redisNowMs(redis)) - 2 * HOUR);
@@ -132,7 +152,7 @@ describe('stream retention on a single Redis', () => {
     const stop = new AbortController();
     const trimming = runStreamTrimmer({
       ...{ redis, retentionMs: HOUR, registry, intervalMs: 200, signal: stop.signal, log },
-      streams: () => retainedStreams(keys, [0, 1]),
+      streams: () => retainedStreams(keys, [0, 1], () => () => null),
     });
     try {
       await until(
@@ -182,7 +202,7 @@ describe('stream retention on a Redis Cluster', () => {
   it('trims every partition over the masters and keeps what a group still needs (no CROSSSLOT)', async () => {
     const keys = keysFor(uniquePrefix('rcl'));
     const owned = [0, 1, 2, 3, 4, 5];
-    const streams = retainedStreams(keys, owned);
+    const streams = retainedStreams(keys, owned, () => () => null);
     const now = await redisNowMs(redis);
     const firstNew = new Map<string, string>();
     for (const s of streams) {

@@ -114,6 +114,8 @@ const partitions = await ensurePartitionCount(writer, keys, config.partitions).c
 );
 
 let ownedPartitions: readonly number[] = [];
+/** Each owned partition's core once its replay is done (what its windows hold bounds time retention). */
+const liveCores = new Map<number, ScorerCore>();
 // /healthz fails when an owned partition's loop has samples waiting and stops advancing.
 const loops = monitorLoops({
   ...{ registry, stuckAfterMs: config.loopStuckMs, signal: shutdown.signal, log },
@@ -174,7 +176,15 @@ const ownership = runPartitionOwnership({
         },
         onLoopError: () => void recordPipelineError(writer, keys),
         idleForgetAfterMs: config.idleForgetAfterMs,
-        onCore: (core, live) => void (live ? cores.add(core) : cores.delete(core)),
+        onCore: (core, live) => {
+          if (live) {
+            cores.add(core);
+            liveCores.set(lease.partition, core);
+          } else {
+            cores.delete(core);
+            if (liveCores.get(lease.partition) === core) liveCores.delete(lease.partition);
+          }
+        },
         onForgotten: (reason, n) => forgotten.inc({ reason }, n),
       },
       lease,
@@ -185,7 +195,12 @@ shutdown.register('partitions', () => ownership);
 if (config.streamRetentionMs > 0) {
   const trimming = runStreamTrimmer({
     ...{ redis: writer, retentionMs: config.streamRetentionMs, registry, signal: shutdown.signal },
-    streams: () => retainedStreams(keys, ownedPartitions),
+    // A partition owned but not yet live is replaying: its samples are not trimmed then.
+    streams: () =>
+      retainedStreams(keys, ownedPartitions, (p) => () => {
+        const core = liveCores.get(p);
+        return core ? core.oldestHeldEntryMs() : 'restoring';
+      }),
     log: log.child({ module: 'retention' }),
   });
   shutdown.register('retention', () => trimming);

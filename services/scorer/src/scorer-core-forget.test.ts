@@ -48,4 +48,18 @@ describe('ScorerCore forgetting', () => {
     expect(core.strategyCount).toBe(1);
     expect(core.apply('7-0', sample('a', 2), 0)?.count).toBe(1);
   });
+
+  it('reports the oldest stream entry its windows hold: what time retention must keep for a replay', () => {
+    const core = new ScorerCore({ ...DEFAULT_METRICS_OPTIONS, window: 3 });
+    expect(core.oldestHeldEntryMs()).toBeNull();
+    // 'daily' keeps its last 3 samples; 'fast' moves on.
+    for (let i = 0; i < 5; i++) core.apply(`${100 + i}-0`, sample('daily', i), 0);
+    expect(core.oldestHeldEntryMs()).toBe(102);
+    for (let i = 0; i < 5; i++) core.apply(`${200 + i}-1`, sample('fast', 10 + i), 0);
+    expect(core.oldestHeldEntryMs()).toBe(102);
+    core.forget('daily');
+    expect(core.oldestHeldEntryMs()).toBe(202);
+    core.forget('fast');
+    expect(core.oldestHeldEntryMs()).toBeNull();
+  });
 });

@@ -10,11 +10,13 @@ import {
   type ScoreUpdate,
   type StrategyMetrics,
   type MetricValues,
+  type ResolvedStrategy,
   type StrategySample,
 } from '@quantmon/shared';
 import { RollingMetrics, blankMetricValues, type MetricsOptions } from './metrics/index.js';
 import { computeScores, scoreStatus } from './scores.js';
 import { SpanExtremes } from './span.js';
+import { entryMs, HeldEntries } from './held-entries.js';
 import { compareStreamIds } from './stream-id.js';
 import {
   describeChange,
@@ -57,6 +59,13 @@ interface StrategyState {
   lastReceivedAt: number;
   /** `ts` of the last sample applied (ingest's ordering mark is compared with it). */
   lastTs: number;
+  /** Stream times of the samples the windows hold: what a replay must find (time retention). */
+  held: HeldEntries;
+}
+
+/** A ring for the stream times of the strategy's longest window. */
+function heldFor(resolved: ResolvedStrategy): HeldEntries {
+  return new HeldEntries(Math.max(...windowNeeds(resolved).map((n) => n.count)));
 }
 
 /**
@@ -107,6 +116,7 @@ export class ScorerCore {
       }
       state.windows = new StrategyWindows(after, this.options.varCutoff);
       state.metrics = state.windows.main;
+      state.held = heldFor(after);
       const what = describeChange(before, after);
       changed.push({
         strategy,
@@ -139,6 +149,21 @@ export class ScorerCore {
   /** The entry id of the last sample applied to a strategy; undefined when not held. */
   lastEntryIdOf(strategy: string): string | undefined {
     return this.strategies.get(strategy)?.lastEntryId;
+  }
+
+  /**
+   * The stream time (ms) of the oldest sample any window holds: a restart's
+   * replay reads back to it, so time retention must not trim past it (the
+   * windows of strategies forgotten or retired no longer hold anything).
+   * Null when no strategy is held.
+   */
+  oldestHeldEntryMs(): number | null {
+    let oldest: number | null = null;
+    for (const s of this.strategies.values()) {
+      const ms = s.held.oldest();
+      if (ms !== undefined && (oldest === null || ms < oldest)) oldest = ms;
+    }
+    return oldest;
   }
 
   /** The strategies held. */
@@ -270,6 +295,7 @@ export class ScorerCore {
 
   private push(state: StrategyState, entryId: string, sample: StrategySample): void {
     state.windows.push(sample.return, sample.benchmarkReturn ?? null, sample.ts);
+    state.held.push(entryMs(entryId));
     state.lastEntryId = entryId;
     state.lastReceivedAt = sample.receivedAt;
     state.lastTs = sample.ts;
@@ -280,11 +306,10 @@ export class ScorerCore {
   private state(strategy: string, floor = '0-0'): StrategyState {
     let s = this.strategies.get(strategy);
     if (!s) {
-      const windows = new StrategyWindows(
-        resolveStrategy(this.catalogue, strategy),
-        this.options.varCutoff,
-      );
+      const resolved = resolveStrategy(this.catalogue, strategy);
+      const windows = new StrategyWindows(resolved, this.options.varCutoff);
       s = {
+        held: heldFor(resolved),
         metrics: windows.main,
         windows,
         lastEntryId: floor,

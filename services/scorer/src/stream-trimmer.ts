@@ -13,10 +13,23 @@ import {
 /** The streams trimmed by age, by the label they carry on /metrics. */
 export type RetainedKind = 'strategy-samples' | 'system-samples' | 'scores' | 'alert-commands';
 
+/**
+ * For a partition's strategy samples: the stream time (ms) of the oldest
+ * sample its scorer's windows hold (ScorerCore.oldestHeldEntryMs), null
+ * when they hold none, 'restoring' while the partition's replay runs (the
+ * stream is then not trimmed at all: the replay is reading it).
+ */
+export type WindowHold = () => number | null | 'restoring';
+
 export interface RetainedStream {
   key: string;
   kind: RetainedKind;
+  /** Strategy samples: what the windows hold, kept whatever its age. */
+  windowHold?: WindowHold;
 }
+
+/** The pseudo-group a window hold is reported as (logs, heldBy). */
+export const WINDOWS_HOLD = 'scorer windows';
 
 /**
  * The streams a scorer replica trims: the data streams of the partitions it
@@ -25,12 +38,16 @@ export interface RetainedStream {
  * stream and the dead letters are kept by length only: they are the record
  * GET /api/alerts and /api/audit read, a few entries a minute.
  */
-export function retainedStreams(keys: Keys, owned: readonly number[]): RetainedStream[] {
+export function retainedStreams(
+  keys: Keys,
+  owned: readonly number[],
+  windowHold: (partition: number) => WindowHold,
+): RetainedStream[] {
   const out: RetainedStream[] = [];
   for (const p of owned) {
     const pk = keys.partition(p);
     out.push(
-      { key: pk.strategySamples, kind: 'strategy-samples' },
+      { key: pk.strategySamples, kind: 'strategy-samples', windowHold: windowHold(p) },
       { key: pk.systemSamples, kind: 'system-samples' },
       { key: pk.scores, kind: 'scores' },
     );
@@ -61,7 +78,11 @@ export async function trimStream(
   key: string,
   nowMs: number,
   retentionMs: number,
+  windowHold?: WindowHold,
 ): Promise<{ trimmed: number; point: TrimPoint } | undefined> {
+  // Read before the groups: a window's oldest sample only moves forward, so an early read is the safe one.
+  const held = windowHold?.();
+  if (held === 'restoring') return undefined;
   let reply: unknown;
   try {
     reply = await redis.xinfo('GROUPS', key);
@@ -77,6 +98,10 @@ export async function trimStream(
       oldestPendingId = summary[1] ?? undefined;
     }
     holds.push({ group: g.name, lastDeliveredId: g.lastDeliveredId, oldestPendingId });
+  }
+  if (typeof held === 'number') {
+    // Kept as if pending from the first entry of that millisecond: a restart's replay reads back to it.
+    holds.push({ group: WINDOWS_HOLD, lastDeliveredId: '0-0', oldestPendingId: `${held}-0` });
   }
   const point = retentionTrimPoint(nowMs, retentionMs, holds);
   let trimmed = 0;
@@ -139,12 +164,14 @@ export async function runStreamTrimmer(opts: StreamTrimmerOptions): Promise<void
       for (const s of streams) {
         if (signal.aborted) break;
         try {
-          const r = await trimStream(redis, s.key, now, retentionMs);
+          const r = await trimStream(redis, s.key, now, retentionMs, s.windowHold);
           if (!r) continue;
           if (r.trimmed > 0) trimmed.inc({ stream: s.kind }, r.trimmed);
           const behind = heldBackMs(now, retentionMs, r.point);
           worst.set(s.kind, Math.max(worst.get(s.kind) ?? 0, behind));
-          if (behind > warnAfter && now - (warned.get(s.key) ?? 0) >= WARN_EVERY_MS) {
+          // A window hold is the design (a slow strategy's window), not a fault: only groups are warned of.
+          const stuckGroup = r.point.heldBy !== WINDOWS_HOLD;
+          if (stuckGroup && behind > warnAfter && now - (warned.get(s.key) ?? 0) >= WARN_EVERY_MS) {
             warned.set(s.key, now);
             log.warn(
               { stream: s.key, group: r.point.heldBy, heldBackS: Math.round(behind / 1000) },
