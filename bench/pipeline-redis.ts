@@ -61,3 +61,17 @@ export function describePauses(a: RedisPauses, b: RedisPauses): string {
     `latency monitor worst: ${events}`
   );
 }
+
+/** Entries ever added to one kind of partition stream, over every partition (XLEN undercounts once MAXLEN trims). */
+export async function entriesAdded(redis: Redis, streams: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const key of streams) {
+    try {
+      const info = (await redis.xinfo('STREAM', key)) as unknown[];
+      total += Number(info[info.indexOf('entries-added') + 1]);
+    } catch {
+      // not created yet: nothing added
+    }
+  }
+  return total;
+}

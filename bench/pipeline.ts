@@ -40,7 +40,13 @@ import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
 import * as hist from './pipeline-history.js';
-import { commandStats, describePauses, redisPauses, watchRedisPauses } from './pipeline-redis.js';
+import {
+  commandStats,
+  describePauses,
+  entriesAdded,
+  redisPauses,
+  watchRedisPauses,
+} from './pipeline-redis.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -145,8 +151,9 @@ async function cleanup(): Promise<void> {
 }
 
 try {
-  await healthy(`http://127.0.0.1:${gatewayPort}/healthz`, 60_000);
-  await healthy(`http://127.0.0.1:${collectorPort}/healthz`, 60_000);
+  // Generous: on a 2-core machine shared with other work the services took over 60 s to start.
+  await healthy(`http://127.0.0.1:${gatewayPort}/healthz`, 180_000);
+  await healthy(`http://127.0.0.1:${collectorPort}/healthz`, 180_000);
   const partitions = Number(await redis.get(keys.partitionCount));
   await waitLeased(redis, keys, partitions);
   const procs = [...servicesOf(start.pid!), { name: 'redis', pid: redisServer.proc().pid! }];
@@ -215,6 +222,8 @@ try {
   await ask(dashboards, { type: 'record' }, 'recording');
   const pauses0 = await watchRedisPauses(redis, 5);
   const halfCpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const scoreStreams = Array.from({ length: partitions }, (_, p) => keys.partition(p).scores);
+  const halfUpdates0 = await entriesAdded(redis, scoreStreams);
   const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
   const paced = await ask<Extract<LoadReply, { type: 'paced' }>>(
     load,
@@ -231,6 +240,7 @@ try {
   await drained();
   const halfCpu1 = procs.map((p) => cpuSeconds(p.pid));
   const pauses1 = await redisPauses(redis);
+  const halfUpdates = (await entriesAdded(redis, scoreStreams)) - halfUpdates0;
   await new Promise((r) => setTimeout(r, 1000));
   const report = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
   const lat = latencies(paced.sends, report.arrivals);
@@ -320,6 +330,10 @@ try {
       procs
         .map((p, i) => `${p.name} ${f1(((halfCpu1[i]! - halfCpu0[i]!) * 1e6) / paced.accepted)}`)
         .join(', '),
+  );
+  console.log(
+    `  score updates written ${f0(halfUpdates)}: ${(halfUpdates / paced.accepted).toFixed(3)} per sample ` +
+      `(1 = no conflation)`,
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1)}`);
   for (const { label, r } of singles) {
