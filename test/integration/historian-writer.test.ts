@@ -1,14 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HISTORY_TABLES as T, StrategySample } from '@quantmon/shared';
+import { AuditEvent, HISTORY_TABLES as T, StrategySample } from '@quantmon/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectHistory, type HistoryDb } from '../../services/historian/src/database.js';
 import { HistoryWriter } from '../../services/historian/src/history-writer.js';
 import { migrate, MigrationError, readMigrations } from '../../services/historian/src/migrate.js';
 import { emptyBatch, type EntryBatch } from '../../services/historian/src/rows.js';
+import { sampleRow } from '../../services/historian/src/sample-row.js';
 import { dropExpired, listPartitions } from '../../services/historian/src/time-partitions.js';
 import { rows as query, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { alertEvent } from '../helpers/gateway-fixtures.js';
 import { scoreUpdate, systemSample } from '../helpers/score-fixtures.js';
 
 /** The historian's PostgreSQL side against a real server: migrations, idempotent batches, rollups, retention. */
@@ -62,6 +64,69 @@ describe('history writer', () => {
     expect(await count(T.scoreUpdates)).toBe(120);
     expect(await count(T.systemSamples)).toBe(120);
     expect(await count(T.strategySamples)).toBe(120);
+  });
+
+  it('writes a batch that partly overlaps committed rows: only the new entries, every kind', async () => {
+    // As after a crash between commit and XACK: the next round holds the
+    // same entries plus new ones. COPY fails on the first duplicate and the
+    // whole batch is written again skipping what is there; alerts, audit and
+    // rollups (one statement) are idempotent on their own.
+    const writer = new HistoryWriter(sql, retention);
+    const at0 = Date.parse('2026-11-30T12:00:00Z');
+    const mixed = (from: number, to: number): EntryBatch => {
+      const b = emptyBatch();
+      for (let i = from; i < to; i++) {
+        const at = at0 + i * 1000;
+        const id = `${at}-${i}`;
+        const json = JSON.stringify({
+          strategy: 'overlap',
+          ts: at,
+          return: i / 1000,
+          receivedAt: at,
+        });
+        b.sampleRows.push({ at, line: sampleRow(json, 4, id)! });
+        const u = scoreUpdate('overlap', i, { sharpeRatio: i / 10 });
+        b.scores.push({ part: 4, id, value: { ...u, ts: at } });
+        b.alerts.push({ part: 4, id, value: alertEvent(i, { subject: 'strategy/overlap' }, at) });
+        b.audit.push({
+          part: -1,
+          id,
+          value: AuditEvent.parse({
+            kind: 'acknowledged',
+            at,
+            by: 'desk',
+            incidentId: `inc-${i}`,
+            ack: { by: 'desk', at },
+          }),
+        });
+      }
+      return b;
+    };
+    const first = await writer.write(mixed(0, 30));
+    expect(first).toMatchObject({
+      [T.strategySamples]: 30,
+      [T.alertEvents]: 30,
+      [T.auditEvents]: 30,
+    });
+    const second = await writer.write(mixed(20, 50)); // 10 seen, 20 new
+    expect(second).toMatchObject({
+      [T.strategySamples]: 20,
+      [T.scoreUpdates]: 20,
+      [T.alertEvents]: 20,
+      [T.auditEvents]: 20,
+    });
+    const n = async (table: string, where: string): Promise<number> =>
+      Number((await query(sql, `select count(*)::int as n from ${table} where ${where}`))[0]!['n']);
+    expect(await n(T.strategySamples, "strategy = 'overlap'")).toBe(50);
+    expect(await n(T.scoreUpdates, "strategy = 'overlap'")).toBe(50);
+    expect(await n(T.alertEvents, "subject = 'strategy/overlap'")).toBe(50);
+    expect(await n(T.auditEvents, "actor = 'desk'")).toBe(50);
+    const [roll] = await query<{ min: Record<string, number>; max: Record<string, number> }>(
+      sql,
+      "select min, max from score_rollup_1h where subject = 'overlap'",
+    );
+    expect(roll!.min['sharpeRatio']).toBe(0);
+    expect(roll!.max['sharpeRatio']).toBeCloseTo(4.9);
   });
 
   it('copies any text exactly: tabs, newlines, backslashes and quotes survive COPY', async () => {

@@ -1,15 +1,23 @@
 import { HISTORY_TABLES as T } from '@quantmon/shared';
-import { copyRows } from './copy-rows.js';
+import {
+  copyLine,
+  copyPayload,
+  copyRows,
+  copySkippingExisting,
+  UNIQUE_VIOLATION,
+} from './copy-rows.js';
 import { transaction, type HistoryClient, type HistoryDb } from './database.js';
 import {
   batchTimes,
   entryAt,
   itemJson,
   rollups,
+  type BatchRollups,
   type EntryBatch,
   type RollupRow,
   type StreamItem,
 } from './rows.js';
+import { SAMPLE_COLUMNS, sampleLine } from './sample-row.js';
 import {
   ensurePartitions,
   forgetPartitions,
@@ -20,9 +28,10 @@ import type { HistoryRetention } from '@quantmon/shared';
 
 /**
  * Writes one batch of stream entries to PostgreSQL in one transaction:
- * the raw rows by COPY (copy-rows.ts), the rest by multi-row
- * INSERTs over unnest()ed arrays (one parameter per column, any number of
- * rows), ON CONFLICT DO NOTHING on (partition, entry id) so a
+ * the raw rows by COPY (copy-rows.ts; a batch that meets rows already
+ * written is written again, skipping them), the rest by multi-row INSERTs
+ * over unnest()ed arrays (one parameter per column, any number of rows) in
+ * one statement, ON CONFLICT DO NOTHING on (partition, entry id) so a
  * redelivered entry never makes a second row, and rollups merged with
  * least/greatest/latest (idempotent too). The caller acks the entries only
  * after this resolves: committed rows first, then XACK.
@@ -75,161 +84,168 @@ export class HistoryWriter {
       T.systemRollup1h,
       r.system1h.map((x) => x.bucket),
     );
-
-    return transaction(this.db, async (tx) => {
-      const counts: RowCounts = {};
-      const add = (table: string, n: number): void => {
-        if (n > 0) counts[table] = (counts[table] ?? 0) + n;
-      };
-      add(T.strategySamples, await insertStrategySamples(tx, b));
-      add(T.scoreUpdates, await insertScores(tx, b));
-      add(T.systemSamples, await insertSystem(tx, b));
-      add(T.alertEvents, await insertAlerts(tx, b));
-      add(T.auditEvents, await insertAudit(tx, b));
-      await upsertRollup(tx, T.scoreRollup1m, r.score1m);
-      await upsertRollup(tx, T.scoreRollup1h, r.score1h);
-      await upsertRollup(tx, T.systemRollup1m, r.system1m);
-      await upsertRollup(tx, T.systemRollup1h, r.system1h);
-      return counts;
-    });
+    // Formatted once: a batch that meets rows already written is written again from the same bytes.
+    const copies: Copy[] = [
+      { table: T.strategySamples, columns: SAMPLE_COLUMNS, payload: sampleCopy(b) },
+      { table: T.scoreUpdates, columns: subjectColumns('strategy'), payload: scoreCopy(b) },
+      { table: T.systemSamples, columns: subjectColumns('host'), payload: systemCopy(b) },
+    ];
+    const rest = restStatement(b, r);
+    const apply = (copyFn: typeof copyRows) => (tx: HistoryClient) =>
+      applyBatch(tx, copies, rest, copyFn);
+    try {
+      return await transaction(this.db, apply(copyRows));
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    }
+    // Some entries were written before (a redelivery): again, skipping those.
+    return transaction(this.db, apply(copySkippingExisting));
   }
+}
+
+interface Copy {
+  table: string;
+  columns: readonly string[];
+  payload: Buffer;
+}
+
+/**
+ * One transaction: a COPY per raw table, then alerts, audit and the four
+ * rollup merges as one statement. Round trips, not rows, were what a round
+ * waited on when the machine was busy (each a wake-up of PostgreSQL and of
+ * this process): BEGIN, the COPYs, one statement, COMMIT.
+ */
+async function applyBatch(
+  tx: HistoryClient,
+  copies: readonly Copy[],
+  rest: Statement | undefined,
+  copyFn: typeof copyRows,
+): Promise<RowCounts> {
+  const counts: RowCounts = {};
+  const add = (table: string, n: number): void => {
+    if (n > 0) counts[table] = (counts[table] ?? 0) + n;
+  };
+  for (const c of copies) add(c.table, await copyFn(tx, c.table, c.columns, c.payload));
+  if (rest) {
+    const res = await tx.query<Record<string, number>>(rest.text, rest.params);
+    for (const [table, n] of Object.entries(res.rows[0] ?? {}))
+      if (table !== '_') add(table, Number(n));
+  }
+  return counts;
 }
 
 type Param = (string | number | null)[];
 
-async function run(tx: HistoryClient, text: string, params: Param[]): Promise<number> {
-  if ((params[0]?.length ?? 0) === 0) return 0;
-  // node-postgres sends JS arrays as PostgreSQL arrays; the casts in `text` name their types.
-  const res = await tx.query(text, params);
-  return res.rowCount ?? 0;
+const subjectColumns = (subject: string): string[] => [
+  'at',
+  'part',
+  'entry_id',
+  subject,
+  'ts',
+  'data',
+];
+
+/** strategy_samples' COPY: the fast path's lines as they are, the others formatted here. */
+function sampleCopy(b: EntryBatch): Buffer {
+  const lines = b.sampleRows.map((r) => r.line);
+  for (const i of b.strategySamples) lines.push(sampleLine(i));
+  return copyPayload(lines);
 }
 
-function insertStrategySamples(tx: HistoryClient, b: EntryBatch): Promise<number> {
-  return copyRows(
-    tx,
-    T.strategySamples,
-    [
-      'at',
-      'part',
-      'entry_id',
-      'strategy',
-      'ts',
-      'ret',
-      'benchmark_return',
-      'equity',
-      'sample_id',
-      'data',
-    ],
-    b.strategySamples.map((i) => [
-      entryAt(i.id),
-      i.part,
-      i.id,
-      i.value.strategy,
-      i.value.ts,
-      i.value.return,
-      i.value.benchmarkReturn ?? null,
-      i.value.equity ?? null,
-      i.value.id ?? null,
-      itemJson(i),
-    ]),
-  );
-}
-
-function insertSubjectRows<V extends { ts: number }>(
-  tx: HistoryClient,
-  table: string,
-  subjectColumn: string,
+function subjectCopy<V extends { ts: number }>(
   items: readonly StreamItem<V>[],
   subject: (v: V) => string,
-): Promise<number> {
-  return copyRows(
-    tx,
-    table,
-    ['at', 'part', 'entry_id', subjectColumn, 'ts', 'data'],
-    items.map((i) => [entryAt(i.id), i.part, i.id, subject(i.value), i.value.ts, itemJson(i)]),
+): Buffer {
+  return copyPayload(
+    items.map((i) =>
+      copyLine([entryAt(i.id), i.part, i.id, subject(i.value), i.value.ts, itemJson(i)]),
+    ),
   );
 }
 
-const insertScores = (tx: HistoryClient, b: EntryBatch): Promise<number> =>
-  insertSubjectRows(tx, T.scoreUpdates, 'strategy', b.scores, (u) => u.strategy);
+const scoreCopy = (b: EntryBatch): Buffer => subjectCopy(b.scores, (u) => u.strategy);
+const systemCopy = (b: EntryBatch): Buffer => subjectCopy(b.system, (s) => s.host);
 
-const insertSystem = (tx: HistoryClient, b: EntryBatch): Promise<number> =>
-  insertSubjectRows(tx, T.systemSamples, 'host', b.system, (s) => s.host);
+interface Statement {
+  text: string;
+  params: Param[];
+}
 
-function insertAlerts(tx: HistoryClient, b: EntryBatch): Promise<number> {
+/**
+ * Alerts, audit and rollups as one statement of data-modifying CTEs (each
+ * idempotent on its own: ON CONFLICT DO NOTHING, or the commutative rollup
+ * merge), answering the rows each inserted, by table. Undefined when the
+ * batch has none of them.
+ */
+function restStatement(b: EntryBatch, r: BatchRollups): Statement | undefined {
+  const parts: { table: string; sql: (p: (v: Param) => string) => string; count: boolean }[] = [];
+  const params: Param[] = [];
+  const p = (v: Param): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (b.alerts.length > 0)
+    parts.push({ table: T.alertEvents, sql: (q) => alertsSql(b, q), count: true });
+  if (b.audit.length > 0)
+    parts.push({ table: T.auditEvents, sql: (q) => auditSql(b, q), count: true });
+  const rolls: [string, RollupRow[]][] = [
+    [T.scoreRollup1m, r.score1m],
+    [T.scoreRollup1h, r.score1h],
+    [T.systemRollup1m, r.system1m],
+    [T.systemRollup1h, r.system1h],
+  ];
+  for (const [table, rows] of rolls)
+    if (rows.length > 0) parts.push({ table, sql: (q) => rollupSql(table, rows, q), count: false });
+  if (parts.length === 0) return undefined;
+  const ctes = parts.map((x, i) => `w${i} as (${x.sql(p)}${x.count ? ' returning 1' : ''})`);
+  const answers = parts.flatMap((x, i) =>
+    x.count ? [`(select count(*)::int from w${i}) as ${x.table}`] : [],
+  );
+  return { text: `with ${ctes.join(',\n')}\nselect ${answers.join(', ') || '1 as _'}`, params };
+}
+
+const alertsSql = (b: EntryBatch, p: (v: Param) => string): string => {
   const a = b.alerts;
-  return run(
-    tx,
-    `insert into ${T.alertEvents}
+  return `insert into ${T.alertEvents}
        (at, part, entry_id, incident_id, rule, level, subject, state, ts, data)
      select at, part, entry_id, incident_id, rule, level, subject, state, ts, data::jsonb
-     from unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::text[], $8::text[], $9::bigint[], $10::text[])
+     from unnest(${p(a.map((i) => entryAt(i.id)))}::bigint[], ${p(a.map((i) => i.part))}::int[],
+                 ${p(a.map((i) => i.id))}::text[], ${p(a.map((i) => i.value.incidentId))}::text[],
+                 ${p(a.map((i) => i.value.rule))}::text[], ${p(a.map((i) => i.value.level))}::text[],
+                 ${p(a.map((i) => i.value.subject))}::text[], ${p(a.map((i) => i.value.state))}::text[],
+                 ${p(a.map((i) => i.value.ts))}::bigint[], ${p(a.map((i) => JSON.stringify(i.value)))}::text[])
        as t(at, part, entry_id, incident_id, rule, level, subject, state, ts, data)
-     on conflict do nothing`,
-    [
-      a.map((i) => entryAt(i.id)),
-      a.map((i) => i.part),
-      a.map((i) => i.id),
-      a.map((i) => i.value.incidentId),
-      a.map((i) => i.value.rule),
-      a.map((i) => i.value.level),
-      a.map((i) => i.value.subject),
-      a.map((i) => i.value.state),
-      a.map((i) => i.value.ts),
-      a.map((i) => JSON.stringify(i.value)),
-    ],
-  );
-}
+     on conflict do nothing`;
+};
 
-function insertAudit(tx: HistoryClient, b: EntryBatch): Promise<number> {
+const auditSql = (b: EntryBatch, p: (v: Param) => string): string => {
   const a = b.audit;
-  return run(
-    tx,
-    `insert into ${T.auditEvents} (entry_id, at, event_at, kind, actor, data)
+  return `insert into ${T.auditEvents} (entry_id, at, event_at, kind, actor, data)
      select entry_id, at, event_at, kind, actor, data::jsonb
-     from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+     from unnest(${p(a.map((i) => i.id))}::text[], ${p(a.map((i) => entryAt(i.id)))}::bigint[],
+                 ${p(a.map((i) => i.value.at))}::bigint[], ${p(a.map((i) => i.value.kind))}::text[],
+                 ${p(a.map((i) => i.value.by))}::text[], ${p(a.map((i) => JSON.stringify(i.value)))}::text[])
        as t(entry_id, at, event_at, kind, actor, data)
-     on conflict do nothing`,
-    [
-      a.map((i) => i.id),
-      a.map((i) => entryAt(i.id)),
-      a.map((i) => i.value.at),
-      a.map((i) => i.value.kind),
-      a.map((i) => i.value.by),
-      a.map((i) => JSON.stringify(i.value)),
-    ],
-  );
-}
+     on conflict do nothing`;
+};
 
 /** Merge rows into a rollup: extremes by least/greatest, `last` by (at, part, seq). */
-async function upsertRollup(tx: HistoryClient, table: string, rows: RollupRow[]): Promise<void> {
-  await run(
-    tx,
-    `insert into ${table} as r (bucket, subject, last_at, last_part, last_seq, last, min, max)
+function rollupSql(table: string, rows: readonly RollupRow[], p: (v: Param) => string): string {
+  const later = `(excluded.last_at, excluded.last_part, excluded.last_seq)
+                      > (r.last_at, r.last_part, r.last_seq)`;
+  return `insert into ${table} as r (bucket, subject, last_at, last_part, last_seq, last, min, max)
      select bucket, subject, last_at, last_part, last_seq, last::jsonb, mn::jsonb, mx::jsonb
-     from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::bigint[],
-                 $6::text[], $7::text[], $8::text[])
+     from unnest(${p(rows.map((x) => x.bucket))}::bigint[], ${p(rows.map((x) => x.subject))}::text[],
+                 ${p(rows.map((x) => x.lastAt))}::bigint[], ${p(rows.map((x) => x.lastPart))}::int[],
+                 ${p(rows.map((x) => x.lastSeq))}::bigint[], ${p(rows.map((x) => x.last))}::text[],
+                 ${p(rows.map((x) => JSON.stringify(x.min)))}::text[],
+                 ${p(rows.map((x) => JSON.stringify(x.max)))}::text[])
        as t(bucket, subject, last_at, last_part, last_seq, last, mn, mx)
      on conflict (subject, bucket) do update set
        min = qm_merge_least(r.min, excluded.min),
        max = qm_merge_greatest(r.max, excluded.max),
-       last = case when (excluded.last_at, excluded.last_part, excluded.last_seq)
-                      > (r.last_at, r.last_part, r.last_seq) then excluded.last else r.last end,
-       last_seq = case when (excluded.last_at, excluded.last_part, excluded.last_seq)
-                      > (r.last_at, r.last_part, r.last_seq) then excluded.last_seq else r.last_seq end,
-       last_part = case when (excluded.last_at, excluded.last_part, excluded.last_seq)
-                      > (r.last_at, r.last_part, r.last_seq) then excluded.last_part else r.last_part end,
-       last_at = greatest(r.last_at, excluded.last_at)`,
-    [
-      rows.map((x) => x.bucket),
-      rows.map((x) => x.subject),
-      rows.map((x) => x.lastAt),
-      rows.map((x) => x.lastPart),
-      rows.map((x) => x.lastSeq),
-      rows.map((x) => x.last),
-      rows.map((x) => JSON.stringify(x.min)),
-      rows.map((x) => JSON.stringify(x.max)),
-    ],
-  );
+       last = case when ${later} then excluded.last else r.last end,
+       last_seq = case when ${later} then excluded.last_seq else r.last_seq end,
+       last_part = case when ${later} then excluded.last_part else r.last_part end,
+       last_at = greatest(r.last_at, excluded.last_at)`;
 }

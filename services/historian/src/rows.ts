@@ -32,8 +32,20 @@ export interface StreamItem<T> {
 /** The JSON of an item's value: the stream's own text when it has it. */
 export const itemJson = (i: StreamItem<unknown>): string => i.raw ?? JSON.stringify(i.value);
 
+/**
+ * A strategy sample that took the fast path (sample-row.ts): its COPY line
+ * for strategy_samples, already formatted, and its write time.
+ */
+export interface SampleRow {
+  at: number;
+  line: string;
+}
+
 export interface EntryBatch {
+  /** Strategy samples decoded in full (any shape the schema accepts). */
   strategySamples: StreamItem<StrategySample>[];
+  /** Strategy samples of the common shape, as COPY lines (the usual case). */
+  sampleRows: SampleRow[];
   scores: StreamItem<ScoreUpdate>[];
   system: StreamItem<SystemSample>[];
   alerts: StreamItem<AlertEvent>[];
@@ -42,6 +54,7 @@ export interface EntryBatch {
 
 export const emptyBatch = (): EntryBatch => ({
   strategySamples: [],
+  sampleRows: [],
   scores: [],
   system: [],
   alerts: [],
@@ -49,7 +62,12 @@ export const emptyBatch = (): EntryBatch => ({
 });
 
 export const batchSize = (b: EntryBatch): number =>
-  b.strategySamples.length + b.scores.length + b.system.length + b.alerts.length + b.audit.length;
+  b.strategySamples.length +
+  b.sampleRows.length +
+  b.scores.length +
+  b.system.length +
+  b.alerts.length +
+  b.audit.length;
 
 /** One rolled-up bucket of one subject. */
 export interface RollupRow {
@@ -170,6 +188,6 @@ export const entryAt = (id: string): number => splitEntryId(id).ms;
 export function batchTimes(b: EntryBatch): { raw: number[]; samples: number[] } {
   return {
     raw: [...b.scores, ...b.system].map((i) => entryAt(i.id)),
-    samples: b.strategySamples.map((i) => entryAt(i.id)),
+    samples: [...b.strategySamples.map((i) => entryAt(i.id)), ...b.sampleRows.map((r) => r.at)],
   };
 }

@@ -2,6 +2,7 @@ import {
   abortableSleep,
   AlertEvent,
   AuditEvent,
+  DATA_FIELD,
   HISTORIAN_GROUP,
   ScoreUpdate,
   StrategySample,
@@ -13,7 +14,8 @@ import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { RowCounts } from './history-writer.js';
 import { decodeItem } from './decode-item.js';
-import { batchSize, emptyBatch, type EntryBatch, type StreamItem } from './rows.js';
+import { sampleRow } from './sample-row.js';
+import { batchSize, emptyBatch, entryAt, type EntryBatch, type StreamItem } from './rows.js';
 
 /**
  * The historian's loop: every partition's strategy-samples, scores,
@@ -26,7 +28,8 @@ import { batchSize, emptyBatch, type EntryBatch, type StreamItem } from './rows.
  * (partition, entry id).
  */
 
-type Kind = keyof EntryBatch;
+/** The streams' kinds (sampleRows holds strategy samples too, decoded the fast way). */
+type Kind = Exclude<keyof EntryBatch, 'sampleRows'>;
 
 interface Source {
   key: string;
@@ -43,6 +46,9 @@ const SCHEMAS: Record<Kind, z.ZodType> = {
   alerts: AlertEvent,
   audit: AuditEvent,
 };
+
+/** A round that was not full is followed by the next this many poll intervals after it started. */
+const GATHER_POLLS = 5;
 
 /** The audit stream is global: it has no partition. */
 export const AUDIT_PART = -1;
@@ -70,7 +76,10 @@ export interface CopierOptions {
   consumer: string;
   /** Most entries per stream per round. */
   count: number;
+  /** The wait when there was nothing to read. */
   pollMs: number;
+  /** The least time from one round's read to the next when it was not full; default 5 polls. */
+  gatherMs?: number;
   claimIdleMs: number;
   write: (batch: EntryBatch) => Promise<RowCounts>;
   signal: AbortSignal;
@@ -91,6 +100,7 @@ export async function runStreamCopier(opts: CopierOptions): Promise<void> {
   let groupsReady = false;
   let lastClaim = 0;
   let backoff = 0;
+  const gatherMs = opts.gatherMs ?? opts.pollMs * GATHER_POLLS;
   // One round is written while the next is read and decoded: the historian's
   // CPU and PostgreSQL's overlap instead of taking turns. Never more than one
   // in flight, and none while this consumer reads its own pending (cursor
@@ -120,6 +130,7 @@ export async function runStreamCopier(opts: CopierOptions): Promise<void> {
         }
         if (all.some((s) => s.cursor === '0')) await settle();
         const closesBefore = closes;
+        const readAt = Date.now();
         const read = await Promise.all(groups.map((g) => readGroup(opts, g)));
         if (closes !== closesBefore) {
           for (const s of all) s.cursor = '0';
@@ -136,6 +147,12 @@ export async function runStreamCopier(opts: CopierOptions): Promise<void> {
         const writing = commitRound(opts, round);
         writing.catch(() => undefined); // handled when settled; not an unhandled rejection meanwhile
         inflight = writing;
+        // Caught up (no stream gave a full count): let entries gather before
+        // the next read. Every round merges each active strategy's rollup
+        // rows, a fixed cost per round that many small rounds multiply
+        // (docs/history.md, "Throughput"); behind, rounds follow at once.
+        const gather = gatherMs - (Date.now() - readAt);
+        if (!round.full && gather > 0) await abortableSleep(gather, signal);
       } catch (err) {
         if (signal.aborted) break;
         const message = (err as Error).message ?? String(err);
@@ -181,6 +198,8 @@ interface Round {
   batch: EntryBatch;
   acks: Map<string, string[]>;
   handled: number;
+  /** Some stream gave `count` entries: more are probably waiting. */
+  full: boolean;
 }
 
 /** Decode a round's replies (moving a source from its pending to new entries once drained). */
@@ -188,18 +207,29 @@ function decodeRound(opts: CopierOptions, groups: Source[][], replies: Reply[]):
   const batch = emptyBatch();
   const acks = new Map<string, string[]>();
   let handled = 0;
+  let full = false;
   groups.forEach((group, gi) => {
     const reply = replies[gi] ?? [];
     for (const source of group) {
       const entries = reply.find(([k]) => k === source.key)?.[1] ?? [];
       if (source.cursor === '0' && entries.length === 0) source.cursor = '>';
       if (entries.length === 0) continue;
+      if (entries.length >= opts.count) full = true;
       const ids: string[] = [];
       const items = batch[source.kind] as StreamItem<unknown>[];
+      const samples = source.kind === 'strategySamples';
       for (const [id, fields] of entries) {
         ids.push(id);
         handled++;
         if (!fields) continue; // trimmed while pending: nothing left to copy
+        if (samples && fields.length === 2 && fields[0] === DATA_FIELD) {
+          // The usual sample: straight to its COPY line (sample-row.ts), no parsed object.
+          const line = sampleRow(fields[1]!, source.part, id);
+          if (line !== undefined) {
+            batch.sampleRows.push({ at: entryAt(id), line });
+            continue;
+          }
+        }
         const d = decodeItem(fields, SCHEMAS[source.kind]);
         if (!d.ok) {
           // The stream's working consumer (scorer, alerter) dead-letters it; here it is only skipped.
@@ -214,7 +244,7 @@ function decodeRound(opts: CopierOptions, groups: Source[][], replies: Reply[]):
       acks.set(source.key, ids);
     }
   });
-  return { batch, acks, handled };
+  return { batch, acks, handled, full };
 }
 
 /** Write, then acknowledge: committed rows first, then XACK. */
