@@ -61,6 +61,12 @@ interface StrategyState {
   lastTs: number;
   /** Stream times of the samples the windows hold: what a replay must find (time retention). */
   held: HeldEntries;
+  /**
+   * Between setCatalogue emptying the windows and the rebuild's replay
+   * (markRebuilt): the oldest sample they held, which the replay reads back
+   * to, so time retention must not trim it in that gap.
+   */
+  rebuildFloorMs?: number | undefined;
 }
 
 /** A ring for the stream times of the strategy's longest window. */
@@ -116,6 +122,7 @@ export class ScorerCore {
       }
       state.windows = new StrategyWindows(after, this.options.varCutoff);
       state.metrics = state.windows.main;
+      state.rebuildFloorMs ??= state.held.oldest();
       state.held = heldFor(after);
       const what = describeChange(before, after);
       changed.push({
@@ -129,7 +136,9 @@ export class ScorerCore {
   /** After a rebuild's replay: the strategy's next update says so. */
   markRebuilt(strategy: string, reason: string, samples: number, at: number): void {
     const s = this.strategies.get(strategy);
-    if (s) s.rebuilt = { at, reason: reason.slice(0, 512), samples };
+    if (!s) return;
+    s.rebuilt = { at, reason: reason.slice(0, 512), samples };
+    s.rebuildFloorMs = undefined;
   }
 
   /** Every window's count and time span for a strategy (the current catalogue's), for a replay. */
@@ -160,8 +169,9 @@ export class ScorerCore {
   oldestHeldEntryMs(): number | null {
     let oldest: number | null = null;
     for (const s of this.strategies.values()) {
-      const ms = s.held.oldest();
-      if (ms !== undefined && (oldest === null || ms < oldest)) oldest = ms;
+      for (const ms of [s.held.oldest(), s.rebuildFloorMs]) {
+        if (ms !== undefined && (oldest === null || ms < oldest)) oldest = ms;
+      }
     }
     return oldest;
   }
