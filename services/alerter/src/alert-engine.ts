@@ -3,52 +3,22 @@ import {
   readJsonHash,
   Silence,
   type Keys,
-  type Logger,
   type StreamPosition,
 } from '@quantmon/shared';
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Counter } from 'prom-client';
 import { AlerterCore, type Transition } from './alerter-core.js';
-import { enqueueOnce, markResolved } from './emergency.js';
+import { EngineOutbox, type OutboxDeps } from './engine-outbox.js';
 import type { ForgetPlan } from './forget-plan.js';
 import type { Incident } from './incident.js';
-import {
-  loadIncidents,
-  loadLastSeen,
-  saveLastSeen,
-  writeTransitions,
-  type FencedTarget,
-} from './incident-store.js';
+import { loadIncidents, loadLastSeen, saveLastSeen, writeTransitions } from './incident-store.js';
 import type { RuleInput } from './metric-source.js';
-import type { AlertmanagerOutbox } from './notifier/alertmanager.js';
-import type { Notifier } from './notifier/notifier.js';
 import type { RuleSet } from './rules.js';
-import type { AlertEvent } from '@quantmon/shared';
 
-export interface EngineMetrics {
-  events: Counter<'rule' | 'state'>;
-  jobs: Counter<'name'>;
-  enqueueErrors: Counter;
-  notifyErrors: Counter;
-  conflicts: Counter;
-}
+export type { EngineMetrics } from './engine-outbox.js';
 
-export interface EngineDeps {
-  redis: Redis;
+export interface EngineDeps extends OutboxDeps {
   /** Global keys (silences). */
   keys: Keys;
-  /** The partition this engine owns for one term, and the lease fencing its writes. */
-  target: FencedTarget;
-  log: Logger;
-  emergencyQueue: Queue;
-  notifier: Notifier;
   minObservations: number;
-  metrics: EngineMetrics;
-  /** A failed enqueue or notification: counted in the pipeline's error rate. */
-  onError?: () => void;
-  /** This engine's Alertmanager bookkeeping, when ALERTMANAGER_URLS is set. */
-  alertmanager?: AlertmanagerOutbox;
 }
 
 /** Expired silences are kept this long for GET /api/silences, then pruned. */
@@ -59,7 +29,8 @@ const SILENCE_RETENTION_MS = 24 * 3_600_000;
  * one partition (its strategies and hosts):
  * loads state from Redis, applies inputs, commands and timer ticks one at a
  * time (so each compare-and-set write sees the state it was computed from),
- * writes transitions, and runs the outbox (emergency jobs, notifications).
+ * writes transitions, and runs the outbox (engine-outbox.ts: emergency jobs,
+ * notifications).
  * A failed write marks the in-memory state dirty: it is reloaded from Redis
  * before the next step, and the consumer group redelivers the batch, so an
  * outage neither loses nor doubles an incident.
@@ -69,15 +40,15 @@ export class AlertEngine {
   private serial: Promise<unknown> = Promise.resolve();
   private dirty = false;
   private readonly seen = new Map<string, number>();
-  private resolvedToSend: AlertEvent[] = [];
-  /** Emergency jobs owed a `resolvedAt` (their incident resolved): retried each tick until done. */
-  private resolvedJobs: { incident: Incident; event: AlertEvent }[] = [];
+  private readonly outbox: EngineOutbox;
   private lastSilenceLoad = 0;
 
   constructor(
     private readonly deps: EngineDeps,
     private ruleSet: RuleSet,
-  ) {}
+  ) {
+    this.outbox = new EngineOutbox(deps);
+  }
 
   get openIncidents(): number {
     return this.core?.incidents.size ?? 0;
@@ -176,7 +147,7 @@ export class AlertEngine {
       if (now - this.lastSilenceLoad >= 10_000) await this.loadSilences(now);
       await this.commit(core, core.tick(now), now);
       await this.dispatch(core, now);
-      this.toAlertmanager(core, now);
+      this.outbox.toAlertmanager(core, now);
       await this.flushSeen();
     });
   }
@@ -262,140 +233,20 @@ export class AlertEngine {
         },
         e.message,
       );
-      if (t.kind === 'resolve' && t.previous?.notified && !e.silenced) this.resolvedToSend.push(e);
-      // Its job may be waiting for a worker: tell it (a job marked enqueued or
-      // not, since a crash between the add and the mark leaves one unmarked).
-      if (t.kind === 'resolve' && t.previous?.action && t.previous.firing.state === 'firing') {
-        this.resolvedJobs.push({ incident: t.previous, event: e });
-      }
+      this.outbox.resolved(t, e);
     }
-    this.toAlertmanager(core, now, written);
+    this.outbox.toAlertmanager(core, now, written);
     await this.dispatch(core, now, touched);
   }
 
   /** The outbox: jobs and notifications owed (for `only` these incidents, else all). */
   private async dispatch(core: AlerterCore, now: number, only?: Incident[]): Promise<void> {
-    const { emergencyQueue, redis, target, notifier, metrics, log } = this.deps;
-    const box = core.outbox(now, only);
-    const marks: Transition[] = [];
-    const mark = (t: Transition | undefined): void => {
-      if (t) marks.push(t);
-    };
-    for (const inc of box.jobs) {
-      try {
-        const outcome = await enqueueOnce(emergencyQueue, redis, target.pk, inc);
-        mark(core.mark(inc, { jobEnqueued: true }));
-        if (outcome === 'enqueued') metrics.jobs.inc({ name: inc.action ?? 'unknown' });
-      } catch (err) {
-        metrics.enqueueErrors.inc();
-        this.deps.onError?.();
-        log.warn(
-          { err: (err as Error).message, incident: inc.firing.incidentId },
-          'enqueue failed, will retry',
-        );
-      }
-    }
-    await this.markResolvedJobs();
-    if (notifier.enabled) {
-      const send = async (kind: 'firing' | 'repeat', inc: Incident): Promise<void> => {
-        try {
-          await notifier.notify(kind, inc.firing, now);
-          mark(core.mark(inc, { notifiedAt: now }));
-        } catch (err) {
-          metrics.notifyErrors.inc();
-          this.deps.onError?.();
-          log.warn(
-            { err: (err as Error).message, incident: inc.firing.incidentId },
-            'notify failed, will retry',
-          );
-        }
-      };
-      for (const inc of box.notify) await send('firing', inc);
-      for (const inc of box.repeat) await send('repeat', inc);
-      const resolved = this.resolvedToSend;
-      this.resolvedToSend = [];
-      for (const e of resolved) {
-        try {
-          await notifier.notify('resolved', e);
-        } catch (err) {
-          metrics.notifyErrors.inc();
-          this.deps.onError?.();
-          this.resolvedToSend.push(e);
-          log.warn(
-            { err: (err as Error).message, incident: e.incidentId },
-            'notify failed, will retry',
-          );
-        }
-      }
-    } else {
-      this.resolvedToSend = [];
-    }
+    const marks = await this.outbox.dispatch(core, now, only);
     try {
       await this.write(core, marks);
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'outbox marks not written, will retry');
+      this.deps.log.warn({ err }, 'outbox marks not written, will retry');
     }
-  }
-
-  /** The outbox of resolved incidents' jobs: one that fails stays for the next tick. */
-  private async markResolvedJobs(): Promise<void> {
-    const { emergencyQueue, log } = this.deps;
-    const owed = this.resolvedJobs;
-    this.resolvedJobs = [];
-    for (const r of owed) {
-      const incident = r.incident.firing.incidentId;
-      try {
-        const outcome = await markResolved(emergencyQueue, r.incident, r.event);
-        log.info({ incident, outcome }, `emergency job after resolve: ${outcome}`);
-      } catch (err) {
-        this.deps.metrics.enqueueErrors.inc();
-        this.deps.onError?.();
-        this.resolvedJobs.push(r);
-        log.warn({ err, incident }, 'marking the emergency job resolved failed, will retry');
-      }
-    }
-  }
-
-  /**
-   * Alertmanager (in the background, never awaited): on a tick every firing,
-   * unsilenced, uninhibited incident (those due are re-sent); after a write
-   * the incidents it fired (or released) and the firing incidents it
-   * resolved. An inhibited incident is posted nothing, not even its resolve:
-   * one posted before it was muted expires at the endsAt it was last sent
-   * with, as an alert Prometheus stops sending does.
-   */
-  private toAlertmanager(core: AlerterCore, now: number, written?: readonly Transition[]): void {
-    const am = this.deps.alertmanager;
-    if (!am) return;
-    const live = (inc: Incident | undefined): inc is Incident =>
-      inc?.firing.state === 'firing' &&
-      !core.isSilenced(inc.firing, now) &&
-      !core.isInhibited(inc.firing);
-    if (!written) {
-      am.send(
-        [...core.incidents.values()].filter(live).map((i) => i.firing),
-        [],
-        now,
-        true,
-      );
-      return;
-    }
-    const firing = written.map((t) => t.incident).filter(live);
-    const resolved = written.flatMap((t) =>
-      t.kind === 'resolve' &&
-      t.event &&
-      !t.event.silenced &&
-      !t.event.inhibitedBy &&
-      t.previous?.firing.state === 'firing'
-        ? [t.event]
-        : [],
-    );
-    am.send(
-      firing.map((i) => i.firing),
-      resolved,
-      now,
-      false,
-    );
   }
 
   private async loadSilences(now: number): Promise<void> {

@@ -1,18 +1,8 @@
-import type { Acknowledgement, AlertEvent, InhibitedBy, Silence, Subject } from '@quantmon/shared';
-import {
-  entryTime,
-  firedEvent,
-  flapEvent,
-  incidentKey,
-  openEvent,
-  resolvedEvent,
-  withFlapping,
-  type Incident,
-} from './incident.js';
-import { FlapDetector } from './flap-detector.js';
+import type { Acknowledgement, AlertEvent, Silence } from '@quantmon/shared';
+import { entryTime, incidentKey, type Incident } from './incident.js';
+import { IncidentLifecycle } from './incident-lifecycle.js';
 import { forgottenEvent, RETIRED_RULE, retiredEvent, type ForgetReason } from './forget-subject.js';
 import { Forecaster } from './forecast.js';
-import { inhibitEvent, inhibitor, matches, sameInhibitor, withInhibitor } from './inhibition.js';
 import { naturalSubject, type RuleInput } from './metric-source.js';
 import { noDataAfter, noDataEvent } from './no-data.js';
 import {
@@ -20,70 +10,32 @@ import {
   effectiveRule,
   incidentSubject,
   matchesTags,
-  NO_DATA_RULE,
   ruleForIncident,
   stillBreaching,
   worstOf,
-  type CompiledRule,
-  type EffectiveRule,
-  type RuleSet,
-  type SubjectTags,
-} from './rules.js';
-import { SilenceSet } from './silences.js';
+} from './effective-rule.js';
+import { NO_DATA_RULE, type CompiledRule, type RuleSet, type SubjectTags } from './rule-model.js';
 import { StartupGrace } from './startup-grace.js';
+import type { Outbox, Transition } from './transition.js';
 
-export interface Transition {
-  /** open: a new incident (pending or firing); fire: pending -> firing; resolve; update: same state, new facts. */
-  kind: 'open' | 'fire' | 'resolve' | 'update';
-  /** Field of the incidents hash. */
-  key: string;
-  /** The incident id the hash must hold for this write to apply; null: no incident there. */
-  expect: string | null;
-  /** The incident after the transition; undefined once closed. */
-  incident: Incident | undefined;
-  /** The incident before it (a resolve's notification needs to know it was notified). */
-  previous: Incident | undefined;
-  /** The event for the alerts stream; undefined for silent bookkeeping (outbox flags). */
-  event: AlertEvent | undefined;
-}
-
-export interface Outbox {
-  /** Firing critical incidents whose emergency job is not confirmed. */
-  jobs: Incident[];
-  /** Firing incidents whose receivers have not been notified. */
-  notify: Incident[];
-  /** Firing, notified, unacknowledged incidents due a repeat notification. */
-  repeat: Incident[];
-}
+export type { Outbox, Transition };
 
 /**
  * The alerter's pure core: rule evaluation and the incident lifecycle, one
  * incident per rule and subject (pending -> firing -> resolved, a resolve
  * held for the rule's keepFiringFor), flap detection, no-data detection,
- * acknowledgement and silences. No I/O: the caller persists the
- * transitions it returns (and re-syncs the maps from Redis when a write
- * fails or another alerter got there first). Re-observing an input yields no
- * new transition, so a redelivered entry is harmless.
+ * acknowledgement and silences. This class decides what is judged and when;
+ * each judgement's effect on an incident is incident-lifecycle.ts. No I/O:
+ * the caller persists the transitions it returns (and re-syncs the maps
+ * from Redis when a write fails or another alerter got there first).
+ * Re-observing an input yields no new transition, so a redelivered entry is
+ * harmless.
  */
 export class AlerterCore {
-  private silenceSet = new SilenceSet();
   /** Rules on the `system` subject: latest value per host, the incident sees the worst. */
   private readonly fleet = new Map<string, Map<string, number>>();
-  /**
-   * The latest value judged for each pending incident, so tick() can fire it
-   * when its `for` is up. In memory only: a pending incident this core has
-   * not judged (after a restart or a failover) fires on its next observation.
-   */
-  private readonly pendingValues = new Map<string, number>();
-  /**
-   * The latest value judged clear for each firing incident waiting out its
-   * keepFiringFor, so tick() can resolve it when the time is up. In memory
-   * only, as pendingValues: an incident this core has not judged clear
-   * resolves on its next observation.
-   */
-  private readonly clearValues = new Map<string, number>();
-  /** The last checks of each rule and subject, for flap detection. */
-  private readonly flaps = new FlapDetector();
+  /** The incidents, their timers' values, and their flapping, silence and inhibition marks. */
+  private readonly life: IncidentLifecycle;
   /** Forecast rules: the trend window of each rule on each subject. */
   private readonly trends = new Forecaster();
   /**
@@ -104,7 +56,9 @@ export class AlerterCore {
     readonly lastSeen: Map<string, number>,
     /** When this alerter became active: silence before it is not counted against a subject. */
     readonly activeSince: number,
-  ) {}
+  ) {
+    this.life = new IncidentLifecycle(incidents, () => this.ruleSet.inhibit);
+  }
 
   get rules(): RuleSet {
     return this.ruleSet;
@@ -118,7 +72,7 @@ export class AlerterCore {
     if ((prev ?? -1) < t) this.lastSeen.set(natural, t);
     const noDataKey = incidentKey(NO_DATA_RULE, natural);
     const noData = this.incidents.get(noDataKey);
-    if (noData) out.push(this.close(noDataKey, noData, 0, now));
+    if (noData) out.push(this.life.close(noDataKey, noData, 0, now));
     const tags = input.kind === 'score' ? input.update.tags : undefined;
     if (tags) this.tagsOf.set(natural, tags);
     else this.tagsOf.delete(natural);
@@ -155,11 +109,11 @@ export class AlerterCore {
       // A strategy's tags label its incidents (a fleet-wide one has no single strategy's).
       const labels = subject === 'system' ? undefined : tags;
       if (worst !== value && (breaches(eff, worst) || stillBreaching(eff, worst))) {
-        out.push(...this.step(eff, subject, worst, entryId, t, now, labels));
+        out.push(...this.life.step(eff, subject, worst, entryId, t, now, labels));
       }
-      out.push(...this.step(eff, subject, value, entryId, t, now, labels));
+      out.push(...this.life.step(eff, subject, value, entryId, t, now, labels));
     }
-    return this.reinhibit(out, now);
+    return this.life.reinhibit(out, now);
   }
 
   /**
@@ -179,14 +133,15 @@ export class AlerterCore {
       );
       if (!rule) continue;
       if (cur.firing.state === 'pending') {
-        const value = this.pendingValues.get(key);
+        const value = this.life.pendingValues.get(key);
         if (value === undefined || !breaches(rule, value)) continue;
         if (now - cur.firing.startsAt >= rule.forMs)
-          out.push(this.fire(key, cur, rule, value, now));
+          out.push(this.life.fire(key, cur, rule, value, now));
       } else if (cur.clearSince !== undefined) {
-        const value = this.clearValues.get(key);
+        const value = this.life.clearValues.get(key);
         if (value === undefined || stillBreaching(rule, value)) continue;
-        if (now - cur.clearSince >= rule.keepFiringMs) out.push(this.close(key, cur, value, now));
+        if (now - cur.clearSince >= rule.keepFiringMs)
+          out.push(this.life.close(key, cur, value, now));
       }
     }
     for (const [subject, seen] of this.lastSeen) {
@@ -195,13 +150,13 @@ export class AlerterCore {
       const key = incidentKey(NO_DATA_RULE, subject);
       if (this.incidents.has(key)) continue;
       if (now - Math.max(seen, this.activeSince) < after) continue;
-      const event = this.withSilence(
+      const event = this.life.withSilence(
         noDataEvent(this.ruleSet.noData, subject, seen, after, now),
         now,
       );
-      out.push(this.apply('open', key, null, { firing: event, jobEnqueued: false }, event));
+      out.push(this.life.apply('open', key, null, { firing: event, jobEnqueued: false }, event));
     }
-    return this.reinhibit(out, now);
+    return this.life.reinhibit(out, now);
   }
 
   /**
@@ -212,10 +167,10 @@ export class AlerterCore {
    */
   outbox(now: number, only?: readonly Incident[]): Outbox {
     const out: Outbox = { jobs: [], notify: [], repeat: [] };
-    const sources = this.sources();
+    const sources = this.life.sources();
     for (const inc of only ?? this.incidents.values()) {
-      if (inc.firing.state !== 'firing' || this.silenceSet.match(inc.firing, now)) continue;
-      if (this.inhibitorOf(inc.firing, sources)) continue;
+      if (inc.firing.state !== 'firing' || this.life.silenceOf(inc.firing, now)) continue;
+      if (this.life.inhibitorOf(inc.firing, sources)) continue;
       if (inc.action && !inc.jobEnqueued) out.jobs.push(inc);
       if (!inc.notified) out.notify.push(inc);
       else if (!inc.firing.acknowledged && inc.firing.flapping !== true) {
@@ -237,7 +192,7 @@ export class AlerterCore {
       next.notified = true;
       next.lastNotifiedAt = change.notifiedAt;
     }
-    return this.apply('update', key, cur.firing.incidentId, next, undefined);
+    return this.life.apply('update', key, cur.firing.incidentId, next, undefined);
   }
 
   acknowledge(incidentId: string, ack: Acknowledgement, now: number): Transition | undefined {
@@ -254,7 +209,7 @@ export class AlerterCore {
         acknowledgements: [...all, ack],
         ts: now,
       };
-      return this.apply('update', key, incidentId, { ...cur, firing: event }, event);
+      return this.life.apply('update', key, incidentId, { ...cur, firing: event }, event);
     }
     return undefined;
   }
@@ -275,11 +230,11 @@ export class AlerterCore {
         rule === NO_DATA_RULE
           ? noDataAfter(ruleSet.noData, inc.firing.subject) <= 0
           : !names.has(rule);
-      if (gone) out.push(this.close(key, inc, inc.firing.value, now));
+      if (gone) out.push(this.life.close(key, inc, inc.firing.value, now));
     }
-    this.flaps.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
+    this.life.flaps.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
     this.trends.retain((key) => names.has(key.slice(0, key.indexOf('|'))));
-    return this.reinhibit(out, now, true);
+    return this.life.reinhibit(out, now, true);
   }
 
   /** Subjects whose latest input (entry time) is older than `cutoff`: idle ones a sweep forgets. */
@@ -301,7 +256,7 @@ export class AlerterCore {
     for (const [key, cur] of [...this.incidents]) {
       if (!subjects.has(cur.firing.subject)) continue;
       const event = forgottenEvent(cur, why, now);
-      out.push(this.apply('resolve', key, cur.firing.incidentId, undefined, event, cur));
+      out.push(this.life.apply('resolve', key, cur.firing.incidentId, undefined, event, cur));
     }
     for (const subject of subjects) {
       this.lastSeen.delete(subject);
@@ -320,198 +275,28 @@ export class AlerterCore {
         });
       }
     }
-    this.flaps.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
+    this.life.flaps.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
     this.trends.retain((key) => !subjects.has(key.slice(key.indexOf('|') + 1)));
     for (const subject of subjects) this.tagsOf.delete(subject);
-    return this.reinhibit(out, now);
+    return this.life.reinhibit(out, now);
   }
 
   setSilences(silences: readonly Silence[]): void {
-    this.silenceSet = new SilenceSet(silences);
+    this.life.setSilences(silences);
   }
 
   isSilenced(event: AlertEvent, now: number): boolean {
-    return this.silenceSet.match(event, now) !== undefined;
+    return this.life.silenceOf(event, now) !== undefined;
   }
 
   /** Whether a firing source incident inhibits this one now (judged live, as silences are). */
   isInhibited(event: AlertEvent): boolean {
-    return this.inhibitorOf(event) !== undefined;
+    return this.life.inhibitorOf(event) !== undefined;
   }
 
   /** Take what Redis holds for a key (another alerter wrote first, or a write failed). */
   adopt(key: string, incident: Incident | undefined): void {
-    if (incident) this.incidents.set(key, incident);
-    else this.incidents.delete(key);
-    if (incident?.firing.state !== 'pending') this.pendingValues.delete(key);
-    if (incident?.clearSince === undefined) this.clearValues.delete(key);
-  }
-
-  /**
-   * One judgement of a rule on a subject. The check counts towards flap
-   * detection: bad is the condition as the incident's state sees it (past the
-   * threshold to open or stay pending, past the clear threshold to stay
-   * firing).
-   */
-  private step(
-    rule: EffectiveRule,
-    subject: Subject,
-    value: number,
-    stamp: string,
-    t: number,
-    now: number,
-    tags?: SubjectTags,
-  ): Transition[] {
-    const key = incidentKey(rule.name, subject);
-    const cur = this.incidents.get(key);
-    const firing = cur?.firing.state === 'firing';
-    const bad = firing ? stillBreaching(rule, value) : breaches(rule, value);
-    const flap = this.flaps.record(key, bad, rule.flap, t, cur?.firing.flapping === true);
-    const mark = (next: Incident): Transition[] =>
-      this.revise(key, cur!, next, flap.flapping, flap.share, rule.flap.checks, value, now);
-    if (!cur) {
-      if (!bad) return [];
-      const state = rule.forMs > 0 ? 'pending' : 'firing';
-      const opening = withFlapping(
-        openEvent(rule, subject, value, stamp, t, now, state, tags),
-        flap.flapping,
-      );
-      const event = this.withSilence(opening, now);
-      const action = rule.level === 'critical' ? rule.action : undefined;
-      const inc: Incident = { firing: event, jobEnqueued: false, ...(action ? { action } : {}) };
-      const opened = this.apply('open', key, null, inc, event);
-      if (state === 'pending') this.pendingValues.set(key, value);
-      return [opened];
-    }
-    if (!firing) {
-      if (!bad) return [this.close(key, cur, value, now)];
-      if (t - cur.firing.startsAt < rule.forMs) {
-        this.pendingValues.set(key, value);
-        return mark(cur);
-      }
-      return [this.fire(key, cur, rule, value, now, flap.flapping)];
-    }
-    if (bad) {
-      if (cur.clearSince === undefined) return mark(cur);
-      // Crossed back while waiting out keepFiringFor: the same incident, the clear timer stops.
-      const next = { ...cur };
-      delete next.clearSince;
-      return mark(next);
-    }
-    const since = cur.clearSince ?? t;
-    if (t - since >= rule.keepFiringMs) return [this.close(key, cur, value, now)];
-    const out = mark(cur.clearSince === undefined ? { ...cur, clearSince: t } : cur);
-    this.clearValues.set(key, value);
-    return out;
-  }
-
-  /**
-   * Write `next` in place of `cur`: silent bookkeeping, or an update event
-   * when the flapping mark changes; nothing when nothing changed.
-   */
-  private revise(
-    key: string,
-    cur: Incident,
-    next: Incident,
-    flapping: boolean,
-    share: number,
-    checks: number,
-    value: number,
-    now: number,
-  ): Transition[] {
-    const id = cur.firing.incidentId;
-    if (flapping === (cur.firing.flapping === true)) {
-      return next === cur ? [] : [this.apply('update', key, id, next, undefined)];
-    }
-    const event = this.withSilence(
-      flapEvent(next.firing, flapping, share, checks, value, now),
-      now,
-    );
-    return [this.apply('update', key, id, { ...next, firing: event }, event)];
-  }
-
-  private fire(
-    key: string,
-    cur: Incident,
-    rule: EffectiveRule,
-    value: number,
-    now: number,
-    flapping = cur.firing.flapping === true,
-  ): Transition {
-    const fired = withFlapping(firedEvent(cur.firing, rule, value, now), flapping);
-    const event = this.withSilence(fired, now);
-    return this.apply('fire', key, cur.firing.incidentId, { ...cur, firing: event }, event);
-  }
-
-  private close(key: string, cur: Incident, value: number, now: number): Transition {
-    const event = this.withSilence(resolvedEvent(cur, value, now), now);
-    return this.apply('resolve', key, cur.firing.incidentId, undefined, event, cur);
-  }
-
-  private apply(
-    kind: Transition['kind'],
-    key: string,
-    expect: string | null,
-    incident: Incident | undefined,
-    event: AlertEvent | undefined,
-    previous?: Incident,
-  ): Transition {
-    const before = previous ?? this.incidents.get(key);
-    this.adopt(key, incident);
-    return { kind, key, expect, incident, previous: before, event };
-  }
-
-  /** Firing incidents that match the source of some inhibition rule. */
-  private sources(): AlertEvent[] {
-    const rules = this.ruleSet.inhibit;
-    if (rules.length === 0) return [];
-    const out: AlertEvent[] = [];
-    for (const inc of this.incidents.values()) {
-      const e = inc.firing;
-      if (e.state === 'firing' && rules.some((r) => matches(r.source, e))) out.push(e);
-    }
-    return out;
-  }
-
-  private inhibitorOf(event: AlertEvent, sources = this.sources()): InhibitedBy | undefined {
-    return inhibitor(this.ruleSet.inhibit, sources, event);
-  }
-
-  /**
-   * Bring every open incident's inhibition mark up to date after a batch of
-   * transitions (a source that fired or resolved, a target that opened). An
-   * incident this batch opened or fired carries the mark on that event; any
-   * other gets an update event saying it is muted, or released.
-   */
-  private reinhibit(out: Transition[], now: number, always = false): Transition[] {
-    // Only an incident opening, firing or resolving can change a mark.
-    if (!always && !out.some((t) => t.kind !== 'update')) return out;
-    const sources = this.sources();
-    for (const [key, cur] of [...this.incidents]) {
-      const by = this.inhibitorOf(cur.firing, sources);
-      if (sameInhibitor(by, cur.firing.inhibitedBy)) continue;
-      const i = out.findLastIndex(
-        (t) => t.key === key && t.incident === cur && (t.kind === 'open' || t.kind === 'fire'),
-      );
-      const own = out[i];
-      if (own) {
-        const firing = withInhibitor(cur.firing, by);
-        const next: Incident = { ...cur, firing };
-        this.adopt(key, next);
-        out[i] = { ...own, incident: next, event: firing };
-        continue;
-      }
-      const event = inhibitEvent(cur.firing, by, now);
-      out.push(this.apply('update', key, cur.firing.incidentId, { ...cur, firing: event }, event));
-    }
-    return out;
-  }
-
-  private withSilence(event: AlertEvent, now: number): AlertEvent {
-    const rest = { ...event };
-    delete rest.silenced;
-    const s = this.silenceSet.match(rest, now);
-    return s ? { ...rest, silenced: { id: s.id, endsAt: s.endsAt } } : rest;
+    this.life.adopt(key, incident);
   }
 
   private worstOfFleet(rule: CompiledRule, host: string, value: number): number {
