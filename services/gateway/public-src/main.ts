@@ -4,91 +4,30 @@
  * comes from the pipeline; a value it did not measure is shown as
  * "not measured", never invented.
  */
-import type {
-  AlertEvent,
-  AuditEvent,
-  ScoreUpdate,
-  ServerFrame,
-  SystemSample,
-} from '@quantmon/shared';
+import type { AlertEvent, ScoreUpdate, ServerFrame, SystemSample } from '@quantmon/shared';
 import { acknowledge, alertAudit, history } from './api.js';
 import { alertHead, historyLines, mutedItem, splitMuted } from './alerts-view.js';
-import { Chart } from './charts.js';
-import { byId, el, num, posAfter, time } from './format.js';
+import type { Chart } from './charts.js';
+import {
+  addEvent,
+  addScorePoint,
+  addSystemPoint,
+  newestHost,
+  RETIRED_RULE,
+  scoreSeries,
+  state,
+} from './dashboard-state.js';
+import { byId, el, time } from './format.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
-import { Series } from './series.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
 import { Desk } from './desk.js';
-import { currentRange, rangeHistory, updateRangeLinks, type Range } from './range-view.js';
+import { currentRange, rangeHistory, updateRangeLinks } from './range-view.js';
+import { strategyCharts } from './strategy-charts.js';
 import { catalogueNote, renderMetricTable } from './window-table.js';
 
 const HISTORY_MINUTES = 60;
 /** The audit (acks, silence changes) is polled: silence changes publish no alert event. */
 const AUDIT_POLL_MS = 3000;
-
-const state = {
-  scores: new Map<string, ScoreUpdate>(),
-  system: new Map<string, SystemSample>(),
-  active: new Map<string, AlertEvent>(),
-  /** Recent alert events, newest first (a position is unique within its partition). */
-  events: [] as { pos: string; part: number; a: AlertEvent }[],
-  /** Acknowledgements and silence changes from GET /api/alerts, newest first. */
-  audit: [] as AuditEvent[],
-  acked: new Set<string>(),
-  ackErrors: new Map<string, string>(),
-  selected: localStorage.getItem('quantmon-strategy') ?? '',
-  scoreSeries: new Map<string, Series>(),
-  riskSeries: new Map<string, Series>(),
-  systemSeries: new Series(['cpu', 'memory', 'errorRate', 'apiResponseTime']),
-  /** A past range shown instead of live (null: live), and its series. */
-  range: null as Range | null,
-  rangeScores: new Series(['performance', 'risk', 'stability']),
-  rangeRisk: new Series(['vol', 'dd', 'mdd']),
-  rangeSystem: new Series(['cpu', 'memory', 'errorRate', 'apiResponseTime']),
-};
-
-const seriesFor = (m: Map<string, Series>, id: string, names: string[]): Series => {
-  let s = m.get(id);
-  if (!s) m.set(id, (s = new Series(names)));
-  return s;
-};
-const scoreSeries = (id: string) =>
-  seriesFor(state.scoreSeries, id, ['performance', 'risk', 'stability']);
-const riskSeries = (id: string) => seriesFor(state.riskSeries, id, ['vol', 'dd', 'mdd']);
-
-function addScorePoint(
-  pos: string,
-  u: ScoreUpdate,
-  into: [Series, Series] = [scoreSeries(u.strategy), riskSeries(u.strategy)],
-): void {
-  into[0].add(pos, [u.scores.performance, u.scores.risk, u.scores.stability]);
-  const m = u.metrics;
-  const p = (v: number | null) => (v === null ? null : v * 100);
-  into[1].add(pos, [p(num(m.annualVolatility)), p(num(m.currentDrawdown)), p(num(m.maxDrawdown))]);
-}
-
-/** One host's series: the newest host shown (the collector usually runs one per machine). */
-function addSystemPoint(pos: string, s: SystemSample, into = state.systemSeries): void {
-  const shown = newestHost();
-  if (shown && shown.host !== s.host) return;
-  into.add(pos, [s.cpu ?? null, s.memory ?? null, s.errorRate ?? null, s.apiResponseTime ?? null]);
-}
-
-function newestHost(): SystemSample | undefined {
-  return [...state.system.values()].sort((a, b) => b.ts - a.ts)[0];
-}
-
-/** @quantmon/shared's RETIRED_RULE (the page imports types only from it, no runtime code). */
-const RETIRED_RULE = 'strategy_retired';
-
-function addEvent(pos: string, part: number, a: AlertEvent): void {
-  if (state.events.some((e) => e.pos === pos && e.part === part)) return;
-  state.events.push({ pos, part, a });
-  state.events.sort((x, y) =>
-    posAfter(x.pos, y.pos) ? -1 : posAfter(y.pos, x.pos) ? 1 : x.part - y.part,
-  );
-  state.events.length = Math.min(state.events.length, 200);
-}
 
 function onFrame(f: ServerFrame): void {
   switch (f.type) {
@@ -352,49 +291,7 @@ const desk = new Desk({
   rerender: () => scheduleRender(),
 });
 
-charts.push(
-  new Chart(
-    byId('chart-scores'),
-    {
-      title: 'Scores',
-      range: [0, 100],
-      series: [
-        { label: 'Performance', color: '#58a6ff', unit: '' },
-        { label: 'Risk', color: '#f85149', unit: '' },
-        { label: 'Stability', color: '#2ea043', unit: '' },
-      ],
-    },
-    () => (state.range ? state.rangeScores : scoreSeries(state.selected)),
-    () => (state.range ? [state.range.from, state.range.to] : null),
-  ),
-  new Chart(
-    byId('chart-risk'),
-    {
-      title: 'Volatility and drawdown (%)',
-      series: [
-        { label: 'Annual volatility', color: '#d29922', unit: ' %' },
-        { label: 'Drawdown', color: '#f85149', unit: ' %' },
-        { label: 'Max drawdown', color: '#a371f7', unit: ' %' },
-      ],
-    },
-    () => (state.range ? state.rangeRisk : riskSeries(state.selected)),
-    () => (state.range ? [state.range.from, state.range.to] : null),
-  ),
-  new Chart(
-    byId('chart-system'),
-    {
-      title: 'System',
-      series: [
-        { label: 'CPU', color: '#58a6ff', unit: ' %' },
-        { label: 'Memory', color: '#a371f7', unit: ' %' },
-        { label: 'Error rate', color: '#f85149', unit: ' %' },
-        { label: 'API response', color: '#d29922', unit: ' s', scale: 's' },
-      ],
-    },
-    () => (state.range ? state.rangeSystem : state.systemSeries),
-    () => (state.range ? [state.range.from, state.range.to] : null),
-  ),
-);
+charts.push(...strategyCharts());
 
 new LiveSocket({
   topics: ['strategy:*', 'system', 'alerts'],
