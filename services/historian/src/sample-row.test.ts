@@ -125,6 +125,8 @@ describe('sampleRow (the fast path for strategy samples)', () => {
       `{"strategy":"a","ts":1,"return":0,"receivedAt":2,"id":"${'i'.repeat(129)}"}`,
       '{"strategy":"a","ts":1234567890123456,"return":0,"receivedAt":2}', // past 15 digits
       '{"strategy":"a\u0001","ts":1,"return":0,"receivedAt":2}', // a raw control character
+      '{"strategy":"a","ts":1,"return":0,"receivedAt":2,"id":"x\u001fy"}',
+      '{"strategy":"a","ts":1,"return":0,"receivedAt":2,"id":"x\u007fy\u0000"}',
       '{}',
       '[]',
       '',

@@ -21,16 +21,19 @@ import type { StrategySample } from '@quantmon/shared';
 import { copyLine } from './copy-rows.js';
 import { entryAt, itemJson, type StreamItem } from './rows.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN = 0x7b;
-const CLOSE = 0x7d;
 const MINUS = 0x2d;
-const ZERO = 0x30;
-const NINE = 0x39;
-const DOT = 0x2e;
+
+/**
+ * One `"key":value` pair of a stored sample and what follows it, matched
+ * where the last one ended (sticky): a string without escapes or control
+ * characters, or a number in JSON's grammar. Measured against JSON.parse
+ * plus the guard and the row formatting, in the same process: about half
+ * the time per sample (a character loop in JavaScript was slower than both).
+ */
+// JSON forbids raw control characters in strings; the class must name them to refuse them.
+const PAIR =
+  // eslint-disable-next-line no-control-regex
+  /"(strategy|ts|return|benchmarkReturn|equity|id|receivedAt)":(?:"([^"\\\x00-\x1f]*)"|(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?))([,}])/y;
 
 const STRATEGY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -65,44 +68,6 @@ export function sampleLine(i: StreamItem<StrategySample>): string {
   ]);
 }
 
-/** End of the JSON number starting at i, or -1 when JSON's grammar does not allow it. */
-function numberEnd(s: string, i: number): number {
-  let c = s.charCodeAt(i);
-  if (c === MINUS) c = s.charCodeAt(++i);
-  if (c === ZERO) {
-    c = s.charCodeAt(++i);
-  } else if (c > ZERO && c <= NINE) {
-    do c = s.charCodeAt(++i);
-    while (c >= ZERO && c <= NINE);
-  } else {
-    return -1;
-  }
-  if (c === DOT) {
-    c = s.charCodeAt(++i);
-    if (!(c >= ZERO && c <= NINE)) return -1;
-    do c = s.charCodeAt(++i);
-    while (c >= ZERO && c <= NINE);
-  }
-  if (c === 0x65 || c === 0x45) {
-    c = s.charCodeAt(++i);
-    if (c === 0x2b || c === MINUS) c = s.charCodeAt(++i);
-    if (!(c >= ZERO && c <= NINE)) return -1;
-    do c = s.charCodeAt(++i);
-    while (c >= ZERO && c <= NINE);
-  }
-  return i;
-}
-
-/** End (the closing quote) of a string without escapes or control characters, or -1. */
-function stringEnd(s: string, i: number): number {
-  for (;;) {
-    const c = s.charCodeAt(i);
-    if (c === QUOTE) return i;
-    if (c === BACKSLASH || c < 0x20 || Number.isNaN(c)) return -1;
-    i++;
-  }
-}
-
 /** A float column's text: the JSON's digits, but -0 as the full path writes it (String(-0) is "0"). */
 function finiteText(t: string): string | undefined {
   const n = Number(t);
@@ -119,7 +84,7 @@ const epochText = (t: string): boolean =>
  * when `json` is not the common shape (then decode it in full).
  */
 export function sampleRow(json: string, part: number, entryId: string): string | undefined {
-  if (json.charCodeAt(0) !== OPEN) return undefined;
+  if (json.charCodeAt(0) !== 0x7b) return undefined; // {
   let strategy: string | undefined;
   let ts: string | undefined;
   let ret: string | undefined;
@@ -127,45 +92,45 @@ export function sampleRow(json: string, part: number, entryId: string): string |
   let equity: string | undefined;
   let id: string | undefined;
   let received: string | undefined;
-  let i = 1;
-  if (json.charCodeAt(i) === CLOSE) return undefined; // {}: no strategy
+  PAIR.lastIndex = 1;
   for (;;) {
-    if (json.charCodeAt(i) !== QUOTE) return undefined;
-    const keyEnd = stringEnd(json, i + 1);
-    if (keyEnd < 0) return undefined;
-    const key = json.slice(i + 1, keyEnd);
-    i = keyEnd + 1;
-    if (json.charCodeAt(i) !== COLON) return undefined;
-    i++;
-    let text: string;
-    const first = json.charCodeAt(i);
-    if (first === QUOTE) {
-      const end = stringEnd(json, i + 1);
-      if (end < 0) return undefined;
-      text = json.slice(i + 1, end);
-      i = end + 1;
-      if (key === 'strategy' && strategy === undefined) strategy = text;
-      else if (key === 'id' && id === undefined) id = text;
-      else return undefined; // a string where a number belongs, a repeated or unknown key
-    } else {
-      const end = numberEnd(json, i);
-      if (end < 0) return undefined; // null, true, an object (weights), an array, bad grammar
-      text = json.slice(i, end);
-      i = end;
-      if (key === 'ts' && ts === undefined) ts = text;
-      else if (key === 'return' && ret === undefined) ret = text;
-      else if (key === 'benchmarkReturn' && bench === undefined) bench = text;
-      else if (key === 'equity' && equity === undefined) equity = text;
-      else if (key === 'receivedAt' && received === undefined) received = text;
-      else return undefined;
+    const m = PAIR.exec(json);
+    if (m === null) return undefined; // whitespace, an escape, null, weights, an unknown key, ...
+    const str = m[2];
+    const num = m[3];
+    switch (m[1]) {
+      case 'strategy':
+        if (strategy !== undefined || str === undefined) return undefined;
+        strategy = str;
+        break;
+      case 'id':
+        if (id !== undefined || str === undefined) return undefined;
+        id = str;
+        break;
+      case 'ts':
+        if (ts !== undefined || num === undefined) return undefined;
+        ts = num;
+        break;
+      case 'return':
+        if (ret !== undefined || num === undefined) return undefined;
+        ret = num;
+        break;
+      case 'benchmarkReturn':
+        if (bench !== undefined || num === undefined) return undefined;
+        bench = num;
+        break;
+      case 'equity':
+        if (equity !== undefined || num === undefined) return undefined;
+        equity = num;
+        break;
+      default: // receivedAt
+        if (received !== undefined || num === undefined) return undefined;
+        received = num;
     }
-    const c = json.charCodeAt(i);
-    if (c === COMMA) {
-      i++;
-      continue;
+    if (m[4] === '}') {
+      if (PAIR.lastIndex !== json.length) return undefined;
+      break;
     }
-    if (c === CLOSE && i === json.length - 1) break;
-    return undefined;
   }
   if (strategy === undefined || !STRATEGY_ID.test(strategy)) return undefined;
   if (ts === undefined || !epochText(ts)) return undefined;
