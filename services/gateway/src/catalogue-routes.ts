@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import {
   CatalogueDocument,
   CatalogueError,
@@ -14,18 +14,7 @@ import {
   type Route,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { removeAdminDocument } from './admin-document.js';
-import { writeAudit } from './audit-log.js';
-import { callerName } from './auth.js';
-import { readBody } from './rules-admin-route.js';
-
-const PutBody = z.strictObject({
-  /** The catalogue file's content, as JSON (README "Strategy catalogue"). */
-  catalogue: z.record(z.string(), z.unknown()),
-  comment: z.string().max(1024).optional(),
-});
+import { putAdminDocument, removeAdminDocument, type AdminDocument } from './admin-document.js';
 
 export interface CatalogueRouteOptions {
   redis: Redis;
@@ -53,6 +42,22 @@ export interface CatalogueRouteOptions {
  */
 export function catalogueRoutes(opts: CatalogueRouteOptions): Route {
   const { redis, keys, file, log } = opts;
+  const admin: AdminDocument<CatalogueFile> = {
+    redis,
+    keys,
+    log,
+    key: keys.catalogueDoc,
+    kind: 'catalogue-changed',
+    what: 'catalogue',
+    read: async () => {
+      const d = await readCatalogueDoc(redis, keys);
+      return d && { version: d.version, body: d.catalogue };
+    },
+    check: checkCatalogue,
+    serialise: ({ version, body, ...rest }) =>
+      JSON.stringify(CatalogueDocument.parse({ version, catalogue: body, ...rest })),
+    changes: catalogueChanges,
+  };
   return async (req, res, url) => {
     if (url.pathname === '/api/catalogue/resolve' && req.method === 'GET') {
       const id = StrategyId.safeParse(url.searchParams.get('strategy') ?? '');
@@ -100,25 +105,8 @@ export function catalogueRoutes(opts: CatalogueRouteOptions): Route {
       });
       return true;
     }
-    if (req.method === 'PUT') return putCatalogue(opts, req, res);
-    if (req.method === 'DELETE')
-      return removeAdminDocument(
-        {
-          redis,
-          keys,
-          log,
-          key: keys.catalogueDoc,
-          kind: 'catalogue-changed',
-          what: 'catalogue',
-          read: async () => {
-            const d = await readCatalogueDoc(redis, keys);
-            return d && { version: d.version, body: d.catalogue };
-          },
-          changes: (before) => catalogueChanges(before, {}),
-        },
-        req,
-        res,
-      );
+    if (req.method === 'PUT') return putAdminDocument(admin, req, res);
+    if (req.method === 'DELETE') return removeAdminDocument(admin, req, res);
     return false;
   };
 }
@@ -142,66 +130,16 @@ async function inForce(
   }
 }
 
-async function putCatalogue(
-  opts: CatalogueRouteOptions,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<true> {
-  const { redis, keys, log } = opts;
-  const text = await readBody(req);
-  if (text === undefined) {
-    sendJson(res, 413, { error: 'body too large' });
-    return true;
-  }
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  let body: unknown;
+/** compileCatalogue: a 400 naming every bad entry and field. */
+function checkCatalogue(
+  sent: Record<string, unknown>,
+): { body: CatalogueFile } | { error: string; issues: unknown[] } {
   try {
-    body =
-      type === 'application/yaml' || type === 'text/yaml'
-        ? { catalogue: parseYaml(text) ?? {} }
-        : JSON.parse(text);
-  } catch (err) {
-    sendJson(res, 400, { error: `not valid ${type || 'JSON'}: ${(err as Error).message}` });
-    return true;
-  }
-  const input = PutBody.safeParse(body);
-  if (!input.success) {
-    sendJson(res, 400, {
-      error: 'invalid body: {"catalogue": {...}, "comment"?: "..."}',
-      issues: input.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    });
-    return true;
-  }
-  let file: CatalogueFile;
-  try {
-    file = compileCatalogue(input.data.catalogue).file;
+    return { body: compileCatalogue(sent).file };
   } catch (err) {
     if (!(err instanceof CatalogueError)) throw err;
-    sendJson(res, 400, { error: 'invalid catalogue', issues: err.issues });
-    return true;
+    return { error: 'invalid catalogue', issues: err.issues };
   }
-  const before = await readCatalogueDoc(redis, keys).catch(() => undefined);
-  const by = callerName(req);
-  const doc: CatalogueDocument = {
-    version: (before?.version ?? 0) + 1,
-    catalogue: file,
-    by,
-    at: Date.now(),
-    ...comment(input.data),
-  };
-  await redis.set(keys.catalogueDoc, JSON.stringify(CatalogueDocument.parse(doc)));
-  const changes = catalogueChanges(before?.catalogue, file);
-  await writeAudit(redis, keys, {
-    kind: 'catalogue-changed',
-    at: doc.at,
-    by,
-    version: doc.version,
-    changes,
-    ...comment(doc),
-  });
-  log.info({ by, version: doc.version, changes }, 'catalogue document set');
-  sendJson(res, 200, { version: doc.version, by, at: doc.at, changes });
-  return true;
 }
 
 /**

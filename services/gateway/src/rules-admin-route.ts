@@ -1,24 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson, type Keys, type Logger, type Route } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 // The alerter's own loader validates: the gateway accepts exactly what an alerter would load.
 import { compileRules, RulesError } from '../../alerter/src/rules.js';
 import { readRulesDoc, RulesDocument } from '../../alerter/src/rules-store.js';
-import { removeAdminDocument } from './admin-document.js';
-import { writeAudit } from './audit-log.js';
-import { callerName } from './auth.js';
+import { putAdminDocument, removeAdminDocument, type AdminDocument } from './admin-document.js';
 
-const MAX_BODY = 256 * 1024;
 /** compileRules needs a no-data default; it does not change what is valid. */
 const NO_DATA_DEFAULT_MS = 300_000;
-
-const PutBody = z.strictObject({
-  /** The rules file's content, as JSON (docs/alerts.md). */
-  rules: z.record(z.string(), z.unknown()),
-  comment: z.string().max(1024).optional(),
-});
 
 /**
  * Admin rule changes (issue 13, item 4; the admin role is checked by
@@ -36,6 +24,22 @@ const PutBody = z.strictObject({
  * (rules-store.ts); GET /api/rules then shows the rules in force.
  */
 export function rulesAdminRoute(redis: Redis, keys: Keys, log: Logger): Route {
+  const admin: AdminDocument<Record<string, unknown>> = {
+    redis,
+    keys,
+    log,
+    key: keys.rulesDoc,
+    kind: 'rules-changed',
+    what: 'rules',
+    read: async () => {
+      const d = await readRulesDoc(redis, keys);
+      return d && { version: d.version, body: d.rules };
+    },
+    check: checkRules,
+    serialise: ({ version, body, ...rest }) =>
+      JSON.stringify(RulesDocument.parse({ version, rules: body, ...rest })),
+    changes: ruleChanges,
+  };
   return async (req, res, url) => {
     if (url.pathname === '/api/rules/document' && req.method === 'GET') {
       const doc = await readRulesDoc(redis, keys).catch((err: unknown) => {
@@ -49,96 +53,30 @@ export function rulesAdminRoute(redis: Redis, keys: Keys, log: Logger): Route {
       return true;
     }
     if (url.pathname !== '/api/rules') return false;
-    if (req.method === 'PUT') return putRules(redis, keys, req, res, log);
-    if (req.method === 'DELETE')
-      return removeAdminDocument(
-        {
-          redis,
-          keys,
-          log,
-          key: keys.rulesDoc,
-          kind: 'rules-changed',
-          what: 'rules',
-          read: async () => {
-            const d = await readRulesDoc(redis, keys);
-            return d && { version: d.version, body: d.rules };
-          },
-          changes: (before) => ruleChanges(before, {}),
-        },
-        req,
-        res,
-      );
+    if (req.method === 'PUT') return putAdminDocument(admin, req, res);
+    if (req.method === 'DELETE') return removeAdminDocument(admin, req, res);
     return false; // GET /api/rules: rules-route.ts
   };
 }
 
-async function putRules(
-  redis: Redis,
-  keys: Keys,
-  req: IncomingMessage,
-  res: ServerResponse,
-  log: Logger,
-): Promise<true> {
-  const text = await readBody(req);
-  if (text === undefined) {
-    sendJson(res, 413, { error: `body over ${MAX_BODY} bytes` });
-    return true;
-  }
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  let body: unknown;
+/** The alerter's compileRules: a 400 naming every bad rule and field. */
+function checkRules(
+  sent: Record<string, unknown>,
+): { body: Record<string, unknown> } | { error: string; issues: unknown[] } {
   try {
-    body =
-      type === 'application/yaml' || type === 'text/yaml'
-        ? { rules: parseYaml(text) ?? {} }
-        : JSON.parse(text);
-  } catch (err) {
-    sendJson(res, 400, { error: `not valid ${type ?? 'JSON'}: ${(err as Error).message}` });
-    return true;
-  }
-  const input = PutBody.safeParse(body);
-  if (!input.success) {
-    sendJson(res, 400, {
-      error: 'invalid body: {"rules": {...}, "comment"?: "..."}',
-      issues: input.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    });
-    return true;
-  }
-  try {
-    compileRules(input.data.rules, NO_DATA_DEFAULT_MS);
+    compileRules(sent, NO_DATA_DEFAULT_MS);
+    return { body: sent };
   } catch (err) {
     if (!(err instanceof RulesError)) throw err;
-    sendJson(res, 400, {
+    return {
       error: 'invalid rules',
       issues: err.issues.map((i) => ({
         ...(i.rule !== undefined ? { rule: i.rule } : {}),
         field: i.field,
         message: i.message,
       })),
-    });
-    return true;
+    };
   }
-  const before = await readRulesDoc(redis, keys).catch(() => undefined);
-  const by = callerName(req);
-  const doc: RulesDocument = {
-    version: (before?.version ?? 0) + 1,
-    rules: input.data.rules,
-    by,
-    at: Date.now(),
-    ...(input.data.comment !== undefined ? { comment: input.data.comment } : {}),
-  };
-  await redis.set(keys.rulesDoc, JSON.stringify(RulesDocument.parse(doc)));
-  const changes = ruleChanges(before?.rules, input.data.rules);
-  await writeAudit(redis, keys, {
-    kind: 'rules-changed',
-    at: doc.at,
-    by,
-    version: doc.version,
-    changes,
-    ...(doc.comment !== undefined ? { comment: doc.comment } : {}),
-  });
-  log.info({ by, version: doc.version, changes }, 'rules document set');
-  sendJson(res, 200, { version: doc.version, by, at: doc.at, changes });
-  return true;
 }
 
 /** `+name` (added), `~name` (changed), `-name` (no longer in the document), by rule name. */
@@ -163,17 +101,4 @@ export function ruleChanges(
       out.push(`~(${key})`);
   }
   return out.slice(0, 200);
-}
-
-export async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY)
-      over = true; // keep draining so the answer reaches the client
-    else chunks.push(chunk);
-  }
-  return over ? undefined : Buffer.concat(chunks).toString('utf8');
 }
