@@ -66,6 +66,11 @@ const { values: a } = parseArgs({
   },
 });
 const num = (k: keyof typeof a): number => Number(a[k]);
+// `--seconds 0` skips the maximum (to profile or time the half load alone): its rate must be given.
+if (num('seconds') === 0 && !a['half-rate']) {
+  console.error('bench:pipeline: --seconds 0 skips the maximum phase; give --half-rate');
+  process.exit(2);
+}
 const replicas = num('replicas');
 const prefix = 'quantmon';
 const keys = keysFor(prefix);
