@@ -1,0 +1,34 @@
+import type { ServerFrame } from "@quantmon/shared";
+import type { Connection } from "./connection.js";
+import type { Broadcast } from "./stream-feed.js";
+import { textFrame } from "./wire-frame.js";
+
+/** A frame of the gateway's own (not a broadcast) to one client. */
+export function sendFrame(conn: Connection, frame: ServerFrame): void {
+  conn.sendOwn(encode(frame));
+}
+
+export function sendError(conn: Connection, message: string): void {
+  sendFrame(conn, { type: "error", message });
+}
+
+/** JSON, framed for the wire once (see wire-frame.ts). */
+function encode(frame: ServerFrame): Buffer {
+  return textFrame(Buffer.from(JSON.stringify(frame)));
+}
+
+/**
+ * A data frame around the entry's JSON as the stream holds it (written by
+ * the service that owns the stream, and checked when decoded): the same
+ * text JSON.stringify would give, without serialising the message again.
+ */
+export function encodeBroadcast(b: Broadcast): Buffer {
+  const f = b.frame;
+  if (b.raw === undefined || !("data" in f)) return encode(f);
+  const part = f.part === undefined ? "" : `,"part":${f.part}`;
+  return textFrame(
+    Buffer.from(
+      `{"type":${JSON.stringify(f.type)},"pos":${JSON.stringify(f.pos)}${part},"data":${b.raw}}`,
+    ),
+  );
+}
