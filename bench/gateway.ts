@@ -20,7 +20,6 @@
  * each step stops by itself and the whole run has a hard deadline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,6 +28,8 @@ import { encodeEntry, keysFor, partitionOf } from '@quantmon/shared';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { Redis } from 'ioredis';
 import { alertEvent, scoreUpdate, systemSample } from '../test/helpers/gateway-fixtures.js';
+import { bucketQuantile, scrapeGateway } from './gateway-scrape.js';
+import { cpuSeconds, cpuTimes, machineJiffies, rssKb } from './proc-stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -109,77 +110,6 @@ async function waitFor<T>(f: () => Promise<T | undefined>, ms: number, what: str
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0);
-}
-
-/** utime and stime of a process, in seconds (USER_HZ = 100 on Linux). */
-function cpuTimes(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
-}
-
-function cpuSeconds(pid: number): number {
-  const t = cpuTimes(pid);
-  return t.user + t.sys;
-}
-
-/** Busy and total jiffies of the whole machine (every process, every core). */
-function machineJiffies(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
-  const n = f.map(Number);
-  const total = n.reduce((a, b) => a + b, 0);
-  return { busy: total - (n[3] ?? 0) - (n[4] ?? 0), total };
-}
-
-interface GatewayScrape {
-  /** Cumulative `quantmon_gateway_entry_delay_seconds` buckets: [le seconds, count]. */
-  delay: [number, number][];
-  /** Event-loop delay since the previous scrape (prom-client resets it on collect), ms. */
-  loopP99: number;
-  loopMax: number;
-}
-
-/** Read the gateway's /metrics: its XADD-to-broadcast histogram and its event-loop delay. */
-async function scrapeGateway(port: number): Promise<GatewayScrape> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const delay: [number, number][] = [];
-  let loopP99 = 0;
-  let loopMax = 0;
-  for (const line of text.split('\n')) {
-    const b = /^quantmon_gateway_entry_delay_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)/.exec(
-      line,
-    );
-    if (b) delay.push([b[1] === '+Inf' ? Infinity : Number(b[1]), Number(b[2])]);
-    // prom-client samples every 10 ms and records the timer interval: take the 10 ms off.
-    const l = /^quantmon_nodejs_eventloop_lag_(p99|max)_seconds\{[^}]*\} (\S+)/.exec(line);
-    if (l?.[1] === 'p99') loopP99 = Math.max(0, Number(l[2]) * 1000 - 10);
-    if (l?.[1] === 'max') loopMax = Math.max(0, Number(l[2]) * 1000 - 10);
-  }
-  return { delay, loopP99, loopMax };
-}
-
-/** Quantile of the difference of two cumulative histograms, interpolated within a bucket, ms. */
-function bucketQuantile(a: [number, number][], b: [number, number][], q: number): number {
-  const d = b.map(([le, c], i) => [le, c - (a[i]?.[1] ?? 0)] as const);
-  const total = d.at(-1)?.[1] ?? 0;
-  if (total === 0) return 0;
-  const rank = q * total;
-  let prevLe = 0;
-  let prevC = 0;
-  for (const [le, c] of d) {
-    if (c >= rank) {
-      if (le === Infinity) return prevLe * 1000;
-      return (prevLe + ((le - prevLe) * (rank - prevC)) / Math.max(1, c - prevC)) * 1000;
-    }
-    prevLe = le;
-    prevC = c;
-  }
-  return prevLe * 1000;
 }
 
 function lines(child: ChildProcess): AsyncIterator<string> {
