@@ -120,6 +120,8 @@ export interface AppendOptions {
    * idempotent).
    */
   replicaWait?: ReplicaWait | undefined;
+  /** Each partition's samples stream is capped at about this many entries (XADD MAXLEN ~); default STREAM_MAXLEN.strategySamples. */
+  maxLen?: number;
 }
 
 /** What happened to each sample of a batch, in the caller's order. */
@@ -270,7 +272,7 @@ export async function appendSamples(
         pk.strategySamples,
         pk.ingestLastTs,
         pk.ingestSeenPrefix,
-        STREAM_MAXLEN.strategySamples,
+        opts.maxLen ?? STREAM_MAXLEN.strategySamples,
         opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
         opts.orderToleranceMs ?? 0,
       ];

@@ -126,6 +126,7 @@ const coalescer = new WriteCoalescer(
       replicaWait: config.replicaWait,
       orderToleranceMs: config.ingestOrderToleranceMs,
       idempotencyTtlSeconds: config.ingestIdempotencyTtlSeconds,
+      maxLen: config.streamMaxLenSamples,
     }),
   { maxInFlight: 2, maxSamples: Math.max(config.ingestMaxBatch, 1000) },
 );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STREAM_MAXLEN } from '../keys.js';
 import {
   CommonEnv,
   common,
@@ -81,6 +82,17 @@ const CollectorEnv = CommonEnv.extend({
   PROBES: ProbesJson,
   PROBE_PERCENTILE: num(100).pipe(z.number().gt(0).max(100)),
   CACHE_REDIS_URLS: list.pipe(z.array(z.url({ protocol: /^rediss?$/ }))),
+  STREAM_MAXLEN_SAMPLES: int(STREAM_MAXLEN.strategySamples, 1000, 1_000_000_000),
+}).superRefine((e, ctx) => {
+  // The cap trims oldest first, read or not: it must stay above any backlog ingest lets build
+  // (INGEST_MAX_LAG is summed over partitions, so one partition's backlog is at most that).
+  if (e.INGEST_MAX_LAG > 0 && e.STREAM_MAXLEN_SAMPLES < 2 * e.INGEST_MAX_LAG) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['STREAM_MAXLEN_SAMPLES'],
+      message: `must be at least twice INGEST_MAX_LAG (${e.INGEST_MAX_LAG}), or a backlog could be trimmed before the scorer reads it`,
+    });
+  }
 });
 
 export interface CollectorConfig extends CommonConfig {
@@ -103,6 +115,8 @@ export interface CollectorConfig extends CommonConfig {
   probePercentile: number;
   /** Other Redis instances whose cache hit rate is reported. */
   cacheRedisUrls: string[];
+  /** STREAM_MAXLEN_SAMPLES: the hard cap of each partition's samples stream (entries, approximate). */
+  streamMaxLenSamples: number;
 }
 
 export function loadCollectorConfig(env: Env): CollectorConfig {
@@ -123,5 +137,6 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     probes: e.PROBES,
     probePercentile: e.PROBE_PERCENTILE,
     cacheRedisUrls: e.CACHE_REDIS_URLS,
+    streamMaxLenSamples: e.STREAM_MAXLEN_SAMPLES,
   };
 }
