@@ -24,9 +24,12 @@ export default defineConfig({
       'test/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**'],
+    // A run id for test/helpers/build-once.ts: one build per run, shared by the files needing it.
+    globalSetup: ['test/global-setup.ts'],
     // Integration tests spawn Redis and services: give them room, but no timing assertions.
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // A beforeAll starting services: each takes tens of seconds on a loaded 2-core machine.
+    hookTimeout: 120_000,
     pool: 'forks',
     // Most files wait on servers, not the CPU: vitest's default (cores - 1) is one file at a time on 2 cores.
     maxWorkers: 3,

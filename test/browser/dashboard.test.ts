@@ -11,7 +11,7 @@ import {
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboard } from '../../services/gateway/src/build-dashboard.js';
+import { buildOnce } from '../helpers/build-once.js';
 import { ARTIFACTS, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import {
@@ -46,7 +46,7 @@ describe('dashboard in a real browser', () => {
   const partitions = async (): Promise<number> => Number(await redis.get(keys.partitionCount));
 
   beforeAll(async () => {
-    await buildDashboard();
+    await buildOnce('dashboard');
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
     pipeline = await startPipeline(redisServer.url, prefix);

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restartRecord } from '../../scripts/supervisor-restarts.js';
-import { buildDashboard } from '../../services/gateway/src/build-dashboard.js';
+import { buildOnce } from '../helpers/build-once.js';
 import { ARTIFACTS, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { startPipeline, startService, type Pipeline } from '../helpers/services.js';
@@ -36,7 +36,7 @@ describe('desk dashboard in a real browser', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    await buildDashboard();
+    await buildOnce('dashboard');
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
     pipeline = await startPipeline(redisServer.url, prefix, {

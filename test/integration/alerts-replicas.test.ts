@@ -15,7 +15,12 @@ import { incidentKey } from '../../services/alerter/src/incident.js';
 import { writeTransitions, type FencedTarget } from '../../services/alerter/src/incident-store.js';
 import { compileRules } from '../../services/alerter/src/rules.js';
 import { scoreInput } from '../../services/alerter/src/testing-inputs.js';
-import { eventually, startService, type RunningService } from '../helpers/services.js';
+import {
+  eventually,
+  startService,
+  startServices,
+  type RunningService,
+} from '../helpers/services.js';
 import { groupState, readEntries, waitPartitionsDrained } from '../helpers/streams.js';
 import {
   alertEvents,
@@ -109,10 +114,11 @@ describe('alerter replicas', () => {
 
   it('shares the partitions between two replicas with identical settings: one incident and one job each, and the survivor takes a SIGKILLed replica’s partitions within 10 s', async () => {
     // Identical environments: the default lease TTL, no replica id set.
-    const a = await startService('alerter', f.env);
-    running.push(a);
-    const b = await startService('alerter', f.env);
-    running.push(b);
+    const [a, b] = (await startServices([
+      { name: 'alerter', env: f.env },
+      { name: 'alerter', env: f.env },
+    ])) as [RunningService, RunningService];
+    running.push(a, b);
     await waitGroups(f);
     const holders = await waitShared(f, [a, b]);
     const [idA, idB] = await Promise.all([replicaOf(a), replicaOf(b)]);

@@ -24,7 +24,13 @@ import {
 } from '../../services/scorer/src/metrics/index.js';
 import { metricDifferences } from '../../services/scorer/src/metrics/testing/close-to.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
-import { eventually, ROOT, startService, type RunningService } from '../helpers/services.js';
+import {
+  eventually,
+  ROOT,
+  startService,
+  startServices,
+  type RunningService,
+} from '../helpers/services.js';
 
 /**
  * The strategy catalogue end to end (issue 15): a real scorer and gateway
@@ -109,11 +115,13 @@ describe('strategy catalogue', () => {
       LOG_LEVEL: 'info',
     };
     scorerEnv = env;
-    scorer = await startService('scorer', env);
-    gateway = await startService('gateway', {
-      ...env,
-      GATEWAY_TOKENS: 'ann:admin:admin-token,bob:operator:operator-token',
-    });
+    [scorer, gateway] = (await startServices([
+      { name: 'scorer', env },
+      {
+        name: 'gateway',
+        env: { ...env, GATEWAY_TOKENS: 'ann:admin:admin-token,bob:operator:operator-token' },
+      },
+    ])) as [RunningService, RunningService];
   });
   afterAll(async () => {
     const codes = await Promise.all([scorer?.stop(), gateway?.stop()]);

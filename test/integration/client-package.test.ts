@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOnce } from '../helpers/build-once.js';
 import { allPartitions, EMERGENCY_QUEUE, keysFor } from '@quantmon/shared';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
@@ -30,7 +31,9 @@ describe('@quantmon/client from a tarball', () => {
   let dir: string;
 
   beforeAll(async () => {
-    if (process.env['QUANTMON_BUILT'] !== '1' || !existsSync(join(CLIENT, 'dist'))) {
+    // The run's one build compiles packages/client (another file's build would delete its dist/ mid-pack).
+    await buildOnce('all');
+    if (!existsSync(join(CLIENT, 'dist'))) {
       execFileSync(
         process.execPath,
         [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],

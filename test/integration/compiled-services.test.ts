@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOnce } from '../helpers/build-once.js';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
 
@@ -25,16 +26,15 @@ function withoutNodeOptions(): NodeJS.ProcessEnv {
  * `npm run build`'s output runs on plain node: each service as
  * `node services/<name>/dist/main.js` (no tsx, no TypeScript), with
  * @quantmon/shared resolved to its compiled dist/. CI builds before the
- * tests and says so with QUANTMON_BUILT=1; otherwise this test builds.
+ * tests and says so with QUANTMON_BUILT=1; otherwise the run builds once
+ * (build-once.ts), for every file that needs it.
  */
 describe('compiled services (npm run build)', () => {
   let redis: TestRedis;
   const procs = new Map<Name, { proc: ChildProcess; port: number; out: () => string }>();
 
   beforeAll(async () => {
-    if (process.env['QUANTMON_BUILT'] !== '1') {
-      execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe' });
-    }
+    await buildOnce('all');
     for (const name of SERVICES) {
       const main = join(ROOT, 'services', name, 'dist', 'main.js');
       expect(existsSync(main), `${main} (npm run build)`).toBe(true);
@@ -56,6 +56,8 @@ describe('compiled services (npm run build)', () => {
 
   it('starts every service from dist/, healthy, and carries a sample to the gateway', async () => {
     const prefix = uniquePrefix('compiled');
+    // All four at once (nothing is posted until every one is healthy); 90 s each:
+    // on a loaded 2-core machine a start has taken over 30 s.
     for (const name of SERVICES) {
       const port = await freePort();
       const env = withoutNodeOptions();
@@ -76,21 +78,27 @@ describe('compiled services (npm run build)', () => {
       proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
       procs.set(name, { proc, port, out: () => out });
-      const health = await eventually(
-        async () => {
-          if (proc.exitCode !== null) throw new Error(`${name} exited:\n${out}`);
-          try {
-            const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-            return res.ok ? ((await res.json()) as { checks: Record<string, boolean> }) : undefined;
-          } catch {
-            return undefined;
-          }
-        },
-        30_000,
-        `${name} healthy`,
-      );
-      expect(health.checks['redis']).toBe(true);
     }
+    await Promise.all(
+      [...procs].map(async ([name, { proc, port, out }]) => {
+        const health = await eventually(
+          async () => {
+            if (proc.exitCode !== null) throw new Error(`${name} exited:\n${out()}`);
+            try {
+              const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+              return res.ok
+                ? ((await res.json()) as { checks: Record<string, boolean> })
+                : undefined;
+            } catch {
+              return undefined;
+            }
+          },
+          90_000,
+          `${name} healthy`,
+        );
+        expect(health.checks['redis']).toBe(true);
+      }),
+    );
     const collector = procs.get('collector')!;
     const res = await fetch(`http://127.0.0.1:${collector.port}/v1/samples`, {
       method: 'POST',
@@ -112,7 +120,7 @@ describe('compiled services (npm run build)', () => {
     // The dashboard bundle is part of the build.
     const page = await fetch(`http://127.0.0.1:${gateway.port}/dist/app.js`);
     expect(page.status).toBe(200);
-  }, 120_000);
+  }, 180_000);
 
   it('lets plain node import @quantmon/shared (compiled)', () => {
     const env = withoutNodeOptions();

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { parse } from 'yaml';
 import { startEmbeddedPostgres, type LocalPostgres } from '../../scripts/embedded-postgres.js';
+import { buildOnce } from '../helpers/build-once.js';
 import { NGINX_BIN } from '../helpers/nginx.js';
 import { freePort } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
@@ -157,9 +158,7 @@ describe.skipIf(why !== undefined)(
 
     beforeAll(async () => {
       services = resolved();
-      if (process.env['QUANTMON_BUILT'] !== '1') {
-        execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe' });
-      }
+      await buildOnce('all');
       const dir = mkdtempSync(join(tmpdir(), 'quantmon-compose-'));
       dirs.push(dir);
 

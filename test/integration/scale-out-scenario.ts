@@ -17,7 +17,12 @@ import { computeMetrics } from '../../services/scorer/src/metrics/index.js';
 import { metricDifferences } from '../../services/scorer/src/metrics/testing/close-to.js';
 import { uniquePrefix } from '../helpers/redis-server.js';
 import { coverageProblems } from '../helpers/score-coverage.js';
-import { eventually, startService, type RunningService } from '../helpers/services.js';
+import {
+  eventually,
+  startService,
+  startServices,
+  type RunningService,
+} from '../helpers/services.js';
 import { readPartitions, sleep, waitPartitionsDrained } from '../helpers/streams.js';
 
 /**
@@ -161,11 +166,14 @@ export async function runScaleOut(t: Topology, opts: ScaleOutOptions): Promise<S
   const queue = t.queue();
   try {
     // Identical settings for every replica: no REPLICA_ID, no consumer name.
-    for (let i = 0; i < opts.alerters; i++) running.push(await startService('alerter', env));
-    const scorers: RunningService[] = [];
-    for (let i = 0; i < opts.scorers; i++) scorers.push(await startService('scorer', env));
-    running.push(...scorers);
-    const alerters = running.slice(0, opts.alerters);
+    // Started together: nothing is published until every partition is leased.
+    const replicas = await startServices([
+      ...Array.from({ length: opts.alerters }, () => ({ name: 'alerter' as const, env })),
+      ...Array.from({ length: opts.scorers }, () => ({ name: 'scorer' as const, env })),
+    ]);
+    running.push(...replicas);
+    const alerters = replicas.slice(0, opts.alerters);
+    const scorers = replicas.slice(opts.alerters);
     // Every partition leased by both services before the load starts.
     await eventually(
       async () => {

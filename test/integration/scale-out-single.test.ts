@@ -28,7 +28,7 @@ describe('scale-out on a single Redis', () => {
 
   it('two scorers and two alerters with identical settings: every sample in exactly one score update, batch-equal metrics, one job per incident', async () => {
     await runScaleOut(topology(), { scorers: 2, alerters: 2, faults: false });
-  }, 120_000);
+  }, 180_000);
 
   it('three scorers and alerters, one of each SIGKILLed under load and a scorer joining: partitions move within 10 s, nothing lost or doubled', async () => {
     const r = await runScaleOut(topology(), { scorers: 3, alerters: 3, faults: true });
