@@ -26,6 +26,14 @@
  * (another historian's main.ts, e.g. a copy of an older version, to compare
  * in the same run), `--rounds N` (catch-ups one after the other, each into
  * a fresh database), `--cpu-prof DIR` (the historian's CPU profile).
+ *
+ * 3. `--paced RATE` (instead of 2): the historian running first, then the
+ *    same mix written at RATE samples/s for `--seconds` (in 100 ms steps),
+ *    as the pipeline writes it while the historian keeps up: its largest
+ *    lag, the time to drain after, and the CPU the historian and PostgreSQL
+ *    spent per entry. Keeping up means many small rounds, where fixed
+ *    costs per round (round trips, rollup merges of every active strategy)
+ *    weigh more than in a catch-up; this measures them.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,6 +66,8 @@ const { values } = parseArgs({
     historian: { type: 'string', multiple: true },
     rounds: { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
+    paced: { type: 'string' },
+    seconds: { type: 'string', default: '20' },
   },
 });
 const ROWS = Number(values.rows);
@@ -195,53 +205,50 @@ async function clientBench(dbUrl: string): Promise<void> {
 /** Every metric measured (a real update carries numbers, not nulls). */
 const METRICS = Object.fromEntries(METRIC_NAMES.map((n, i) => [n, 0.001 * (i + 1)]));
 
+/** Queue the pipeline's entries for posted sample j (sample, score update, host sample); answers how many. */
+function addSample(
+  tx: ReturnType<Redis['pipeline']>,
+  prefix: string,
+  j: number,
+  ts: number,
+): number {
+  const keys = keysFor(prefix);
+  const strategy = `strat-${j % 100}`;
+  const part = keys.partition(partitionOf(strategy, PARTITIONS));
+  const sample = {
+    strategy,
+    ts,
+    return: 0.0012 * Math.sin(j),
+    benchmarkReturn: -0.0031,
+    equity: 1_000_000 + j,
+    id: `${strategy}:${j}`,
+    receivedAt: ts,
+  };
+  tx.xadd(part.strategySamples, '*', ...encodeEntry(sample));
+  let entries = 1;
+  if (j % SCORES_EVERY === 0) {
+    const u = scoreUpdate(strategy, j, METRICS as never, j + 30);
+    tx.xadd(part.scores, '*', ...encodeEntry(u));
+    entries++;
+  }
+  if (j % 1000 === 0) {
+    const host = `host-${(j / 1000) % 2}`;
+    const s = { host, ts, cpu: 12.5, memory: 40.1, disk: 55, load1: 1.2, netInBytesPerSec: 1e5 };
+    tx.xadd(keys.partition(partitionOf(host, PARTITIONS)).systemSamples, '*', ...encodeEntry(s));
+    entries++;
+  }
+  return entries;
+}
+
 /** The streams' content for CATCHUP posted samples; answers the entries written. */
 async function fillStreams(redis: Redis, prefix: string): Promise<number> {
-  const keys = keysFor(prefix);
-  await redis.set(keys.partitionCount, String(PARTITIONS));
+  await redis.set(keysFor(prefix).partitionCount, String(PARTITIONS));
   const t0 = Date.now() - CATCHUP;
   let entries = 0;
   for (let i = 0; i < CATCHUP; i += 5000) {
     const tx = redis.pipeline();
-    for (let j = i; j < Math.min(CATCHUP, i + 5000); j++) {
-      const strategy = `strat-${j % 100}`;
-      const part = keys.partition(partitionOf(strategy, PARTITIONS));
-      const ts = t0 + j;
-      const sample = {
-        strategy,
-        ts,
-        return: 0.0012 * Math.sin(j),
-        benchmarkReturn: -0.0031,
-        equity: 1_000_000 + j,
-        id: `${strategy}:${j}`,
-        receivedAt: ts,
-      };
-      tx.xadd(part.strategySamples, '*', ...encodeEntry(sample));
-      entries++;
-      if (j % SCORES_EVERY === 0) {
-        const u = scoreUpdate(strategy, j, METRICS as never, j + 30);
-        tx.xadd(part.scores, '*', ...encodeEntry(u));
-        entries++;
-      }
-      if (j % 1000 === 0) {
-        const host = `host-${(j / 1000) % 2}`;
-        const s = {
-          host,
-          ts,
-          cpu: 12.5,
-          memory: 40.1,
-          disk: 55,
-          load1: 1.2,
-          netInBytesPerSec: 1e5,
-        };
-        tx.xadd(
-          keys.partition(partitionOf(host, PARTITIONS)).systemSamples,
-          '*',
-          ...encodeEntry(s),
-        );
-        entries++;
-      }
-    }
+    for (let j = i; j < Math.min(CATCHUP, i + 5000); j++)
+      entries += addSample(tx, prefix, j, t0 + j);
     await tx.exec();
   }
   return entries;
@@ -253,6 +260,98 @@ interface CatchUp {
   entries: number;
   historianCpu: number;
   postgresCpu: number;
+}
+
+/** A historian process on `prefix` and `dbUrl`. */
+async function spawnHistorian(main: string, redisUrl: string, prefix: string, dbUrl: string) {
+  const port = await freePort();
+  const profile = values['cpu-prof']
+    ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])]
+    : [];
+  return spawn(process.execPath, [...profile, '--import', 'tsx', main], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      QUANTMON_PREFIX: prefix,
+      PARTITIONS: String(PARTITIONS),
+      DATABASE_URL: dbUrl,
+      HISTORIAN_PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** 3. The historian keeping up with RATE samples/s for SECONDS. */
+async function paced(
+  main: string,
+  pgUrl: string,
+  redisUrl: string,
+  postmaster: number | undefined,
+  rate: number,
+): Promise<CatchUp & { maxLag: number; drainSeconds: number }> {
+  const dbUrl = await createDatabase(pgUrl);
+  const prefix = `bench-hist-${randomBytes(3).toString('hex')}`;
+  const redis = new Redis(redisUrl);
+  const keys = keysFor(prefix);
+  await redis.set(keys.partitionCount, String(PARTITIONS));
+  for (const g of sourceGroups(keys, PARTITIONS))
+    for (const s of g) await redis.xgroup('CREATE', s.key, HISTORIAN_GROUP, '0', 'MKSTREAM');
+  const proc = await spawnHistorian(main, redisUrl, prefix, dbUrl);
+  // Ready once it has committed a first entry (start-up and migrations excluded).
+  for (let j = 0; ; j++) {
+    const tx = redis.pipeline();
+    addSample(tx, prefix, 10_000_000 + j, Date.now());
+    await tx.exec();
+    await new Promise((r) => setTimeout(r, 200));
+    const left = Object.values(await copierLag(redis, keys, PARTITIONS)).reduce((x, y) => x + y, 0);
+    if (left === 0) break;
+  }
+  const h0 = cpuSeconds(proc.pid!);
+  const pg0 = postgresCpu(postmaster);
+  const t0 = performance.now();
+  const seconds = Number(values.seconds);
+  let entries = 0;
+  let maxLag = 0;
+  let sent = 0;
+  let lastLag = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    const tx = redis.pipeline();
+    for (; sent < due; sent++) entries += addSample(tx, prefix, sent, Date.now());
+    await tx.exec();
+    if (performance.now() - lastLag > 250) {
+      lastLag = performance.now();
+      const lag = Object.values(await copierLag(redis, keys, PARTITIONS)).reduce(
+        (x, y) => x + y,
+        0,
+      );
+      maxLag = Math.max(maxLag, lag);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const fed = performance.now();
+  for (;;) {
+    const left = Object.values(await copierLag(redis, keys, PARTITIONS)).reduce((x, y) => x + y, 0);
+    if (left === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const drainSeconds = (performance.now() - fed) / 1000;
+  const result = {
+    historian: main,
+    seconds: (performance.now() - t0) / 1000,
+    entries,
+    historianCpu: cpuSeconds(proc.pid!) - h0,
+    postgresCpu: postgresCpu(postmaster) - pg0,
+    maxLag,
+    drainSeconds,
+  };
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  await redis.del(...(await redis.keys(`${prefix}:*`)));
+  redis.disconnect();
+  return result;
 }
 
 /** 2. A historian process on a backlog, in a fresh database under a fresh prefix. */
@@ -270,23 +369,7 @@ async function catchUp(
   const keys = keysFor(prefix);
   for (const g of sourceGroups(keys, PARTITIONS))
     for (const s of g) await redis.xgroup('CREATE', s.key, HISTORIAN_GROUP, '0', 'MKSTREAM');
-  const port = await freePort();
-  const profile = values['cpu-prof']
-    ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])]
-    : [];
-  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', main], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL: redisUrl,
-      QUANTMON_PREFIX: prefix,
-      PARTITIONS: String(PARTITIONS),
-      DATABASE_URL: dbUrl,
-      HISTORIAN_PORT: String(port),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const proc = await spawnHistorian(main, redisUrl, prefix, dbUrl);
   // From the first committed round (start-up and migrations excluded) until nothing is left.
   let started: { at: bigint; left: number; hCpu: number; pgCpu: number } | undefined;
   for (;;) {
@@ -349,6 +432,27 @@ async function main(): Promise<void> {
     stopRedis = r.dispose;
   }
   const perSample = 1 + 1 / SCORES_EVERY;
+  if (values.paced) {
+    const rate = Number(values.paced);
+    process.stdout.write(
+      `historian keeping up: ${rate} samples/s for ${values.seconds} s (a score update per ${SCORES_EVERY} ` +
+        `samples, a host sample per 1,000; CPU µs per entry from /proc over the feed and the drain)\n`,
+    );
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const h of HISTORIANS) {
+        const r = await paced(h, url, redisUrl, postmaster, rate);
+        process.stdout.write(
+          `  round ${round} ${h.padEnd(40)} largest lag ${r.maxLag.toLocaleString('en')} entries, ` +
+            `drained ${r.drainSeconds.toFixed(1)} s after; CPU µs per entry: historian ` +
+            `${((r.historianCpu * 1e6) / r.entries).toFixed(1)}, PostgreSQL ${((r.postgresCpu * 1e6) / r.entries).toFixed(1)}\n`,
+        );
+      }
+    }
+    await stopRedis?.();
+    await stopPg?.();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    return;
+  }
   process.stdout.write(
     `historian catch-up: ${CATCHUP} samples in the streams, a score update per ${SCORES_EVERY} samples ` +
       `and a host sample per 1,000 (rows and 1 min / 1 h rollups; CPU µs per entry from /proc` +
