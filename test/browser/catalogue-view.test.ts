@@ -5,7 +5,7 @@ import { fromMetricValue, keysFor, readJsonHash, ScoreUpdate } from '@quantmon/s
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboard } from '../../services/gateway/src/build-dashboard.js';
+import { buildOnce } from '../helpers/build-once.js';
 import { ARTIFACTS, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/services.js';
@@ -31,7 +31,7 @@ describe('catalogue in the strategy view', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    await buildDashboard();
+    await buildOnce('dashboard');
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
     dir = mkdtempSync(join(tmpdir(), 'quantmon-web-cat-'));

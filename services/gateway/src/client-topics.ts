@@ -1,19 +1,13 @@
-import type {
-  Logger,
-  ResetReason,
-  ResumePositions,
-  ResumeStream,
-  Topic,
-} from "@quantmon/shared";
-import type { Connection, ConnectionLimits } from "./connection.js";
-import type { GatewayState } from "./gateway-state.js";
-import { encodeBroadcast, sendError, sendFrame } from "./frame-encoding.js";
-import { newestOf, positionsRecord, sinceFor } from "./partition-positions.js";
-import type { ReplayBudget, ReplayResult } from "./resume.js";
-import type { Broadcast } from "./stream-feed.js";
-import { compareIds } from "./stream-pos.js";
-import type { Subscriptions } from "./subscriptions.js";
-import { streamOf, topicMatches } from "./topics.js";
+import type { Logger, ResetReason, ResumePositions, ResumeStream, Topic } from '@quantmon/shared';
+import type { Connection, ConnectionLimits } from './connection.js';
+import type { GatewayState } from './gateway-state.js';
+import { encodeBroadcast, sendError, sendFrame } from './frame-encoding.js';
+import { newestOf, positionsRecord, sinceFor } from './partition-positions.js';
+import type { ReplayBudget, ReplayResult } from './resume.js';
+import type { Broadcast } from './stream-feed.js';
+import { compareIds } from './stream-pos.js';
+import type { Subscriptions } from './subscriptions.js';
+import { streamOf, topicMatches } from './topics.js';
 
 /** What a client missed in one partition of one stream since `since`. */
 export type Replayer = (
@@ -47,7 +41,7 @@ export class ClientTopics {
 
   unsubscribe(conn: Connection, topics: Topic[]): void {
     this.subs.unsubscribe(conn, topics);
-    sendFrame(conn, { type: "unsubscribed", topics });
+    sendFrame(conn, { type: 'unsubscribed', topics });
   }
 
   /**
@@ -72,11 +66,8 @@ export class ClientTopics {
       );
     }
     const added = this.subs.subscribe(conn, topics);
-    sendFrame(conn, { type: "subscribed", topics });
-    const resuming = new Map<
-      ResumeStream,
-      { since: string[]; added: Topic[] }
-    >();
+    sendFrame(conn, { type: 'subscribed', topics });
+    const resuming = new Map<ResumeStream, { since: string[]; added: Topic[] }>();
     for (const t of added) {
       const s = streamOf(t);
       const ids = sinceFor(since?.[s], this.opts.partitions);
@@ -84,8 +75,8 @@ export class ClientTopics {
         this.sendSnapshot(conn, t);
         continue;
       }
-      if (ids === "partitioned") {
-        sendFrame(conn, { type: "reset", topic: t, reason: "partitioned" });
+      if (ids === 'partitioned') {
+        sendFrame(conn, { type: 'reset', topic: t, reason: 'partitioned' });
         this.sendSnapshot(conn, t);
         continue;
       }
@@ -94,11 +85,7 @@ export class ClientTopics {
       resuming.set(s, r);
     }
     for (const s of resuming.keys()) conn.hold(s);
-    await Promise.all(
-      [...resuming].map(([s, r]) =>
-        this.resumeStream(conn, s, r.since, r.added),
-      ),
-    );
+    await Promise.all([...resuming].map(([s, r]) => this.resumeStream(conn, s, r.since, r.added)));
   }
 
   private async resumeStream(
@@ -107,19 +94,16 @@ export class ClientTopics {
     since: readonly string[],
     added: Topic[],
   ): Promise<void> {
-    const mine = [...this.subs.topicsOf(conn)].filter(
-      (t) => streamOf(t) === stream,
-    );
-    const match = (b: Broadcast): boolean =>
-      mine.some((t) => topicMatches(t, b.topic, b.tags));
+    const mine = [...this.subs.topicsOf(conn)].filter((t) => streamOf(t) === stream);
+    const match = (b: Broadcast): boolean => mine.some((t) => topicMatches(t, b.topic, b.tags));
     const budget: ReplayBudget = { left: this.opts.replayMax };
     const results = await Promise.all(
       since.map(async (id, part): Promise<ReplayResult> => {
         try {
           return await this.opts.replay(stream, part, id, match, budget);
         } catch (err) {
-          this.opts.log.warn({ err, stream, part }, "resume read failed");
-          return { ok: false, reason: "unavailable" };
+          this.opts.log.warn({ err, stream, part }, 'resume read failed');
+          return { ok: false, reason: 'unavailable' };
         }
       }),
     );
@@ -132,18 +116,15 @@ export class ClientTopics {
       cutoffs.push(r.cutoff);
     }
     // Partitions interleaved by position (within one partition, stream order).
-    if (results.length > 1)
-      entries.sort((a, b) => compareIds(a.pos, b.pos) || a.part - b.part);
+    if (results.length > 1) entries.sort((a, b) => compareIds(a.pos, b.pos) || a.part - b.part);
     for (const e of entries) conn.sendOwn(encodeBroadcast(e));
     const at = {
       pos: newestOf(cutoffs),
       positions: { [stream]: positionsRecord(cutoffs) },
     };
     for (const t of added) {
-      const replayed = entries.filter((e) =>
-        topicMatches(t, e.topic, e.tags),
-      ).length;
-      sendFrame(conn, { type: "resumed", topic: t, replayed, ...at });
+      const replayed = entries.filter((e) => topicMatches(t, e.topic, e.tags)).length;
+      sendFrame(conn, { type: 'resumed', topic: t, replayed, ...at });
     }
     conn.release(stream, cutoffs);
   }
@@ -159,7 +140,7 @@ export class ClientTopics {
     reason: ResetReason,
   ): void {
     for (const t of topics) {
-      sendFrame(conn, { type: "reset", topic: t, reason });
+      sendFrame(conn, { type: 'reset', topic: t, reason });
       this.sendSnapshot(conn, t);
     }
     conn.release(stream, this.opts.state.pos[stream]);
@@ -167,7 +148,7 @@ export class ClientTopics {
 
   private sendSnapshot(conn: Connection, topic: Topic): void {
     sendFrame(conn, {
-      type: "snapshot",
+      type: 'snapshot',
       topic,
       ...this.opts.state.snapshot(topic),
     });

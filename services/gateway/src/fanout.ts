@@ -1,27 +1,14 @@
-import type { IncomingMessage, Server } from "node:http";
-import type { Duplex } from "node:stream";
-import { ClientMessage, formatIssues, WS_CLOSE } from "@quantmon/shared";
-import { WebSocketServer, type WebSocket } from "ws";
-import {
-  originAllowed,
-  requestToken,
-  tokenAllowed,
-  type AccessPolicy,
-} from "./auth.js";
-import {
-  ClientTopics,
-  type Replayer,
-  type TopicOptions,
-} from "./client-topics.js";
-import {
-  Connection,
-  type EncodedFrame,
-  type FanoutStats,
-} from "./connection.js";
-import { encodeBroadcast, sendError, sendFrame } from "./frame-encoding.js";
-import { proxyIdentity } from "./roles.js";
-import type { Broadcast } from "./stream-feed.js";
-import { Subscriptions } from "./subscriptions.js";
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ClientMessage, formatIssues, WS_CLOSE } from '@quantmon/shared';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { originAllowed, requestToken, tokenAllowed, type AccessPolicy } from './auth.js';
+import { ClientTopics, type Replayer, type TopicOptions } from './client-topics.js';
+import { Connection, type EncodedFrame, type FanoutStats } from './connection.js';
+import { encodeBroadcast, sendError, sendFrame } from './frame-encoding.js';
+import { proxyIdentity } from './roles.js';
+import type { Broadcast } from './stream-feed.js';
+import { Subscriptions } from './subscriptions.js';
 
 export type { Replayer };
 
@@ -32,7 +19,7 @@ export interface FanoutOptions extends TopicOptions {
   /** Largest client message accepted, bytes (larger: close 1009). */
   maxPayload: number;
   heartbeatMs: number;
-  onRejected?: (reason: "origin" | "unauthorized" | "path") => void;
+  onRejected?: (reason: 'origin' | 'unauthorized' | 'path') => void;
 }
 
 /**
@@ -78,10 +65,8 @@ export class Fanout {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    opts.server.on(
-      "upgrade",
-      (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-        this.onUpgrade(req, socket, head),
+    opts.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
     );
     this.heartbeat = setInterval(() => this.reap(), opts.heartbeatMs);
     this.heartbeat.unref();
@@ -142,39 +127,29 @@ export class Fanout {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.heartbeat);
-      for (const c of this.conns)
-        c.close(WS_CLOSE.goingAway, "server shutting down");
+      for (const c of this.conns) c.close(WS_CLOSE.goingAway, 'server shutting down');
       await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     })();
     return this.closing;
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => undefined);
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname !== "/ws")
-      return this.reject(socket, 404, "not found", "path");
-    if (this.closing) return this.reject(socket, 503, "shutting down", "path");
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return this.reject(socket, 404, 'not found', 'path');
+    if (this.closing) return this.reject(socket, 503, 'shutting down', 'path');
     if (!originAllowed(this.opts.policy, req)) {
-      this.opts.log.info(
-        { origin: req.headers.origin },
-        "websocket origin refused",
-      );
-      return this.reject(socket, 403, "origin not allowed", "origin");
+      this.opts.log.info({ origin: req.headers.origin }, 'websocket origin refused');
+      return this.reject(socket, 403, 'origin not allowed', 'origin');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // The trusted proxy's user header identifies a browser as it does for REST.
       const policy = this.opts.policy;
-      const proxied = policy.proxy
-        ? proxyIdentity(policy.proxy, req.headers)
-        : undefined;
+      const proxied = policy.proxy ? proxyIdentity(policy.proxy, req.headers) : undefined;
       if (!proxied && !tokenAllowed(policy, requestToken(req, url))) {
         // Accept, then close with a code a browser can read (it cannot see an HTTP 401).
-        this.opts.onRejected?.("unauthorized");
-        ws.close(
-          WS_CLOSE.unauthorized,
-          "unauthorized: missing or unknown token",
-        );
+        this.opts.onRejected?.('unauthorized');
+        ws.close(WS_CLOSE.unauthorized, 'unauthorized: missing or unknown token');
         return;
       }
       this.onConnection(ws);
@@ -185,7 +160,7 @@ export class Fanout {
     socket: Duplex,
     status: number,
     text: string,
-    reason: "origin" | "unauthorized" | "path",
+    reason: 'origin' | 'unauthorized' | 'path',
   ): void {
     this.opts.onRejected?.(reason);
     socket.end(
@@ -195,28 +170,18 @@ export class Fanout {
   }
 
   private onConnection(ws: WebSocket): void {
-    const conn = new Connection(
-      ws,
-      this.nextId++,
-      this.opts.limits,
-      this.stats,
-      Date.now(),
-    );
+    const conn = new Connection(ws, this.nextId++, this.opts.limits, this.stats, Date.now());
     this.conns.add(conn);
-    ws.on("pong", () => (conn.alive = true));
-    ws.on("message", (data, isBinary) =>
-      this.onMessage(conn, isBinary ? null : String(data)),
-    );
-    ws.on("close", () => {
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('message', (data, isBinary) => this.onMessage(conn, isBinary ? null : String(data)));
+    ws.on('close', () => {
       conn.closed = true;
       this.conns.delete(conn);
       this.subs.remove(conn);
     });
-    ws.on("error", (err) =>
-      this.opts.log.debug({ err: err.message }, "websocket error"),
-    );
+    ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'websocket error'));
     sendFrame(conn, {
-      type: "hello",
+      type: 'hello',
       server: this.opts.serverId,
       ts: Date.now(),
       partitions: this.opts.partitions,
@@ -229,39 +194,31 @@ export class Fanout {
       conn.refused++;
       if (conn.refused > this.opts.limits.clientBurst) {
         this.stats.rateLimitedClosed++;
-        conn.close(WS_CLOSE.rateLimited, "rate limited: too many messages");
+        conn.close(WS_CLOSE.rateLimited, 'rate limited: too many messages');
         return;
       }
-      return sendError(conn, "rate limit exceeded: message ignored");
+      return sendError(conn, 'rate limit exceeded: message ignored');
     }
     conn.refused = 0;
-    if (text === null)
-      return sendError(conn, "binary messages are not accepted");
+    if (text === null) return sendError(conn, 'binary messages are not accepted');
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      return sendError(conn, "message is not valid JSON");
+      return sendError(conn, 'message is not valid JSON');
     }
     const parsed = ClientMessage.safeParse(json);
     if (!parsed.success) {
-      return sendError(
-        conn,
-        `invalid message: ${formatIssues(parsed.error.issues)}`,
-      );
+      return sendError(conn, `invalid message: ${formatIssues(parsed.error.issues)}`);
     }
     const msg = parsed.data;
-    if (msg.type === "ping")
-      return sendFrame(conn, { type: "pong", ts: Date.now() });
+    if (msg.type === 'ping') return sendFrame(conn, { type: 'pong', ts: Date.now() });
     const run =
-      msg.type === "subscribe"
+      msg.type === 'subscribe'
         ? () => this.topics.subscribe(conn, msg.topics, msg.since)
         : () => this.topics.unsubscribe(conn, msg.topics);
     conn.queue = conn.queue.then(run).catch((err: unknown) => {
-      this.opts.log.warn(
-        { err, conn: conn.id },
-        "subscription handling failed",
-      );
+      this.opts.log.warn({ err, conn: conn.id }, 'subscription handling failed');
     });
   }
 

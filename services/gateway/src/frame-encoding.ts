@@ -1,7 +1,7 @@
-import type { ServerFrame } from "@quantmon/shared";
-import type { Connection } from "./connection.js";
-import type { Broadcast } from "./stream-feed.js";
-import { textFrame } from "./wire-frame.js";
+import type { ServerFrame } from '@quantmon/shared';
+import type { Connection } from './connection.js';
+import type { Broadcast } from './stream-feed.js';
+import { textFrame } from './wire-frame.js';
 
 /** A frame of the gateway's own (not a broadcast) to one client. */
 export function sendFrame(conn: Connection, frame: ServerFrame): void {
@@ -9,7 +9,7 @@ export function sendFrame(conn: Connection, frame: ServerFrame): void {
 }
 
 export function sendError(conn: Connection, message: string): void {
-  sendFrame(conn, { type: "error", message });
+  sendFrame(conn, { type: 'error', message });
 }
 
 /** JSON, framed for the wire once (see wire-frame.ts). */
@@ -24,8 +24,8 @@ function encode(frame: ServerFrame): Buffer {
  */
 export function encodeBroadcast(b: Broadcast): Buffer {
   const f = b.frame;
-  if (b.raw === undefined || !("data" in f)) return encode(f);
-  const part = f.part === undefined ? "" : `,"part":${f.part}`;
+  if (b.raw === undefined || !('data' in f)) return encode(f);
+  const part = f.part === undefined ? '' : `,"part":${f.part}`;
   return textFrame(
     Buffer.from(
       `{"type":${JSON.stringify(f.type)},"pos":${JSON.stringify(f.pos)}${part},"data":${b.raw}}`,
