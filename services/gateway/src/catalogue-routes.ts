@@ -68,24 +68,8 @@ export function catalogueRoutes(opts: CatalogueRouteOptions): Route {
       const loaded = await inForce(opts, res);
       if (loaded) {
         // paramsKey is the scorer's rebuild fingerprint: internal, not part of the answer.
-        const {
-          id: strategy,
-          displayName,
-          benchmark,
-          tags,
-          params,
-          windows,
-          matched,
-        } = resolveStrategy(loaded.catalogue, id.data);
-        sendJson(res, 200, {
-          id: strategy,
-          displayName,
-          benchmark,
-          tags,
-          params,
-          windows,
-          matched,
-        });
+        const { paramsKey, ...answer } = resolveStrategy(loaded.catalogue, id.data);
+        sendJson(res, 200, answer);
       }
       return true;
     }
