@@ -42,6 +42,40 @@ export function sendJson(
 }
 
 /**
+ * A JSON body written as it is produced, piece by piece (chunked
+ * transfer), waiting for the socket to drain between pieces: a large
+ * document (every strategy's latest state) never sits in memory whole.
+ * Stops early when the client goes away.
+ */
+export async function sendJsonPieces(
+  res: ServerResponse,
+  status: number,
+  pieces: Iterable<string>,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(piece)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  if (!res.destroyed) res.end();
+}
+
+/**
  * The HTTP face every service shares: `/healthz`, `/metrics` and the
  * service's own routes. Handler errors answer 500 and are logged; they never
  * take the process down.

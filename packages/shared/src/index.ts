@@ -75,6 +75,7 @@ export {
   startHttpServer,
   closeHttpServer,
   sendJson,
+  sendJsonPieces,
   listeningPort,
   type Route,
   type HttpServerOptions,

@@ -1,9 +1,10 @@
-import { sendJson, Topic, type Keys, type Route } from '@quantmon/shared';
+import { sendJson, sendJsonPieces, Topic, type Keys, type Route } from '@quantmon/shared';
 import type { ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { GatewayState } from './gateway-state.js';
 import { readHistory } from './history.js';
+import { jsonPieces } from './json-pieces.js';
 
 /** Epoch ms or an ISO-8601 date. */
 const Time = z
@@ -53,12 +54,17 @@ export function apiRoutes(opts: ApiOptions): Route {
   return async (req, res, url) => {
     if (req.method !== 'GET') return false;
     switch (url.pathname) {
-      case '/api/summary':
-        sendJson(res, 200, state.summary(Date.now()));
+      // Every strategy's latest state: written in pieces (json-pieces.ts).
+      case '/api/summary': {
+        const { ts, strategies, ...rest } = state.summary(Date.now());
+        await sendJsonPieces(res, 200, jsonPieces({ ts }, 'strategies', strategies, rest));
         return true;
-      case '/api/strategies':
-        sendJson(res, 200, state.strategies(Date.now()));
+      }
+      case '/api/strategies': {
+        const { ts, strategies } = state.strategies(Date.now());
+        await sendJsonPieces(res, 200, jsonPieces({ ts }, 'strategies', strategies, {}));
         return true;
+      }
       case '/api/openapi.json':
         sendJson(res, 200, opts.openapi, { 'cache-control': 'max-age=60' });
         return true;

@@ -1,13 +1,17 @@
 import type { Logger, ResetReason, ResumePositions, ResumeStream, Topic } from '@quantmon/shared';
 import type { Connection, ConnectionLimits } from './connection.js';
 import type { GatewayState } from './gateway-state.js';
-import { encodeBroadcast, sendError, sendFrame } from './frame-encoding.js';
+import { encodeBroadcast, sendError, sendFrame, sendPieces } from './frame-encoding.js';
+import { jsonPieces } from './json-pieces.js';
 import { newestOf, positionsRecord, sinceFor } from './partition-positions.js';
 import type { ReplayBudget, ReplayResult } from './resume.js';
 import type { Broadcast } from './stream-feed.js';
 import { compareIds } from './stream-pos.js';
 import type { Subscriptions } from './subscriptions.js';
 import { streamOf, topicMatches } from './topics.js';
+
+/** Snapshots of more score updates than this go out as a fragmented message (json-pieces.ts). */
+const FRAGMENT_ABOVE = 64;
 
 /** What a client missed in one partition of one stream since `since`. */
 export type Replayer = (
@@ -147,10 +151,10 @@ export class ClientTopics {
   }
 
   private sendSnapshot(conn: Connection, topic: Topic): void {
-    sendFrame(conn, {
-      type: 'snapshot',
-      topic,
-      ...this.opts.state.snapshot(topic),
-    });
+    const snap = this.opts.state.snapshot(topic);
+    if (snap.scores && snap.scores.length > FRAGMENT_ABOVE) {
+      const { scores, ...rest } = snap;
+      sendPieces(conn, jsonPieces({ type: 'snapshot', topic }, 'scores', scores, rest));
+    } else sendFrame(conn, { type: 'snapshot', topic, ...snap });
   }
 }

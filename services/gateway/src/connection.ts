@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { Outbox } from './outbox.js';
 import { compareIds } from './stream-pos.js';
 import { TokenBucket } from './token-bucket.js';
-import { framePayload } from './wire-frame.js';
+import { framePayload, isFinal } from './wire-frame.js';
 
 /** A broadcast frame, serialised and framed once and shared by every recipient. */
 export interface EncodedFrame {
@@ -38,6 +38,8 @@ export interface ConnectionLimits {
 }
 
 const TEXT = { binary: false } as const;
+/** A fragment of a text message that goes on (ws sends continuations until `fin`). */
+const TEXT_MORE = { binary: false, fin: false } as const;
 
 /**
  * Most bytes gathered in a corked socket before they are written anyway:
@@ -133,6 +135,22 @@ export class Connection {
     if (!this.closed) this.enqueue(data, null);
   }
 
+  /**
+   * The frames of one fragmented message (wire-frame.ts textFragments), for
+   * this client only. They go out together and in order, as one large frame
+   * would: straight to the socket when nothing waits (the socket buffers
+   * them), else all into the queue.
+   */
+  sendOwnFragments(frames: readonly Buffer[]): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.outbox.size === 0 && this.ws.bufferedAmount <= this.limits.highWater) {
+      for (const f of frames) this.write(f);
+      return;
+    }
+    for (const f of frames) this.outbox.push({ data: f, key: null });
+    this.checkBacklog();
+  }
+
   /** Start holding live frames of `stream` (a resume is reading it). */
   hold(stream: ResumeStream): void {
     if (!this.held.has(stream)) this.held.set(stream, []);
@@ -214,7 +232,10 @@ export class Connection {
         this.raw.uncork(); // write what is gathered, keep gathering the rest
         this.raw.cork();
       }
-    } else this.ws.send(framePayload(frame), TEXT, this.onWritten);
+    } else {
+      const opts = isFinal(frame) ? TEXT : TEXT_MORE;
+      this.ws.send(framePayload(frame), opts, this.onWritten);
+    }
     this.stats.framesOut++;
   }
 

@@ -1,11 +1,22 @@
 import type { ServerFrame } from '@quantmon/shared';
 import type { Connection } from './connection.js';
 import type { Broadcast } from './stream-feed.js';
-import { textFrame } from './wire-frame.js';
+import { textFragments, textFrame } from './wire-frame.js';
 
 /** A frame of the gateway's own (not a broadcast) to one client. */
 export function sendFrame(conn: Connection, frame: ServerFrame): void {
   conn.sendOwn(encode(frame));
+}
+
+/**
+ * A large frame of the gateway's own (a snapshot of many strategies) from
+ * its JSON pieces (json-pieces.ts), as one fragmented message: small
+ * buffers, never one string or Buffer of the whole frame.
+ */
+export function sendPieces(conn: Connection, pieces: Iterable<string>): void {
+  const buffers: Buffer[] = [];
+  for (const p of pieces) buffers.push(Buffer.from(p));
+  conn.sendOwnFragments(textFragments(buffers));
 }
 
 export function sendError(conn: Connection, message: string): void {

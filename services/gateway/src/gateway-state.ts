@@ -13,6 +13,9 @@ import { newestOf, positionsRecord } from './partition-positions.js';
 import { maxId } from './stream-pos.js';
 import { streamOf, tagOf } from './topics.js';
 
+/** Strategy and host order of /api/summary: one collator, not one per comparison. */
+const byName = new Intl.Collator().compare;
+
 /**
  * The latest state every gateway keeps in memory for snapshots and
  * /api/summary: newest score per strategy, newest sample per host, firing
@@ -97,8 +100,8 @@ export class GatewayState {
   summary(now: number): Summary {
     return {
       ts: now,
-      strategies: [...this.scores.values()].sort((a, b) => a.strategy.localeCompare(b.strategy)),
-      system: [...this.system.values()].sort((a, b) => a.host.localeCompare(b.host)),
+      strategies: [...this.scores.values()].sort((a, b) => byName(a.strategy, b.strategy)),
+      system: [...this.system.values()].sort((a, b) => byName(a.host, b.host)),
       activeAlerts: this.sortedAlerts(),
     };
   }
@@ -115,7 +118,7 @@ export class GatewayState {
     return {
       ts: now,
       strategies: [...this.scores.values()]
-        .sort((a, b) => a.strategy.localeCompare(b.strategy))
+        .sort((a, b) => byName(a.strategy, b.strategy))
         .map((u) => ({
           strategy: u.strategy,
           id: u.id,
