@@ -7,6 +7,7 @@ import {
   runStreamTrimmer,
   trimStream,
 } from '../../services/scorer/src/stream-trimmer.js';
+import { heldBackMs } from '../../services/scorer/src/stream-retention.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/streams.js';
@@ -115,9 +116,13 @@ describe('stream retention on a single Redis', () => {
     const key = `${uniquePrefix('ret')}:stream`;
     await fill(redis, key, (await redisNowMs(redis)) - 2 * HOUR);
     await redis.xgroup('CREATE', key, 'historian', '0');
-    const r = await trimStream(redis, key, await redisNowMs(redis), HOUR);
-    expect(r).toEqual({ trimmed: 0, point: { minId: '0-1', heldBy: 'historian' } });
+    const now = await redisNowMs(redis);
+    const r = await trimStream(redis, key, now, HOUR);
+    expect(r).toMatchObject({ trimmed: 0, point: { minId: '0-1', heldBy: 'historian' } });
     expect(await redis.xlen(key)).toBe(OLD + 20);
+    // Held back from the stream's first entry (two hours old), not from 0-0.
+    const behind = heldBackMs(now, HOUR, r!.point, r!.oldestEntryMs);
+    expect(Math.abs(behind - HOUR)).toBeLessThan(60_000);
     expect(await trimStream(redis, `${key}:none`, Date.now(), HOUR)).toBeUndefined();
   });
 

@@ -53,7 +53,16 @@ describe('retentionTrimPoint', () => {
     ]);
     // The delivered entry itself may go; the one after it may not.
     expect(point).toEqual({ minId: `${NOW - 3 * HOUR}-5`, heldBy: 'scorer' });
-    expect(heldBackMs(NOW, HOUR, point)).toBe(2 * HOUR);
+    expect(heldBackMs(NOW, HOUR, point, NOW - 4 * HOUR)).toBe(2 * HOUR);
+  });
+
+  it('counts a group that has read nothing as holding back only what the stream holds', () => {
+    const point = retentionTrimPoint(NOW, HOUR, [{ group: 'alerter', lastDeliveredId: '0-0' }]);
+    expect(point.heldBy).toBe('alerter');
+    // Empty stream: nothing is held back (not "since 1970").
+    expect(heldBackMs(NOW, HOUR, point, undefined)).toBe(0);
+    expect(heldBackMs(NOW, HOUR, point, NOW - 90 * 60_000)).toBe(30 * 60_000);
+    expect(heldBackMs(NOW, HOUR, point, NOW - 10 * 60_000)).toBe(0);
   });
 
   it('keeps the oldest pending entry even when the group read far past it', () => {

@@ -75,9 +75,19 @@ export function retentionTrimPoint(
   return { minId, heldBy };
 }
 
-/** How far (ms) a group holds the trim point behind the age cutoff; 0 when age decides. */
-export function heldBackMs(nowMs: number, retentionMs: number, point: TrimPoint): number {
-  if (point.heldBy === undefined) return 0;
+/**
+ * How far (ms) a group holds the trim point behind the age cutoff; 0 when
+ * age decides. `oldestEntryMs` is the stream's first entry (undefined: the
+ * stream is empty): a group that has read nothing points at `0-0`, but it
+ * holds back only what the stream still has, not everything since 1970.
+ */
+export function heldBackMs(
+  nowMs: number,
+  retentionMs: number,
+  point: TrimPoint,
+  oldestEntryMs?: number,
+): number {
+  if (point.heldBy === undefined || oldestEntryMs === undefined) return 0;
   const [ms] = parseStreamId(point.minId);
-  return Math.max(0, nowMs - retentionMs - Number(ms));
+  return Math.max(0, nowMs - retentionMs - Math.max(Number(ms), oldestEntryMs));
 }

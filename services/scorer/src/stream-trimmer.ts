@@ -5,6 +5,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { isNoSuchKey, parseGroups } from '../../collector/src/xinfo.js';
 import {
   heldBackMs,
+  parseStreamId,
   retentionTrimPoint,
   type GroupHold,
   type TrimPoint,
@@ -79,7 +80,7 @@ export async function trimStream(
   nowMs: number,
   retentionMs: number,
   windowHold?: WindowHold,
-): Promise<{ trimmed: number; point: TrimPoint } | undefined> {
+): Promise<{ trimmed: number; point: TrimPoint; oldestEntryMs: number | undefined } | undefined> {
   // Read before the groups: a window's oldest sample only moves forward, so an early read is the safe one.
   const held = windowHold?.();
   if (held === 'restoring') return undefined;
@@ -110,7 +111,13 @@ export async function trimStream(
     trimmed += n;
     if (n === 0) break;
   }
-  return { trimmed, point };
+  // Only a held stream needs its first entry (heldBackMs): one XRANGE, single-key.
+  let oldestEntryMs: number | undefined;
+  if (point.heldBy !== undefined) {
+    const first = await redis.xrange(key, '-', '+', 'COUNT', 1);
+    oldestEntryMs = first[0] ? Number(parseStreamId(first[0][0])[0]) : undefined;
+  }
+  return { trimmed, point, oldestEntryMs };
 }
 
 export interface StreamTrimmerOptions {
@@ -167,7 +174,7 @@ export async function runStreamTrimmer(opts: StreamTrimmerOptions): Promise<void
           const r = await trimStream(redis, s.key, now, retentionMs, s.windowHold);
           if (!r) continue;
           if (r.trimmed > 0) trimmed.inc({ stream: s.kind }, r.trimmed);
-          const behind = heldBackMs(now, retentionMs, r.point);
+          const behind = heldBackMs(now, retentionMs, r.point, r.oldestEntryMs);
           worst.set(s.kind, Math.max(worst.get(s.kind) ?? 0, behind));
           // A window hold is the design (a slow strategy's window), not a fault: only groups are warned of.
           const stuckGroup = r.point.heldBy !== WINDOWS_HOLD;
