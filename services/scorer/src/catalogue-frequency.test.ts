@@ -17,11 +17,9 @@
  * (test_stats.py: test_annual_ret, test_annual_volatility, test_sortino),
  * reached through the catalogue's `interval: 1w` and `1M`.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   compileCatalogue,
   fromMetricValue,
@@ -30,6 +28,7 @@ import {
 } from '@quantmon/shared';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_OPTIONS } from './metrics/index.js';
+import { runMetricsCommand } from './cli/metrics-command.js';
 import { ScorerCore } from './scorer-core.js';
 
 const CATALOGUE = {
@@ -96,30 +95,24 @@ function live(strategy: string, r: readonly number[], stepMs: number): ScoreUpda
   return last!;
 }
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'quantmon-frequency-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The batch command, as `npm run -s metrics -- --strategies FILE --strategy ID FILE` runs it. */
-function batch(strategy: string, r: readonly number[]): Record<string, unknown> {
+/** The batch command, as `npm run -s metrics -- --strategies FILE --strategy ID FILE` runs it (in-process). */
+async function batch(strategy: string, r: readonly number[]): Promise<Record<string, unknown>> {
   const catalogue = join(dir, 'strategies.json');
   const input = join(dir, `${strategy}.json`);
   writeFileSync(catalogue, JSON.stringify(CATALOGUE));
   writeFileSync(input, JSON.stringify({ returns: r }));
-  const res = spawnSync(
-    `${root}node_modules/.bin/tsx`,
-    [
-      `${root}services/scorer/src/cli/metrics.ts`,
-      '--strategies',
-      catalogue,
-      '--strategy',
-      strategy,
-      input,
-    ],
-    { encoding: 'utf8' },
-  );
-  expect(res.status, res.stderr).toBe(0);
-  return JSON.parse(res.stdout) as Record<string, unknown>;
+  let out = '';
+  let err = '';
+  const code = await runMetricsCommand(['--strategies', catalogue, '--strategy', strategy, input], {
+    stdin: () => '',
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+  });
+  expect(code, err).toBe(0);
+  return JSON.parse(out) as Record<string, unknown>;
 }
 
 describe('per-strategy periods per year', () => {
@@ -145,12 +138,12 @@ describe('per-strategy periods per year', () => {
 
   it.each(cases)(
     '$strategy: the live core and the batch command give empyrical at $ann periods a year',
-    ({ strategy, ann, rf, mar, stepMs, seed }) => {
+    async ({ strategy, ann, rf, mar, stepMs, seed }) => {
       const r = series(seed);
       const want = expected(r, ann, rf, mar);
       const u = live(strategy, r, stepMs);
       expect(u.params?.periodsPerYear).toBeCloseTo(ann, 9);
-      const cli = batch(strategy, r);
+      const cli = await batch(strategy, r);
       for (const [name, value] of Object.entries(want)) {
         close(fromMetricValue(u.metrics[name as keyof typeof u.metrics]), value);
         close(cli[name] as number, value);
@@ -168,7 +161,7 @@ describe('per-strategy periods per year', () => {
     close(ratio, Math.sqrt(98_280 / 252));
   });
 
-  it("reaches empyrical's published weekly and monthly values through the catalogue", () => {
+  it("reaches empyrical's published weekly and monthly values through the catalogue", async () => {
     // weekly_returns / monthly_returns of test_stats.py: [0, 1, 10, -4, 2, 3, 2, 1, -10] %.
     const r = [0, 1, 10, -4, 2, 3, 2, 1, -10].map((x) => x / 100);
     const wk = live('wk-1', r, 7 * 86_400_000);
@@ -181,7 +174,7 @@ describe('per-strategy periods per year', () => {
     eight(mo.metrics.annualVolatility, 0.18663690238892558);
     eight(wk.metrics.sortinoRatio, 1.1158901056866439);
     eight(mo.metrics.sortinoRatio, 0.53605626741889756);
-    const cli = batch('wk-1', r);
+    const cli = await batch('wk-1', r);
     expect(Math.abs((cli['annualReturn'] as number) - 0.24690830513998208)).toBeLessThan(1.5e-8);
   });
 });

@@ -7,12 +7,13 @@ import { computeMetrics, DEFAULT_METRICS_OPTIONS } from '../metrics/index.js';
 import { closeTo } from '../metrics/testing/close-to.js';
 import { generateSeries, AWKWARD_MIX } from '../metrics/testing/seeded-series.js';
 import { InputError, parseMetricsInput } from './metrics-input.js';
+import { runMetricsCommand } from './metrics-command.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const fixture = (name: string): string => `${root}test/fixtures/metrics/${name}`;
 
-/** Runs the command the way `npm run -s metrics -- ...` does. */
-function runCli(args: string[], stdin?: string) {
+/** Runs the command as a process, the way `npm run -s metrics -- ...` does. */
+function spawnCli(args: string[], stdin?: string) {
   const res = spawnSync(
     `${root}node_modules/.bin/tsx`,
     [`${root}services/scorer/src/cli/metrics.ts`, ...args],
@@ -22,6 +23,21 @@ function runCli(args: string[], stdin?: string) {
     },
   );
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** The same command in this process (runMetricsCommand): a process start per case cost ~2 s. */
+async function runCli(args: string[], stdin?: string) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runMetricsCommand(args, {
+    stdin: () => {
+      if (stdin === undefined) throw new Error('no stdin given');
+      return stdin;
+    },
+    out: (t) => (stdout += t),
+    err: (t) => (stderr += t),
+  });
+  return { code, stdout, stderr };
 }
 
 /** Inverse of the command's encoding: null is NaN, "Infinity" strings are infinities. */
@@ -61,8 +77,8 @@ describe('parseMetricsInput', () => {
 });
 
 describe('metrics command', () => {
-  it('prints the batch metrics of a JSON file, NaN as null and infinities as strings', () => {
-    const { code, stdout } = runCli([fixture('empyrical-mixed.json')]);
+  it('prints the batch metrics of a JSON file, NaN as null and infinities as strings (as a process)', () => {
+    const { code, stdout } = spawnCli([fixture('empyrical-mixed.json')]);
     expect(code).toBe(0);
     const out = JSON.parse(stdout) as Record<string, unknown>;
     expect(Object.keys(out)).toEqual([...METRIC_NAMES]);
@@ -70,24 +86,24 @@ describe('metrics command', () => {
     expect(out.beta).toBeCloseTo(-0.71296296296296313, 12); // empyrical's test_alpha_beta
   });
 
-  it('gives the same numbers for the same series as CSV on stdin', () => {
-    const json = runCli([fixture('empyrical-mixed.json')]);
-    const csv = runCli(['-'], readFileSync(fixture('empyrical-mixed.csv'), 'utf8'));
+  it('gives the same numbers for the same series as CSV on stdin', async () => {
+    const json = await runCli([fixture('empyrical-mixed.json')]);
+    const csv = await runCli(['-'], readFileSync(fixture('empyrical-mixed.csv'), 'utf8'));
     expect(csv.code).toBe(0);
     expect(JSON.parse(csv.stdout)).toEqual(JSON.parse(json.stdout));
   });
 
-  it('encodes infinities as strings', () => {
-    const { stdout } = runCli(['-'], '{"returns":[0.01,0.02,0.01]}');
+  it('encodes infinities as strings', async () => {
+    const { stdout } = await runCli(['-'], '{"returns":[0.01,0.02,0.01]}');
     const out = JSON.parse(stdout) as Record<string, unknown>;
     expect(out.sortinoRatio).toBe('Infinity');
     expect(out.calmarRatio).toBeNull();
   });
 
-  it('with a window prints one value per full window, equal to the batch recompute', () => {
+  it('with a window prints one value per full window, equal to the batch recompute', async () => {
     const W = 25;
     const { returns, benchmark } = generateSeries(21, 200, AWKWARD_MIX);
-    const { code, stdout } = runCli(
+    const { code, stdout } = await runCli(
       ['-'],
       JSON.stringify({ returns, benchmark, window: W, varCutoff: 0.1 }),
     );
@@ -104,22 +120,29 @@ describe('metrics command', () => {
     }
   });
 
-  it('exits 2 naming the CSV line of a bad value', () => {
-    const { code, stderr, stdout } = runCli([fixture('bad-line.csv')]);
+  it('exits 2 naming the CSV line of a bad value', async () => {
+    const { code, stderr, stdout } = await runCli([fixture('bad-line.csv')]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/line 4: return "zero point one" is not a number/);
   });
 
-  it('exits 2 naming the JSON field of a bad value', () => {
-    const { code, stderr } = runCli(['-'], '{"returns":[0.01,null,"oops"]}');
+  it('reads stdin and exits 2 on bad input as a process too', () => {
+    const bad = spawnCli(['-'], '{"returns":[0.01,null,"oops"]}');
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^metrics: .*returns\[2\]/);
+  });
+
+  it('exits 2 naming the JSON field of a bad value', async () => {
+    const { code, stderr } = await runCli(['-'], '{"returns":[0.01,null,"oops"]}');
     expect(code).toBe(2);
     expect(stderr).toMatch(/returns\[2\]/);
   });
 
-  it('exits 2 on a missing file or a bad flag', () => {
-    expect(runCli(['/nonexistent/returns.csv']).code).toBe(2);
-    const flag = runCli(['--window', 'ten', fixture('empyrical-mixed.json')]);
+  it('exits 2 on a missing file or a bad flag', async () => {
+    expect((await runCli(['/nonexistent/returns.csv'])).code).toBe(2);
+    const flag = await runCli(['--window', 'ten', fixture('empyrical-mixed.json')]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/--window: "ten" is not a number/);
   });
