@@ -16,6 +16,22 @@ export function commandStats(info: string): { name: string; calls: number; usec:
   return rows.sort((x, y) => y.usec - x.usec);
 }
 
+/** What each command cost between two readings of INFO commandstats (commands unchanged are left out). */
+export function commandDelta(
+  before: ReturnType<typeof commandStats>,
+  after: ReturnType<typeof commandStats>,
+): ReturnType<typeof commandStats> {
+  const was = new Map(before.map((c) => [c.name, c]));
+  return after
+    .map((c) => ({
+      name: c.name,
+      calls: c.calls - (was.get(c.name)?.calls ?? 0),
+      usec: c.usec - (was.get(c.name)?.usec ?? 0),
+    }))
+    .filter((c) => c.calls > 0)
+    .sort((x, y) => y.usec - x.usec);
+}
+
 export interface RedisPauses {
   forks: number;
   latestForkUs: number;

@@ -41,6 +41,7 @@ import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
 import * as hist from './pipeline-history.js';
 import {
+  commandDelta,
   commandStats,
   describePauses,
   entriesAdded,
@@ -227,6 +228,7 @@ try {
   await ask(dashboards, { type: 'record' }, 'recording');
   const pauses0 = await watchRedisPauses(redis, 5);
   const halfCpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const halfCommands0 = commandStats(await redis.info('commandstats'));
   const scoreStreams = Array.from({ length: partitions }, (_, p) => keys.partition(p).scores);
   const halfUpdates0 = await entriesAdded(redis, scoreStreams);
   const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
@@ -244,6 +246,7 @@ try {
   );
   await drained();
   const halfCpu1 = procs.map((p) => cpuSeconds(p.pid));
+  const halfCommands = commandDelta(halfCommands0, commandStats(await redis.info('commandstats')));
   const pauses1 = await redisPauses(redis);
   const halfUpdates = (await entriesAdded(redis, scoreStreams)) - halfUpdates0;
   await new Promise((r) => setTimeout(r, 1000));
@@ -339,6 +342,13 @@ try {
   console.log(
     `  score updates written ${f0(halfUpdates)}: ${(halfUpdates / paced.accepted).toFixed(3)} per sample ` +
       `(1 = no conflation)`,
+  );
+  console.log(
+    `  Redis time per sample at half load, by command (µs): ` +
+      halfCommands
+        .slice(0, 8)
+        .map((c) => `${c.name} ${f1(c.usec / paced.accepted)} (${f1(c.usec / c.calls)} each)`)
+        .join(', '),
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1)}`);
   for (const { label, r } of singles) {
