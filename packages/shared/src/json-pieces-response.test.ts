@@ -65,6 +65,7 @@ describe('sendJsonPieces', () => {
       req.end();
     });
     await expect.poll(() => pulled, { timeout: 5000 }).toBeGreaterThan(0);
-    expect(pulled).toBeLessThan(total / 10);
+    // Kernel and stream buffers take some pieces before backpressure; never all of them.
+    expect(pulled).toBeLessThan(total / 4);
   });
 });
