@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { abortableSleep, retentionTrimIntervalMs, type Keys, type Logger } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -162,7 +163,7 @@ export async function runStreamTrimmer(opts: StreamTrimmerOptions): Promise<void
     registers,
   });
   const warned = new Map<string, number>();
-  await abortableSleep(Math.floor(Math.random() * intervalMs), signal);
+  await abortableSleep(randomInt(0, Math.max(1, Math.round(intervalMs))), signal);
   while (!signal.aborted) {
     const streams = opts.streams();
     const worst = new Map<RetainedKind, number>();
@@ -194,6 +195,9 @@ export async function runStreamTrimmer(opts: StreamTrimmerOptions): Promise<void
     }
     for (const kind of ['strategy-samples', 'system-samples', 'scores', 'alert-commands'] as const)
       heldBack.set({ stream: kind }, (worst.get(kind) ?? 0) / 1000);
-    await abortableSleep(Math.round(intervalMs * (0.8 + 0.4 * Math.random())), signal);
+    await abortableSleep(
+      Math.round(intervalMs * (0.8 + 0.4 * (randomInt(0, 1_000_000) / 1_000_000))),
+      signal,
+    );
   }
 }
