@@ -382,7 +382,7 @@ describe('collector ingest', () => {
         expect(await partitionSamples(redis, prefix, p)).toHaveLength(share);
       }
       // The failed share burned no id and moved no ordering state.
-      expect(await redis.keys(`${keys.partition(broken).ingestSeenPrefix}*`)).toEqual([]);
+      expect(await redis.keys(`${keys.partition(broken).ingestIdsPrefix}*`)).toEqual([]);
       expect(await redis.exists(keys.partition(broken).ingestLastTs)).toBe(0);
 
       await redis.del(keys.partition(broken).strategySamples);

@@ -58,7 +58,26 @@ export interface PartitionKeys {
   readonly lastSeen: string;
   /** SET NX marker per incident id: an emergency job was enqueued once, whatever BullMQ retains. */
   emergencyMarker(incidentId: string): string;
-  /** Ingest idempotency: `<ingestSeenPrefix><strategy>:<id>` is SET (with a TTL) once a sample id was written. */
+  /**
+   * Ingest idempotency: hash `<ingestIdsPrefix><generation>:<strategy>`,
+   * field = sample id, set once the id was written. A generation is
+   * INGEST_IDEMPOTENCY_TTL_S long (generation = floor(Redis time / TTL));
+   * each hash expires at the end of the generation after its own, so an id
+   * is remembered at least the TTL and at most twice it (publish-samples.ts).
+   */
+  readonly ingestIdsPrefix: string;
+  /**
+   * Epoch seconds until which ingest also checks the marks of the first
+   * layout (`ingestSeenPrefix`): set by the first write of this layout, to
+   * now + TTL when the partition's stream already existed (an upgrade), 0
+   * on a new pipeline.
+   */
+  readonly ingestLegacyMarksUntil: string;
+  /**
+   * The first layout's marks, `<ingestSeenPrefix><strategy>:<id>` (a string
+   * key with a TTL per id): no longer written; read during the first TTL
+   * after an upgrade (ingestLegacyMarksUntil), then gone by expiry.
+   */
   readonly ingestSeenPrefix: string;
   /** Hash strategy -> latest sample ts written (epoch ms): ingest ordering. */
   readonly ingestLastTs: string;
@@ -130,6 +149,8 @@ export function keysFor(prefix: string): Keys {
         incidents: t('incidents'),
         lastSeen: t('alerter:last-seen'),
         emergencyMarker: (incidentId) => t(`emergency:enqueued:${incidentId}`),
+        ingestIdsPrefix: t('ingest:ids:'),
+        ingestLegacyMarksUntil: t('ingest:legacy-marks-until'),
         ingestSeenPrefix: t('ingest:seen:'),
         ingestLastTs: t('ingest:last-ts'),
         retire: (owner) => t(`retire:${owner}`),

@@ -34,12 +34,28 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
 
 /**
  * One atomic step per partition's share of a batch, in a Lua script: for
- * each sample (in the order given) mark its id (SET NX EX) or skip it when
- * the mark exists (idempotency), skip it and drop the new mark when its ts
- * is more than the tolerance before the strategy's latest (ordering), else
+ * each sample (in the order given) skip it when its id was marked before
+ * (idempotency), else mark it; skip it and drop the new mark when its ts is
+ * more than the tolerance before the strategy's latest (ordering), else
  * XADD it and advance the strategy's latest ts. Replies one string per
  * sample: "w<entry id>" written, "l<entry id>" written late (within the
  * tolerance), "d" duplicate, "o" out of order.
+ *
+ * The marks are fields of one hash per strategy and generation: a
+ * generation is TTL seconds of Redis's clock (floor(TIME / TTL)); an id is
+ * looked up in the previous generation's hash and set (HSETNX) in the
+ * current one, and each hash expires at the end of the generation after
+ * its own. So an id is remembered at least TTL seconds and at most twice
+ * that. Why not one key per id (SET NX EX, the first layout): each such key
+ * adds an entry to Redis's keyspace and its expiry table, and with a day of
+ * ids held (rate x 86,400 keys) that SET cost 2.5 times what it cost on a
+ * fresh Redis (docs/performance.md); a hash field is cheaper to set and to
+ * hold, and one expiry per strategy replaces one per sample.
+ *
+ * After an upgrade from the first layout, its marks (a string key per id)
+ * are also checked until one TTL has passed since this layout's first
+ * write on the partition, so a batch retried across the upgrade is still
+ * written once; on a new pipeline (no sample written yet) never.
  *
  * Redis does not roll a script back on an error: a failing XADD
  * (WRONGTYPE, OOM) drops the mark it just set and stores the latest ts of
@@ -47,27 +63,61 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
  * stays consistent (written samples marked, nothing marked that was not
  * written) and a retry with the same ids writes exactly the rest.
  *
- * KEYS[1] stream, KEYS[2] last-ts hash. ARGV: seen-key prefix, MAXLEN,
- * TTL seconds, tolerance ms, then strategy, ts, id ('' for none), JSON per
- * sample. Timestamps are compared as numbers (exact below 2^53) and stored
- * as the strings given, so no precision is lost in Lua's number format.
- * The idempotency keys are built inside the script from the seen prefix,
- * which carries the partition's hash tag: they share the slot of KEYS[1],
- * so the script is legal on a Redis Cluster.
+ * KEYS[1] stream, KEYS[2] last-ts hash, KEYS[3] legacy-marks-until. ARGV:
+ * mark-hash prefix, legacy mark prefix, MAXLEN, TTL seconds, tolerance ms,
+ * then strategy, ts, id ('' for none), JSON per sample. Timestamps are
+ * compared as numbers (exact below 2^53) and stored as the strings given,
+ * so no precision is lost in Lua's number format. The mark keys are built
+ * inside the script from prefixes that carry the partition's hash tag:
+ * they share the slot of KEYS[1], so the script is legal on a Redis
+ * Cluster.
  */
 const APPEND_SCRIPT = `
-local stream, lastKey = KEYS[1], KEYS[2]
-local seen, maxlen, ttl, tol = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local stream, lastKey, legacyKey = KEYS[1], KEYS[2], KEYS[3]
+local ids, seen, maxlen = ARGV[1], ARGV[2], ARGV[3]
+local ttl, tol = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now = tonumber(redis.call('TIME')[1])
+local gen = math.floor(now / ttl)
+local curPrefix = ids .. string.format('%d', gen) .. ':'
+local prevPrefix = ids .. string.format('%d', gen - 1) .. ':'
+local expireAt = string.format('%d', (gen + 2) * ttl)
+local legacyUntil = redis.call('GET', legacyKey)
+if not legacyUntil then
+  -- The first layout wrote the last-ts hash and stream entries; the scorer's
+  -- group creation (MKSTREAM) makes an empty stream, which is not an upgrade.
+  local len = redis.pcall('XLEN', stream)
+  local upgrade = redis.call('EXISTS', lastKey) == 1 or (type(len) == 'number' and len > 0)
+  legacyUntil = upgrade and string.format('%d', now + ttl) or '0'
+  redis.call('SET', legacyKey, legacyUntil)
+end
+local legacy = now < tonumber(legacyUntil)
 local last, dirty, out = {}, {}, {}
+local curKey, prevHas = {}, {}
 local function flush()
   for s, v in pairs(dirty) do redis.call('HSET', lastKey, s, v) end
+  for _, k in pairs(curKey) do redis.call('EXPIREAT', k, expireAt) end
 end
-for i = 5, #ARGV, 4 do
+local function marked(strategy, id)
+  local has = prevHas[strategy]
+  if has == nil then
+    has = redis.call('EXISTS', prevPrefix .. strategy) == 1
+    prevHas[strategy] = has
+  end
+  if has and redis.call('HEXISTS', prevPrefix .. strategy, id) == 1 then return true end
+  if legacy and redis.call('EXISTS', seen .. strategy .. ':' .. id) == 1 then return true end
+  local k = curKey[strategy]
+  if k == nil then
+    k = curPrefix .. strategy
+    curKey[strategy] = k
+  end
+  return redis.call('HSETNX', k, id, '1') == 0
+end
+for i = 6, #ARGV, 4 do
   local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local ts = tonumber(tsStr)
   local r
-  local mark = id ~= '' and seen .. strategy .. ':' .. id
-  if mark and not redis.call('SET', mark, '1', 'NX', 'EX', ttl) then
+  local hasId = id ~= ''
+  if hasId and marked(strategy, id) then
     r = 'd'
   else
     local prev = last[strategy]
@@ -77,12 +127,12 @@ for i = 5, #ARGV, 4 do
       last[strategy] = prev
     end
     if ts < prev - tol then
-      if mark then redis.call('DEL', mark) end -- not written: the id stays free
+      if hasId then redis.call('HDEL', curKey[strategy], id) end -- not written: the id stays free
       r = 'o'
     else
       local entry = redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*', '${DATA_FIELD}', data)
       if type(entry) == 'table' and entry.err then
-        if mark then redis.call('DEL', mark) end
+        if hasId then redis.call('HDEL', curKey[strategy], id) end
         flush()
         return entry
       end
@@ -108,7 +158,11 @@ export interface AppendOptions {
    * out of order. 0 (default): per-strategy timestamps never go backwards.
    */
   orderToleranceMs?: number;
-  /** How long a written sample id is remembered for idempotency (default one day). */
+  /**
+   * How long a written sample id is remembered for idempotency, at least
+   * (default one day): marks live in generations of this length, so an id
+   * is remembered between one and two TTLs.
+   */
   idempotencyTtlSeconds?: number;
   /** The pipeline's partition count P (ensurePartitionCount); default 1 (a pipeline of one partition). */
   partitions?: number;
@@ -186,7 +240,7 @@ interface AppendCommand {
  */
 function defineScript(redis: Redis): void {
   if (!(redis as Redis & Partial<AppendCommand>).quantmonAppendSamples) {
-    redis.defineCommand('quantmonAppendSamples', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+    redis.defineCommand('quantmonAppendSamples', { numberOfKeys: 3, lua: APPEND_SCRIPT });
   }
 }
 
@@ -271,6 +325,8 @@ export async function appendSamples(
       const args: (string | number)[] = [
         pk.strategySamples,
         pk.ingestLastTs,
+        pk.ingestLegacyMarksUntil,
+        pk.ingestIdsPrefix,
         pk.ingestSeenPrefix,
         opts.maxLen ?? STREAM_MAXLEN.strategySamples,
         opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,

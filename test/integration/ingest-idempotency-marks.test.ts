@@ -1,0 +1,121 @@
+import { encodeEntry, keysFor, publishSampleBatch } from '@quantmon/shared';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+
+/**
+ * The ingest idempotency marks on a real Redis: one hash per strategy and
+ * generation (TTL seconds of Redis's clock), an id remembered between one
+ * and two TTLs, and the first layout's marks (a string key per id) still
+ * honoured for one TTL after an upgrade.
+ */
+describe('ingest idempotency marks', () => {
+  let redisServer: TestRedis;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    redisServer = await startTestRedis();
+    redis = new Redis(redisServer.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await redisServer?.dispose();
+  });
+
+  const sample = (strategy: string, ts: number, id: string) => ({
+    strategy,
+    ts,
+    return: 0.001,
+    id,
+  });
+  const redisSeconds = async () => Number((await redis.time())[0]);
+
+  it('keeps one hash per strategy and generation, expiring at the end of the next generation', async () => {
+    const prefix = uniquePrefix('marks');
+    const pk = keysFor(prefix).partition(0);
+    const ttl = 3_600;
+    // The scorer's group creation makes an empty stream before any sample: still a new pipeline.
+    await redis.xgroup('CREATE', pk.strategySamples, 'scorer', '$', 'MKSTREAM');
+    const before = await redisSeconds();
+    const r = await publishSampleBatch(
+      redis,
+      [sample('a', 1, 'a-1'), sample('a', 2, 'a-2'), sample('b', 1, 'b-1')],
+      { prefix, partitions: 1, idempotencyTtlSeconds: ttl },
+    );
+    const after = await redisSeconds();
+    expect(r.accepted).toBe(3);
+    const hashes = (await redis.keys(`${pk.ingestIdsPrefix}*`)).sort();
+    // A generation boundary between the two readings would be a one-in-an-hour flake: allow either.
+    const gen = [Math.floor(before / ttl), Math.floor(after / ttl)].find((g) =>
+      hashes.includes(`${pk.ingestIdsPrefix}${g}:a`),
+    );
+    expect(gen).toBeDefined();
+    expect(hashes).toEqual([`${pk.ingestIdsPrefix}${gen}:a`, `${pk.ingestIdsPrefix}${gen}:b`]);
+    expect((await redis.hkeys(`${pk.ingestIdsPrefix}${gen}:a`)).sort()).toEqual(['a-1', 'a-2']);
+    expect(await redis.hkeys(`${pk.ingestIdsPrefix}${gen}:b`)).toEqual(['b-1']);
+    expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:a`)).toBe((gen! + 2) * ttl);
+    // No key per id any more.
+    expect(await redis.keys(`${pk.ingestSeenPrefix}*`)).toEqual([]);
+    // A new pipeline has no marks of the first layout to honour.
+    expect(await redis.get(pk.ingestLegacyMarksUntil)).toBe('0');
+  });
+
+  it('remembers an id at least one TTL and forgets it after two', async () => {
+    const prefix = uniquePrefix('marks-ttl');
+    const opts = { prefix, partitions: 1, idempotencyTtlSeconds: 1 };
+    expect((await publishSampleBatch(redis, [sample('t', 1, 'x')], opts)).accepted).toBe(1);
+    // Within the TTL, wherever the generation boundary falls: a duplicate.
+    await new Promise((r) => setTimeout(r, 900));
+    expect((await publishSampleBatch(redis, [sample('t', 2, 'x')], opts)).outcomes).toEqual([
+      'duplicate',
+    ]);
+    // Two TTLs after the mark's generation began, neither hash looked up holds it.
+    await new Promise((r) => setTimeout(r, 1_300));
+    expect((await publishSampleBatch(redis, [sample('t', 3, 'x')], opts)).outcomes).toEqual([
+      'written',
+    ]);
+  });
+
+  it('leaves no mark for a sample it did not write (out of order)', async () => {
+    const prefix = uniquePrefix('marks-order');
+    const pk = keysFor(prefix).partition(0);
+    const opts = { prefix, partitions: 1 };
+    await publishSampleBatch(redis, [sample('o', 100, 'first')], opts);
+    const r = await publishSampleBatch(redis, [sample('o', 50, 'old'), sample('p', 1, 'p')], opts);
+    expect(r.outcomes).toEqual(['out-of-order', 'written']);
+    const hashes = await redis.keys(`${pk.ingestIdsPrefix}*`);
+    const fields = (await Promise.all(hashes.map((h) => redis.hkeys(h)))).flat().sort();
+    expect(fields).toEqual(['first', 'p']);
+    // Fixed and resent, the id is free.
+    expect((await publishSampleBatch(redis, [sample('o', 150, 'old')], opts)).accepted).toBe(1);
+  });
+
+  it('honours the first layout marks for one TTL after an upgrade, then no longer reads them', async () => {
+    const prefix = uniquePrefix('marks-upgrade');
+    const pk = keysFor(prefix).partition(0);
+    const ttl = 600;
+    // What the first layout left: its samples stream and a string key per id, with a TTL.
+    const [field, json] = encodeEntry({ ...sample('u', 10, 'u-1'), receivedAt: Date.now() });
+    await redis.xadd(pk.strategySamples, '*', field, json);
+    await redis.set(`${pk.ingestSeenPrefix}u:u-1`, '1', 'EX', ttl);
+    await redis.set(`${pk.ingestSeenPrefix}u:u-2`, '1', 'EX', ttl);
+
+    const opts = { prefix, partitions: 1, idempotencyTtlSeconds: ttl };
+    const now = await redisSeconds();
+    const retry = await publishSampleBatch(
+      redis,
+      [sample('u', 10, 'u-1'), sample('u', 11, 'u-3')],
+      opts,
+    );
+    expect(retry.outcomes).toEqual(['duplicate', 'written']);
+    const until = Number(await redis.get(pk.ingestLegacyMarksUntil));
+    expect(until).toBeGreaterThanOrEqual(now + ttl);
+    expect(until).toBeLessThanOrEqual(now + ttl + 2);
+
+    // Once the window has passed the string keys are not read (they have expired by then).
+    await redis.set(pk.ingestLegacyMarksUntil, String(now - 1));
+    const later = await publishSampleBatch(redis, [sample('u', 12, 'u-2')], opts);
+    expect(later.outcomes).toEqual(['written']);
+    expect(await redis.xlen(pk.strategySamples)).toBe(3);
+  });
+});
