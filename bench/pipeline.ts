@@ -197,6 +197,9 @@ try {
   // 2. maximum
   await redis.config('RESETSTAT');
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+  // The bench's own processes share the two cores: shown, not counted.
+  const driverPids = [load.pid!, dashboards.pid!];
+  const driverCpu0 = driverPids.map(cpuSeconds);
   const h0 = history && (await hist.historianProgress(redis, keys, partitions));
   const pg0 = hist.postgresCpu(history?.postmaster);
   const watch = history && hist.watchHistorian(redis, keys, partitions);
@@ -216,6 +219,7 @@ try {
   await drained();
   const scoredSeconds = (performance.now() - t0) / 1000;
   const cpu1 = procs.map((p) => cpuSeconds(p.pid));
+  const driverCpu1 = driverPids.map(cpuSeconds);
   const scoredRate = max.accepted / scoredSeconds;
   const commands = commandStats(await redis.info('commandstats'));
   const h1 = history && (await hist.historianProgress(redis, keys, partitions));
@@ -228,6 +232,7 @@ try {
   await ask(dashboards, { type: 'record' }, 'recording');
   const pauses0 = await watchRedisPauses(redis, 5);
   const halfCpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const halfDriverCpu0 = driverPids.map(cpuSeconds);
   const halfCommands0 = commandStats(await redis.info('commandstats'));
   const scoreStreams = Array.from({ length: partitions }, (_, p) => keys.partition(p).scores);
   const halfUpdates0 = await entriesAdded(redis, scoreStreams);
@@ -246,6 +251,7 @@ try {
   );
   await drained();
   const halfCpu1 = procs.map((p) => cpuSeconds(p.pid));
+  const halfDriverCpu1 = driverPids.map(cpuSeconds);
   const halfCommands = commandDelta(halfCommands0, commandStats(await redis.info('commandstats')));
   const pauses1 = await redisPauses(redis);
   const halfUpdates = (await entriesAdded(redis, scoreStreams)) - halfUpdates0;
@@ -304,6 +310,13 @@ try {
     console.log(`  ${p.name.padEnd(14)} ${f1(us).padStart(7)}`);
   });
   console.log(`  ${'total'.padEnd(14)} ${f1(total).padStart(7)}`);
+  const driverUs = (d0: number[], d1: number[], n: number): string =>
+    ['load', 'dashboards']
+      .map((name, i) => `${name} ${f1(((d1[i]! - d0[i]!) * 1e6) / n)}`)
+      .join(', ');
+  console.log(
+    `  (the bench's own processes, not counted: ${driverUs(driverCpu0, driverCpu1, max.accepted)})`,
+  );
   if (h0 && h1 && lag) {
     console.log(
       `\nhistorian at maximum: ${f0((h1.committed - h0.committed) / scoredSeconds)} entries/s committed ` +
@@ -337,7 +350,8 @@ try {
     `  CPU per sample at half load (µs): ` +
       procs
         .map((p, i) => `${p.name} ${f1(((halfCpu1[i]! - halfCpu0[i]!) * 1e6) / paced.accepted)}`)
-        .join(', '),
+        .join(', ') +
+      ` (not counted: ${driverUs(halfDriverCpu0, halfDriverCpu1, paced.accepted)})`,
   );
   console.log(
     `  score updates written ${f0(halfUpdates)}: ${(halfUpdates / paced.accepted).toFixed(3)} per sample ` +

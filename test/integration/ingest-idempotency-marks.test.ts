@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 
 /**
- * The ingest idempotency marks on a real Redis: one hash per strategy and
+ * The ingest idempotency marks on a real Redis: one set per strategy and
  * generation (TTL seconds of Redis's clock), an id remembered between one
  * and two TTLs, and the first layout's marks (a string key per id) still
  * honoured for one TTL after an upgrade.
@@ -30,7 +30,7 @@ describe('ingest idempotency marks', () => {
   });
   const redisSeconds = async () => Number((await redis.time())[0]);
 
-  it('keeps one hash per strategy and generation, expiring at the end of the next generation', async () => {
+  it('keeps one set per strategy and generation, expiring at the end of the next generation', async () => {
     const prefix = uniquePrefix('marks');
     const pk = keysFor(prefix).partition(0);
     const ttl = 3_600;
@@ -44,15 +44,15 @@ describe('ingest idempotency marks', () => {
     );
     const after = await redisSeconds();
     expect(r.accepted).toBe(3);
-    const hashes = (await redis.keys(`${pk.ingestIdsPrefix}*`)).sort();
+    const sets = (await redis.keys(`${pk.ingestIdsPrefix}*`)).sort();
     // A generation boundary between the two readings would be a one-in-an-hour flake: allow either.
     const gen = [Math.floor(before / ttl), Math.floor(after / ttl)].find((g) =>
-      hashes.includes(`${pk.ingestIdsPrefix}${g}:a`),
+      sets.includes(`${pk.ingestIdsPrefix}${g}:a`),
     );
     expect(gen).toBeDefined();
-    expect(hashes).toEqual([`${pk.ingestIdsPrefix}${gen}:a`, `${pk.ingestIdsPrefix}${gen}:b`]);
-    expect((await redis.hkeys(`${pk.ingestIdsPrefix}${gen}:a`)).sort()).toEqual(['a-1', 'a-2']);
-    expect(await redis.hkeys(`${pk.ingestIdsPrefix}${gen}:b`)).toEqual(['b-1']);
+    expect(sets).toEqual([`${pk.ingestIdsPrefix}${gen}:a`, `${pk.ingestIdsPrefix}${gen}:b`]);
+    expect((await redis.smembers(`${pk.ingestIdsPrefix}${gen}:a`)).sort()).toEqual(['a-1', 'a-2']);
+    expect(await redis.smembers(`${pk.ingestIdsPrefix}${gen}:b`)).toEqual(['b-1']);
     expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:a`)).toBe((gen! + 2) * ttl);
     // No key per id any more.
     expect(await redis.keys(`${pk.ingestSeenPrefix}*`)).toEqual([]);
@@ -69,7 +69,7 @@ describe('ingest idempotency marks', () => {
     expect((await publishSampleBatch(redis, [sample('t', 2, 'x')], opts)).outcomes).toEqual([
       'duplicate',
     ]);
-    // Two TTLs after the mark's generation began, neither hash looked up holds it.
+    // Two TTLs after the mark's generation began, neither set looked up holds it.
     await new Promise((r) => setTimeout(r, 1_300));
     expect((await publishSampleBatch(redis, [sample('t', 3, 'x')], opts)).outcomes).toEqual([
       'written',
@@ -83,8 +83,8 @@ describe('ingest idempotency marks', () => {
     await publishSampleBatch(redis, [sample('o', 100, 'first')], opts);
     const r = await publishSampleBatch(redis, [sample('o', 50, 'old'), sample('p', 1, 'p')], opts);
     expect(r.outcomes).toEqual(['out-of-order', 'written']);
-    const hashes = await redis.keys(`${pk.ingestIdsPrefix}*`);
-    const fields = (await Promise.all(hashes.map((h) => redis.hkeys(h)))).flat().sort();
+    const sets = await redis.keys(`${pk.ingestIdsPrefix}*`);
+    const fields = (await Promise.all(sets.map((h) => redis.smembers(h)))).flat().sort();
     expect(fields).toEqual(['first', 'p']);
     // Fixed and resent, the id is free.
     expect((await publishSampleBatch(redis, [sample('o', 150, 'old')], opts)).accepted).toBe(1);

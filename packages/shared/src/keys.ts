@@ -59,11 +59,11 @@ export interface PartitionKeys {
   /** SET NX marker per incident id: an emergency job was enqueued once, whatever BullMQ retains. */
   emergencyMarker(incidentId: string): string;
   /**
-   * Ingest idempotency: hash `<ingestIdsPrefix><generation>:<strategy>`,
-   * field = sample id, set once the id was written. A generation is
-   * INGEST_IDEMPOTENCY_TTL_S long (generation = floor(Redis time / TTL));
-   * each hash expires at the end of the generation after its own, so an id
-   * is remembered at least the TTL and at most twice it (publish-samples.ts).
+   * Ingest idempotency: set `<ingestIdsPrefix><generation>:<strategy>`
+   * of the sample ids written. A generation is INGEST_IDEMPOTENCY_TTL_S
+   * long (generation = floor(Redis time / TTL)); each set expires at the
+   * end of the generation after its own, so an id is remembered at least
+   * the TTL and at most twice it (publish-samples.ts).
    */
   readonly ingestIdsPrefix: string;
   /**

@@ -41,17 +41,21 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
  * sample: "w<entry id>" written, "l<entry id>" written late (within the
  * tolerance), "d" duplicate, "o" out of order.
  *
- * The marks are fields of one hash per strategy and generation: a
+ * The marks are members of one set per strategy and generation: a
  * generation is TTL seconds of Redis's clock (floor(TIME / TTL)); an id is
- * looked up in the previous generation's hash and set (HSETNX) in the
- * current one, and each hash expires at the end of the generation after
- * its own. So an id is remembered at least TTL seconds and at most twice
- * that. Why not one key per id (SET NX EX, the first layout): each such key
- * adds an entry to Redis's keyspace and its expiry table, and with a day of
- * ids held (rate x 86,400 keys) that SET cost 2.5 times what it cost on a
- * fresh Redis (docs/performance.md); a hash field is cheaper to set and to
- * hold, and one expiry per strategy replaces one per sample.
- *
+ * looked up in the previous generation's set (SISMEMBER) and added (SADD)
+ * to the current one, and each set expires at the end of the generation
+ * after its own. So an id is remembered at least TTL seconds and at most
+ * twice that. Why not one key per id (SET NX EX, the first layout): each
+ * such key adds an entry to Redis's keyspace and its expiry table, and with
+ * a day of ids held (rate x 86,400 keys) that SET cost 2.5 times what it
+ * cost on a fresh Redis (docs/performance.md); a set member is cheaper to
+ * add and to hold, and one expiry per strategy replaces one per sample. Why
+ * a set and not a hash: Redis keeps a hash of up to 512 fields
+ * (hash-max-listpack-entries) as a flat list it scans on every HSETNX,
+ * which cost ~25,000 instructions per mark against ~6,000 for SADD
+ * (counted under callgrind, docs/performance.md).
+
  * After an upgrade from the first layout, its marks (a string key per id)
  * are also checked until one TTL has passed since this layout's first
  * write on the partition, so a batch retried across the upgrade is still
@@ -64,7 +68,7 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
  * written) and a retry with the same ids writes exactly the rest.
  *
  * KEYS[1] stream, KEYS[2] last-ts hash, KEYS[3] legacy-marks-until. ARGV:
- * mark-hash prefix, legacy mark prefix, MAXLEN, TTL seconds, tolerance ms,
+ * mark-set prefix, legacy mark prefix, MAXLEN, TTL seconds, tolerance ms,
  * then strategy, ts, id ('' for none), JSON per sample. Timestamps are
  * compared as numbers (exact below 2^53) and stored as the strings given,
  * so no precision is lost in Lua's number format. The mark keys are built
@@ -92,25 +96,30 @@ if not legacyUntil then
 end
 local legacy = now < tonumber(legacyUntil)
 local last, dirty, out = {}, {}, {}
-local curKey, prevHas = {}, {}
+-- curKey[strategy]: its current set; expire[strategy]: that set was made
+-- (or may have been emptied) by this call, so it needs its expiry. A set
+-- that existed already has one: no EXPIREAT (a write, and an AOF entry)
+-- per strategy per call.
+local curKey, expire = {}, {}
 local function flush()
   for s, v in pairs(dirty) do redis.call('HSET', lastKey, s, v) end
-  for _, k in pairs(curKey) do redis.call('EXPIREAT', k, expireAt) end
+  for s in pairs(expire) do redis.call('EXPIREAT', curKey[s], expireAt) end
 end
+-- True when the id was marked before; else marks it.
 local function marked(strategy, id)
-  local has = prevHas[strategy]
-  if has == nil then
-    has = redis.call('EXISTS', prevPrefix .. strategy) == 1
-    prevHas[strategy] = has
-  end
-  if has and redis.call('HEXISTS', prevPrefix .. strategy, id) == 1 then return true end
+  if redis.call('SISMEMBER', prevPrefix .. strategy, id) == 1 then return true end
   if legacy and redis.call('EXISTS', seen .. strategy .. ':' .. id) == 1 then return true end
   local k = curKey[strategy]
   if k == nil then
     k = curPrefix .. strategy
     curKey[strategy] = k
+    if redis.call('EXISTS', k) == 0 then expire[strategy] = true end
   end
-  return redis.call('HSETNX', k, id, '1') == 0
+  return redis.call('SADD', k, id) == 0
+end
+local function unmark(strategy, id)
+  redis.call('SREM', curKey[strategy], id)
+  expire[strategy] = true
 end
 for i = 6, #ARGV, 4 do
   local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -127,12 +136,12 @@ for i = 6, #ARGV, 4 do
       last[strategy] = prev
     end
     if ts < prev - tol then
-      if hasId then redis.call('HDEL', curKey[strategy], id) end -- not written: the id stays free
+      if hasId then unmark(strategy, id) end -- not written: the id stays free
       r = 'o'
     else
       local entry = redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*', '${DATA_FIELD}', data)
       if type(entry) == 'table' and entry.err then
-        if hasId then redis.call('HDEL', curKey[strategy], id) end
+        if hasId then unmark(strategy, id) end
         flush()
         return entry
       end
