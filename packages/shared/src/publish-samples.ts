@@ -82,21 +82,26 @@ const APPEND_SCRIPT = `
 local stream, lastKey, legacyKey = KEYS[1], KEYS[2], KEYS[3]
 local ids, seen, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl, tol = tonumber(ARGV[4]), tonumber(ARGV[5])
-local now = tonumber(redis.call('TIME')[1])
-local gen = math.floor(now / ttl)
-local curPrefix = ids .. string.format('%d', gen) .. ':'
-local prevPrefix = ids .. string.format('%d', gen - 1) .. ':'
-local expireAt = string.format('%d', (gen + 2) * ttl)
-local legacyUntil = redis.call('GET', legacyKey)
-if not legacyUntil then
-  -- The first layout wrote the last-ts hash and stream entries; the scorer's
-  -- group creation (MKSTREAM) makes an empty stream, which is not an upgrade.
-  local len = redis.pcall('XLEN', stream)
-  local upgrade = redis.call('EXISTS', lastKey) == 1 or (type(len) == 'number' and len > 0)
-  legacyUntil = upgrade and string.format('%d', now + ttl) or '0'
-  redis.call('SET', legacyKey, legacyUntil)
+-- The generation and the upgrade window, read when the first sample with an
+-- id needs them: a call without ids does not pay for them.
+local curPrefix, prevPrefix, expireAt, legacy
+local function generation()
+  local now = tonumber(redis.call('TIME')[1])
+  local gen = math.floor(now / ttl)
+  curPrefix = ids .. string.format('%d', gen) .. ':'
+  prevPrefix = ids .. string.format('%d', gen - 1) .. ':'
+  expireAt = string.format('%d', (gen + 2) * ttl)
+  local legacyUntil = redis.call('GET', legacyKey)
+  if not legacyUntil then
+    -- The first layout wrote the last-ts hash and stream entries; the scorer's
+    -- group creation (MKSTREAM) makes an empty stream, which is not an upgrade.
+    local len = redis.pcall('XLEN', stream)
+    local upgrade = redis.call('EXISTS', lastKey) == 1 or (type(len) == 'number' and len > 0)
+    legacyUntil = upgrade and string.format('%d', now + ttl) or '0'
+    redis.call('SET', legacyKey, legacyUntil)
+  end
+  legacy = now < tonumber(legacyUntil)
 end
-local legacy = now < tonumber(legacyUntil)
 local last, dirty, out = {}, {}, {}
 -- curKey[strategy]: its current set; expire[strategy]: that set was made
 -- (or may have been emptied) by this call, so it needs its expiry. A set
@@ -109,6 +114,7 @@ local function flush()
 end
 -- True when the id was marked before; else marks it.
 local function marked(strategy, id)
+  if not curPrefix then generation() end
   if redis.call('SISMEMBER', prevPrefix .. strategy, id) == 1 then return true end
   if legacy and redis.call('EXISTS', seen .. strategy .. ':' .. id) == 1 then return true end
   local k = curKey[strategy]
