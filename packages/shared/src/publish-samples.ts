@@ -102,7 +102,7 @@ local function generation()
   end
   legacy = now < tonumber(legacyUntil)
 end
-local last, dirty, out = {}, {}, {}
+local last, dirty, out, written = {}, {}, {}, false
 -- curKey[strategy]: its current set; expire[strategy]: that set was made
 -- (or may have been emptied) by this call, so it needs its expiry. A set
 -- that existed already has one: no EXPIREAT (a write, and an AOF entry)
@@ -147,12 +147,14 @@ for i = 6, #ARGV, 4 do
       if hasId then unmark(strategy, id) end -- not written: the id stays free
       r = 'o'
     else
-      local entry = redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*', '${DATA_FIELD}', data)
+      local entry = redis.pcall('XADD', stream, '*', '${DATA_FIELD}', data)
       if type(entry) == 'table' and entry.err then
+        if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
         if hasId then unmark(strategy, id) end
         flush()
         return entry
       end
+      written = true
       if ts >= prev then
         if ts > prev then dirty[strategy] = tsStr end
         last[strategy] = ts
@@ -165,6 +167,10 @@ for i = 6, #ARGV, 4 do
   out[#out + 1] = r
 end
 flush()
+-- The length cap once per call, not per XADD: MAXLEN on every XADD cost
+-- Redis a quarter of the XADD (bench:ingest-instructions, docs/performance.md).
+-- Both trim whole nodes (~), so the cap is as approximate as before.
+if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
 return out
 `;
 
@@ -191,7 +197,7 @@ export interface AppendOptions {
    * idempotent).
    */
   replicaWait?: ReplicaWait | undefined;
-  /** Each partition's samples stream is capped at about this many entries (XADD MAXLEN ~); default STREAM_MAXLEN.strategySamples. */
+  /** Each partition's samples stream is capped at about this many entries (XTRIM MAXLEN ~ after each write); default STREAM_MAXLEN.strategySamples. */
   maxLen?: number;
 }
 
