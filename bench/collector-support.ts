@@ -73,6 +73,17 @@ export function cpuSeconds(pid: number): number {
   return ticks / CLK_TCK;
 }
 
+/**
+ * CPU seconds of a process's children that it has waited for (cutime +
+ * cstime): for redis-server, its AOF rewrite and RDB children, counted
+ * once they exit.
+ */
+export function childCpuSeconds(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[13]) + Number(rest[14])) / CLK_TCK;
+}
+
 export function quantile(values: readonly number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
