@@ -124,7 +124,8 @@ async function count(mode: Mode, n: number, strategies: number): Promise<number>
         for (const s of samples) p.xadd('plain', 'MAXLEN', '~', 1_000_000, '*', ...encodeEntry(s));
         await p.exec();
       } else {
-        await appendSamples(redis, 'ir', samples, {});
+        // As the collector calls it: outcomes only, no entry ids.
+        await appendSamples(redis, 'ir', samples, { entryIds: false });
       }
     };
     for (let i = 0; i < WARMUP; i++) await call();

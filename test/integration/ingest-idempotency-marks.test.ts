@@ -90,6 +90,29 @@ describe('ingest idempotency marks', () => {
     expect((await publishSampleBatch(redis, [sample('o', 150, 'old')], opts)).accepted).toBe(1);
   });
 
+  it('answers the same outcomes without entry ids when the caller needs none (the collector)', async () => {
+    const prefix = uniquePrefix('marks-letters');
+    const opts = { prefix, partitions: 4, entryIds: false };
+    const batch = [sample('x', 10, 'x-1'), sample('y', 5, 'y-1'), sample('x', 20, 'x-2')];
+    const first = await publishSampleBatch(redis, batch, opts);
+    expect(first.outcomes).toEqual(['written', 'written', 'written']);
+    expect(first.entryIds).toEqual([]);
+    const again = await publishSampleBatch(
+      redis,
+      [sample('x', 20, 'x-2'), sample('x', 15, 'x-3'), sample('y', 6, 'y-2')],
+      opts,
+    );
+    expect(again.outcomes).toEqual(['duplicate', 'out-of-order', 'written']);
+    expect([again.accepted, again.duplicates, again.outOfOrder]).toEqual([1, 1, 1]);
+    // With ids wanted (the default), one per written sample.
+    const withIds = await publishSampleBatch(redis, [sample('y', 7, 'y-3')], {
+      prefix,
+      partitions: 4,
+    });
+    expect(withIds.entryIds).toHaveLength(1);
+    expect(withIds.entryIds[0]).toMatch(/^\d+-\d+$/);
+  });
+
   it('honours the first layout marks for one TTL after an upgrade, then no longer reads them', async () => {
     const prefix = uniquePrefix('marks-upgrade');
     const pk = keysFor(prefix).partition(0);

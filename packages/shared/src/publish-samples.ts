@@ -39,7 +39,10 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
  * more than the tolerance before the strategy's latest (ordering), else
  * XADD it and advance the strategy's latest ts. Replies one string per
  * sample: "w<entry id>" written, "l<entry id>" written late (within the
- * tolerance), "d" duplicate, "o" out of order.
+ * tolerance), "d" duplicate, "o" out of order; or, when the caller needs
+ * no entry ids, one string of those letters, one per sample (the
+ * collector: one bulk string per call to encode, send and parse instead of
+ * one per sample).
  *
  * The marks are members of one set per strategy and generation: a
  * generation is TTL seconds of Redis's clock (floor(TIME / TTL)); an id is
@@ -71,7 +74,8 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
  *
  * KEYS[1] stream, KEYS[2] last-ts hash, KEYS[3] legacy-marks-until. ARGV:
  * mark-set prefix, legacy mark prefix, MAXLEN, TTL seconds, tolerance ms,
- * then strategy, ts, id ('' for none), JSON per sample. Timestamps are
+ * '1' to answer entry ids ('0': letters only), then strategy, ts, id (''
+ * for none), JSON per sample. Timestamps are
  * compared as numbers (exact below 2^53) and stored as the strings given,
  * so no precision is lost in Lua's number format. The mark keys are built
  * inside the script from prefixes that carry the partition's hash tag:
@@ -82,6 +86,7 @@ const APPEND_SCRIPT = `
 local stream, lastKey, legacyKey = KEYS[1], KEYS[2], KEYS[3]
 local ids, seen, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl, tol = tonumber(ARGV[4]), tonumber(ARGV[5])
+local withIds = ARGV[6] == '1'
 -- The generation and the upgrade window, read when the first sample with an
 -- id needs them: a call without ids does not pay for them.
 local curPrefix, prevPrefix, expireAt, legacy
@@ -129,7 +134,7 @@ local function unmark(strategy, id)
   redis.call('SREM', curKey[strategy], id)
   expire[strategy] = true
 end
-for i = 6, #ARGV, 4 do
+for i = 7, #ARGV, 4 do
   local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local ts = tonumber(tsStr)
   local r
@@ -158,9 +163,9 @@ for i = 6, #ARGV, 4 do
       if ts >= prev then
         if ts > prev then dirty[strategy] = tsStr end
         last[strategy] = ts
-        r = 'w' .. entry
+        r = withIds and 'w' .. entry or 'w'
       else
-        r = 'l' .. entry
+        r = withIds and 'l' .. entry or 'l'
       end
     end
   end
@@ -171,7 +176,8 @@ flush()
 -- Redis a quarter of the XADD (bench:ingest-instructions, docs/performance.md).
 -- Both trim whole nodes (~), so the cap is as approximate as before.
 if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
-return out
+if withIds then return out end
+return table.concat(out)
 `;
 
 export interface AppendOptions {
@@ -197,6 +203,12 @@ export interface AppendOptions {
    * idempotent).
    */
   replicaWait?: ReplicaWait | undefined;
+  /**
+   * False: do not collect the written samples' stream entry ids
+   * (`entryIds` stays empty); the script then answers one short string
+   * per call. Default true.
+   */
+  entryIds?: boolean;
   /** Each partition's samples stream is capped at about this many entries (XTRIM MAXLEN ~ after each write); default STREAM_MAXLEN.strategySamples. */
   maxLen?: number;
 }
@@ -217,7 +229,7 @@ export interface AppendResult {
   reordered: number;
   /** Per sample, in the caller's order. */
   outcomes: SampleOutcome[];
-  /** Stream entry ids of the written samples, in stream order within each partition. */
+  /** Stream entry ids of the written samples, in stream order within each partition (none when `entryIds: false`). */
   entryIds: string[];
 }
 
@@ -253,7 +265,7 @@ export function batchWriteOrder(samples: readonly { strategy: string; ts: number
 }
 
 interface AppendCommand {
-  quantmonAppendSamples(...keysAndArgs: (string | number)[]): Promise<string[]>;
+  quantmonAppendSamples(...keysAndArgs: (string | number)[]): Promise<string[] | string>;
 }
 
 /**
@@ -269,7 +281,8 @@ function defineScript(redis: Redis): void {
 
 interface Written {
   share: number[];
-  replies: string[];
+  /** Per sample "w<id>"/"l<id>"/"d"/"o", or one string of those letters. */
+  replies: string[] | string;
 }
 
 /**
@@ -354,6 +367,7 @@ export async function appendSamples(
         opts.maxLen ?? STREAM_MAXLEN.strategySamples,
         opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
         opts.orderToleranceMs ?? 0,
+        opts.entryIds === false ? '0' : '1',
       ];
       for (const i of share) {
         const s = samples[i]!;
@@ -361,7 +375,7 @@ export async function appendSamples(
       }
       // Without WAIT, the command alone: a one-command pipeline costs twice the client time.
       const replies = opts.replicaWait
-        ? await writeWithWait<string[]>(redis, opts.replicaWait, (p) =>
+        ? await writeWithWait<string[] | string>(redis, opts.replicaWait, (p) =>
             (p as ChainableCommander & AppendCommand).quantmonAppendSamples(...args),
           )
         : await (redis as Redis & AppendCommand).quantmonAppendSamples(...args);
@@ -382,11 +396,12 @@ export async function appendSamples(
   });
   if (failed.length > 0) throw new PartitionWriteError(touched, failed, partitions, cause);
   for (const { share, replies } of written) {
-    replies.forEach((r, k) => {
+    for (let k = 0; k < share.length; k++) {
       const i = share[k]!;
-      const kind = r[0];
+      const r = typeof replies === 'string' ? undefined : replies[k]!;
+      const kind = r === undefined ? (replies as string)[k] : r[0];
       if (kind === 'w' || kind === 'l') {
-        result.entryIds.push(r.slice(1));
+        if (r !== undefined) result.entryIds.push(r.slice(1));
         result.accepted++;
         if (kind === 'l') result.late++;
         outcomes[i] = kind === 'w' ? 'written' : 'late';
@@ -397,7 +412,7 @@ export async function appendSamples(
         result.outOfOrder++;
         outcomes[i] = 'out-of-order';
       }
-    });
+    }
   }
   result.reordered = reordered;
   result.outcomes = outcomes;

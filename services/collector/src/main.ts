@@ -127,6 +127,8 @@ const coalescer = new WriteCoalescer(
       orderToleranceMs: config.ingestOrderToleranceMs,
       idempotencyTtlSeconds: config.ingestIdempotencyTtlSeconds,
       maxLen: config.streamMaxLenSamples,
+      // The answer carries counts and outcomes, not entry ids.
+      entryIds: false,
     }),
   { maxInFlight: 2, maxSamples: Math.max(config.ingestMaxBatch, 1000) },
 );
