@@ -32,7 +32,7 @@ import { Redis } from 'ioredis';
 import { appendSamples } from '../packages/shared/src/publish-samples.js';
 import type { StrategySample } from '../packages/shared/src/schemas/strategy-sample.js';
 import { encodeEntry } from '../packages/shared/src/stream-codec.js';
-import { freePort } from '../scripts/local-redis.js';
+import { freePort, redisServerArgs } from '../scripts/local-redis.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,18 +88,7 @@ async function count(mode: Mode, n: number, strategies: number): Promise<number>
       '--tool=callgrind',
       `--callgrind-out-file=${join(dir, 'callgrind.%p.out')}`,
       'redis-server',
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
+      ...redisServerArgs(port, dir, 'aof-everysec'),
     ],
     { stdio: 'ignore' },
   );

@@ -97,12 +97,9 @@ function persistenceArgs(p: Persistence): string[] {
   return ['--appendonly', 'yes', '--appendfsync', p === 'aof-always' ? 'always' : 'everysec'];
 }
 
-export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRedis> {
-  const port = opts.port ?? (await freePort());
-  const ownDir = opts.dir === undefined;
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'quantmon-redis-'));
-  const url = `redis://127.0.0.1:${port}`;
-  const args = [
+/** redis-server's command line: loopback only, no RDB snapshots, never evict, the persistence asked. */
+export function redisServerArgs(port: number, dir: string, persistence: Persistence): string[] {
+  return [
     '--port',
     String(port),
     '--bind',
@@ -113,8 +110,16 @@ export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRe
     '',
     '--maxmemory-policy',
     'noeviction',
-    ...persistenceArgs(opts.persistence),
+    ...persistenceArgs(persistence),
   ];
+}
+
+export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRedis> {
+  const port = opts.port ?? (await freePort());
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'quantmon-redis-'));
+  const url = `redis://127.0.0.1:${port}`;
+  const args = redisServerArgs(port, dir, opts.persistence);
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     const c = spawn(opts.bin ?? 'redis-server', args, {
