@@ -50,17 +50,18 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
  * to the current one, and each set expires at the end of the generation
  * after its own. So an id is remembered at least TTL seconds and at most
  * twice that. Why not one key per id (SET NX EX, the first layout): each
- * such key adds an entry to Redis's keyspace and its expiry table, and with
- * a day of ids held (rate x 86,400 keys) that SET cost 2.5 times what it
- * cost on a fresh Redis (docs/performance.md); a set member is cheaper to
- * add and to hold, and one expiry per strategy replaces one per sample. Why
+ * such key is an entry in Redis's keyspace and in its expiry table, which
+ * the active expiry cycle keeps sampling: a day of ids at 1,000 samples/s
+ * is 86 M of each, ~133 B a mark against ~59 B for a set member; a set
+ * member is also cheaper to add, and one expiry per strategy replaces one
+ * per sample (docs/performance.md). Why
  * a set and not a hash: Redis keeps a hash of up to 512 fields
  * (hash-max-listpack-entries) as a flat list it scans on every HSETNX,
  * which cost ~25,000 instructions per mark against ~6,000 for SADD
  * (counted under callgrind, docs/performance.md). A set of ids is a hash
  * table from its first member on Redis 7.0; 7.2 and later keep sets of up
  * to 128 members as a flat list too, a scan a quarter as long.
-
+ *
  * After an upgrade from the first layout, its marks (a string key per id)
  * are also checked until one TTL has passed since this layout's first
  * write on the partition, so a batch retried across the upgrade is still
@@ -75,9 +76,9 @@ export function normaliseSamples(inputs: unknown[], receivedAt: number): Strateg
  * KEYS[1] stream, KEYS[2] last-ts hash, KEYS[3] legacy-marks-until. ARGV:
  * mark-set prefix, legacy mark prefix, MAXLEN, TTL seconds, tolerance ms,
  * '1' to answer entry ids ('0': letters only), then strategy, ts, id (''
- * for none), JSON per sample. Timestamps are
- * compared as numbers (exact below 2^53) and stored as the strings given,
- * so no precision is lost in Lua's number format. The mark keys are built
+ * for none), JSON per sample. Timestamps are compared as numbers (exact
+ * below 2^53) and stored as the strings given, so no precision is lost in
+ * Lua's number format. The mark keys are built
  * inside the script from prefixes that carry the partition's hash tag:
  * they share the slot of KEYS[1], so the script is legal on a Redis
  * Cluster.
@@ -109,9 +110,9 @@ local function generation()
 end
 local last, dirty, out, written = {}, {}, {}, false
 -- curKey[strategy]: its current set; expire[strategy]: that set was made
--- (or may have been emptied) by this call, so it needs its expiry. A set
--- that existed already has one: no EXPIREAT (a write, and an AOF entry)
--- per strategy per call.
+-- by this call, so it needs its expiry. A set that existed already has one
+-- (and keeps a member: unmark removes only ids added by this call): no
+-- EXPIREAT (a write, and an AOF entry) per strategy per call.
 local curKey, expire = {}, {}
 local function flush()
   for s, v in pairs(dirty) do redis.call('HSET', lastKey, s, v) end
@@ -132,7 +133,6 @@ local function marked(strategy, id)
 end
 local function unmark(strategy, id)
   redis.call('SREM', curKey[strategy], id)
-  expire[strategy] = true
 end
 for i = 7, #ARGV, 4 do
   local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
