@@ -68,9 +68,9 @@ export interface PartitionKeys {
   readonly ingestIdsPrefix: string;
   /**
    * Epoch seconds until which ingest also checks the marks of the first
-   * layout (`ingestSeenPrefix`): set by the first write of this layout, to
-   * now + TTL when the partition's stream already existed (an upgrade), 0
-   * on a new pipeline.
+   * layout (`ingestSeenPrefix`): set by this layout's first write of a
+   * sample with an id, to now + TTL when the partition already held samples
+   * or ordering state (an upgrade), 0 on a new pipeline.
    */
   readonly ingestLegacyMarksUntil: string;
   /**
