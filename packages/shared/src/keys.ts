@@ -63,7 +63,7 @@ export interface PartitionKeys {
    * of the sample ids written. A generation is INGEST_IDEMPOTENCY_TTL_S
    * long (generation = floor(Redis time / TTL)); each set expires at the
    * end of the generation after its own, so an id is remembered at least
-   * the TTL and at most twice it (publish-samples.ts).
+   * the TTL and at most twice it (ingest-script.ts).
    */
   readonly ingestIdsPrefix: string;
   /**

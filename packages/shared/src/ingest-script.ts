@@ -1,0 +1,149 @@
+import { DATA_FIELD } from './stream-codec.js';
+
+/**
+ * One atomic step per partition's share of a batch, in a Lua script: for
+ * each sample (in the order given) skip it when its id was marked before
+ * (idempotency), else mark it; skip it and drop the new mark when its ts is
+ * more than the tolerance before the strategy's latest (ordering), else
+ * XADD it and advance the strategy's latest ts. Replies one string per
+ * sample: "w<entry id>" written, "l<entry id>" written late (within the
+ * tolerance), "d" duplicate, "o" out of order; or, when the caller needs
+ * no entry ids, one string of those letters, one per sample (the
+ * collector: one bulk string per call to encode, send and parse instead of
+ * one per sample).
+ *
+ * The marks are members of one set per strategy and generation: a
+ * generation is TTL seconds of Redis's clock (floor(TIME / TTL)); an id is
+ * looked up in the previous generation's set (SISMEMBER) and added (SADD)
+ * to the current one, and each set expires at the end of the generation
+ * after its own. So an id is remembered at least TTL seconds and at most
+ * twice that. Why not one key per id (SET NX EX, the first layout): each
+ * such key is an entry in Redis's keyspace and in its expiry table, which
+ * the active expiry cycle keeps sampling: a day of ids at 1,000 samples/s
+ * is 86 M of each, ~133 B a mark against ~59 B for a set member; a set
+ * member is also cheaper to add, and one expiry per strategy replaces one
+ * per sample (docs/performance.md). Why
+ * a set and not a hash: Redis keeps a hash of up to 512 fields
+ * (hash-max-listpack-entries) as a flat list it scans on every HSETNX,
+ * which cost ~25,000 instructions per mark against ~6,000 for SADD
+ * (counted under callgrind, docs/performance.md). A set of ids is a hash
+ * table from its first member on Redis 7.0; 7.2 and later keep sets of up
+ * to 128 members as a flat list too, a scan a quarter as long.
+ *
+ * After an upgrade from the first layout, its marks (a string key per id)
+ * are also checked until one TTL has passed since this layout's first
+ * write on the partition, so a batch retried across the upgrade is still
+ * written once; on a new pipeline (no sample written yet) never.
+ *
+ * Redis does not roll a script back on an error: a failing XADD
+ * (WRONGTYPE, OOM) drops the mark it just set and stores the latest ts of
+ * what was written before answering the error, so what the script wrote
+ * stays consistent (written samples marked, nothing marked that was not
+ * written) and a retry with the same ids writes exactly the rest.
+ *
+ * KEYS[1] stream, KEYS[2] last-ts hash, KEYS[3] legacy-marks-until. ARGV:
+ * mark-set prefix, legacy mark prefix, MAXLEN, TTL seconds, tolerance ms,
+ * '1' to answer entry ids ('0': letters only), then strategy, ts, id (''
+ * for none), JSON per sample. Timestamps are compared as numbers (exact
+ * below 2^53) and stored as the strings given, so no precision is lost in
+ * Lua's number format. The mark keys are built
+ * inside the script from prefixes that carry the partition's hash tag:
+ * they share the slot of KEYS[1], so the script is legal on a Redis
+ * Cluster.
+ */
+export const APPEND_SCRIPT = `
+local stream, lastKey, legacyKey = KEYS[1], KEYS[2], KEYS[3]
+local ids, seen, maxlen = ARGV[1], ARGV[2], ARGV[3]
+local ttl, tol = tonumber(ARGV[4]), tonumber(ARGV[5])
+local withIds = ARGV[6] == '1'
+-- The generation and the upgrade window, read when the first sample with an
+-- id needs them: a call without ids does not pay for them.
+local curPrefix, prevPrefix, expireAt, legacy
+local function generation()
+  local now = tonumber(redis.call('TIME')[1])
+  local gen = math.floor(now / ttl)
+  curPrefix = ids .. string.format('%d', gen) .. ':'
+  prevPrefix = ids .. string.format('%d', gen - 1) .. ':'
+  expireAt = string.format('%d', (gen + 2) * ttl)
+  local legacyUntil = redis.call('GET', legacyKey)
+  if not legacyUntil then
+    -- The first layout wrote the last-ts hash and stream entries; the scorer's
+    -- group creation (MKSTREAM) makes an empty stream, which is not an upgrade.
+    local len = redis.pcall('XLEN', stream)
+    local upgrade = redis.call('EXISTS', lastKey) == 1 or (type(len) == 'number' and len > 0)
+    legacyUntil = upgrade and string.format('%d', now + ttl) or '0'
+    redis.call('SET', legacyKey, legacyUntil)
+  end
+  legacy = now < tonumber(legacyUntil)
+end
+local last, dirty, out, written = {}, {}, {}, false
+-- curKey[strategy]: its current set; expire[strategy]: that set was made
+-- by this call, so it needs its expiry. A set that existed already has one
+-- (and keeps a member: unmark removes only ids added by this call): no
+-- EXPIREAT (a write, and an AOF entry) per strategy per call.
+local curKey, expire = {}, {}
+local function flush()
+  for s, v in pairs(dirty) do redis.call('HSET', lastKey, s, v) end
+  for s in pairs(expire) do redis.call('EXPIREAT', curKey[s], expireAt) end
+end
+-- True when the id was marked before; else marks it.
+local function marked(strategy, id)
+  if not curPrefix then generation() end
+  if redis.call('SISMEMBER', prevPrefix .. strategy, id) == 1 then return true end
+  if legacy and redis.call('EXISTS', seen .. strategy .. ':' .. id) == 1 then return true end
+  local k = curKey[strategy]
+  if k == nil then
+    k = curPrefix .. strategy
+    curKey[strategy] = k
+    if redis.call('EXISTS', k) == 0 then expire[strategy] = true end
+  end
+  return redis.call('SADD', k, id) == 0
+end
+local function unmark(strategy, id)
+  redis.call('SREM', curKey[strategy], id)
+end
+for i = 7, #ARGV, 4 do
+  local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local ts = tonumber(tsStr)
+  local r
+  local hasId = id ~= ''
+  if hasId and marked(strategy, id) then
+    r = 'd'
+  else
+    local prev = last[strategy]
+    if prev == nil then
+      local stored = redis.call('HGET', lastKey, strategy)
+      prev = stored and tonumber(stored) or -1
+      last[strategy] = prev
+    end
+    if ts < prev - tol then
+      if hasId then unmark(strategy, id) end -- not written: the id stays free
+      r = 'o'
+    else
+      local entry = redis.pcall('XADD', stream, '*', '${DATA_FIELD}', data)
+      if type(entry) == 'table' and entry.err then
+        if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
+        if hasId then unmark(strategy, id) end
+        flush()
+        return entry
+      end
+      written = true
+      if ts >= prev then
+        if ts > prev then dirty[strategy] = tsStr end
+        last[strategy] = ts
+        r = withIds and 'w' .. entry or 'w'
+      else
+        r = withIds and 'l' .. entry or 'l'
+      end
+    end
+  end
+  out[#out + 1] = r
+end
+flush()
+-- The length cap once per call, not per XADD: MAXLEN on every XADD cost
+-- Redis a quarter of the XADD (bench:ingest-instructions, docs/performance.md).
+-- Both trim whole nodes (~), so the cap is as approximate as before.
+if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
+if withIds then return out end
+return table.concat(out)
+`;
