@@ -66,9 +66,14 @@ export function startProcess(args: string[]): Proc {
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 /** CPU seconds used so far by a process and its reaped children (utime+stime+cutime+cstime). */
-export function cpuSeconds(pid: number): number {
+/** The fields of /proc/<pid>/stat after the command name (the first is the state, field 3). */
+function statFields(pid: number): string[] {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+export function cpuSeconds(pid: number): number {
+  const rest = statFields(pid);
   const ticks = [11, 12, 13, 14].reduce((a, i) => a + Number(rest[i]), 0);
   return ticks / CLK_TCK;
 }
@@ -79,8 +84,7 @@ export function cpuSeconds(pid: number): number {
  * once they exit.
  */
 export function childCpuSeconds(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const rest = statFields(pid);
   return (Number(rest[13]) + Number(rest[14])) / CLK_TCK;
 }
 
