@@ -16,6 +16,7 @@
  *
  *   npm run bench:ingest-instructions
  *   npm run bench:ingest-instructions -- --calls 200 --shapes 62x12,8x8
+ *   npm run bench:ingest-instructions -- --keep /tmp/ir   # then callgrind_annotate /tmp/ir/...
  *
  * A shape NxS is N samples per script call over S strategies: 62x12 is one
  * partition's share of a 500-sample POST over 100 strategies with P = 8
@@ -24,7 +25,7 @@
  * sample; each figure is one run (the count repeats to within ~1 %).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     calls: { type: 'string', default: '200' },
     warmup: { type: 'string', default: '50' },
     shapes: { type: 'string', default: '62x12,8x8' },
+    /** Keep each callgrind dump in this folder (for callgrind_annotate). */
+    keep: { type: 'string' },
   },
 });
 const CALLS = Number(args.calls);
@@ -129,6 +132,13 @@ async function count(mode: Mode, n: number, strategies: number): Promise<number>
     if (!dump) throw new Error(`no callgrind dump in ${dir}`);
     const totals = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
     if (!totals) throw new Error(`no totals in ${dump}`);
+    if (args.keep) {
+      mkdirSync(args.keep, { recursive: true });
+      copyFileSync(
+        join(dir, dump),
+        join(args.keep, `${n}x${strategies}-${mode.replace(/\W+/g, '-')}.out`),
+      );
+    }
     return Number(totals[1]) / (CALLS * n);
   } finally {
     await redis.shutdown('NOSAVE').catch(() => undefined);

@@ -79,8 +79,10 @@ const sample = (strategy: string): StrategySample => ({
 describe('scorer read cycle under a steady flow', () => {
   it('scores a lone sample at once, holds the read after a batch of several, and ends a lingering term at once', async () => {
     const prefix = uniquePrefix('linger');
-    // A linger far longer than any wait below: a sample scored in time was not held.
-    const t = await term(prefix, 'r1#1', 600_000);
+    // A linger far longer than any wait below: a sample scored in time was not
+    // held. The reads keep a beat of multiples of the linger on the wall clock,
+    // so the beat after the batch is days away (~23 days; under setTimeout's limit).
+    const t = await term(prefix, 'r1#1', 2_000_000_000);
     const scores = t.keys.partition(0).scores;
     const write = (xs: StrategySample[]) => appendSamples(redis, prefix, xs, { partitions: 1 });
     const written = () => redis.xlen(scores);

@@ -96,6 +96,7 @@ export {
 } from './publish-samples.js';
 export {
   appendSamples,
+  corkedWrites,
   publishSampleBatch,
   batchWriteOrder,
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,

@@ -70,6 +70,30 @@ export const LINGER_MS = 20;
 export const LINGER_AFTER = 4;
 
 /**
+ * Entries per read. When the scorer is behind (the maximum rate), each read
+ * is full: a larger read spreads the read, the fenced write and one score
+ * update per strategy over more samples, so the scorer, Redis, the alerter
+ * and the gateway each pay less per sample (one update per strategy per
+ * read: conflation). Under a steady flow a read holds what arrived in one
+ * beat, far fewer. 2,000 stored samples are ~0.6 MB of reply.
+ */
+export const READ_COUNT = 2000;
+
+/**
+ * When the read after a batch read at `readAt` may start: the next multiple
+ * of `lingerMs` on the wall clock. Every partition (and every replica on
+ * the host) then reads on the same beat instead of each on its own: their
+ * reads, scores and writes land together, and Redis, the alerter and the
+ * gateway each wake once per beat for all of them rather than once per
+ * partition. A wake costs far more than the work it carries at moderate
+ * rates (docs/performance.md, "Wakes, not work"). A sample still waits at
+ * most `lingerMs`.
+ */
+export function nextCycleAt(readAt: number, lingerMs: number): number {
+  return (Math.floor(readAt / lingerMs) + 1) * lingerMs;
+}
+
+/**
  * One term of ownership of one partition: rebuild the windows up to the
  * committed position, then score every later sample in stream order, each
  * batch written with its position in one fenced step. The term ends when
@@ -105,12 +129,12 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     batches: OwnedBatch<StrategySample>[],
     positions: StreamPosition[],
   ): Promise<void> => {
-    const readAt = performance.now();
+    const readAt = Date.now();
     await serial(() => score(batches, positions));
     let n = 0;
     for (const b of batches) n += b.entries.length;
     // Outside the turn: a sweep may run while this partition lingers.
-    const rest = lingerMs - (performance.now() - readAt);
+    const rest = lingerMs > 0 ? nextCycleAt(readAt, lingerMs) - Date.now() : 0;
     if (n >= LINGER_AFTER && rest > 1) await abortableSleep(rest, lease.signal);
   };
   const score = async (
@@ -174,6 +198,7 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     await runOwnedReader({
       redis: reader,
       streams: [{ key: pk.strategySamples, schema: StrategySample, startId: '0' }],
+      count: READ_COUNT,
       group: GROUPS.scorer,
       deadLetterStream: deps.keys.deadLetter,
       handle,

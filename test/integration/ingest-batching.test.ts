@@ -1,0 +1,92 @@
+import { corkedWrites, keysFor, publishSampleBatch } from '@quantmon/shared';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+
+/**
+ * How the ingest write batches its round trips on a real Redis: every
+ * partition's script call of a batch leaves in one socket write, and the
+ * script reads and writes the strategies' latest timestamps in chunked
+ * HMGET / HSET (Lua's unpack() has a bound), whatever the number of
+ * strategies in one call.
+ */
+describe('ingest write batching', () => {
+  let redisServer: TestRedis;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    redisServer = await startTestRedis();
+    redis = new Redis(redisServer.url);
+    await redis.ping();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await redisServer?.dispose();
+  });
+
+  /** Counts the socket-level writes (one per _write or _writev) while `run` runs. */
+  async function socketWrites(
+    run: () => Promise<unknown>,
+  ): Promise<{ write: number; writev: number }> {
+    const socket = redis.stream as unknown as {
+      _write: (...a: unknown[]) => unknown;
+      _writev?: (...a: unknown[]) => unknown;
+    };
+    const counts = { write: 0, writev: 0 };
+    const write = socket._write;
+    const writev = socket._writev;
+    socket._write = function (this: unknown, ...a: unknown[]) {
+      counts.write++;
+      return write.apply(this, a);
+    };
+    if (writev) {
+      socket._writev = function (this: unknown, ...a: unknown[]) {
+        counts.writev++;
+        return writev.apply(this, a);
+      };
+    }
+    try {
+      await run();
+    } finally {
+      socket._write = write;
+      if (writev) socket._writev = writev;
+    }
+    return counts;
+  }
+
+  it('sends the commands of corkedWrites in one socket write, and each in its own without it', async () => {
+    const keys = Array.from({ length: 8 }, (_, i) => `${uniquePrefix('cork')}:${i}`);
+    const corked = await socketWrites(() =>
+      Promise.all(corkedWrites(redis, keys, (k) => redis.set(k, 'v'))),
+    );
+    expect(corked).toEqual({ write: 0, writev: 1 });
+    const plain = await socketWrites(() => Promise.all(keys.map((k) => redis.get(k))));
+    expect(plain.write + plain.writev).toBe(8);
+    expect(await redis.mget(...keys)).toEqual(keys.map(() => 'v'));
+  });
+
+  it('writes a batch over thousands of strategies in one partition, and orders them all on the next', async () => {
+    const prefix = uniquePrefix('wide');
+    const n = 2_500; // more than two HMGET / HSET chunks of 1,000
+    const batch = (ts: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        strategy: `s${i}`,
+        ts,
+        return: 0.001,
+        id: `${tag}-${i}`,
+      }));
+    const first = await publishSampleBatch(redis, batch(2_000, 'a'), { prefix, partitions: 1 });
+    expect(first).toMatchObject({ accepted: n, duplicates: 0, outOfOrder: 0 });
+    const lastTs = await redis.hgetall(keysFor(prefix).partition(0).ingestLastTs);
+    expect(Object.keys(lastTs)).toHaveLength(n);
+    expect(new Set(Object.values(lastTs))).toEqual(new Set(['2000']));
+
+    // Older than every strategy's latest: all out of order, none written, none marked.
+    const older = await publishSampleBatch(redis, batch(1_000, 'b'), { prefix, partitions: 1 });
+    expect(older).toMatchObject({ accepted: 0, outOfOrder: n });
+    // Newer: all written; the older batch's ids were left free.
+    const newer = await publishSampleBatch(redis, batch(3_000, 'b'), { prefix, partitions: 1 });
+    expect(newer).toMatchObject({ accepted: n, duplicates: 0, outOfOrder: 0 });
+    expect(await redis.xlen(keysFor(prefix).partition(0).strategySamples)).toBe(2 * n);
+  });
+});
