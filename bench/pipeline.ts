@@ -196,6 +196,8 @@ try {
 
   // 2. maximum
   await redis.config('RESETSTAT');
+  const scoreStreams = Array.from({ length: partitions }, (_, p) => keys.partition(p).scores);
+  const maxUpdates0 = await entriesAdded(redis, scoreStreams);
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
   // The bench's own processes share the two cores: shown, not counted.
   const driverPids = [load.pid!, dashboards.pid!];
@@ -224,6 +226,7 @@ try {
   const driverCpu1 = driverPids.map(cpuSeconds);
   const rewriteCpu1 = childCpuSeconds(redisPid);
   const scoredRate = max.accepted / scoredSeconds;
+  const maxUpdates = (await entriesAdded(redis, scoreStreams)) - maxUpdates0;
   const commands = commandStats(await redis.info('commandstats'));
   const h1 = history && (await hist.historianProgress(redis, keys, partitions));
   const pg1 = hist.postgresCpu(history?.postmaster);
@@ -238,7 +241,6 @@ try {
   const halfDriverCpu0 = driverPids.map(cpuSeconds);
   const halfRewriteCpu0 = childCpuSeconds(redisPid);
   const halfCommands0 = commandStats(await redis.info('commandstats'));
-  const scoreStreams = Array.from({ length: partitions }, (_, p) => keys.partition(p).scores);
   const halfUpdates0 = await entriesAdded(redis, scoreStreams);
   const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
   const paced = await ask<Extract<LoadReply, { type: 'paced' }>>(
@@ -306,6 +308,9 @@ try {
   );
   console.log(
     `ratio scored / ceiling                            ${(scoredRate / ceiling).toFixed(3)}`,
+  );
+  console.log(
+    `score updates written                             ${f0(maxUpdates)}: ${(maxUpdates / max.accepted).toFixed(3)} per sample`,
   );
   console.log('\nCPU per sample at maximum (µs, from /proc):');
   let total = 0;

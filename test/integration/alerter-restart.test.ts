@@ -203,6 +203,28 @@ describe('alerter incidents and emergency jobs across restarts', () => {
     expect(jobsFor(id)).toHaveLength(1);
   });
 
+  it('commits the positions of reads that move nothing in a few writes, not one per read, and is drained after', async () => {
+    const keys = newLane();
+    await startAlerter(keys);
+    const setids = async (): Promise<number> => {
+      const m = /cmdstat_xgroup\|setid:calls=(\d+)/.exec(await redis.info('commandstats'));
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await setids();
+    // 40 calm updates 10 ms apart: each its own read, none moves an incident.
+    for (let seq = 1; seq <= 40; seq++) {
+      await writeEntries(redis, keys.scores, [scoreUpdate('calm', seq, { valueAtRisk: -0.01 })]);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Committed within POSITION_COMMIT_MS (200 ms) and a tick (1 s) of the last read.
+    await waitDrained(redis, keys.scores, GROUPS.alerter, 5_000);
+    const commits = await setids();
+    // One XGROUP SETID per stream (scores, host samples) per commit: one per read was 80.
+    expect(commits - before).toBeGreaterThan(0);
+    expect(commits - before).toBeLessThan(30);
+    expect(await alerts(keys)).toEqual([]);
+  });
+
   it('raises error_rate_high from a host sample and enqueues one system-check job', async () => {
     const keys = newLane();
     await startAlerter(keys);

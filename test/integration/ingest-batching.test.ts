@@ -1,4 +1,4 @@
-import { corkedWrites, keysFor, publishSampleBatch } from '@quantmon/shared';
+import { corkedWrites, holdWritesForTurn, keysFor, publishSampleBatch } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
@@ -63,6 +63,22 @@ describe('ingest write batching', () => {
     const plain = await socketWrites(() => Promise.all(keys.map((k) => redis.get(k))));
     expect(plain.write + plain.writev).toBe(8);
     expect(await redis.mget(...keys)).toEqual(keys.map(() => 'v'));
+  });
+
+  it("holds a connection's writes of one loop turn for one socket write, and no longer", async () => {
+    const key = uniquePrefix('turn');
+    const counts = await socketWrites(async () => {
+      holdWritesForTurn(redis);
+      const first = redis.set(`${key}:1`, 'a');
+      // Another callback of the same turn (as another partition's read reply would be).
+      const second = new Promise((r) => process.nextTick(() => r(redis.set(`${key}:2`, 'b'))));
+      await Promise.all([first, second]);
+    });
+    expect(counts).toEqual({ write: 0, writev: 1 });
+    // The hold ended with the turn: a later command is not held.
+    const later = await socketWrites(() => redis.get(`${key}:1`));
+    expect(later.write + later.writev).toBe(1);
+    expect(await redis.mget(`${key}:1`, `${key}:2`)).toEqual(['a', 'b']);
   });
 
   it('writes a batch over thousands of strategies in one partition, and orders them all on the next', async () => {

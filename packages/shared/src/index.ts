@@ -94,9 +94,9 @@ export {
   sampleIssues,
   SampleValidationError,
 } from './publish-samples.js';
+export { corkedWrites, holdWritesForTurn } from './socket-cork.js';
 export {
   appendSamples,
-  corkedWrites,
   publishSampleBatch,
   batchWriteOrder,
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,

@@ -6,6 +6,7 @@ import { writeWithWait, type ReplicaWait } from './replica-wait.js';
 import { StrategySampleInput, type StrategySample } from './schemas/strategy-sample.js';
 import { APPEND_SCRIPT } from './ingest-script.js';
 import { encodeEntry } from './stream-codec.js';
+import { corkedWrites } from './socket-cork.js';
 
 export class SampleValidationError extends Error {
   constructor(readonly issues: { path: string; message: string }[]) {
@@ -136,32 +137,6 @@ interface Written {
   share: number[];
   /** Per sample "w<id>"/"l<id>"/"d"/"o", or one string of those letters. */
   replies: string[] | string;
-}
-
-/**
- * Issue one command per item with the connection's socket corked, so that
- * they leave in one write (writev) instead of one per command: Redis then
- * reads them together and answers them together, and this process wakes
- * once for the replies. On these machines a wake with its read and write
- * costs ~100-200 µs of CPU (a bare Node HTTP server: ~235 µs per request),
- * more than a partition's share of a small batch costs to encode
- * (docs/performance.md). ioredis writes a command to its socket
- * synchronously when connected; a Cluster client (one socket per node),
- * or a connection not ready (commands queued), goes uncorked.
- */
-export function corkedWrites<I, R>(
-  redis: Redis,
-  items: readonly I[],
-  issue: (item: I) => Promise<R>,
-): Promise<R>[] {
-  const socket = (redis as Partial<Pick<Redis, 'stream'>>).stream;
-  const cork = items.length > 1 && redis.status === 'ready' && socket?.writable === true;
-  if (cork) socket.cork();
-  try {
-    return items.map(issue);
-  } finally {
-    if (cork) socket.uncork();
-  }
 }
 
 /**

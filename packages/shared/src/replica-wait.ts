@@ -1,4 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
+import { holdWritesForTurn } from './socket-cork.js';
 
 /** How many replicas must confirm a write before it counts (REDIS_WAIT_REPLICAS), and for how long to wait. */
 export interface ReplicaWait {
@@ -30,7 +31,12 @@ export async function writeWithWait<T>(
   write: (c: Redis | ChainableCommander) => unknown,
 ): Promise<T> {
   // Without WAIT, the command alone: a one-command pipeline costs about twice the client time.
-  if (!wait || wait.replicas === 0) return (await write(redis)) as T;
+  if (!wait || wait.replicas === 0) {
+    // Writers shared by partitions (the scorer's, the alerter's): the
+    // partitions' writes of one loop turn leave in one socket write.
+    holdWritesForTurn(redis);
+    return (await write(redis)) as T;
+  }
   const p = redis.pipeline();
   write(p);
   p.wait(wait.replicas, wait.timeoutMs);
