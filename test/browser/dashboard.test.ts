@@ -4,6 +4,7 @@ import {
   allPartitions,
   decodeEntry,
   encodeEntry,
+  GROUPS,
   keysFor,
   partitionOf,
   type RawEntry,
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOnce } from '../helpers/build-once.js';
 import { ARTIFACTS, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { waitDrained } from '../helpers/streams.js';
 import {
   eventually,
   startPipeline,
@@ -206,6 +208,12 @@ describe('dashboard in a real browser', () => {
     });
     expect(created.status).toBe(201);
     const silenceId = ((await created.json()) as { id: string }).id;
+    // The incident comes after the silence is in force: once the alerter of
+    // the subject's partition has read the command that announces it (else
+    // a loaded machine can score the samples first, and the incident fires
+    // unsilenced, as it would in production a moment before the silence).
+    const silencedPart = partitionOf('web-silenced', await partitions());
+    await waitDrained(redis, keys.alertCommands, GROUPS.alerterCommands(silencedPart));
     const t0 = Date.parse('2026-04-06T00:00:00Z');
     await post(samples('web-silenced', 20, (i) => (i % 2 === 0 ? -0.25 : 0.12), t0));
     // A flapping incident, written as the alerter writes its events.
