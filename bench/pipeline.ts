@@ -60,6 +60,8 @@ const { values: a } = parseArgs({
     'half-seconds': { type: 'string', default: '10' },
     /** Samples/s of the latency phase; default half the scored rate. */
     'half-rate': { type: 'string' },
+    /** POSTs per second in the latency phase (the rate split into batches of rate / posts). */
+    'half-posts': { type: 'string', default: '200' },
     'single-seconds': { type: 'string', default: '8' },
     'ceiling-samples': { type: 'string', default: '200000' },
     profile: { type: 'string' },
@@ -249,7 +251,7 @@ try {
       type: 'paced',
       url: ingest,
       rate: halfRate,
-      batch: Math.max(1, Math.round(halfRate / 200)),
+      batch: Math.max(1, Math.round(halfRate / num('half-posts'))),
       strategies,
       seconds: num('half-seconds'),
     } satisfies LoadOrder,

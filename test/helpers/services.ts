@@ -31,7 +31,21 @@ export async function startService(
   env: Record<string, string>,
   port?: number,
 ): Promise<RunningService> {
-  const p = port ?? (await freePort());
+  // A port from freePort() is free when asked, not when the child binds it:
+  // another suite's process can take it in between. Then the child exits
+  // with EADDRINUSE and starts again on another port.
+  for (let attempt = 1; ; attempt++) {
+    const svc = spawnService(name, env, port ?? (await freePort()));
+    try {
+      await waitHealthy(svc);
+      return svc;
+    } catch (err) {
+      if (port !== undefined || attempt >= 3 || !portTaken(svc)) throw err;
+    }
+  }
+}
+
+function spawnService(name: ServiceName, env: Record<string, string>, p: number): RunningService {
   const proc = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, [PORT_VAR[name]]: String(p) },
@@ -41,7 +55,7 @@ export async function startService(
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  const svc: RunningService = {
+  return {
     name,
     port: p,
     proc,
@@ -55,8 +69,30 @@ export async function startService(
       await exited;
     },
   };
-  await waitHealthy(svc);
-  return svc;
+}
+
+/** The child exited because another process held its port. */
+export function portTaken(svc: { proc: ChildProcess; output: () => string }): boolean {
+  return svc.proc.exitCode !== null && /EADDRINUSE/.test(svc.output());
+}
+
+/**
+ * Whether the process answering /healthz on `port` is `proc` (the body's
+ * `pid`): a 200 from another suite's process that took the port first is
+ * not this child being healthy.
+ */
+export async function answersHealth(
+  proc: ChildProcess,
+  port: number,
+  statuses: readonly number[] = [200],
+): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    const body = (await res.json().catch(() => ({}))) as { pid?: number };
+    return statuses.includes(res.status) && body.pid === proc.pid;
+  } catch {
+    return false; // not listening yet
+  }
 }
 
 /**
@@ -84,12 +120,7 @@ async function waitHealthy(svc: RunningService, timeoutMs = 90_000): Promise<voi
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (svc.proc.exitCode !== null) throw new Error(`${svc.name} exited early:\n${svc.output()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${svc.port}/healthz`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
+    if (await answersHealth(svc.proc, svc.port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${svc.name} not healthy after ${timeoutMs} ms:\n${svc.output()}`);

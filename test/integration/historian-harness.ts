@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   encodeEntry,
   keysFor,
@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { HistoryDb } from '../../services/historian/src/database.js';
 import { rows as query } from '../helpers/postgres.js';
 import { freePort } from '../helpers/redis-server.js';
-import { eventually, ROOT } from '../helpers/services.js';
+import { answersHealth, eventually, portTaken, ROOT } from '../helpers/services.js';
 import { scoreUpdate } from '../helpers/score-fixtures.js';
 
 /** The historian as a child process, and stream load for it (historian-*.test.ts). */
@@ -24,7 +24,30 @@ export interface RunningHistorian {
 }
 
 export async function startHistorian(env: Record<string, string>): Promise<RunningHistorian> {
-  const port = await freePort();
+  // As startService: a port taken between freePort() and the bind is retried.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const { h, proc } = spawnHistorian(env, port);
+    try {
+      await eventually(
+        async () => {
+          if (proc.exitCode !== null) throw new Error(`historian exited early:\n${h.output()}`);
+          return (await answersHealth(proc, port, [200, 503])) ? true : undefined;
+        },
+        60_000,
+        'the historian to listen',
+      );
+      return h;
+    } catch (err) {
+      if (attempt >= 3 || !portTaken({ proc, output: h.output })) throw err;
+    }
+  }
+}
+
+function spawnHistorian(
+  env: Record<string, string>,
+  port: number,
+): { h: RunningHistorian; proc: ChildProcess } {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'services/historian/src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, HISTORIAN_PORT: String(port) },
@@ -46,19 +69,7 @@ export async function startHistorian(env: Record<string, string>): Promise<Runni
       await exited;
     },
   };
-  await eventually(
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`historian exited early:\n${out}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.status === 200 || r.status === 503,
-        () => false,
-      );
-      return ok ? true : undefined;
-    },
-    60_000,
-    'the historian to listen',
-  );
-  return h;
+  return { h, proc };
 }
 
 export const PARTITIONS = 4;

@@ -97,6 +97,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<Server> 
       sendJson(res, ok ? 200 : 503, {
         status: ok ? 'ok' : 'unavailable',
         checks,
+        // Which process answered: a supervisor, an orchestrator or a test can
+        // tell its own child from another process that holds the port.
+        pid: process.pid,
         ...opts.info?.(),
       });
       return;
