@@ -16,6 +16,11 @@
  * 4. Single samples: batch-of-one posts on keep-alive sockets, one at a
  *    time per socket and then HTTP-pipelined.
  *
+ * `--sweep R1,R2,...` adds, after the half load, one paced phase per rate
+ * (`--sweep-seconds` each, same shape as the half load) and prints latency
+ * against offered rate with the cores the services used: where the
+ * latency's knee is on the machine at hand.
+ *
  * `--history` runs the historian too (as `npm start` does), on a database of
  * the bench's own (DATABASE_URL's server, else an embedded PostgreSQL), and
  * prints its rows per second and lag at the maximum and how long it took
@@ -63,6 +68,9 @@ const { values: a } = parseArgs({
     /** POSTs per second in the latency phase (the rate split into batches of rate / posts). */
     'half-posts': { type: 'string', default: '200' },
     'single-seconds': { type: 'string', default: '8' },
+    /** Rates (samples/s) for latency by load, after the half load: "2000,4000,8000". */
+    sweep: { type: 'string' },
+    'sweep-seconds': { type: 'string', default: '10' },
     'ceiling-samples': { type: 'string', default: '200000' },
     profile: { type: 'string' },
     history: { type: 'boolean', default: false },
@@ -74,9 +82,75 @@ if (num('seconds') === 0 && !a['half-rate']) {
   console.error('bench:pipeline: --seconds 0 skips the maximum phase; give --half-rate');
   process.exit(2);
 }
+const sweepRates = (a.sweep ?? '')
+  .split(',')
+  .filter((x) => x.trim() !== '')
+  .map((x) => {
+    const r = Number(x);
+    if (!Number.isFinite(r) || r <= 0) {
+      console.error(`bench:pipeline: --sweep "${x}" is not a rate in samples/s`);
+      process.exit(2);
+    }
+    return r;
+  });
 const replicas = num('replicas');
 const prefix = 'quantmon';
 const keys = keysFor(prefix);
+
+/** One paced phase of `--sweep`: CPU in seconds over the phase and its drain. */
+interface SweepRow {
+  rate: number;
+  lat: ReturnType<typeof latencies>;
+  accepted: number;
+  seconds: number;
+  /** Without Redis's AOF rewrite children (`rewrite`). */
+  services: number;
+  rewrite: number;
+  byProcess: { name: string; seconds: number }[];
+  drivers: number;
+  updates: number;
+}
+
+/**
+ * Latency by offered rate. "steady p99" is the median over the phase's
+ * seconds of each second's p99, leaving out the first second (the rate's
+ * start-up); "worst second" is the largest. Cores are CPU seconds over the
+ * phase's seconds (the drain after it is included, so a phase that falls
+ * behind shows more); Redis's AOF rewrite children are left out of them.
+ */
+function printSweep(rows: SweepRow[]): void {
+  const f0 = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const f1 = (x: number): string => x.toFixed(1);
+  const f2 = (x: number): string => x.toFixed(2);
+  console.log(
+    `\nlatency by offered rate (POST -> score frame, ms; ${num('half-posts')} POSTs/s, ${num('sweep-seconds')} s each):`,
+  );
+  console.log(
+    `  ${'rate /s'.padStart(8)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'steady p99'.padStart(11)} ${'worst second'.padStart(13)} ` +
+      `${'updates/sample'.padStart(15)} ${'services µs/sample'.padStart(19)} ${'services cores'.padStart(15)} ${'bench cores'.padStart(12)}`,
+  );
+  for (const r of rows) {
+    const p99s = r.lat.perSecond
+      .slice(1)
+      .map((x) => x.p99)
+      .sort((x, y) => x - y);
+    const steady = p99s.length ? p99s[Math.floor((p99s.length - 1) / 2)]! : NaN;
+    const worst = Math.max(...r.lat.perSecond.map((x) => x.p99));
+    console.log(
+      `  ${f0(r.rate).padStart(8)} ${f1(percentile(r.lat.ms, 0.5)).padStart(7)} ${f1(percentile(r.lat.ms, 0.99)).padStart(7)} ` +
+        `${f1(steady).padStart(11)} ${f1(worst).padStart(13)} ${(r.updates / r.accepted).toFixed(3).padStart(15)} ` +
+        `${f1((r.services * 1e6) / r.accepted).padStart(19)} ${f2(r.services / r.seconds).padStart(15)} ${f2(r.drivers / r.seconds).padStart(12)}`,
+    );
+  }
+  console.log('  services µs per sample by process:');
+  for (const r of rows) {
+    console.log(
+      `  ${f0(r.rate).padStart(8)}  ` +
+        r.byProcess.map((p) => `${p.name} ${f1((p.seconds * 1e6) / r.accepted)}`).join(', ') +
+        ` (AOF rewrite children, not counted above: ${f1((r.rewrite * 1e6) / r.accepted)})`,
+    );
+  }
+}
 
 /** Pipelined XADD of `n` copies of `json` into an idle stream: samples/s. */
 async function xaddCeiling(redis: Redis, json: string, n: number): Promise<number> {
@@ -268,6 +342,53 @@ try {
   const report = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
   const lat = latencies(paced.sends, report.arrivals);
 
+  // 3b. latency by offered rate (--sweep)
+  const sweep: SweepRow[] = [];
+  for (const rate of sweepRates) {
+    await dashboardsCaughtUp(dashboards, partitions);
+    await ask(dashboards, { type: 'record' }, 'recording');
+    const c0 = procs.map((p) => cpuSeconds(p.pid));
+    const d0 = driverPids.map(cpuSeconds);
+    const w0 = childCpuSeconds(redisPid);
+    const u0 = await entriesAdded(redis, scoreStreams);
+    const r = await ask<Extract<LoadReply, { type: 'paced' }>>(
+      load,
+      {
+        type: 'paced',
+        url: ingest,
+        rate,
+        batch: Math.max(1, Math.round(rate / num('half-posts'))),
+        strategies,
+        seconds: num('sweep-seconds'),
+      } satisfies LoadOrder,
+      'paced',
+    );
+    await drained();
+    const c1 = procs.map((p) => cpuSeconds(p.pid));
+    const d1 = driverPids.map(cpuSeconds);
+    // AOF rewrites are forked children, counted when they exit: what a
+    // rewrite costs depends on the whole dataset (the maximum's samples),
+    // not on this rate, so it is shown apart.
+    const rewrite = childCpuSeconds(redisPid) - w0;
+    const updates = (await entriesAdded(redis, scoreStreams)) - u0;
+    await new Promise((res) => setTimeout(res, 1000));
+    const rep = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
+    sweep.push({
+      rate,
+      lat: latencies(r.sends, rep.arrivals),
+      accepted: r.accepted,
+      seconds: r.seconds,
+      services: c1.reduce((x, v, i) => x + v - c0[i]!, 0) - rewrite,
+      rewrite,
+      byProcess: procs.map((p, i) => ({
+        name: p.name,
+        seconds: c1[i]! - c0[i]! - (p.pid === redisPid ? rewrite : 0),
+      })),
+      drivers: d1.reduce((x, v, i) => x + v - d0[i]!, 0),
+      updates,
+    });
+  }
+
   // 4. single samples, one request at a time per socket, then pipelined
   const singles: { label: string; r: Extract<LoadReply, { type: 'single' }> }[] = [];
   for (const [connections, depth] of [
@@ -381,6 +502,7 @@ try {
         .join(', '),
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1)}`);
+  if (sweep.length > 0) printSweep(sweep);
   for (const { label, r } of singles) {
     console.log(
       `${label}: ${f0(r.accepted / r.seconds)} samples/s, answer p50 ${f1(r.latencyMs.p50)} ms, p99 ${f1(r.latencyMs.p99)} ms` +
