@@ -20,7 +20,10 @@
  *
  * A shape NxS is N samples per script call over S strategies: 62x12 is one
  * partition's share of a 500-sample POST over 100 strategies with P = 8
- * (bench:pipeline's maximum), 8x8 its half-load share. Needs valgrind
+ * (bench:pipeline's maximum), 8x8 its half-load share. NxS/P is a whole
+ * batch of N samples over S strategies written to a pipeline of P
+ * partitions, as a POST is: 500x100/8 the maximum's POST, 85x85/8 the half
+ * load's, 10x10/8 one at 2,000 samples/s (200 POSTs a second). Needs valgrind
  * (Debian's package) and redis-server on the PATH. Prints instructions per
  * sample; each figure is one run (the count repeats to within ~1 %).
  */
@@ -47,9 +50,13 @@ const { values: args } = parseArgs({
 const CALLS = Number(args.calls);
 const WARMUP = Number(args.warmup);
 const shapes = args.shapes.split(',').map((s) => {
-  const [n, strategies] = s.split('x').map(Number);
-  if (!n || !strategies) throw new Error(`--shapes: "${s}" is not NxS (samples x strategies)`);
-  return { n, strategies };
+  const [shape = '', parts = '1'] = s.split('/');
+  const [n, strategies] = shape.split('x').map(Number);
+  const partitions = Number(parts);
+  if (!n || !strategies || !Number.isInteger(partitions) || partitions < 1) {
+    throw new Error(`--shapes: "${s}" is not NxS or NxS/P (samples x strategies / partitions)`);
+  }
+  return { n, strategies, partitions };
 });
 for (const tool of ['valgrind', 'callgrind_control', 'redis-server']) {
   if (spawnSync('which', [tool]).status !== 0) {
@@ -82,7 +89,12 @@ function batch(n: number, strategies: number, withIds: boolean): StrategySample[
 type Mode = 'xadd pipeline' | 'script, no ids' | 'script, ids';
 
 /** Instructions per sample Redis executes for `calls` calls of one shape and mode. */
-async function count(mode: Mode, n: number, strategies: number): Promise<number> {
+async function count(
+  mode: Mode,
+  n: number,
+  strategies: number,
+  partitions: number,
+): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'qm-bench-ir-'));
   const port = await freePort();
   const vg = spawn(
@@ -117,7 +129,7 @@ async function count(mode: Mode, n: number, strategies: number): Promise<number>
         await p.exec();
       } else {
         // As the collector calls it: outcomes only, no entry ids.
-        await appendSamples(redis, 'ir', samples, { entryIds: false });
+        await appendSamples(redis, 'ir', samples, { entryIds: false, partitions });
       }
     };
     for (let i = 0; i < WARMUP; i++) await call();
@@ -136,7 +148,7 @@ async function count(mode: Mode, n: number, strategies: number): Promise<number>
       mkdirSync(args.keep, { recursive: true });
       copyFileSync(
         join(dir, dump),
-        join(args.keep, `${n}x${strategies}-${mode.replace(/\W+/g, '-')}.out`),
+        join(args.keep, `${n}x${strategies}p${partitions}-${mode.replace(/\W+/g, '-')}.out`),
       );
     }
     return Number(totals[1]) / (CALLS * n);
@@ -152,13 +164,15 @@ const modes: Mode[] = ['xadd pipeline', 'script, no ids', 'script, ids'];
 console.log(
   `\nbench:ingest-instructions  Redis instructions per sample (callgrind, AOF everysec), ${CALLS} calls after ${WARMUP}\n`,
 );
-console.log(`${'shape'.padEnd(28)}${modes.map((m) => m.padStart(16)).join('')}`);
-for (const { n, strategies } of shapes) {
+console.log(`${'shape'.padEnd(44)}${modes.map((m) => m.padStart(16)).join('')}`);
+for (const { n, strategies, partitions } of shapes) {
   const row: string[] = [];
   for (const mode of modes)
-    row.push(Math.round(await count(mode, n, strategies)).toLocaleString('en-US'));
-  console.log(
-    `${`${n} per call, ${strategies} strategies`.padEnd(28)}${row.map((r) => r.padStart(16)).join('')}`,
-  );
+    row.push(Math.round(await count(mode, n, strategies, partitions)).toLocaleString('en-US'));
+  const label =
+    partitions > 1
+      ? `${n} per batch, ${strategies} strategies, ${partitions} partitions`
+      : `${n} per call, ${strategies} strategies`;
+  console.log(`${label.padEnd(44)}${row.map((r) => r.padStart(16)).join('')}`);
 }
 process.exit(0);

@@ -1,11 +1,18 @@
-import { corkedWrites, holdWritesForTurn, keysFor, publishSampleBatch } from '@quantmon/shared';
+import {
+  corkedWrites,
+  holdWritesForTurn,
+  keysFor,
+  partitionOf,
+  publishSampleBatch,
+} from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 
 /**
- * How the ingest write batches its round trips on a real Redis: every
- * partition's script call of a batch leaves in one socket write, and the
+ * How the ingest write batches its round trips on a real Redis: on one
+ * Redis a batch over many partitions is one script run (on a Cluster, one
+ * per partition, all leaving in one socket write), and the
  * script reads and writes the strategies' latest timestamps in chunked
  * HMGET / HSET (Lua's unpack() has a bound), whatever the number of
  * strategies in one call.
@@ -79,6 +86,43 @@ describe('ingest write batching', () => {
     const later = await socketWrites(() => redis.get(`${key}:1`));
     expect(later.write + later.writev).toBe(1);
     expect(await redis.mget(`${key}:1`, `${key}:2`)).toEqual(['a', 'b']);
+  });
+
+  /** Script runs (EVAL and EVALSHA) Redis has counted. */
+  async function scriptRuns(): Promise<number> {
+    const info = await redis.info('commandstats');
+    let n = 0;
+    for (const m of info.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)) n += Number(m[1]);
+    return n;
+  }
+
+  it('writes a batch spanning 8 partitions in one script run, each share in its partition', async () => {
+    const prefix = uniquePrefix('span');
+    const P = 8;
+    const batch = Array.from({ length: 64 }, (_, i) => ({
+      strategy: `s${i}`,
+      ts: 1_000 + i,
+      return: 0.001,
+      id: `x-${i}`,
+    }));
+    const before = await scriptRuns();
+    const first = await publishSampleBatch(redis, batch, { prefix, partitions: P });
+    expect(await scriptRuns()).toBe(before + 1);
+    expect(first).toMatchObject({ accepted: 64, duplicates: 0, outOfOrder: 0 });
+    let total = 0;
+    for (let p = 0; p < P; p++) {
+      const entries = await redis.xrange(keysFor(prefix).partition(p).strategySamples, '-', '+');
+      for (const [, fields] of entries) {
+        const s = JSON.parse(fields[1]!) as { strategy: string };
+        expect(partitionOf(s.strategy, P)).toBe(p);
+      }
+      total += entries.length;
+    }
+    expect(total).toBe(64);
+    // The retry: one run again, every sample a duplicate, outcomes in the caller's order.
+    const retry = await publishSampleBatch(redis, batch, { prefix, partitions: P });
+    expect(await scriptRuns()).toBe(before + 2);
+    expect(retry.outcomes).toEqual(batch.map(() => 'duplicate'));
   });
 
   it('writes a batch over thousands of strategies in one partition, and orders them all on the next', async () => {

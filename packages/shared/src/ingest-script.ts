@@ -1,8 +1,8 @@
 import { DATA_FIELD } from './stream-codec.js';
 
 /**
- * One atomic step per partition's share of a batch, in a Lua script: for
- * each sample (in the order given) skip it when its id was marked before
+ * One atomic step for the shares of one or more partitions of a batch, in
+ * a Lua script: for each sample (in the order given) skip it when its id was marked before
  * (idempotency), else mark it; skip it and drop the new mark when its ts is
  * more than the tolerance before the strategy's latest (ordering), else
  * XADD it and advance the strategy's latest ts. Replies one string per
@@ -41,27 +41,52 @@ import { DATA_FIELD } from './stream-codec.js';
  * stays consistent (written samples marked, nothing marked that was not
  * written) and a retry with the same ids writes exactly the rest.
  *
- * KEYS[1] stream, KEYS[2] last-ts hash, KEYS[3] legacy-marks-until. ARGV:
- * mark-set prefix, legacy mark prefix, MAXLEN, TTL seconds, tolerance ms,
- * '1' to answer entry ids ('0': letters only), then strategy, ts, id (''
- * for none), JSON per sample. Timestamps are compared as numbers (exact
+ * Why several partitions in one call: on a single Redis every key is
+ * reachable from one script, and a call costs ~100k instructions before
+ * its first sample (the EVALSHA, the clock, the last-ts HMGET and HSET, the
+ * trim), so a POST over P partitions made P calls: at moderate rates, a few
+ * samples each, most of Redis's ingest time (docs/performance.md). On a
+ * Cluster the caller sends one partition per call (its keys share one
+ * slot). A share whose XADD fails answers its error in its place and the
+ * other shares are written, as separate calls were: the retry of the batch
+ * finds the written ones duplicates.
+ *
+ * KEYS: per partition, its stream, last-ts hash and legacy-marks-until
+ * (three keys each, in the order of the shares in ARGV). ARGV: MAXLEN, TTL
+ * seconds, tolerance ms, '1' to answer entry ids ('0': letters only); then
+ * per partition: mark-set prefix, legacy mark prefix, the share's sample
+ * count n, and n times strategy, ts, id ('' for none), JSON. The reply has
+ * one element per share, in ARGV order: its per-sample replies, its string
+ * of letters, or '!' and the error of a share not written. Timestamps are compared as numbers (exact
  * below 2^53) and stored as the strings given, so no precision is lost in
  * Lua's number format. The mark keys are built
  * inside the script from prefixes that carry the partition's hash tag:
- * they share the slot of KEYS[1], so the script is legal on a Redis
- * Cluster.
+ * they share the slot of its stream, so a one-partition call is legal on a
+ * Redis Cluster.
  */
 export const APPEND_SCRIPT = `
-local stream, lastKey, legacyKey = KEYS[1], KEYS[2], KEYS[3]
-local ids, seen, maxlen = ARGV[1], ARGV[2], ARGV[3]
-local ttl, tol = tonumber(ARGV[4]), tonumber(ARGV[5])
-local withIds = ARGV[6] == '1'
--- The generation and the upgrade window, read when the first sample with an
--- id needs them: a call without ids does not pay for them.
+local maxlen = ARGV[1]
+local ttl, tol = tonumber(ARGV[2]), tonumber(ARGV[3])
+local withIds = ARGV[4] == '1'
+-- Redis's clock and the marks' generation, read once per call when the
+-- first sample with an id needs them: a call without ids does not pay.
+local now, gen
+-- unpack() is bounded by Lua's C stack: arguments go in chunks.
+local CHUNK = 1000
+-- The share being written: its keys and mark prefixes, set by share() (the
+-- helpers below read them as upvalues: no closures made per share).
+local stream, lastKey, legacyKey, ids, seen
 local curPrefix, prevPrefix, expireAt, legacy
+-- Each strategy's latest ts (last), the ones this share moved (dirty),
+-- whether it wrote anything; curKey[strategy]: its current mark set;
+-- expire[strategy]: that set was made by this share, so it needs its expiry.
+local last, dirty, written, curKey, expire
+
 local function generation()
-  local now = tonumber(redis.call('TIME')[1])
-  local gen = math.floor(now / ttl)
+  if not now then
+    now = tonumber(redis.call('TIME')[1])
+    gen = math.floor(now / ttl)
+  end
   curPrefix = ids .. string.format('%d', gen) .. ':'
   prevPrefix = ids .. string.format('%d', gen - 1) .. ':'
   expireAt = string.format('%d', (gen + 2) * ttl)
@@ -76,43 +101,30 @@ local function generation()
   end
   legacy = now < tonumber(legacyUntil)
 end
--- Each strategy's latest ts, read for all of the call's strategies in one
+-- Each strategy's latest ts, read for all of the share's strategies in one
 -- HMGET and written back in one HSET: one command per strategy each way
 -- cost ~3-5k instructions (bench:ingest-instructions), most of a call's
 -- per-strategy cost when samples spread over many strategies (half load).
-local last, dirty, out, written = {}, {}, {}, false
--- unpack() is bounded by Lua's C stack: arguments go in chunks.
-local CHUNK = 1000
-local function chunked(cmd, key, list)
-  for from = 1, #list, CHUNK do
-    local to = math.min(#list, from + CHUNK - 1)
-    local r = redis.call(cmd, key, unpack(list, from, to))
+local function chunked(cmd, list)
+  for a = 1, #list, CHUNK do
+    local b = math.min(#list, a + CHUNK - 1)
+    local r = redis.call(cmd, lastKey, unpack(list, a, b))
     if cmd == 'HMGET' then
-      for k = from, to do
-        local v = r[k - from + 1]
+      for k = a, b do
+        local v = r[k - a + 1]
         last[list[k]] = v and tonumber(v) or -1
       end
     end
   end
 end
-do
-  local names, known = {}, {}
-  for i = 7, #ARGV, 4 do
-    local s = ARGV[i]
-    if not known[s] then known[s] = true; names[#names + 1] = s end
-  end
-  chunked('HMGET', lastKey, names)
-end
--- curKey[strategy]: its current set; expire[strategy]: that set was made
--- by this call, so it needs its expiry. A set that existed already has one
--- (and keeps a member: unmark removes only ids added by this call): no
--- EXPIREAT (a write, and an AOF entry) per strategy per call.
-local curKey, expire = {}, {}
+-- A set that existed already has its expiry (and keeps a member: unmark
+-- removes only ids added by this call): no EXPIREAT (a write, and an AOF
+-- entry) per strategy per call.
 local function flush()
   local pairsList = {}
   for s, v in pairs(dirty) do pairsList[#pairsList + 1] = s; pairsList[#pairsList + 1] = v end
   -- Whole field-value pairs per chunk: CHUNK is even.
-  chunked('HSET', lastKey, pairsList)
+  chunked('HSET', pairsList)
   for s in pairs(expire) do redis.call('EXPIREAT', curKey[s], expireAt) end
 end
 -- True when the id was marked before; else marks it.
@@ -131,43 +143,74 @@ end
 local function unmark(strategy, id)
   redis.call('SREM', curKey[strategy], id)
 end
-for i = 7, #ARGV, 4 do
-  local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local ts = tonumber(tsStr)
-  local r
-  local hasId = id ~= ''
-  if hasId and marked(strategy, id) then
-    r = 'd'
-  else
-    local prev = last[strategy]
-    if ts < prev - tol then
-      if hasId then unmark(strategy, id) end -- not written: the id stays free
-      r = 'o'
+
+-- One share: its samples at ARGV[from .. to] (quadruples). Answers one
+-- reply per sample, or nil and the error of a failed XADD (after leaving
+-- what it wrote consistent).
+local function share(from, to)
+  curPrefix, prevPrefix, expireAt, legacy = nil, nil, nil, nil
+  last, dirty, written, curKey, expire = {}, {}, false, {}, {}
+  local out = {}
+  do
+    local names, known = {}, {}
+    for i = from, to, 4 do
+      local s = ARGV[i]
+      if not known[s] then known[s] = true; names[#names + 1] = s end
+    end
+    chunked('HMGET', names)
+  end
+  for i = from, to, 4 do
+    local strategy, tsStr, id, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local ts = tonumber(tsStr)
+    local r
+    local hasId = id ~= ''
+    if hasId and marked(strategy, id) then
+      r = 'd'
     else
-      local entry = redis.pcall('XADD', stream, '*', '${DATA_FIELD}', data)
-      if type(entry) == 'table' and entry.err then
-        if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
-        if hasId then unmark(strategy, id) end
-        flush()
-        return entry
-      end
-      written = true
-      if ts >= prev then
-        if ts > prev then dirty[strategy] = tsStr end
-        last[strategy] = ts
-        r = withIds and 'w' .. entry or 'w'
+      local prev = last[strategy]
+      if ts < prev - tol then
+        if hasId then unmark(strategy, id) end -- not written: the id stays free
+        r = 'o'
       else
-        r = withIds and 'l' .. entry or 'l'
+        local entry = redis.pcall('XADD', stream, '*', '${DATA_FIELD}', data)
+        if type(entry) == 'table' and entry.err then
+          if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
+          if hasId then unmark(strategy, id) end
+          flush()
+          return nil, entry
+        end
+        written = true
+        if ts >= prev then
+          if ts > prev then dirty[strategy] = tsStr end
+          last[strategy] = ts
+          r = withIds and 'w' .. entry or 'w'
+        else
+          r = withIds and 'l' .. entry or 'l'
+        end
       end
     end
+    out[#out + 1] = r
   end
-  out[#out + 1] = r
+  flush()
+  -- The length cap once per share, not per XADD: MAXLEN on every XADD cost
+  -- Redis a quarter of the XADD (bench:ingest-instructions, docs/performance.md).
+  -- Both trim whole nodes (~), so the cap is as approximate as before.
+  if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
+  return out
 end
-flush()
--- The length cap once per call, not per XADD: MAXLEN on every XADD cost
--- Redis a quarter of the XADD (bench:ingest-instructions, docs/performance.md).
--- Both trim whole nodes (~), so the cap is as approximate as before.
-if written then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
-if withIds then return out end
-return table.concat(out)
+
+-- One reply per share: its replies (withIds), or one string of its letters;
+-- a share whose XADD failed answers '!' and the error instead, and the
+-- shares after it are still written (as separate calls per partition were).
+local replies, at = {}, 5
+for k = 1, #KEYS, 3 do
+  local n = tonumber(ARGV[at + 2])
+  stream, lastKey, legacyKey, ids, seen = KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[at], ARGV[at + 1]
+  local out, err = share(at + 3, at + 2 + 4 * n)
+  if err then replies[#replies + 1] = '!' .. tostring(err.err)
+  elseif withIds then replies[#replies + 1] = out
+  else replies[#replies + 1] = table.concat(out) end
+  at = at + 3 + 4 * n
+end
+return replies
 `;

@@ -1,6 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { z } from 'zod';
 import { keysFor, STREAM_MAXLEN } from './keys.js';
+import { isCluster } from './redis.js';
 import { ensurePartitionCount, partitionOf } from './partition.js';
 import { writeWithWait, type ReplicaWait } from './replica-wait.js';
 import { StrategySampleInput, type StrategySample } from './schemas/strategy-sample.js';
@@ -118,22 +119,26 @@ export function batchWriteOrder(samples: readonly { strategy: string; ts: number
   return { order, reordered };
 }
 
+/** Per share: its per-sample replies, one string of letters, or '!' and its error. */
+type ShareReply = string[] | string;
+
 interface AppendCommand {
-  quantmonAppendSamples(...keysAndArgs: (string | number)[]): Promise<string[] | string>;
+  quantmonAppendSamples(...keysAndArgs: (string | number)[]): Promise<ShareReply[]>;
 }
 
 /**
  * The script as a command of this client and its pipelines (ioredis sends
  * EVAL the first time on a connection, EVALSHA after, and resends on
- * NOSCRIPT).
+ * NOSCRIPT). The key count comes first in each call: 3 per partition.
  */
 function defineScript(redis: Redis): void {
   if (!(redis as Redis & Partial<AppendCommand>).quantmonAppendSamples) {
-    redis.defineCommand('quantmonAppendSamples', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    redis.defineCommand('quantmonAppendSamples', { lua: APPEND_SCRIPT });
   }
 }
 
 interface Written {
+  /** One share's sample indexes. */
   share: number[];
   /** Per sample "w<id>"/"l<id>"/"d"/"o", or one string of those letters. */
   replies: string[] | string;
@@ -169,8 +174,9 @@ export class PartitionWriteError extends Error {
 /**
  * Write validated samples idempotently and in per-strategy ts order. The
  * batch is split by partition (a stable hash of the strategy id); each
- * partition's share is written in one atomic step (a Lua script on keys of
- * one hash tag), all partitions in parallel. The call resolves only when
+ * partition's share is written in one atomic step (a Lua script; on a
+ * single Redis one script run writes every share, on a Cluster one run per
+ * partition on keys of its hash tag, all in parallel). The call resolves only when
  * every partition wrote its share. If any share fails, the call waits
  * until every share has settled and throws PartitionWriteError naming the
  * partitions not written; a retry of the same batch (same ids) writes only
@@ -209,45 +215,58 @@ export async function appendSamples(
   }
   const outcomes: SampleOutcome[] = new Array<SampleOutcome>(samples.length);
   defineScript(redis);
-  // One write for every partition's call (see corkedWrites).
-  const settled = await Promise.allSettled(
-    corkedWrites(redis, [...shares], async ([p, share]) => {
+  const head = [
+    opts.maxLen ?? STREAM_MAXLEN.strategySamples,
+    opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+    opts.orderToleranceMs ?? 0,
+    opts.entryIds === false ? '0' : '1',
+  ];
+  /** One call's arguments: the key count, 3 keys per share, the head, then each share's part. */
+  const callArgs = (group: [number, number[]][]): (string | number)[] => {
+    const keyArgs: string[] = [];
+    const rest: (string | number)[] = [...head];
+    for (const [p, share] of group) {
       const pk = keys.partition(p);
-      const args: (string | number)[] = [
-        pk.strategySamples,
-        pk.ingestLastTs,
-        pk.ingestLegacyMarksUntil,
-        pk.ingestIdsPrefix,
-        pk.ingestSeenPrefix,
-        opts.maxLen ?? STREAM_MAXLEN.strategySamples,
-        opts.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
-        opts.orderToleranceMs ?? 0,
-        opts.entryIds === false ? '0' : '1',
-      ];
+      keyArgs.push(pk.strategySamples, pk.ingestLastTs, pk.ingestLegacyMarksUntil);
+      rest.push(pk.ingestIdsPrefix, pk.ingestSeenPrefix, share.length);
       for (const i of share) {
         const s = samples[i]!;
-        args.push(s.strategy, String(s.ts), s.id ?? '', encodeEntry(s)[1]);
+        rest.push(s.strategy, String(s.ts), s.id ?? '', encodeEntry(s)[1]);
       }
-      // Without WAIT, the command alone: a one-command pipeline costs twice the client time.
-      const replies = opts.replicaWait
-        ? await writeWithWait<string[] | string>(redis, opts.replicaWait, (p) =>
-            (p as ChainableCommander & AppendCommand).quantmonAppendSamples(...args),
-          )
-        : await (redis as Redis & AppendCommand).quantmonAppendSamples(...args);
-      const written: Written = { share, replies };
-      return written;
-    }),
-  );
+    }
+    return [keyArgs.length, ...keyArgs, ...rest];
+  };
+  const call = async (group: [number, number[]][]): Promise<ShareReply[]> => {
+    const args = callArgs(group);
+    // Without WAIT, the command alone: a one-command pipeline costs twice the client time.
+    return opts.replicaWait
+      ? await writeWithWait<ShareReply[]>(redis, opts.replicaWait, (p) =>
+          (p as ChainableCommander & AppendCommand).quantmonAppendSamples(...args),
+        )
+      : await (redis as Redis & AppendCommand).quantmonAppendSamples(...args);
+  };
+  // On one Redis every partition's share goes in one call (one script run:
+  // ingest-script.ts says why). On a Cluster a call holds one partition
+  // (one slot), and all calls leave in one write (see corkedWrites).
+  const groups: [number, number[]][][] = isCluster(redis)
+    ? [...shares].map((share) => [share])
+    : [[...shares]];
+  const settled = await Promise.allSettled(corkedWrites(redis, groups, call));
   const touched = [...shares.keys()];
   const written: Written[] = [];
   const failed: number[] = [];
   let cause: unknown;
   settled.forEach((r, k) => {
-    if (r.status === 'fulfilled') written.push(r.value);
-    else {
-      failed.push(touched[k]!);
-      cause ??= r.reason;
-    }
+    groups[k]!.forEach(([p, share], j) => {
+      const reply = r.status === 'fulfilled' ? r.value[j] : undefined;
+      if (reply !== undefined && !(typeof reply === 'string' && reply.startsWith('!'))) {
+        written.push({ share, replies: reply });
+        return;
+      }
+      // A failed call wrote the shares before the failing step whole: none is confirmed.
+      failed.push(p);
+      cause ??= r.status === 'rejected' ? r.reason : new Error((reply as string).slice(1));
+    });
   });
   if (failed.length > 0) throw new PartitionWriteError(touched, failed, partitions, cause);
   for (const { share, replies } of written) {
