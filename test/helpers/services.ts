@@ -45,10 +45,19 @@ export async function startService(
   }
 }
 
-function spawnService(name: ServiceName, env: Record<string, string>, p: number): RunningService {
-  const proc = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+/** A service's process as the tests hold it: its output, and a stop and a kill that wait for the exit. */
+export interface ServiceChild {
+  proc: ChildProcess;
+  output: () => string;
+  stop: () => Promise<number | null>;
+  kill: () => Promise<void>;
+}
+
+/** Spawn `node --import tsx <script>` from the repository root, output captured, LOG_LEVEL warn. */
+export function spawnServiceChild(script: string, env: Record<string, string>): ServiceChild {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, [PORT_VAR[name]]: String(p) },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -56,8 +65,6 @@ function spawnService(name: ServiceName, env: Record<string, string>, p: number)
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   return {
-    name,
-    port: p,
     proc,
     output: () => out,
     stop: async () => {
@@ -69,6 +76,14 @@ function spawnService(name: ServiceName, env: Record<string, string>, p: number)
       await exited;
     },
   };
+}
+
+function spawnService(name: ServiceName, env: Record<string, string>, p: number): RunningService {
+  const child = spawnServiceChild(`services/${name}/src/main.ts`, {
+    ...env,
+    [PORT_VAR[name]]: String(p),
+  });
+  return { name, port: p, ...child };
 }
 
 /** The child exited because another process held its port. */

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   encodeEntry,
   keysFor,
@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { HistoryDb } from '../../services/historian/src/database.js';
 import { rows as query } from '../helpers/postgres.js';
 import { freePort } from '../helpers/redis-server.js';
-import { answersHealth, eventually, portTaken, ROOT } from '../helpers/services.js';
+import { answersHealth, eventually, portTaken, spawnServiceChild } from '../helpers/services.js';
 import { scoreUpdate } from '../helpers/score-fixtures.js';
 
 /** The historian as a child process, and stream load for it (historian-*.test.ts). */
@@ -48,28 +48,11 @@ function spawnHistorian(
   env: Record<string, string>,
   port: number,
 ): { h: RunningHistorian; proc: ChildProcess } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/historian/src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, HISTORIAN_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { proc, ...rest } = spawnServiceChild('services/historian/src/main.ts', {
+    ...env,
+    HISTORIAN_PORT: String(port),
   });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  const h: RunningHistorian = {
-    port,
-    output: () => out,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      return exited;
-    },
-    kill: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await exited;
-    },
-  };
-  return { h, proc };
+  return { h: { port, ...rest }, proc };
 }
 
 export const PARTITIONS = 4;
