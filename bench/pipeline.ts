@@ -265,6 +265,20 @@ try {
   const ready = await ask<{ connected: number }>(dashboards, undefined, 'ready');
   const ingest = `http://127.0.0.1:${collectorPort}/v1/samples`;
   const strategies = num('strategies');
+  /** `rate` samples/s for `seconds`, in `--half-posts` POSTs a second: the latency phases' load. */
+  const pacedPhase = (rate: number, seconds: number) =>
+    ask<Extract<LoadReply, { type: 'paced' }>>(
+      load!,
+      {
+        type: 'paced',
+        url: ingest,
+        rate,
+        batch: Math.max(1, Math.round(rate / num('half-posts'))),
+        strategies,
+        seconds,
+      } satisfies LoadOrder,
+      'paced',
+    );
   const drained = async (): Promise<void> => {
     await waitPartitionsDrained(redis, keys, partitions, 'strategySamples', GROUPS.scorer, 600_000);
     await waitPartitionsDrained(redis, keys, partitions, 'scores', GROUPS.alerter, 600_000);
@@ -319,18 +333,7 @@ try {
   const halfCommands0 = commandStats(await redis.info('commandstats'));
   const halfUpdates0 = await entriesAdded(redis, scoreStreams);
   const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
-  const paced = await ask<Extract<LoadReply, { type: 'paced' }>>(
-    load,
-    {
-      type: 'paced',
-      url: ingest,
-      rate: halfRate,
-      batch: Math.max(1, Math.round(halfRate / num('half-posts'))),
-      strategies,
-      seconds: num('half-seconds'),
-    } satisfies LoadOrder,
-    'paced',
-  );
+  const paced = await pacedPhase(halfRate, num('half-seconds'));
   await drained();
   const halfCpu1 = procs.map((p) => cpuSeconds(p.pid));
   const halfDriverCpu1 = driverPids.map(cpuSeconds);
@@ -351,18 +354,7 @@ try {
     const d0 = driverPids.map(cpuSeconds);
     const w0 = childCpuSeconds(redisPid);
     const u0 = await entriesAdded(redis, scoreStreams);
-    const r = await ask<Extract<LoadReply, { type: 'paced' }>>(
-      load,
-      {
-        type: 'paced',
-        url: ingest,
-        rate,
-        batch: Math.max(1, Math.round(rate / num('half-posts'))),
-        strategies,
-        seconds: num('sweep-seconds'),
-      } satisfies LoadOrder,
-      'paced',
-    );
+    const r = await pacedPhase(rate, num('sweep-seconds'));
     await drained();
     const c1 = procs.map((p) => cpuSeconds(p.pid));
     const d1 = driverPids.map(cpuSeconds);
