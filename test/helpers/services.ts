@@ -31,16 +31,35 @@ export async function startService(
   env: Record<string, string>,
   port?: number,
 ): Promise<RunningService> {
-  // A port from freePort() is free when asked, not when the child binds it:
-  // another suite's process can take it in between. Then the child exits
-  // with EADDRINUSE and starts again on another port.
+  if (port !== undefined) {
+    const svc = spawnService(name, env, port);
+    await waitHealthy(svc);
+    return svc;
+  }
+  return onFreePort(
+    (p) => spawnService(name, env, p),
+    (svc) => waitHealthy(svc),
+  );
+}
+
+/**
+ * Spawn a child on a port from freePort() and wait until `ready`. The port
+ * is free when asked, not when the child binds it: another suite's process
+ * can take it in between. Then the child exits with EADDRINUSE and is
+ * started again on another port (3 tries).
+ */
+export async function onFreePort<C extends { proc: ChildProcess; output: () => string }>(
+  spawnAt: (port: number) => C,
+  ready: (child: C, port: number) => Promise<void>,
+): Promise<C> {
   for (let attempt = 1; ; attempt++) {
-    const svc = spawnService(name, env, port ?? (await freePort()));
+    const port = await freePort();
+    const child = spawnAt(port);
     try {
-      await waitHealthy(svc);
-      return svc;
+      await ready(child, port);
+      return child;
     } catch (err) {
-      if (port !== undefined || attempt >= 3 || !portTaken(svc)) throw err;
+      if (attempt >= 3 || !portTaken(child)) throw err;
     }
   }
 }
@@ -87,7 +106,7 @@ function spawnService(name: ServiceName, env: Record<string, string>, p: number)
 }
 
 /** The child exited because another process held its port. */
-export function portTaken(svc: { proc: ChildProcess; output: () => string }): boolean {
+function portTaken(svc: { proc: ChildProcess; output: () => string }): boolean {
   return svc.proc.exitCode !== null && /EADDRINUSE/.test(svc.output());
 }
 

@@ -10,8 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { HistoryDb } from '../../services/historian/src/database.js';
 import { rows as query } from '../helpers/postgres.js';
-import { freePort } from '../helpers/redis-server.js';
-import { answersHealth, eventually, portTaken, spawnServiceChild } from '../helpers/services.js';
+import { answersHealth, eventually, onFreePort, spawnServiceChild } from '../helpers/services.js';
 import { scoreUpdate } from '../helpers/score-fixtures.js';
 
 /** The historian as a child process, and stream load for it (historian-*.test.ts). */
@@ -23,36 +22,30 @@ export interface RunningHistorian {
   kill: () => Promise<void>;
 }
 
-export async function startHistorian(env: Record<string, string>): Promise<RunningHistorian> {
-  // As startService: a port taken between freePort() and the bind is retried.
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const { h, proc } = spawnHistorian(env, port);
-    try {
-      await eventually(
+export function startHistorian(env: Record<string, string>): Promise<RunningHistorian> {
+  return onFreePort(
+    (port) => spawnHistorian(env, port),
+    (h, port) =>
+      eventually(
         async () => {
-          if (proc.exitCode !== null) throw new Error(`historian exited early:\n${h.output()}`);
-          return (await answersHealth(proc, port, [200, 503])) ? true : undefined;
+          if (h.proc.exitCode !== null) throw new Error(`historian exited early:\n${h.output()}`);
+          return (await answersHealth(h.proc, port, [200, 503])) ? true : undefined;
         },
         60_000,
         'the historian to listen',
-      );
-      return h;
-    } catch (err) {
-      if (attempt >= 3 || !portTaken({ proc, output: h.output })) throw err;
-    }
-  }
+      ).then(() => undefined),
+  );
 }
 
 function spawnHistorian(
   env: Record<string, string>,
   port: number,
-): { h: RunningHistorian; proc: ChildProcess } {
-  const { proc, ...rest } = spawnServiceChild('services/historian/src/main.ts', {
+): RunningHistorian & { proc: ChildProcess } {
+  const child = spawnServiceChild('services/historian/src/main.ts', {
     ...env,
     HISTORIAN_PORT: String(port),
   });
-  return { h: { port, ...rest }, proc };
+  return { port, ...child };
 }
 
 export const PARTITIONS = 4;
