@@ -92,9 +92,31 @@ export interface LocalRedis {
   dispose(): Promise<void>;
 }
 
+/**
+ * Redis rewrites the AOF when it has grown by 100 % since the last rewrite
+ * and is at least this large. Its default, 64 MB, is a few seconds of
+ * writes at load: score updates (~3 KB each, written to the stream and to
+ * the latest-scores hash) and samples make ~2 KB of AOF per sample at
+ * 15,000 samples/s, ~30 MB/s, so while the dataset is small (a new
+ * pipeline, short retention) Redis forked and a child rewrote the file
+ * every 3 s: 5 rewrites in 15 s, a quarter of Redis's CPU and the worst
+ * seconds of the latency (docs/performance.md, "2026-12-03, second
+ * session"). At 1 GB a rewrite comes every ~30 s at that rate, and the
+ * disk holds at most about 1 GB more than twice the dataset. A larger
+ * dataset raises the threshold itself (twice the last rewrite's size).
+ */
+export const AOF_REWRITE_MIN_SIZE = '1gb';
+
 function persistenceArgs(p: Persistence): string[] {
   if (p === 'none') return ['--appendonly', 'no'];
-  return ['--appendonly', 'yes', '--appendfsync', p === 'aof-always' ? 'always' : 'everysec'];
+  return [
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    p === 'aof-always' ? 'always' : 'everysec',
+    '--auto-aof-rewrite-min-size',
+    AOF_REWRITE_MIN_SIZE,
+  ];
 }
 
 /** redis-server's command line: loopback only, no RDB snapshots, never evict, the persistence asked. */
