@@ -415,50 +415,55 @@ try {
       `${ready.connected} dashboards, ${strategies} strategies, ${num('clients')} clients x batches of ${num('batch')}\n`,
   );
   console.log(`ceiling (pipelined XADD, same JSON, idle stream)  ${f0(ceiling)} samples/s`);
-  console.log(
-    `accepted                                          ${f0(accepted)} samples/s  (${f0(max.accepted)} in ${f1(max.seconds)} s, ${max.status429} answers 429)`,
-  );
-  console.log(
-    `scored (until the alerter caught up)              ${f0(scoredRate)} samples/s  (${f1(scoredSeconds)} s)`,
-  );
-  console.log(
-    `ratio scored / ceiling                            ${(scoredRate / ceiling).toFixed(3)}`,
-  );
-  console.log(
-    `score updates written                             ${f0(maxUpdates)}: ${(maxUpdates / max.accepted).toFixed(3)} per sample`,
-  );
-  console.log('\nCPU per sample at maximum (µs, from /proc):');
-  let total = 0;
-  procs.forEach((p, i) => {
-    const us = ((cpu1[i]! - cpu0[i]!) * 1e6) / max.accepted;
-    total += us;
-    console.log(`  ${p.name.padEnd(14)} ${f1(us).padStart(7)}`);
-  });
-  console.log(`  ${'total'.padEnd(14)} ${f1(total).padStart(7)}`);
   // Redis's AOF rewrites run in forked children; their CPU is in Redis's figure once they exit.
   const rewriteUs = (c0: number, c1: number, n: number): string =>
     `of Redis's, ${f1(((c1 - c0) * 1e6) / n)} in AOF rewrite children (counted when they exit)`;
-  console.log(`  (${rewriteUs(rewriteCpu0, rewriteCpu1, max.accepted)})`);
   const driverUs = (d0: number[], d1: number[], n: number): string =>
     ['load', 'dashboards']
       .map((name, i) => `${name} ${f1(((d1[i]! - d0[i]!) * 1e6) / n)}`)
       .join(', ');
-  console.log(
-    `  (the bench's own processes, not counted: ${driverUs(driverCpu0, driverCpu1, max.accepted)})`,
-  );
-  if (h0 && h1 && lag) {
+  // `--seconds 0` skips the maximum (a half-load or sweep run alone): nothing to divide by.
+  if (max.accepted === 0) {
+    console.log('maximum                                           skipped (--seconds 0)');
+  } else {
     console.log(
-      `\nhistorian at maximum: ${f0((h1.committed - h0.committed) / scoredSeconds)} entries/s committed ` +
-        `(${f0(h1.committed - h0.committed)} in ${f1(scoredSeconds)} s), largest lag ${f0(lag.maxLeft)} entries, ` +
-        `${f0(h1.left)} left when the alerter caught up, all written ${f1(catchUp)} s later; ` +
-        `PostgreSQL ${f1(((pg1 - pg0) * 1e6) / max.accepted)} µs CPU per sample`,
+      `accepted                                          ${f0(accepted)} samples/s  (${f0(max.accepted)} in ${f1(max.seconds)} s, ${max.status429} answers 429)`,
     );
-  }
-  console.log('\nRedis time per sample at maximum, by command (µs, INFO commandstats):');
-  for (const c of commands.slice(0, 8)) {
     console.log(
-      `  ${c.name.padEnd(22)} ${f1(c.usec / max.accepted).padStart(7)}  (${f0(c.calls)} calls, ${f1(c.usec / c.calls)} µs each)`,
+      `scored (until the alerter caught up)              ${f0(scoredRate)} samples/s  (${f1(scoredSeconds)} s)`,
     );
+    console.log(
+      `ratio scored / ceiling                            ${(scoredRate / ceiling).toFixed(3)}`,
+    );
+    console.log(
+      `score updates written                             ${f0(maxUpdates)}: ${(maxUpdates / max.accepted).toFixed(3)} per sample`,
+    );
+    console.log('\nCPU per sample at maximum (µs, from /proc):');
+    let total = 0;
+    procs.forEach((p, i) => {
+      const us = ((cpu1[i]! - cpu0[i]!) * 1e6) / max.accepted;
+      total += us;
+      console.log(`  ${p.name.padEnd(14)} ${f1(us).padStart(7)}`);
+    });
+    console.log(`  ${'total'.padEnd(14)} ${f1(total).padStart(7)}`);
+    console.log(`  (${rewriteUs(rewriteCpu0, rewriteCpu1, max.accepted)})`);
+    console.log(
+      `  (the bench's own processes, not counted: ${driverUs(driverCpu0, driverCpu1, max.accepted)})`,
+    );
+    if (h0 && h1 && lag) {
+      console.log(
+        `\nhistorian at maximum: ${f0((h1.committed - h0.committed) / scoredSeconds)} entries/s committed ` +
+          `(${f0(h1.committed - h0.committed)} in ${f1(scoredSeconds)} s), largest lag ${f0(lag.maxLeft)} entries, ` +
+          `${f0(h1.left)} left when the alerter caught up, all written ${f1(catchUp)} s later; ` +
+          `PostgreSQL ${f1(((pg1 - pg0) * 1e6) / max.accepted)} µs CPU per sample`,
+      );
+    }
+    console.log('\nRedis time per sample at maximum, by command (µs, INFO commandstats):');
+    for (const c of commands.slice(0, 8)) {
+      console.log(
+        `  ${c.name.padEnd(22)} ${f1(c.usec / max.accepted).padStart(7)}  (${f0(c.calls)} calls, ${f1(c.usec / c.calls)} µs each)`,
+      );
+    }
   }
   console.log(
     `\nhalf load ${f0(halfRate)} samples/s for ${f1(paced.seconds)} s: POST -> score frame ` +
