@@ -140,10 +140,11 @@ describe('docker-compose.yml', () => {
     checkGatewayBehindLb(resolved(ctx, BASE));
   });
 
-  it('runs Redis with AOF every second and noeviction (BullMQ production settings)', (ctx) => {
+  it('runs Redis with AOF every second, rewritten at 1 GB at the least, and noeviction', (ctx) => {
     const command = words(resolved(ctx, BASE)['redis']!.command).join(' ');
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync everysec');
+    expect(command).toContain('--auto-aof-rewrite-min-size 1gb');
     expect(command).toContain('--maxmemory-policy noeviction');
   });
 });
@@ -202,6 +203,7 @@ describe('docker-compose.cluster.yml over docker-compose.yml', () => {
       'cluster-preferred-endpoint-type hostname',
       'appendonly yes',
       'appendfsync everysec',
+      'auto-aof-rewrite-min-size 1gb',
       'maxmemory-policy noeviction',
     ]) {
       expect(conf).toMatch(new RegExp(`^${line}$`, 'm'));
