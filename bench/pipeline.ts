@@ -31,8 +31,7 @@
  * files in DIR (summarise them with bench/cpuprofile-summary.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_FIELD, GROUPS, keysFor } from '@quantmon/shared';
@@ -188,8 +187,8 @@ async function dashboardsCaughtUp(d: ChildProcess, partitions: number): Promise<
 }
 
 // ── run ──────────────────────────────────────────────────────────────────
-const dataDir = mkdtempSync(join(tmpdir(), 'qm-bench-pipeline-'));
-const redisServer = await spawnRedisServer({ persistence: 'aof-everysec', dir: dataDir });
+// Its own folder, removed by dispose() or, if the bench dies first, when it exits.
+const redisServer = await spawnRedisServer({ persistence: 'aof-everysec' });
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const gatewayPort = await freePort();
 const collectorPort = await freePort();
@@ -217,6 +216,15 @@ const start = child(startArgs, env, false);
 start.stdout?.resume();
 let load: ChildProcess | undefined;
 let dashboards: ChildProcess | undefined;
+// A bench that dies before cleanup() (an uncaught error; its stdout closed by
+// `| head`, the next write failing) must not leave the pipeline running: the
+// supervisor stops its services on SIGINT (Redis goes with spawnRedisServer's
+// own exit hook, so they may take their shutdown timeout to notice).
+process.once('exit', () => {
+  load?.kill('SIGKILL');
+  dashboards?.kill('SIGKILL');
+  if (start.exitCode === null) start.kill('SIGINT');
+});
 
 async function cleanup(): Promise<void> {
   load?.kill('SIGKILL');
@@ -229,7 +237,6 @@ async function cleanup(): Promise<void> {
   redis.disconnect();
   await history?.dispose();
   await redisServer.dispose();
-  rmSync(dataDir, { recursive: true, force: true });
 }
 
 try {

@@ -1,6 +1,20 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnRedisServer, type LocalRedis } from './local-redis.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The redis-server that `npm start` and the benchmarks run: what it was
@@ -29,5 +43,29 @@ describe('spawnRedisServer', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('stops the server and removes its folder when its process dies without dispose()', async () => {
+    // A benchmark whose stdout was closed (`| head`) dies on its next write: here, an uncaught error.
+    const script = `
+      const { spawnRedisServer } = await import(${JSON.stringify(`${here}local-redis.ts`)});
+      const s = await spawnRedisServer({ persistence: 'aof-everysec' });
+      console.log(JSON.stringify({ pid: s.proc().pid, dir: s.dir }));
+      setTimeout(() => { throw new Error('dies before dispose()'); }, 10);
+    `;
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((res) => {
+      const c = execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { cwd: here },
+        (err, out) => res({ stdout: out, code: c.exitCode ?? (err ? 1 : 0) }),
+      );
+    });
+    expect(code, 'the child died of its error').not.toBe(0);
+    const { pid, dir } = JSON.parse(stdout.trim()) as { pid: number; dir: string };
+    const deadline = Date.now() + 5_000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid), `redis-server ${pid} still running`).toBe(false);
+    expect(existsSync(dir), `${dir} still there`).toBe(false);
   });
 });
