@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LagGrowth } from './lag-growth.js';
+import { LagGrowth, STILL_READINGS } from './lag-growth.js';
 
 describe('consumer lag growth', () => {
   it('counts how long a lag has kept rising and resets at a fall or at zero', () => {
@@ -29,5 +29,28 @@ describe('consumer lag growth', () => {
     expect(g.longestSeconds(10_000)).toBe(9);
     g.keepOnly(new Set(['b']));
     expect(g.longestSeconds(10_000)).toBe(6);
+  });
+
+  it('does not count a small steady lag as growth (a healthy consumer read mid-flight)', () => {
+    // npm start's demo: the alerter's group trails the head by 1-2 entries at every reading.
+    const g = new LagGrowth();
+    const lags = [
+      ...[0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], // 70 s at 1, as XINFO GROUPS showed
+      ...[2, 2, 2, 1, 1, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1],
+    ];
+    let worst = 0;
+    lags.forEach((lag, i) => {
+      g.observe('alerter', lag, i * 5000);
+      worst = Math.max(worst, g.longestSeconds(i * 5000));
+    });
+    expect(worst).toBeLessThan(60);
+    expect(worst).toBeLessThanOrEqual(5 * STILL_READINGS);
+  });
+
+  it('still counts a consumer that stopped while entries arrive every other reading', () => {
+    const g = new LagGrowth();
+    for (let i = 0; i <= 14; i++) g.observe('scorer', Math.floor(i / 2), i * 5000);
+    // Rises at 10 s, 20 s, ... 70 s, level in between: one run from 10 s.
+    expect(g.longestSeconds(70_000)).toBe(60);
   });
 });
