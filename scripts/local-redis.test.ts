@@ -4,17 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnRedisServer, type LocalRedis } from './local-redis.js';
+import { alive } from '../test/helpers/pid-alive.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The redis-server that `npm start` and the benchmarks run: what it was

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { buildDashboard } from '../../services/gateway/src/build-dashboard.js';
 import { ROOT } from './services.js';
+import { alive } from './pid-alive.js';
 
 /**
  * `npm run build` (or the dashboard bundle alone) at most once per test run,
@@ -65,14 +66,5 @@ function takeLock(): boolean {
     const holder = Number(read(join(LOCK, 'pid')));
     if (holder > 0 && !alive(holder)) rmSync(LOCK, { recursive: true, force: true });
     return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

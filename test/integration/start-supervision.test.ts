@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import type { PipelineHealth } from '../../services/gateway/src/pipeline-health.js';
 import { eventually, ROOT } from '../helpers/services.js';
+import { alive } from '../helpers/pid-alive.js';
 
 /** Direct children of `pid`: their pids and command lines. */
 function childrenOf(pid: number): { pid: number; args: string }[] {
@@ -17,15 +18,6 @@ function childrenOf(pid: number): { pid: number; args: string }[] {
     .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ pid: Number(m[1]), args: m[2]! }));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function healthy(port: number): Promise<boolean> {

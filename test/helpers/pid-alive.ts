@@ -1,0 +1,9 @@
+/** Whether a process with this pid exists (signal 0; EPERM: it exists but is not ours). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
