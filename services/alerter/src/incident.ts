@@ -24,10 +24,26 @@ export function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Number(x.toPrecision(4)).toString();
 }
 
+/**
+ * A value beside the threshold it crossed, with the digits it takes to
+ * tell them apart: 60.002 against 60 is "60.002", not "60" ("60 > 60" was
+ * the message of a lag that had grown for a few ms over 60 s).
+ */
+export function fmtAgainst(value: number, threshold: number): string {
+  const short = fmt(value);
+  if (value === threshold || short !== fmt(threshold)) return short;
+  for (let digits = 5; digits <= 15; digits++) {
+    const s = Number(value.toPrecision(digits)).toString();
+    if (s !== fmt(threshold)) return s;
+  }
+  return String(value);
+}
+
 /** "currentDrawdown 0.12", or for a forecast rule "currentDrawdown projected 0.12 in 20 periods". */
 function measured(rule: EffectiveRule, value: number): string {
-  if (!rule.forecast) return `${rule.metric} ${fmt(value)}`;
-  return `${rule.metric} projected ${fmt(value)} in ${describeHorizon(rule.forecast)}`;
+  const v = fmtAgainst(value, rule.threshold);
+  if (!rule.forecast) return `${rule.metric} ${v}`;
+  return `${rule.metric} projected ${v} in ${describeHorizon(rule.forecast)}`;
 }
 
 /** The event opening an incident (pending, or firing when the rule has no `for`). */
