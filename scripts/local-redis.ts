@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { killOnExit, removeOnExit } from './exit-reaper.js';
 
 /** A port the kernel says is free right now on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -136,46 +137,23 @@ export function redisServerArgs(port: number, dir: string, persistence: Persiste
   ];
 }
 
-/**
- * Servers of this process that must not outlive it, with the folder to
- * remove when we made it. A benchmark or test that dies without calling
- * dispose() (an uncaught error; its stdout closed by `| head`, the next
- * write failing with EPIPE) would otherwise leave redis-server running, with
- * up to gigabytes of AOF in /tmp. Node runs 'exit' listeners on a normal
- * exit and after an uncaught error, not after SIGKILL. A detached server
- * (`npm start`'s, stopped by its supervisor) is not listed.
- */
-const owned = new Map<{ child?: ChildProcess }, string | undefined>();
-let exitHooked = false;
-function killOwnedOnExit(): void {
-  for (const [holder, dir] of owned) {
-    holder.child?.kill('SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
-  owned.clear();
-}
-
 export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRedis> {
   const port = opts.port ?? (await freePort());
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'quantmon-redis-'));
   const url = `redis://127.0.0.1:${port}`;
   const args = redisServerArgs(port, dir, opts.persistence);
-  // The running process (replaced by start()), where the exit hook finds it.
-  const holder: { child?: ChildProcess } = {};
-  if (!opts.detached) {
-    owned.set(holder, ownDir ? dir : undefined);
-    if (!exitHooked) {
-      exitHooked = true;
-      process.once('exit', killOwnedOnExit);
-    }
-  }
+  let child: ChildProcess | undefined;
+  // A server of a benchmark or test that dies without dispose() goes with it
+  // (a detached one, `npm start`'s, is its supervisor's to stop).
+  const releaseDir = !opts.detached && ownDir ? removeOnExit(dir) : () => false;
   const start = async (): Promise<void> => {
     const c = spawn(opts.bin ?? 'redis-server', args, {
       stdio: opts.stdio ?? 'ignore',
       detached: opts.detached ?? false,
     });
-    holder.child = c;
+    child = c;
+    if (!opts.detached) killOnExit(c);
     const failed = new Promise<never>((_, reject) =>
       c.once('error', (err) =>
         reject(new Error(`cannot run redis-server (apt-get install redis-server): ${err.message}`)),
@@ -184,7 +162,7 @@ export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRe
     await Promise.race([waitForRedis(url), failed]);
   };
   const stop = async (): Promise<void> => {
-    const c = holder.child;
+    const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
@@ -197,15 +175,15 @@ export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRe
     port,
     dir,
     proc: () => {
-      if (!holder.child) throw new Error('redis-server not started');
-      return holder.child;
+      if (!child) throw new Error('redis-server not started');
+      return child;
     },
     start,
     stop,
     dispose: async () => {
       await stop();
-      owned.delete(holder);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
+      releaseDir();
     },
   };
 }

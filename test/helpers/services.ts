@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { freePort } from './redis-server.js';
+import { killOnExit } from '../../scripts/exit-reaper.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -79,6 +80,8 @@ export function spawnServiceChild(script: string, env: Record<string, string>): 
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A benchmark or test that dies without stopping it must not leave it running.
+  killOnExit(proc);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));

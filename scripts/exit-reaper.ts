@@ -1,0 +1,46 @@
+/**
+ * What a benchmark or test started must not outlive it. One that dies
+ * without its cleanup (an uncaught error; its stdout closed by `| head`, the
+ * next write failing with EPIPE) left redis-server running with up to
+ * gigabytes of AOF in /tmp, and services reconnecting to it forever. Node
+ * runs 'exit' listeners on a normal exit and after an uncaught error (not
+ * after SIGKILL): there the children still running are SIGKILLed and the
+ * folders still registered removed. One listener for all, so that a test
+ * process starting hundreds of children does not stack listeners.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+
+const children = new Set<ChildProcess>();
+const folders = new Set<string>();
+let hooked = false;
+
+function reap(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+  // A server just SIGKILLed may still be writing into its folder for a few
+  // ms (ENOTEMPTY): rmSync retries, waiting synchronously between tries.
+  for (const d of folders)
+    rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  folders.clear();
+}
+
+function hook(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', reap);
+}
+
+/** SIGKILL `child` if this process exits while it runs. */
+export function killOnExit(child: ChildProcess): void {
+  hook();
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+/** Remove `dir` if this process exits before the returned release is called. */
+export function removeOnExit(dir: string): () => void {
+  hook();
+  folders.add(dir);
+  return () => folders.delete(dir);
+}
