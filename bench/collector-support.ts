@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
+import { killOnExit } from '../scripts/exit-reaper.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -44,6 +45,7 @@ export async function startCollector(
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, COLLECTOR_PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  killOnExit(child);
   const proc = wrap(child);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -60,7 +62,9 @@ export async function startCollector(
 
 /** Any other process to compare against (the baseline). */
 export function startProcess(args: string[]): Proc {
-  return wrap(spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' }));
+  const c = spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+  killOnExit(c);
+  return wrap(c);
 }
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;

@@ -24,6 +24,7 @@ import { freePort, spawnRedisServer, type LocalRedis } from '../scripts/local-re
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
 import { deskScore, writeScores } from '../test/browser/desk-feed.js';
 import { launchBrowser } from '../test/helpers/browser.js';
+import { killOnExit } from '../scripts/exit-reaper.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -85,6 +86,7 @@ const gateway = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/sr
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
+killOnExit(gateway);
 children.push(gateway);
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {

@@ -30,6 +30,7 @@ import { Redis } from 'ioredis';
 import { alertEvent, scoreUpdate, systemSample } from '../test/helpers/gateway-fixtures.js';
 import { bucketQuantile, scrapeGateway } from './gateway-scrape.js';
 import { cpuSeconds, cpuTimes, machineJiffies, rssKb } from './proc-stats.js';
+import { killOnExit } from '../scripts/exit-reaper.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -94,6 +95,7 @@ function spawnWithFds(cmd: string[], env: Record<string, string>): ChildProcess 
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   children.add(child);
+  killOnExit(child);
   child.once('exit', () => children.delete(child));
   return child;
 }

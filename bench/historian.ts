@@ -54,6 +54,7 @@ import { copierLag, sourceGroups } from '../services/historian/src/stream-copier
 import { scoreUpdate } from '../test/helpers/score-fixtures.js';
 import { cpuSeconds } from './collector-support.js';
 import { postgresCpu } from './pipeline-history.js';
+import { killOnExit } from '../scripts/exit-reaper.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -268,7 +269,7 @@ async function spawnHistorian(main: string, redisUrl: string, prefix: string, db
   const profile = values['cpu-prof']
     ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])]
     : [];
-  return spawn(process.execPath, [...profile, '--import', 'tsx', main], {
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', main], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -281,6 +282,8 @@ async function spawnHistorian(main: string, redisUrl: string, prefix: string, db
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  killOnExit(child);
+  return child;
 }
 
 /** 3. The historian keeping up with RATE samples/s for SECONDS. */

@@ -36,6 +36,7 @@ import { Redis } from 'ioredis';
 import { appendSamples } from '../packages/shared/src/publish-samples.js';
 import type { StrategySample } from '../packages/shared/src/schemas/strategy-sample.js';
 import { encodeEntry } from '../packages/shared/src/stream-codec.js';
+import { killOnExit, removeOnExit } from '../scripts/exit-reaper.js';
 import { freePort, redisServerArgs } from '../scripts/local-redis.js';
 
 const { values: args } = parseArgs({
@@ -107,6 +108,8 @@ async function count(
     ],
     { stdio: 'ignore' },
   );
+  killOnExit(vg);
+  const releaseDir = removeOnExit(dir);
   const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: null });
   redis.on('error', () => undefined);
   try {
@@ -157,6 +160,7 @@ async function count(
     redis.disconnect();
     await new Promise((r) => (vg.exitCode === null ? vg.once('exit', r) : r(undefined)));
     rmSync(dir, { recursive: true, force: true });
+    releaseDir();
   }
 }
 

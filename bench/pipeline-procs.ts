@@ -3,7 +3,8 @@
  * children of the repository (with or without an IPC channel), one IPC
  * order and its typed reply, the services `scripts/start.ts` started (from
  * /proc), a /healthz wait, and the wait until every partition is leased by a
- * scorer and an alerter (the pipeline is ready for load).
+ * scorer and an alerter (the pipeline is ready for load); and what stops
+ * them all when the bench dies early.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -91,4 +92,21 @@ export async function waitLeased(redis: Redis, keys: Keys, partitions: number): 
       }
     }
   }
+}
+
+/**
+ * A bench that dies before its cleanup (an uncaught error; its stdout closed
+ * by `| head`, the next write failing) must not leave the pipeline running:
+ * at exit the drivers (load, dashboards) are killed and npm start gets
+ * SIGINT, on which it stops its services. Redis goes with spawnRedisServer's
+ * exit hook, so the services may take their shutdown timeout to notice.
+ */
+export function stopOnExit(
+  start: ChildProcess,
+  drivers: () => readonly (ChildProcess | undefined)[],
+): void {
+  process.once('exit', () => {
+    for (const d of drivers()) d?.kill('SIGKILL');
+    if (start.exitCode === null) start.kill('SIGINT');
+  });
 }

@@ -39,7 +39,7 @@ import { Redis } from 'ioredis';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { waitPartitionsDrained } from '../test/helpers/streams.js';
 import { childCpuSeconds, cpuSeconds, ROOT } from './collector-support.js';
-import { ask, child, healthy, servicesOf, waitLeased } from './pipeline-procs.js';
+import { ask, child, healthy, servicesOf, stopOnExit, waitLeased } from './pipeline-procs.js';
 import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
@@ -216,15 +216,7 @@ const start = child(startArgs, env, false);
 start.stdout?.resume();
 let load: ChildProcess | undefined;
 let dashboards: ChildProcess | undefined;
-// A bench that dies before cleanup() (an uncaught error; its stdout closed by
-// `| head`, the next write failing) must not leave the pipeline running: the
-// supervisor stops its services on SIGINT (Redis goes with spawnRedisServer's
-// own exit hook, so they may take their shutdown timeout to notice).
-process.once('exit', () => {
-  load?.kill('SIGKILL');
-  dashboards?.kill('SIGKILL');
-  if (start.exitCode === null) start.kill('SIGINT');
-});
+stopOnExit(start, () => [load, dashboards]);
 
 async function cleanup(): Promise<void> {
   load?.kill('SIGKILL');

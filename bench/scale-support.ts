@@ -12,6 +12,7 @@ import { eventually, type RunningService } from '../test/helpers/services.js';
 import { groupState } from '../test/helpers/streams.js';
 import { cpuSeconds, ROOT } from './collector-support.js';
 import type { LoadOrder, LoadReply } from './scale-load.js';
+import { killOnExit } from '../scripts/exit-reaper.js';
 
 export interface LoadProcess {
   pid: number;
@@ -27,6 +28,7 @@ export function startLoad(): LoadProcess {
     env: { ...process.env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  killOnExit(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     pid: child.pid ?? 0,

@@ -29,15 +29,14 @@
  * CSV in `--out`. Exits 1 when a judged series grew past the
  * limit, or a service was restarted during the run (a restart hides growth).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keysFor } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { ROOT } from './collector-support.js';
-import { ask, child, healthy, servicesOf, waitLeased } from './pipeline-procs.js';
+import { ask, child, healthy, servicesOf, stopOnExit, waitLeased } from './pipeline-procs.js';
 import { renderChart } from './soak-chart.js';
 import {
   bookkeeping,
@@ -107,8 +106,8 @@ mkdirSync(outDir, { recursive: true });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const prefix = 'quantmon';
 const keys = keysFor(prefix);
-const dataDir = mkdtempSync(join(tmpdir(), 'qm-bench-soak-'));
-const redisServer = await spawnRedisServer({ persistence: 'aof-everysec', dir: dataDir });
+// Its own folder, removed by dispose() or, if the soak dies first, when it exits.
+const redisServer = await spawnRedisServer({ persistence: 'aof-everysec' });
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const gatewayPort = await freePort();
 const collectorPort = await freePort();
@@ -140,6 +139,7 @@ start.stdout?.setEncoding('utf8').on('data', (d: string) => {
 });
 let load: ReturnType<typeof child> | undefined;
 let dashboards: ReturnType<typeof child> | undefined;
+stopOnExit(start, () => [load, dashboards]);
 
 async function cleanup(): Promise<void> {
   load?.kill('SIGKILL');
@@ -151,7 +151,6 @@ async function cleanup(): Promise<void> {
   }
   redis.disconnect();
   await redisServer.dispose();
-  rmSync(dataDir, { recursive: true, force: true });
 }
 
 let exitCode = 0;
