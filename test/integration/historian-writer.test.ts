@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditEvent, HISTORY_TABLES as T, StrategySample } from '@quantmon/shared';
@@ -210,9 +210,19 @@ describe('history writer', () => {
 });
 
 describe('migrations', () => {
+  const dirs: string[] = [];
+  const tempDir = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'qm-migrations-'));
+    dirs.push(d);
+    return d;
+  };
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
   it('apply once, and a failing one leaves no partial schema and names the file', async () => {
     expect(await migrate(sql)).toEqual([]); // already current
-    const dir = mkdtempSync(join(tmpdir(), 'qm-migrations-'));
+    const dir = tempDir();
     const current = readMigrations();
     for (const m of current) writeFileSync(join(dir, m.name), m.sql);
     const next = (k: number): string => String(current.length + k).padStart(3, '0');
@@ -236,7 +246,7 @@ describe('migrations', () => {
   });
 
   it('refuses an applied migration whose file changed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'qm-migrations-'));
+    const dir = tempDir();
     const [first] = readMigrations();
     writeFileSync(join(dir, first!.name), `${first!.sql}\n-- edited\n`);
     await expect(migrate(sql, readMigrations(dir))).rejects.toThrow(
