@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -51,6 +51,7 @@ describe('npm start state between runs', () => {
     expect(wipeLocalState([redisDir, missing])).toEqual([redisDir]);
     expect(existsSync(redisDir)).toBe(false);
     expect(wipeLocalState([redisDir])).toEqual([]);
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('names arguments npm start does not know, counts included', () => {
