@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   redis.disconnect();
   for (const r of readers) r.disconnect();
-  await srv.stop();
+  await srv.dispose();
 });
 
 const metricsOptions = {
