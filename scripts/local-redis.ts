@@ -95,16 +95,13 @@ export interface LocalRedis {
 
 /**
  * Redis rewrites the AOF when it has grown by 100 % since the last rewrite
- * and is at least this large. Its default, 64 MB, is a few seconds of
- * writes at load: score updates (~3 KB each, written to the stream and to
- * the latest-scores hash) and samples make ~2 KB of AOF per sample at
- * 15,000 samples/s, ~30 MB/s, so while the dataset is small (a new
- * pipeline, short retention) Redis forked and a child rewrote the file
- * every 3 s: 5 rewrites in 15 s, a quarter of Redis's CPU and the worst
- * seconds of the latency (docs/performance.md, "2026-12-03, second
- * session"). At 1 GB a rewrite comes every ~30 s at that rate, and the
- * disk holds at most about 1 GB more than twice the dataset. A larger
- * dataset raises the threshold itself (twice the last rewrite's size).
+ * and is at least this large. Its default, 64 MB, is two seconds of writes
+ * at load (~2.3 KB of AOF per sample at 15,000 samples/s, most of it score
+ * updates, each written to the stream and to the latest-scores hash), so
+ * while the dataset was small Redis forked and a child rewrote the file
+ * every 3 s: a quarter of Redis's CPU and the worst seconds of the latency
+ * (docs/performance.md, "2026-12-03 (second session)"). What it costs in
+ * disk: docs/operations.md, "Redis's AOF".
  */
 export const AOF_REWRITE_MIN_SIZE = '1gb';
 

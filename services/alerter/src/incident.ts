@@ -31,10 +31,11 @@ export function fmt(x: number): string {
  */
 export function fmtAgainst(value: number, threshold: number): string {
   const short = fmt(value);
-  if (value === threshold || short !== fmt(threshold)) return short;
+  const limit = fmt(threshold);
+  if (value === threshold || short !== limit) return short;
   for (let digits = 5; digits <= 15; digits++) {
     const s = Number(value.toPrecision(digits)).toString();
-    if (s !== fmt(threshold)) return s;
+    if (s !== limit) return s;
   }
   return String(value);
 }
