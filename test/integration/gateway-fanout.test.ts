@@ -173,8 +173,15 @@ describe.each([1, 4])('gateway fan-out, %i partition(s)', (P) => {
   });
 
   it('resumes the single-position form exactly with one partition, and resets it (partitioned) with more', async () => {
+    const w = await TestWsClient.connect(ws());
+    w.send({ type: 'subscribe', topics: ['alerts'] });
+    await w.waitFor((f) => f.type === 'snapshot' && f.topic === 'alerts');
     const a = await feed.alert(alertEvent(70_000));
     const b = await feed.alert(alertEvent(70_001));
+    // The gateway has applied b once a subscriber got it live: the snapshot
+    // below must show it (subscribing at once raced the gateway's read of b).
+    await w.waitFor((f) => f.type === 'alert' && f.pos === b.pos);
+    w.close();
     const c = await TestWsClient.connect(ws());
     c.send({ type: 'subscribe', topics: ['alerts'], since: { alerts: a.pos } });
     if (P === 1) {
