@@ -15,12 +15,12 @@
  * looking through it), so row recycling is measured, not only in-place
  * updates. Its own redis-server on a free port; everything on loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { keysFor } from '@quantmon/shared';
 import { Redis } from 'ioredis';
-import { freePort, spawnRedisServer, type LocalRedis } from '../scripts/local-redis.js';
+import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
 import { deskScore, writeScores } from '../test/browser/desk-feed.js';
 import { launchBrowser } from '../test/helpers/browser.js';
@@ -52,15 +52,11 @@ function positive(name: 'strategies' | 'seconds' | 'partitions'): number {
   return n;
 }
 
-const children: ChildProcess[] = [];
-/** What the hard deadline must stop too (set once started). */
-const owned: { redis?: LocalRedis } = {};
 const deadline = setTimeout(
   () => {
+    // The exit hook (scripts/exit-reaper.ts) kills the gateway and Redis and removes its folder.
     process.stderr.write('bench:dashboard: hard deadline passed, stopping\n');
-    for (const c of children) c.kill('SIGKILL');
-    void owned.redis?.dispose().finally(() => process.exit(1));
-    setTimeout(() => process.exit(1), 2000).unref();
+    process.exit(1);
   },
   // Collecting a trace can take minutes on a loaded machine.
   (seconds + (args.trace ? 600 : 180)) * 1000,
@@ -70,7 +66,6 @@ deadline.unref();
 process.stdout.write(`building the dashboard…\n`);
 await buildDashboard();
 const redisServer = await spawnRedisServer({ persistence: 'none' });
-owned.redis = redisServer;
 const prefix = `bench-desk-${process.pid}`;
 const keys = keysFor(prefix);
 const redis = new Redis(redisServer.url);
@@ -87,7 +82,6 @@ const gateway = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/sr
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 killOnExit(gateway);
-children.push(gateway);
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
   try {

@@ -69,22 +69,17 @@ const streamOf = {
     keys.partition(partitionOf(subject.slice(subject.indexOf('/') + 1), partitions)).alerts,
   system: (host: string) => keys.partition(partitionOf(host, partitions)).systemSamples,
 };
-const children = new Set<ChildProcess>();
-
 const deadline = setTimeout(
   () => {
+    // The exit hook (scripts/exit-reaper.ts) kills the gateways, the load and Redis.
     process.stderr.write('bench: hard deadline passed, stopping\n');
-    cleanup();
     process.exit(1);
   },
   (counts.length * (seconds + warmup + 90) + 30) * 1000,
 );
 deadline.unref();
 
-function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-}
-process.on('SIGINT', () => (cleanup(), process.exit(130)));
+process.on('SIGINT', () => process.exit(130));
 
 /** Spawn through bash to raise the open-files limit to the hard limit first. */
 function spawnWithFds(cmd: string[], env: Record<string, string>): ChildProcess {
@@ -94,9 +89,7 @@ function spawnWithFds(cmd: string[], env: Record<string, string>): ChildProcess 
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  children.add(child);
   killOnExit(child);
-  child.once('exit', () => children.delete(child));
   return child;
 }
 
@@ -315,7 +308,6 @@ async function step(redisUrl: string, redisPid: number, n: number): Promise<Row>
 
 const redis = await spawnRedisServer({ persistence: 'none' });
 const redisProc = redis.proc();
-children.add(redisProc);
 const redisUrl = redis.url;
 const cpus = availableParallelism();
 
