@@ -90,6 +90,73 @@ describe('ingest idempotency marks', () => {
     expect((await publishSampleBatch(redis, [sample('o', 150, 'old')], opts)).accepted).toBe(1);
   });
 
+  it('judges several ids of one strategy in one call: marked in either generation, repeated, out of order', async () => {
+    const prefix = uniquePrefix('marks-bulk');
+    const pk = keysFor(prefix).partition(0);
+    const ttl = 3_600;
+    const opts = { prefix, partitions: 1, idempotencyTtlSeconds: ttl };
+    let now = await redisSeconds();
+    // Clear of a generation boundary for the test's few seconds (rarely waits).
+    if (now % ttl > ttl - 5) {
+      await new Promise((r) => setTimeout(r, 6_000));
+      now = await redisSeconds();
+    }
+    const gen = Math.floor(now / ttl);
+    await redis.xgroup('CREATE', pk.strategySamples, 'scorer', '$', 'MKSTREAM');
+    // Marked in the previous generation (as a day-old retry finds it), and in this one.
+    await redis.sadd(`${pk.ingestIdsPrefix}${gen - 1}:m`, 'm-prev');
+    expect(
+      (await publishSampleBatch(redis, [sample('m', 100, 'm-cur'), sample('z', 1, 'z-1')], opts))
+        .outcomes,
+    ).toEqual(['written', 'written']);
+
+    const r = await publishSampleBatch(
+      redis,
+      [
+        sample('m', 101, 'm-prev'),
+        sample('m', 102, 'm-cur'),
+        sample('m', 50, 'm-late'), // older than m's latest (100): out of order, its id stays free
+        sample('m', 103, 'm-new'),
+        sample('m', 104, 'm-new'), // the same id again in the same call
+        sample('m', 105, 'm-late'), // the id of the out-of-order sample, now in order
+        sample('z', 2, 'z-1'), // another strategy's id, marked by the first call
+      ],
+      { ...opts, entryIds: false },
+    );
+    expect(r.outcomes).toEqual([
+      'duplicate',
+      'duplicate',
+      'out-of-order',
+      'written',
+      'duplicate',
+      'written',
+      'duplicate',
+    ]);
+    expect((await redis.smembers(`${pk.ingestIdsPrefix}${gen}:m`)).sort()).toEqual([
+      'm-cur',
+      'm-late',
+      'm-new',
+    ]);
+    const written = await redis.xrange(pk.strategySamples, '-', '+');
+    expect(written.map(([, f]) => JSON.parse(f[1]!).id)).toEqual(['m-cur', 'z-1', 'm-new', 'm-late']);
+
+    // A set made by the call gets its expiry; an id repeated in it is a duplicate.
+    const fresh = await publishSampleBatch(
+      redis,
+      [sample('n', 1, 'n-1'), sample('n', 2, 'n-2'), sample('n', 3, 'n-1')],
+      opts,
+    );
+    expect(fresh.outcomes).toEqual(['written', 'written', 'duplicate']);
+    expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:n`)).toBe((gen + 2) * ttl);
+    // The retry of the whole call is all duplicates.
+    const again = await publishSampleBatch(
+      redis,
+      [sample('n', 1, 'n-1'), sample('n', 2, 'n-2')],
+      opts,
+    );
+    expect(again.outcomes).toEqual(['duplicate', 'duplicate']);
+  });
+
   it('answers the same outcomes without entry ids when the caller needs none (the collector)', async () => {
     const prefix = uniquePrefix('marks-letters');
     const opts = { prefix, partitions: 4, entryIds: false };
