@@ -138,7 +138,12 @@ describe('ingest idempotency marks', () => {
       'm-new',
     ]);
     const written = await redis.xrange(pk.strategySamples, '-', '+');
-    expect(written.map(([, f]) => JSON.parse(f[1]!).id)).toEqual(['m-cur', 'z-1', 'm-new', 'm-late']);
+    expect(written.map(([, f]) => JSON.parse(f[1]!).id)).toEqual([
+      'm-cur',
+      'z-1',
+      'm-new',
+      'm-late',
+    ]);
 
     // A set made by the call gets its expiry; an id repeated in it is a duplicate.
     const fresh = await publishSampleBatch(
