@@ -69,8 +69,6 @@ export class IncidentLifecycle {
     const firing = cur?.firing.state === 'firing';
     const bad = firing ? stillBreaching(rule, value) : breaches(rule, value);
     const flap = this.flaps.record(key, bad, rule.flap, t, cur?.firing.flapping === true);
-    const mark = (next: Incident): Transition[] =>
-      this.revise(key, cur!, next, flap.flapping, flap.share, rule.flap.checks, value, now);
     if (!cur) {
       if (!bad) return [];
       const state = rule.forMs > 0 ? 'pending' : 'firing';
@@ -85,25 +83,42 @@ export class IncidentLifecycle {
       if (state === 'pending') this.pendingValues.set(key, value);
       return [opened];
     }
+    // The incident stays: what it becomes, revised in one place below (no
+    // closure per call: step runs per rule per update, and under npm start
+    // tsx names every closure it makes, ~3 % of the alerter's CPU).
+    let next: Incident;
+    let clearing = false;
     if (!firing) {
       if (!bad) return [this.close(key, cur, value, now)];
-      if (t - cur.firing.startsAt < rule.forMs) {
-        this.pendingValues.set(key, value);
-        return mark(cur);
+      if (t - cur.firing.startsAt >= rule.forMs) {
+        return [this.fire(key, cur, rule, value, now, flap.flapping)];
       }
-      return [this.fire(key, cur, rule, value, now, flap.flapping)];
-    }
-    if (bad) {
-      if (cur.clearSince === undefined) return mark(cur);
+      this.pendingValues.set(key, value);
+      next = cur;
+    } else if (bad) {
       // Crossed back while waiting out keepFiringFor: the same incident, the clear timer stops.
-      const next = { ...cur };
-      delete next.clearSince;
-      return mark(next);
+      next = cur;
+      if (cur.clearSince !== undefined) {
+        next = { ...cur };
+        delete next.clearSince;
+      }
+    } else {
+      const since = cur.clearSince ?? t;
+      if (t - since >= rule.keepFiringMs) return [this.close(key, cur, value, now)];
+      next = cur.clearSince === undefined ? { ...cur, clearSince: t } : cur;
+      clearing = true;
     }
-    const since = cur.clearSince ?? t;
-    if (t - since >= rule.keepFiringMs) return [this.close(key, cur, value, now)];
-    const out = mark(cur.clearSince === undefined ? { ...cur, clearSince: t } : cur);
-    this.clearValues.set(key, value);
+    const out = this.revise(
+      key,
+      cur,
+      next,
+      flap.flapping,
+      flap.share,
+      rule.flap.checks,
+      value,
+      now,
+    );
+    if (clearing) this.clearValues.set(key, value);
     return out;
   }
 
