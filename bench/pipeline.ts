@@ -381,14 +381,22 @@ try {
   }
 
   // 4. single samples, one request at a time per socket, then pipelined
-  const singles: { label: string; r: Extract<LoadReply, { type: 'single' }> }[] = [];
+  const singles: {
+    label: string;
+    r: Extract<LoadReply, { type: 'single' }>;
+    /** CPU seconds of every process (procs' order) and of the drivers over the phase and its drain. */
+    cpu: number[];
+    drivers: number[];
+  }[] = [];
   for (const [connections, depth] of [
     [16, 1],
     [16, 16],
   ] as const) {
-    singles.push({
+    const c0 = procs.map((p) => cpuSeconds(p.pid));
+    const d0 = driverPids.map(cpuSeconds);
+    const single = {
       label: `batch of 1, ${connections} keep-alive sockets, ${depth} in flight each`,
-      r: await ask(
+      r: await ask<Extract<LoadReply, { type: 'single' }>>(
         load,
         {
           type: 'single',
@@ -400,8 +408,13 @@ try {
         } satisfies LoadOrder,
         'single',
       ),
-    });
+    };
     await drained();
+    singles.push({
+      ...single,
+      cpu: procs.map((p, i) => cpuSeconds(p.pid) - c0[i]!),
+      drivers: driverPids.map((pid, i) => cpuSeconds(pid) - d0[i]!),
+    });
   }
   const final = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
 
@@ -499,10 +512,17 @@ try {
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1)}`);
   if (sweep.length > 0) printSweep(sweep);
-  for (const { label, r } of singles) {
+  for (const { label, r, cpu, drivers } of singles) {
     console.log(
       `${label}: ${f0(r.accepted / r.seconds)} samples/s, answer p50 ${f1(r.latencyMs.p50)} ms, p99 ${f1(r.latencyMs.p99)} ms` +
         `${r.status429 ? `, ${r.status429} answers 429` : ''}${r.other ? `, ${r.other} other errors` : ''}`,
+    );
+    if (r.accepted === 0) continue;
+    // Where a single-sample post's CPU goes: the collector's HTTP, or the rest of the pipeline.
+    console.log(
+      `  CPU per sample (µs): ` +
+        procs.map((p, i) => `${p.name} ${f1((cpu[i]! * 1e6) / r.accepted)}`).join(', ') +
+        ` (not counted: ${driverUs([0, 0], drivers, r.accepted)})`,
     );
   }
   console.log(
