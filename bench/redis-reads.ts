@@ -2,13 +2,13 @@
  * `npm run bench:redis-reads`: what reading a stream costs the Redis
  * client (ioredis, the version installed), in CPU microseconds per entry,
  * in the two shapes the pipeline reads: the scorer's XREADGROUP of up to
- * 2,000 samples (~200 bytes of JSON each) and the alerter's and gateway's
- * reads of score updates (~3 KB each, 100 a read). The client's own CPU
+ * 2,000 samples (~160 bytes of JSON each) and the alerter's and gateway's
+ * reads of score updates (~2.5 KB each, 100 a read). The client's own CPU
  * (process.cpuUsage, user + system) over the reads, divided by the
  * entries: Redis's side is not counted, and a reply is decoded the same
  * however busy the machine is, so two client versions compare here where
  * the whole pipeline's runs move more between runs than they differ
- * (docs/performance.md, "The Redis client's reply decoding").
+ * (docs/performance.md, "2026-12-03 (third session)").
  *
  *   npm run bench:redis-reads
  *   npm run bench:redis-reads -- --rounds 400
@@ -46,7 +46,7 @@ function sampleJson(i: number): string {
   });
 }
 
-/** A score update of the reference run's size (~3 KB: metrics, scores, span). */
+/** A score update with a span, ~2.5 KB: 22 metrics, scores, low and high of 25 fields. */
 function updateJson(i: number): string {
   const metrics: Record<string, number> = {};
   for (let m = 0; m < 22; m++) metrics[`metric${m}`] = Math.sin(i + m) / 7;

@@ -91,7 +91,7 @@ describe('ingest idempotency marks', () => {
   });
 
   it('judges several ids of one strategy in one call: marked in either generation, repeated, out of order', async () => {
-    const prefix = uniquePrefix('marks-bulk');
+    const prefix = uniquePrefix('marks-several');
     const pk = keysFor(prefix).partition(0);
     const ttl = 3_600;
     const opts = { prefix, partitions: 1, idempotencyTtlSeconds: ttl };
