@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { spawnRedisServer } from '../scripts/local-redis.js';
+import { quantile } from './collector-support.js';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '200' } },
@@ -119,9 +120,8 @@ function parseRun(values: string[]): number {
   return (d.user + d.system) / n;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (xs: number[]): string =>
-  `${median(xs).toFixed(2)} µs per entry (runs ${[...xs]
+  `${quantile(xs, 0.5).toFixed(2)} µs per entry (runs ${[...xs]
     .sort((a, b) => a - b)
     .map((x) => x.toFixed(2))
     .join(', ')})`;
