@@ -157,6 +157,7 @@ const ownership = runPartitionOwnership({
         closeReader: closeRedis,
         keys,
         replicaWait: config.replicaWait,
+        lingerMs: config.lingerMs,
         catalogue,
         metricsOptions: {
           window: config.window,

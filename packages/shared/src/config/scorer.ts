@@ -13,6 +13,12 @@ const ScorerEnv = CommonEnv.extend({
   VAR_CUTOFF: num(0.05).pipe(z.number().gt(0).lt(1)),
   /** Data streams keep entries this long (the scorer trims them: stream-trimmer.ts); 0/off: by length only. */
   STREAM_RETENTION: StreamRetention,
+  /**
+   * The read beat: after a batch, a partition's next read waits for the next
+   * multiple of this many ms. Longer: fewer, larger score updates (less CPU
+   * per sample at moderate rates), later frames; 0: read again at once.
+   */
+  SCORER_LINGER_MS: int(20, 0, 1000),
 });
 
 export interface ScorerConfig extends CommonConfig {
@@ -25,6 +31,8 @@ export interface ScorerConfig extends CommonConfig {
   varCutoff: number;
   /** STREAM_RETENTION in ms: older entries every consumer group has processed are trimmed; 0: never by age. */
   streamRetentionMs: number;
+  /** SCORER_LINGER_MS: the read beat (partition-scorer.ts, nextCycleAt). */
+  lingerMs: number;
 }
 
 export function loadScorerConfig(env: Env): ScorerConfig {
@@ -39,5 +47,6 @@ export function loadScorerConfig(env: Env): ScorerConfig {
     requiredReturn: e.REQUIRED_RETURN,
     varCutoff: e.VAR_CUTOFF,
     streamRetentionMs: e.STREAM_RETENTION,
+    lingerMs: e.SCORER_LINGER_MS,
   };
 }
