@@ -39,6 +39,8 @@ export interface RedisPauses {
   delayedFsyncs: number;
   /** A rewrite child was running when read (it takes a core while it writes). */
   rewriting: boolean;
+  /** The AOF's size on disk, bytes (a rewrite replaces what it held with the dataset). */
+  aofBytes: number;
   /** The latency monitor's events: name, worst ms since it was reset. */
   events: { name: string; maxMs: number }[];
 }
@@ -64,14 +66,25 @@ export async function redisPauses(redis: Redis): Promise<RedisPauses> {
     aofRewrites: infoField(info, 'aof_rewrites'),
     delayedFsyncs: infoField(info, 'aof_delayed_fsync'),
     rewriting: infoField(info, 'aof_rewrite_in_progress') === 1,
+    aofBytes: infoField(info, 'aof_current_size'),
     events: latest.map(([name, , , max]) => ({ name, maxMs: Number(max) })),
   };
 }
 
-/** One line: what Redis paused for between two readings. */
-export function describePauses(a: RedisPauses, b: RedisPauses): string {
+/**
+ * One line: what Redis paused for between two readings, and what it appended
+ * to its AOF per sample (`samples` in between; known only when no rewrite
+ * ran in between, as a rewrite replaces the file).
+ */
+export function describePauses(a: RedisPauses, b: RedisPauses, samples: number): string {
   const events = b.events.map((e) => `${e.name} ${e.maxMs} ms`).join(', ') || 'none';
+  const grown = b.aofBytes - a.aofBytes;
+  const aof =
+    b.aofRewrites === a.aofRewrites && !a.rewriting && !b.rewriting && samples > 0
+      ? `AOF appended ${(grown / 1e6).toFixed(0)} MB, ${Math.round(grown / samples)} B per sample; `
+      : '';
   return (
+    aof +
     `forks ${b.forks - a.forks} (latest ${(b.latestForkUs / 1000).toFixed(1)} ms), ` +
     `AOF rewrites ${b.aofRewrites - a.aofRewrites}${a.rewriting ? ' (one running at the start)' : ''}, delayed fsyncs ${b.delayedFsyncs - a.delayedFsyncs}; ` +
     `latency monitor worst: ${events}`

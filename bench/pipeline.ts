@@ -510,7 +510,7 @@ try {
         .map((c) => `${c.name} ${f1(c.usec / paced.accepted)} (${f1(c.usec / c.calls)} each)`)
         .join(', '),
   );
-  console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1)}`);
+  console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1, paced.accepted)}`);
   if (sweep.length > 0) printSweep(sweep);
   for (const { label, r, cpu, drivers } of singles) {
     console.log(

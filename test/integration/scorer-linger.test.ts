@@ -99,6 +99,15 @@ describe('scorer read cycle under a steady flow', () => {
     const batch = Array.from({ length: LINGER_AFTER }, (_, i) => sample(i % 2 ? 'a' : 'b'));
     await write(batch);
     await until(async () => (await written()) === 4, 'the batch scored, one update per strategy');
+    // Each covers two samples: the stream's entry carries their span, the latest state does not.
+    const [entry] = (await redis.xrevrange(scores, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const streamed = JSON.parse(entry![1][1]!) as { strategy: string; span?: { samples: number } };
+    expect(streamed.span?.samples).toBe(LINGER_AFTER / 2);
+    const { span: _span, ...state } = streamed;
+    const latest: unknown = JSON.parse(
+      (await redis.hget(t.keys.partition(0).latestScores, streamed.strategy))!,
+    );
+    expect(latest).toEqual(state);
     await write([sample('b')]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await written()).toBe(4); // still lingering: not read yet

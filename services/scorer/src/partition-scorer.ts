@@ -20,7 +20,7 @@ import type { MetricsOptions } from './metrics/index.js';
 import { ForgetSweep } from './forget-sweep.js';
 import { replayWindows } from './replay.js';
 import { ScorerCore } from './scorer-core.js';
-import { writeScores, type EncodedUpdate } from './score-writer.js';
+import { encodeUpdate, writeScores, type EncodedUpdate } from './score-writer.js';
 
 export interface PartitionScorerDeps {
   /** Shared by the replica's terms for the fenced writes. */
@@ -146,10 +146,7 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     const applied = core.applyBatch(entries, now);
     for (let i = 0; i < applied.duplicates; i++) deps.onDuplicate?.();
     for (const { value } of entries) deps.onProcessing?.((now - value.receivedAt) / 1000);
-    const updates: EncodedUpdate[] = applied.updates.map((u) => ({
-      strategy: u.strategy,
-      json: JSON.stringify(u),
-    }));
+    const updates: EncodedUpdate[] = applied.updates.map(encodeUpdate);
     try {
       await writeScores(
         deps.writer,

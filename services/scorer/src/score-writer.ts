@@ -9,6 +9,7 @@ import {
   type Lease,
   type ReplicaWait,
   type PartitionKeys,
+  type ScoreUpdate,
   type StreamPosition,
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
@@ -22,16 +23,17 @@ import type { Redis } from 'ioredis';
  *
  * KEYS: lease, scores stream, latest hash, samples stream.
  * ARGV: token, MAXLEN, the position block (setPositionsLua), then
- * (strategy, update JSON) pairs.
+ * (strategy, update JSON, latest JSON or '' for the same) triples.
  */
 const WRITE_LUA = `${FENCE_LUA}
 ${setPositionsLua(3)}
 local at = 3 + 2 + npos * 4
-for i = at, #ARGV, 2 do
+for i = at, #ARGV, 3 do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', '${DATA_FIELD}', ARGV[i + 1])
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  local latest = ARGV[i + 2]
+  redis.call('HSET', KEYS[3], ARGV[i], latest ~= '' and latest or ARGV[i + 1])
 end
-return (#ARGV - at + 1) / 2`;
+return (#ARGV - at + 1) / 3`;
 
 interface WriteCommand {
   quantmonWriteScores(...args: (string | number)[]): unknown;
@@ -44,10 +46,35 @@ function defineScript(redis: Redis): void {
   }
 }
 
-/** A serialised update: the same JSON is the stream entry and the latest mark. */
+/** A serialised update: the stream entry, and the strategy's latest state when that differs. */
 export interface EncodedUpdate {
   strategy: string;
+  /** The whole update: the scores stream's entry. */
   json: string;
+  /** The latest-scores hash's value; absent: `json`. */
+  latest?: string;
+}
+
+/**
+ * The scores stream gets the whole update; the latest-scores hash the same
+ * without `span`. A span holds the extremes of the samples between the
+ * previous update and this one: what a reader of the stream judges (the
+ * alerter's rules), and nothing to a reader of the latest state (a restart's
+ * replay needs the counts, a new dashboard the state). It is more than half
+ * of a conflated update's bytes, and Redis appends both copies to its AOF,
+ * where score updates were over 80 % of the bytes at moderate rates
+ * (docs/operations.md, "Redis's AOF"). One stringify either way: the span is
+ * appended to the JSON without it (so it is the entry's last key).
+ */
+export function encodeUpdate(u: ScoreUpdate): EncodedUpdate {
+  if (u.span === undefined) return { strategy: u.strategy, json: JSON.stringify(u) };
+  const { span, ...state } = u;
+  const latest = JSON.stringify(state);
+  return {
+    strategy: u.strategy,
+    json: `${latest.slice(0, -1)},"span":${JSON.stringify(span)}}`,
+    latest,
+  };
 }
 
 /**
@@ -70,7 +97,7 @@ export async function writeScores(
     STREAM_MAXLEN.scores,
     ...positionArgs(group, positions, () => 4),
   ];
-  for (const u of updates) args.push(u.strategy, u.json);
+  for (const u of updates) args.push(u.strategy, u.json, u.latest ?? '');
   defineScript(redis);
   try {
     await writeWithWait(redis, wait, (p) =>
