@@ -388,10 +388,12 @@ try {
     cpu: number[];
     drivers: number[];
   }[] = [];
-  for (const [connections, depth] of [
+  // `--single-seconds 0` skips them (a zero-length phase would print a tick's CPU as figures).
+  const singleShapes = [
     [16, 1],
     [16, 16],
-  ] as const) {
+  ] as const;
+  for (const [connections, depth] of num('single-seconds') > 0 ? singleShapes : []) {
     const c0 = procs.map((p) => cpuSeconds(p.pid));
     const d0 = driverPids.map(cpuSeconds);
     const single = {
