@@ -119,6 +119,12 @@ const loops = monitorLoops({
 });
 shutdown.register('loop-health', () => loops.done);
 // Group commit: concurrent requests share one write (one Lua step per partition).
+// Four writes in flight, not two: with two, four clients posting 500-sample
+// batches as fast as ingest accepts left Redis waiting between writes, and
+// the whole pipeline scored 1-6 % less in five alternating pairs of
+// bench:pipeline (2026-12-03); single-sample posts, which coalesce, were
+// unchanged (docs/performance.md, "Writes in flight").
+const WRITES_IN_FLIGHT = 4;
 const coalescer = new WriteCoalescer(
   (samples) =>
     appendSamples(ingestRedis, config.prefix, samples, {
@@ -130,7 +136,7 @@ const coalescer = new WriteCoalescer(
       // The answer carries counts and outcomes, not entry ids.
       entryIds: false,
     }),
-  { maxInFlight: 2, maxSamples: Math.max(config.ingestMaxBatch, 1000) },
+  { maxInFlight: WRITES_IN_FLIGHT, maxSamples: Math.max(config.ingestMaxBatch, 1000) },
 );
 // Made once, not per request: every closure made per POST costs (tsx names each under npm start).
 const ingestOptions: IngestOptions = {
