@@ -63,8 +63,8 @@ export interface EncodedUpdate {
  * replay needs the counts, a new dashboard the state). It is more than half
  * of a conflated update's bytes, and Redis appends both copies to its AOF,
  * where score updates were over 80 % of the bytes at moderate rates
- * (docs/operations.md, "Redis's AOF"). One stringify either way: the span is
- * appended to the JSON without it (so it is the entry's last key).
+ * (docs/operations.md, "Redis's AOF"). No byte is stringified twice: the
+ * span's JSON is appended to the state's (so it is the entry's last key).
  */
 export function encodeUpdate(u: ScoreUpdate): EncodedUpdate {
   if (u.span === undefined) return { strategy: u.strategy, json: JSON.stringify(u) };
