@@ -9,7 +9,12 @@
  *   again: the ids make the retry safe);
  * - `paced`: one client posts `rate` samples/s in small batches for
  *   `seconds`, recording when each sample was sent (for the latency from
- *   POST to the dashboard's frame);
+ *   POST to the dashboard's frame); it answers its counts at once and keeps
+ *   the send times until `sends` asks for them: a phase's send times are
+ *   megabytes over IPC, and encoding them while the phase's last frames
+ *   are still on their way took the CPU those frames needed (the last
+ *   second of every phase measured 2-3 times the others' p99);
+ * - `sends`: the send times of the last `paced` order;
  * - `single`: batch-of-one posts over `connections` keep-alive sockets with
  *   `depth` requests pipelined on each (HTTP/1.1 pipelining), for `seconds`;
  * - `exit`.
@@ -31,6 +36,7 @@ export type LoadOrder =
       seconds: number;
     }
   | { type: 'paced'; url: string; rate: number; batch: number; strategies: number; seconds: number }
+  | { type: 'sends' }
   | {
       type: 'single';
       url: string;
@@ -51,7 +57,8 @@ export interface PostCounts {
 
 export type LoadReply =
   | ({ type: 'max' } & PostCounts)
-  | ({ type: 'paced' } & PostCounts & { sends: number[] })
+  | ({ type: 'paced' } & PostCounts)
+  | { type: 'sends'; sends: number[] }
   | ({ type: 'single' } & PostCounts & { latencyMs: { p50: number; p99: number } })
   | { type: 'error'; message: string };
 
@@ -112,6 +119,9 @@ async function postUntilTaken(url: string, body: string, n: number, c: PostCount
     await sleep(100);
   }
 }
+
+/** The send times of the last paced order, until `sends` takes them. */
+let lastSends: number[] = [];
 
 const counts = (): PostCounts => ({ accepted: 0, posts: 0, status429: 0, other: 0, seconds: 0 });
 
@@ -188,6 +198,11 @@ process.on('message', (o: LoadOrder) => {
   const fail = (err: unknown): void => reply({ type: 'error', message: (err as Error).message });
   if (o.type === 'exit') process.exit(0);
   else if (o.type === 'max') maxLoad(o).then((c) => reply({ type: 'max', ...c }), fail);
-  else if (o.type === 'paced') paced(o).then((c) => reply({ type: 'paced', ...c }), fail);
+  else if (o.type === 'paced')
+    paced(o).then(({ sends, ...c }) => {
+      lastSends = sends;
+      reply({ type: 'paced', ...c });
+    }, fail);
+  else if (o.type === 'sends') reply({ type: 'sends', sends: lastSends });
   else single(o).then((c) => reply({ type: 'single', ...c }), fail);
 });

@@ -278,6 +278,15 @@ try {
       } satisfies LoadOrder,
       'paced',
     );
+  /** The last paced phase's send times: asked for once its frames have all arrived. */
+  const sendTimes = async (): Promise<number[]> =>
+    (
+      await ask<Extract<LoadReply, { type: 'sends' }>>(
+        load!,
+        { type: 'sends' } satisfies LoadOrder,
+        'sends',
+      )
+    ).sends;
   const drained = async (): Promise<void> => {
     await waitPartitionsDrained(redis, keys, partitions, 'strategySamples', GROUPS.scorer, 600_000);
     await waitPartitionsDrained(redis, keys, partitions, 'scores', GROUPS.alerter, 600_000);
@@ -342,7 +351,7 @@ try {
   const halfUpdates = (await entriesAdded(redis, scoreStreams)) - halfUpdates0;
   await new Promise((r) => setTimeout(r, 1000));
   const report = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
-  const lat = latencies(paced.sends, report.arrivals);
+  const lat = latencies(await sendTimes(), report.arrivals);
 
   // 3b. latency by offered rate (--sweep)
   const sweep: SweepRow[] = [];
@@ -366,7 +375,7 @@ try {
     const rep = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
     sweep.push({
       rate,
-      lat: latencies(r.sends, rep.arrivals),
+      lat: latencies(await sendTimes(), rep.arrivals),
       accepted: r.accepted,
       seconds: r.seconds,
       services: c1.reduce((x, v, i) => x + v - c0[i]!, 0) - rewrite,
