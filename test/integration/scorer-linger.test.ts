@@ -61,6 +61,7 @@ async function term(prefix: string, token: string, lingerMs: number) {
       metricsOptions,
       log: pino({ level: 'silent' }),
       lingerMs,
+      partitions: 1,
     },
     lease,
   );

@@ -158,6 +158,7 @@ const ownership = runPartitionOwnership({
         keys,
         replicaWait: config.replicaWait,
         lingerMs: config.lingerMs,
+        partitions,
         catalogue,
         metricsOptions: {
           window: config.window,

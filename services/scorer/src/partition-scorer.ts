@@ -50,6 +50,8 @@ export interface PartitionScorerDeps {
   onForgotten?: (reason: 'idle' | 'retired', n: number) => void;
   /** The read cycle under a steady flow (LINGER_MS by default; 0: read again at once). */
   lingerMs?: number;
+  /** How many partitions the pipeline has: each reads at its own phase of the beat. */
+  partitions: number;
 }
 
 /** How often a term looks for retirements (DELETE /api/strategies waits on it). */
@@ -80,17 +82,29 @@ export const LINGER_AFTER = 4;
 export const READ_COUNT = 2000;
 
 /**
- * When the read after a batch read at `readAt` may start: the next multiple
- * of `lingerMs` on the wall clock. Every partition (and every replica on
- * the host) then reads on the same beat instead of each on its own: their
- * reads, scores and writes land together, and Redis, the alerter and the
- * gateway each wake once per beat for all of them rather than once per
- * partition. A wake costs far more than the work it carries at moderate
- * rates (docs/performance.md, "Wakes, not work"). A sample still waits at
- * most `lingerMs`.
+ * When the read after a batch read at `readAt` may start: the next
+ * multiple of `lingerMs` on the wall clock, shifted by `offsetMs` (the
+ * partition's phase, `beatOffset`). A sample waits at most `lingerMs`.
  */
-export function nextCycleAt(readAt: number, lingerMs: number): number {
-  return (Math.floor(readAt / lingerMs) + 1) * lingerMs;
+export function nextCycleAt(readAt: number, lingerMs: number, offsetMs = 0): number {
+  return (Math.floor((readAt - offsetMs) / lingerMs) + 1) * lingerMs + offsetMs;
+}
+
+/**
+ * Partition p of P reads at its own phase of the beat, p/P of it in: the
+ * partitions take turns instead of reading together. Read together (the
+ * first layout), every partition's batch was scored, written, judged and
+ * delivered in one burst per beat, and the last of them waited for the
+ * others at every stage: at half the maximum rate the burst took most of a
+ * beat of the two cores. In turns, each burst is 1/P of it. Measured at
+ * 30-32k samples/s on 8 partitions (docs/performance.md, "Partitions read
+ * in turns"): POST-to-frame p50 28-30 -> 20-23 ms, p99 69-79 -> 53-68 ms,
+ * for 4-9 % more CPU per sample (the alerter and the gateway wake per
+ * partition rather than once per beat). Replicas need no coordination: the
+ * phase is the partition's, whoever owns it.
+ */
+export function beatOffset(partition: number, partitions: number, lingerMs: number): number {
+  return ((partition % partitions) * lingerMs) / partitions;
 }
 
 /**
@@ -125,6 +139,7 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     : undefined;
 
   const lingerMs = deps.lingerMs ?? LINGER_MS;
+  const offsetMs = beatOffset(lease.partition, deps.partitions, lingerMs);
   const handle = async (
     batches: OwnedBatch<StrategySample>[],
     positions: StreamPosition[],
@@ -134,7 +149,7 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
     let n = 0;
     for (const b of batches) n += b.entries.length;
     // Outside the turn: a sweep may run while this partition lingers.
-    const rest = lingerMs > 0 ? nextCycleAt(readAt, lingerMs) - Date.now() : 0;
+    const rest = lingerMs > 0 ? nextCycleAt(readAt, lingerMs, offsetMs) - Date.now() : 0;
     if (n >= LINGER_AFTER && rest > 1) await abortableSleep(rest, lease.signal);
   };
   const score = async (
