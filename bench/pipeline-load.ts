@@ -13,7 +13,7 @@
  *   the send times until `sends` asks for them: a phase's send times are
  *   megabytes over IPC, and encoding them while the phase's last frames
  *   are still on their way took the CPU those frames needed (the last
- *   second of every phase measured 2-3 times the others' p99);
+ *   second had the worst p99 of its phase in every run before this);
  * - `sends`: the send times of the last `paced` order;
  * - `single`: batch-of-one posts over `connections` keep-alive sockets with
  *   `depth` requests pipelined on each (HTTP/1.1 pipelining), for `seconds`;
