@@ -99,7 +99,7 @@ export function nextCycleAt(readAt: number, lingerMs: number, offsetMs = 0): num
  * beat of the two cores. In turns, each burst is 1/P of it. Measured at
  * 30-32k samples/s on 8 partitions (docs/performance.md, "Partitions read
  * in turns"): POST-to-frame p50 28-30 -> 20-23 ms, p99 69-79 -> 53-68 ms,
- * for 5-9 % more CPU per sample (the alerter and the gateway wake per
+ * for 4.5-9 % more CPU per sample (the alerter and the gateway wake per
  * partition rather than once per beat). Replicas need no coordination: the
  * phase is the partition's, whoever owns it.
  */
