@@ -104,7 +104,7 @@ export function nextCycleAt(readAt: number, lingerMs: number, offsetMs = 0): num
  * phase is the partition's, whoever owns it.
  */
 export function beatOffset(partition: number, partitions: number, lingerMs: number): number {
-  return ((partition % partitions) * lingerMs) / partitions;
+  return (partition * lingerMs) / partitions;
 }
 
 /**

@@ -14,9 +14,10 @@ const ScorerEnv = CommonEnv.extend({
   /** Data streams keep entries this long (the scorer trims them: stream-trimmer.ts); 0/off: by length only. */
   STREAM_RETENTION: StreamRetention,
   /**
-   * The read beat: after a batch, a partition's next read waits for the next
-   * multiple of this many ms. Longer: fewer, larger score updates (less CPU
-   * per sample at moderate rates), later frames; 0: read again at once.
+   * The read beat: after a batch, a partition's next read waits for its next
+   * beat, every this many ms (partition p of P at p/P of a beat). Longer:
+   * fewer, larger score updates (less CPU per sample at moderate rates),
+   * later frames; 0: read again at once.
    */
   SCORER_LINGER_MS: int(20, 0, 1000),
 });
@@ -31,7 +32,7 @@ export interface ScorerConfig extends CommonConfig {
   varCutoff: number;
   /** STREAM_RETENTION in ms: older entries every consumer group has processed are trimmed; 0: never by age. */
   streamRetentionMs: number;
-  /** SCORER_LINGER_MS: the read beat (partition-scorer.ts, nextCycleAt). */
+  /** SCORER_LINGER_MS: the read beat (partition-scorer.ts, nextCycleAt and beatOffset). */
   lingerMs: number;
 }
 
