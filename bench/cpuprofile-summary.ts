@@ -12,6 +12,11 @@ interface Node {
   hitCount?: number;
   children?: number[];
 }
+// Piped into `head`, the reader may go first: that is the end, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const file = process.argv[2];
 if (!file) throw new Error('usage: cpuprofile-summary FILE.cpuprofile [N]');
 const top = Number(process.argv[3] ?? 25);
