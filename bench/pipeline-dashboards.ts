@@ -1,7 +1,8 @@
 /**
  * The dashboards of bench/pipeline.ts: `clients` WebSocket clients of the
  * gateway, each subscribed as a desk overview is (every strategy, alerts,
- * system), in a process of their own. They count frames; the first also
+ * system, without score updates' span unless argv[4] is `full`), in a
+ * process of their own. They count frames; the first also
  * records, for every score frame, the strategy, the sequence in the frame's
  * sample id (`<strategy index>:<sequence>`, set by the load) and when the
  * frame arrived, so the orchestrator can measure POST-to-frame latency.
@@ -28,6 +29,8 @@ export interface DashboardsReport {
 
 const url = process.argv[2]!;
 const clients = Number(process.argv[3] ?? 10);
+/** `lean`: without score updates' span, as the dashboard subscribes; `full`: with it. */
+const lean = (process.argv[4] ?? 'lean') === 'lean';
 const frames = new Array<number>(clients).fill(0);
 const scoreFrames = new Array<number>(clients).fill(0);
 let arrivals: number[] = [];
@@ -69,7 +72,11 @@ await Promise.all(
         ws.on('open', () => {
           connected++;
           ws.send(
-            JSON.stringify({ type: 'subscribe', topics: ['strategy:*', 'alerts', 'system'] }),
+            JSON.stringify({
+              type: 'subscribe',
+              topics: ['strategy:*', 'alerts', 'system'],
+              ...(lean ? { omit: ['span'] } : {}),
+            }),
           );
           resolve();
         });

@@ -26,6 +26,10 @@
  * prints its rows per second and lag at the maximum and how long it took
  * to catch up after.
  *
+ * The dashboards subscribe as the dashboard in the browser does: every
+ * strategy, alerts and system, without score updates' `span` (`omit`);
+ * `--full-frames` has them take the span too.
+ *
  * `--replicas N` runs N scorers and N alerters; `--profile DIR` profiles
  * every service (bench/cpu-profile-preload.mjs) and leaves .cpuprofile
  * files in DIR (summarise them with bench/cpuprofile-summary.ts).
@@ -73,6 +77,8 @@ const { values: a } = parseArgs({
     'ceiling-samples': { type: 'string', default: '200000' },
     profile: { type: 'string' },
     history: { type: 'boolean', default: false },
+    /** Dashboards take score updates with their span (by default they omit it, as the dashboard does). */
+    'full-frames': { type: 'boolean', default: false },
   },
 });
 const num = (k: keyof typeof a): number => Number(a[k]);
@@ -258,6 +264,7 @@ try {
       'bench/pipeline-dashboards.ts',
       `ws://127.0.0.1:${gatewayPort}/ws`,
       String(num('dashboards')),
+      a['full-frames'] ? 'full' : 'lean',
     ],
     { ...process.env },
   );
@@ -435,7 +442,7 @@ try {
   const accepted = max.accepted / max.seconds;
   console.log(
     `\nbench:pipeline  ${partitions} partitions, ${replicas} scorer and ${replicas} alerter replica(s), ` +
-      `${ready.connected} dashboards, ${strategies} strategies, ${num('clients')} clients x batches of ${num('batch')}\n`,
+      `${ready.connected} dashboards (${a['full-frames'] ? 'score updates with span' : 'span omitted'}), ${strategies} strategies, ${num('clients')} clients x batches of ${num('batch')}\n`,
   );
   console.log(`ceiling (pipelined XADD, same JSON, idle stream)  ${f0(ceiling)} samples/s`);
   // Redis's AOF rewrites run in forked children; their CPU is in Redis's figure once they exit.

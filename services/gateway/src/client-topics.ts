@@ -1,4 +1,11 @@
-import type { Logger, ResetReason, ResumePositions, ResumeStream, Topic } from '@quantmon/shared';
+import type {
+  Logger,
+  ResetReason,
+  ResumePositions,
+  ResumeStream,
+  ScoreUpdate,
+  Topic,
+} from '@quantmon/shared';
 import type { Connection, ConnectionLimits } from './connection.js';
 import type { GatewayState } from './gateway-state.js';
 import { encodeBroadcast, sendError, sendFrame, sendPieces } from './frame-encoding.js';
@@ -121,7 +128,7 @@ export class ClientTopics {
     }
     // Partitions interleaved by position (within one partition, stream order).
     if (results.length > 1) entries.sort((a, b) => compareIds(a.pos, b.pos) || a.part - b.part);
-    for (const e of entries) conn.sendOwn(encodeBroadcast(e));
+    for (const e of entries) conn.sendOwn(encodeBroadcast(e, conn.omitSpan));
     const at = {
       pos: newestOf(cutoffs),
       positions: { [stream]: positionsRecord(cutoffs) },
@@ -152,9 +159,16 @@ export class ClientTopics {
 
   private sendSnapshot(conn: Connection, topic: Topic): void {
     const snap = this.opts.state.snapshot(topic);
+    if (snap.scores && conn.omitSpan) snap.scores = snap.scores.map(withoutSpan);
     if (snap.scores && snap.scores.length > FRAGMENT_ABOVE) {
       const { scores, ...rest } = snap;
       sendPieces(conn, jsonPieces({ type: 'snapshot', topic }, 'scores', scores, rest));
     } else sendFrame(conn, { type: 'snapshot', topic, ...snap });
   }
+}
+
+function withoutSpan(u: ScoreUpdate): ScoreUpdate {
+  if (u.span === undefined) return u;
+  const { span: _span, ...rest } = u;
+  return rest;
 }

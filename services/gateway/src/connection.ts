@@ -75,6 +75,8 @@ export class Connection {
   readonly bucket: TokenBucket;
   /** Messages refused by the rate limit since the last accepted one. */
   refused = 0;
+  /** Score updates go out without `span` (subscribe's `omit`). */
+  omitSpan = false;
   private readonly outbox = new Outbox();
   private readonly held = new Map<ResumeStream, EncodedFrame[]>();
   /**

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { originAllowed, requestToken, tokenAllowed, type AccessPolicy } from './auth.js';
 import { ClientTopics, type Replayer, type TopicOptions } from './client-topics.js';
 import { Connection, type EncodedFrame, type FanoutStats } from './connection.js';
-import { encodeBroadcast, sendError, sendFrame } from './frame-encoding.js';
+import { encodeBroadcast, hasSpan, sendError, sendFrame } from './frame-encoding.js';
 import { proxyIdentity } from './roles.js';
 import type { Broadcast } from './stream-feed.js';
 import { Subscriptions } from './subscriptions.js';
@@ -99,17 +99,17 @@ export class Fanout {
   publish(batch: readonly Broadcast[], onSent?: () => void): void {
     const first = this.corked.length === 0;
     for (const b of batch) {
-      let enc: EncodedFrame | undefined;
+      // At most two encodings, each made once: with the span and without it.
+      let full: EncodedFrame | undefined;
+      let lean: EncodedFrame | undefined;
+      const spanned = hasSpan(b);
       this.subs.forEachAudience(
         b.topic,
         (c) => {
-          enc ??= {
-            data: encodeBroadcast(b),
-            key: b.key,
-            stream: b.stream,
-            part: b.part,
-            pos: b.pos,
-          };
+          const enc =
+            spanned && c.omitSpan
+              ? (lean ??= encodedFrame(b, true))
+              : (full ??= encodedFrame(b, false));
           if (c.cork()) this.corked.push(c);
           c.deliver(enc);
         },
@@ -215,7 +215,10 @@ export class Fanout {
     if (msg.type === 'ping') return sendFrame(conn, { type: 'pong', ts: Date.now() });
     const run =
       msg.type === 'subscribe'
-        ? () => this.topics.subscribe(conn, msg.topics, msg.since)
+        ? () => {
+            if (msg.omit) conn.omitSpan = msg.omit.includes('span');
+            return this.topics.subscribe(conn, msg.topics, msg.since);
+          }
         : () => this.topics.unsubscribe(conn, msg.topics);
     conn.queue = conn.queue.then(run).catch((err: unknown) => {
       this.opts.log.warn({ err, conn: conn.id }, 'subscription handling failed');
@@ -234,4 +237,14 @@ export class Fanout {
       c.ws.ping();
     }
   }
+}
+
+function encodedFrame(b: Broadcast, omitSpan: boolean): EncodedFrame {
+  return {
+    data: encodeBroadcast(b, omitSpan),
+    key: b.key,
+    stream: b.stream,
+    part: b.part,
+    pos: b.pos,
+  };
 }

@@ -32,14 +32,46 @@ function encode(frame: ServerFrame): Buffer {
  * A data frame around the entry's JSON as the stream holds it (written by
  * the service that owns the stream, and checked when decoded): the same
  * text JSON.stringify would give, without serialising the message again.
+ * `omitSpan` leaves a score update's `span` out (subscribe's `omit`).
  */
-export function encodeBroadcast(b: Broadcast): Buffer {
+export function encodeBroadcast(b: Broadcast, omitSpan = false): Buffer {
   const f = b.frame;
+  if (omitSpan && hasSpan(b)) return encodeWithoutSpan(b);
   if (b.raw === undefined || !('data' in f)) return encode(f);
+  return textFrame(Buffer.from(dataFrameText(f, b.raw)));
+}
+
+/** Whether this broadcast is a score update that carries a span (one frame each way). */
+export function hasSpan(b: Broadcast): boolean {
+  return b.frame.type === 'score' && b.frame.data.span !== undefined;
+}
+
+function encodeWithoutSpan(b: Broadcast): Buffer {
+  const f = b.frame as Extract<ServerFrame, { type: 'score' }>;
+  const raw = b.raw === undefined ? undefined : cutTrailingSpan(b.raw, f.data);
+  if (raw !== undefined) return textFrame(Buffer.from(dataFrameText(f, raw)));
+  const { span: _span, ...data } = f.data;
+  return encode({ ...f, data });
+}
+
+function dataFrameText(f: Extract<ServerFrame, { data: unknown }>, raw: string): string {
   const part = f.part === undefined ? '' : `,"part":${f.part}`;
-  return textFrame(
-    Buffer.from(
-      `{"type":${JSON.stringify(f.type)},"pos":${JSON.stringify(f.pos)}${part},"data":${b.raw}}`,
-    ),
-  );
+  return `{"type":${JSON.stringify(f.type)},"pos":${JSON.stringify(f.pos)}${part},"data":${raw}}`;
+}
+
+const SPAN_KEY = ',"span":{';
+
+/**
+ * The update's JSON without its span, cut from the text: the scorer writes
+ * `span` as the last key (README), so the update is everything before it.
+ * A quote inside a JSON string is escaped, so `,"span":{` can only be the
+ * key itself. Undefined when the text is not in that shape (an entry written
+ * by other code, keys in another order): the caller serialises instead.
+ */
+export function cutTrailingSpan(raw: string, decoded: object): string | undefined {
+  const keys = Object.keys(decoded);
+  if (keys[keys.length - 1] !== 'span') return undefined;
+  const at = raw.lastIndexOf(SPAN_KEY);
+  if (at <= 0 || !raw.endsWith('}')) return undefined;
+  return `${raw.slice(0, at)}}`;
 }

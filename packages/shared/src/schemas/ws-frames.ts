@@ -72,6 +72,15 @@ export const StreamPositions = z.strictObject({
 });
 export type StreamPositions = z.infer<typeof StreamPositions>;
 
+/**
+ * Keys of a score update a client can ask to go without (`omit` on
+ * subscribe): `span`, the extremes of the samples an update covers, which
+ * the alerter judges and a screen does not show. The rest of the update is
+ * the same.
+ */
+export const OmittableScoreKey = z.enum(['span']);
+export type OmittableScoreKey = z.infer<typeof OmittableScoreKey>;
+
 /** Messages a WebSocket client may send. */
 export const ClientMessage = z.discriminatedUnion('type', [
   z.strictObject({
@@ -79,6 +88,12 @@ export const ClientMessage = z.discriminatedUnion('type', [
     topics: z.array(Topic).min(1).max(100),
     /** Resume: replay what came after these positions instead of sending a snapshot. */
     since: ResumePositions.optional(),
+    /**
+     * Leave these keys out of every score update this connection gets from
+     * now on (`score` frames, snapshots, replays); `[]` puts them back.
+     * Absent: the connection keeps what it had (everything, at first).
+     */
+    omit: z.array(OmittableScoreKey).max(8).optional(),
   }),
   z.strictObject({ type: z.literal('unsubscribe'), topics: z.array(Topic).min(1).max(100) }),
   z.strictObject({ type: z.literal('ping') }),
