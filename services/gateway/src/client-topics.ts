@@ -1,14 +1,13 @@
-import type {
-  Logger,
-  ResetReason,
-  ResumePositions,
-  ResumeStream,
-  ScoreUpdate,
-  Topic,
-} from '@quantmon/shared';
+import type { Logger, ResetReason, ResumePositions, ResumeStream, Topic } from '@quantmon/shared';
 import type { Connection, ConnectionLimits } from './connection.js';
 import type { GatewayState } from './gateway-state.js';
-import { encodeBroadcast, sendError, sendFrame, sendPieces } from './frame-encoding.js';
+import {
+  encodeBroadcast,
+  sendError,
+  sendFrame,
+  sendPieces,
+  withoutSpan,
+} from './frame-encoding.js';
 import { jsonPieces } from './json-pieces.js';
 import { newestOf, positionsRecord, sinceFor } from './partition-positions.js';
 import type { ReplayBudget, ReplayResult } from './resume.js';
@@ -165,10 +164,4 @@ export class ClientTopics {
       sendPieces(conn, jsonPieces({ type: 'snapshot', topic }, 'scores', scores, rest));
     } else sendFrame(conn, { type: 'snapshot', topic, ...snap });
   }
-}
-
-function withoutSpan(u: ScoreUpdate): ScoreUpdate {
-  if (u.span === undefined) return u;
-  const { span: _span, ...rest } = u;
-  return rest;
 }

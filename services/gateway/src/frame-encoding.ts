@@ -1,4 +1,4 @@
-import type { ServerFrame } from '@quantmon/shared';
+import type { ScoreUpdate, ServerFrame } from '@quantmon/shared';
 import type { Connection } from './connection.js';
 import type { Broadcast } from './stream-feed.js';
 import { textFragments, textFrame } from './wire-frame.js';
@@ -50,8 +50,14 @@ function encodeWithoutSpan(b: Broadcast): Buffer {
   const f = b.frame as Extract<ServerFrame, { type: 'score' }>;
   const raw = b.raw === undefined ? undefined : cutTrailingSpan(b.raw, f.data);
   if (raw !== undefined) return textFrame(Buffer.from(dataFrameText(f, raw)));
-  const { span: _span, ...data } = f.data;
-  return encode({ ...f, data });
+  return encode({ ...f, data: withoutSpan(f.data) });
+}
+
+/** The update without its span (itself when it has none). */
+export function withoutSpan(u: ScoreUpdate): ScoreUpdate {
+  if (u.span === undefined) return u;
+  const { span: _span, ...rest } = u;
+  return rest;
 }
 
 function dataFrameText(f: Extract<ServerFrame, { data: unknown }>, raw: string): string {
