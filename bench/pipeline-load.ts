@@ -17,6 +17,8 @@
  * - `sends`: the send times of the last `paced` order;
  * - `single`: batch-of-one posts over `connections` keep-alive sockets with
  *   `depth` requests pipelined on each (HTTP/1.1 pipelining), for `seconds`;
+ *   with `transport: 'socket'`, one sample per message over as many
+ *   connections to the collector's ingest socket, `depth` in flight each;
  * - `exit`.
  *
  * Every sample's id is `<strategy index>:<sequence>`; timestamps rise by
@@ -25,6 +27,7 @@
 import { Agent } from 'node:http';
 import { postJson } from './http-post.js';
 import { pipelinedPosts } from './http-pipelined.js';
+import { pipelinedMessages } from './socket-pipelined.js';
 
 export type LoadOrder =
   | {
@@ -40,6 +43,8 @@ export type LoadOrder =
   | {
       type: 'single';
       url: string;
+      /** http (default): POST /v1/samples; socket: the ingest socket at `url` (ws://). */
+      transport?: 'http' | 'socket';
       connections: number;
       depth: number;
       strategies: number;
@@ -175,7 +180,7 @@ async function single(
   o: Extract<LoadOrder, { type: 'single' }>,
 ): Promise<PostCounts & { latencyMs: { p50: number; p99: number } }> {
   const cursors = Array.from({ length: o.connections }, () => ({ s: 0 }));
-  const r = await pipelinedPosts({
+  const r = await (o.transport === 'socket' ? pipelinedMessages : pipelinedPosts)({
     url: o.url,
     connections: o.connections,
     depth: o.depth,

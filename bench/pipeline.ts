@@ -14,7 +14,9 @@
  * 3. Half load: samples posted at half the scored rate; latency from the
  *    POST to the first score frame on a dashboard that includes the sample.
  * 4. Single samples: batch-of-one posts on keep-alive sockets, one at a
- *    time per socket and then HTTP-pipelined.
+ *    time per socket and then HTTP-pipelined; then one sample per message
+ *    on the collector's ingest socket (/v1/samples/ws), at the posts' depth
+ *    and on four deep connections.
  *
  * `--sweep R1,R2,...` adds, after the half load, one paced phase per rate
  * (`--sweep-seconds` each, same shape as the half load) and prints latency
@@ -270,6 +272,7 @@ try {
   );
   const ready = await ask<{ connected: number }>(dashboards, undefined, 'ready');
   const ingest = `http://127.0.0.1:${collectorPort}/v1/samples`;
+  const ingestSocket = `ws://127.0.0.1:${collectorPort}/v1/samples/ws`;
   const strategies = num('strategies');
   /** `rate` samples/s for `seconds`, in `--half-posts` POSTs a second: the latency phases' load. */
   const pacedPhase = (rate: number, seconds: number) =>
@@ -396,7 +399,7 @@ try {
     });
   }
 
-  // 4. single samples, one request at a time per socket, then pipelined
+  // 4. single samples, one request at a time per socket, then pipelined, then over the ingest socket
   const singles: {
     label: string;
     r: Extract<LoadReply, { type: 'single' }>;
@@ -406,19 +409,26 @@ try {
   }[] = [];
   // `--single-seconds 0` skips them (a zero-length phase would print a tick's CPU as figures).
   const singleShapes = [
-    [16, 1],
-    [16, 16],
+    [16, 1, 'http'],
+    [16, 16, 'http'],
+    // The ingest socket: the same depth as the posts, then a few deep connections.
+    [16, 16, 'socket'],
+    [4, 256, 'socket'],
   ] as const;
-  for (const [connections, depth] of num('single-seconds') > 0 ? singleShapes : []) {
+  for (const [connections, depth, transport] of num('single-seconds') > 0 ? singleShapes : []) {
     const c0 = procs.map((p) => cpuSeconds(p.pid));
     const d0 = driverPids.map(cpuSeconds);
     const single = {
-      label: `batch of 1, ${connections} keep-alive sockets, ${depth} in flight each`,
+      label:
+        transport === 'http'
+          ? `batch of 1, ${connections} keep-alive sockets, ${depth} in flight each`
+          : `1 sample per message, ${connections} ingest sockets (/v1/samples/ws), ${depth} in flight each`,
       r: await ask<Extract<LoadReply, { type: 'single' }>>(
         load,
         {
           type: 'single',
-          url: ingest,
+          url: transport === 'http' ? ingest : ingestSocket,
+          transport,
           connections,
           depth,
           strategies,

@@ -15,7 +15,8 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { LagGate, readScorerLag } from '../../services/collector/src/backpressure.js';
-import { handleIngest } from '../../services/collector/src/ingest.js';
+import { handleIngest, type IngestOptions } from '../../services/collector/src/ingest.js';
+import { INGEST_SOCKET_PATH, IngestSockets } from '../../services/collector/src/ingest-socket.js';
 
 export interface IngestServerOptions {
   redis: Redis;
@@ -32,6 +33,10 @@ export interface IngestServerOptions {
   storePartitionCount?: boolean;
   /** REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS. */
   replicaWait?: { replicas: number; timeoutMs: number };
+  /** The ingest socket's flow-control limits (defaults: main.ts's). */
+  socket?: { maxPending?: number; maxBufferedBytes?: number; heartbeatMs?: number };
+  /** Runs before each write (a test holds writes back with it). */
+  beforeWrite?: () => Promise<void>;
 }
 
 /** The partition count the ingest tests run with unless they say otherwise. */
@@ -39,6 +44,9 @@ export const TEST_PARTITIONS = 4;
 
 export interface IngestServer {
   url: string;
+  /** ws://.../v1/samples/ws */
+  socketUrl: string;
+  sockets: IngestSockets;
   server: Server;
   partitions: number;
   statuses: number[];
@@ -58,6 +66,26 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
     read: () => readScorerLag(o.redis, keys, partitions),
   });
   const statuses: number[] = [];
+  const ingest: IngestOptions = {
+    tokens: o.tokens ?? [],
+    maxBatch: o.maxBatch ?? 10_000,
+    maxBytes: o.maxBytes ?? 5 * 1024 * 1024,
+    write: async (samples) => {
+      // Queued in call order even when held back (main.ts's group commit queues synchronously).
+      const held = o.beforeWrite?.();
+      const written = held ? held.then(() => appendOnce(samples)) : appendOnce(samples);
+      return written;
+    },
+    backpressure: () => gate.check(),
+    onRejected: (s) => statuses.push(s),
+    onAccepted: () => statuses.push(202),
+  };
+  const appendOnce = (samples: StrategySample[]) =>
+    appendSamples(o.redis, o.prefix, samples, {
+      partitions,
+      replicaWait: o.replicaWait,
+      orderToleranceMs: o.toleranceMs ?? 0,
+    });
   const server = await startHttpServer({
     port: 0,
     host: '127.0.0.1',
@@ -67,30 +95,32 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
     routes: [
       async (req, res, url) => {
         if (url.pathname !== '/v1/samples') return false;
-        await handleIngest(req, res, {
-          tokens: o.tokens ?? [],
-          maxBatch: o.maxBatch ?? 10_000,
-          maxBytes: o.maxBytes ?? 5 * 1024 * 1024,
-          write: (samples) =>
-            appendSamples(o.redis, o.prefix, samples, {
-              partitions,
-              replicaWait: o.replicaWait,
-              orderToleranceMs: o.toleranceMs ?? 0,
-            }),
-          backpressure: () => gate.check(),
-          onRejected: (s) => statuses.push(s),
-          onAccepted: () => statuses.push(202),
-        });
+        await handleIngest(req, res, ingest);
         return true;
       },
     ],
   });
+  const sockets = new IngestSockets({
+    server,
+    ingest,
+    log: createLogger('collector-test', 'silent'),
+    maxPending: o.socket?.maxPending ?? 4096,
+    maxBufferedBytes: o.socket?.maxBufferedBytes ?? 1024 * 1024,
+    heartbeatMs: o.socket?.heartbeatMs ?? 30_000,
+    closeWaitMs: 5_000,
+  });
+  const port = listeningPort(server);
   return {
-    url: `http://127.0.0.1:${listeningPort(server)}/v1/samples`,
+    url: `http://127.0.0.1:${port}/v1/samples`,
+    socketUrl: `ws://127.0.0.1:${port}${INGEST_SOCKET_PATH}`,
+    sockets,
     server,
     partitions,
     statuses,
-    close: () => closeHttpServer(server),
+    close: async () => {
+      await sockets.close();
+      await closeHttpServer(server);
+    },
   };
 }
 

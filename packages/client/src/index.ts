@@ -8,6 +8,8 @@
  * - `publishSamples` / `publishSampleBatch`: write samples straight to
  *   quantmon's Redis with the same validation, partitioning, idempotency and
  *   ordering as `POST /v1/samples`;
+ * - `SampleSocket`: the collector's ingest socket, many samples in flight
+ *   on one connection, each answered as the POST would be;
  * - `createEmergencyWorker`: a BullMQ worker for the `quantmon-emergency`
  *   queue whose handlers receive validated, typed job data.
  *
@@ -45,6 +47,17 @@ export {
   type PublishOptions,
   type SampleOutcome,
 } from '../../shared/src/publish-samples.js';
+export {
+  SampleSocket,
+  SampleSocketClosedError,
+  type SampleSocketOptions,
+} from './sample-socket.js';
+export {
+  IngestAccepted,
+  IngestSocketAnswer,
+  IngestSocketAccepted,
+  IngestSocketRefused,
+} from '../../shared/src/schemas/api.js';
 export {
   createEmergencyWorker,
   parseEmergencyJob,

@@ -25,6 +25,13 @@ export interface IngestOptions {
    * ids writes only what is missing.
    */
   write: (samples: StrategySample[]) => Promise<RequestResult>;
+  /**
+   * Complete a validated batch before it is written (the catalogue's
+   * benchmark returns). Separate from `write` so the ingest socket can run
+   * it in message order and still have several writes in flight: `write`
+   * queues its batch when called, so batches leave in the order of calls.
+   */
+  fill?: (samples: StrategySample[]) => Promise<StrategySample[]>;
   /** Answers when the stream behind ingest is too far behind (429). */
   backpressure?: () => Promise<Backpressure | undefined>;
   onRejected?: (status: number) => void;
@@ -33,7 +40,8 @@ export interface IngestOptions {
   log?: Logger;
 }
 
-class HttpError extends Error {
+/** A refusal: the HTTP status and body (the ingest socket sends the same in its answer). */
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly body: ErrorBody,
@@ -80,7 +88,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   });
 }
 
-function authorised(req: IncomingMessage, tokens: string[]): boolean {
+export function authorised(req: IncomingMessage, tokens: string[]): boolean {
   if (tokens.length === 0) return true;
   const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
   // Constant-time: the time taken says nothing about how much of a token was right.
@@ -137,6 +145,52 @@ export function acceptedBody(result: RequestResult): IngestAccepted {
   };
 }
 
+/** 429 while the scorer is too far behind. */
+export async function checkPressure(opts: IngestOptions): Promise<void> {
+  const pressure = await opts.backpressure?.();
+  if (pressure) {
+    throw new HttpError(
+      429,
+      {
+        error: `ingest paused: the scorer is ${pressure.lag} samples behind; retry after ${pressure.retryAfterSeconds} s`,
+      },
+      { 'retry-after': String(pressure.retryAfterSeconds) },
+    );
+  }
+}
+
+/** A body's text to validated samples (400 naming what is wrong, 413 over the batch limit). */
+export function parseIngest(text: string, maxBatch: number, receivedAt: number): StrategySample[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, { error: `body is not valid JSON: ${(err as Error).message}` });
+  }
+  return validateIngest(json, maxBatch, receivedAt);
+}
+
+/**
+ * Write validated samples: 503 when the write failed (a retry with the same
+ * ids writes only what is missing). `opts.write` is called synchronously,
+ * so calls queue their batches in call order.
+ */
+export async function writeIngest(
+  samples: StrategySample[],
+  opts: IngestOptions,
+): Promise<RequestResult> {
+  let result: RequestResult;
+  try {
+    result = await opts.write(samples);
+  } catch (err) {
+    // The cause goes to the log, never to the client (it can name hosts and internals).
+    opts.log?.warn({ err }, 'ingest write failed: answered 503');
+    throw new HttpError(503, { error: 'storage unavailable, retry' }, { 'retry-after': '1' });
+  }
+  opts.onAccepted?.(result);
+  return result;
+}
+
 /** `POST /v1/samples` (public contract): 202, 400, 401, 413, 415, 429, 503. */
 export async function handleIngest(
   req: IncomingMessage,
@@ -151,33 +205,10 @@ export async function handleIngest(
     if (type && !/^application\/json\b/i.test(type)) {
       throw new HttpError(415, { error: `content-type must be application/json, got ${type}` });
     }
-    const pressure = await opts.backpressure?.();
-    if (pressure) {
-      throw new HttpError(
-        429,
-        {
-          error: `ingest paused: the scorer is ${pressure.lag} samples behind; retry after ${pressure.retryAfterSeconds} s`,
-        },
-        { 'retry-after': String(pressure.retryAfterSeconds) },
-      );
-    }
+    await checkPressure(opts);
     const text = await readBody(req, opts.maxBytes);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new HttpError(400, { error: `body is not valid JSON: ${(err as Error).message}` });
-    }
-    const samples = validateIngest(json, opts.maxBatch, Date.now());
-    let result: RequestResult;
-    try {
-      result = await opts.write(samples);
-    } catch (err) {
-      // The cause goes to the log, never to the client (it can name hosts and internals).
-      opts.log?.warn({ err }, 'ingest write failed: answered 503');
-      throw new HttpError(503, { error: 'storage unavailable, retry' }, { 'retry-after': '1' });
-    }
-    opts.onAccepted?.(result);
+    const samples = parseIngest(text, opts.maxBatch, Date.now());
+    const result = await writeIngest(opts.fill ? await opts.fill(samples) : samples, opts);
     sendJson(res, 202, acceptedBody(result));
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;

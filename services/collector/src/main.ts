@@ -18,11 +18,12 @@ import {
   exitOnFatal,
   monitorLoops,
 } from '@quantmon/shared';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
 import { BenchmarkReturns } from './benchmark-returns.js';
 import { HostSampler } from './host-sampler.js';
 import { handleIngest, type IngestOptions } from './ingest.js';
+import { IngestSockets } from './ingest-socket.js';
 import { WriteCoalescer } from './write-coalescer.js';
 import { pipelineCacheInfo } from './pipeline-cache.js';
 import { readPipelineBacklog, registerPipelineGauges } from './pipeline-gauges.js';
@@ -144,8 +145,8 @@ const ingestOptions: IngestOptions = {
   log,
   maxBatch: config.ingestMaxBatch,
   maxBytes: config.ingestMaxBytes,
-  write: async (samples) => {
-    const filled = await benchmarks.fill(samples);
+  fill: (samples) => benchmarks.fill(samples),
+  write: async (filled) => {
     const result = await coalescer.submit(filled);
     await benchmarks.record(filled, result);
     return result;
@@ -188,6 +189,34 @@ const server = await startHttpServer({
   ],
 });
 shutdown.register('http', () => closeHttpServer(server));
+// Trading systems that push one sample at a time: a frame per sample, not an HTTP request.
+const socketAnswers = new Counter({
+  name: 'quantmon_ingest_socket_answers_total',
+  help: 'Ingest socket (/v1/samples/ws) messages answered, by status',
+  labelNames: ['status'],
+  registers: [registry],
+});
+const ingestSockets = new IngestSockets({
+  server,
+  ingest: ingestOptions,
+  log: log.child({ module: 'ingest-socket' }),
+  // 4096 single-sample messages are ~0.4 MB; a client that sends faster waits in TCP.
+  maxPending: 4096,
+  maxBufferedBytes: 1024 * 1024,
+  heartbeatMs: 30_000,
+  closeWaitMs: 5_000,
+  onAnswered: (status) => socketAnswers.inc({ status: String(status) }),
+});
+new Gauge({
+  name: 'quantmon_ingest_sockets',
+  help: 'Open ingest socket connections',
+  registers: [registry],
+  collect() {
+    this.set(ingestSockets.connections);
+  },
+});
+// Closed before the HTTP server (steps close in reverse): its upgraded sockets would hold it open.
+shutdown.register('ingest-socket', () => ingestSockets.close());
 
 const probes = new ProbeRunner(config.probes, log.child({ module: 'probes' }));
 probes.start(shutdown.signal);

@@ -27,6 +27,31 @@ export const ErrorBody = z.strictObject({
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
+/**
+ * One answer of the collector's ingest socket (`/v1/samples/ws`): each text
+ * message is the body of a `POST /v1/samples`, and gets one answer, in
+ * message order, carrying what the POST would have answered: `seq` (the
+ * message's 1-based position on its connection), `status` and the body.
+ */
+const Seq = z.number().int().positive();
+export const IngestSocketAccepted = z.strictObject({
+  seq: Seq,
+  status: z.literal(202),
+  ...IngestAccepted.shape,
+});
+export type IngestSocketAccepted = z.infer<typeof IngestSocketAccepted>;
+export const IngestSocketRefused = z.strictObject({
+  seq: Seq,
+  /** 400, 413, 415 (a binary message), 429 (the scorer is behind), 503 (Redis unavailable). */
+  status: z.number().int().min(400).max(599),
+  ...ErrorBody.shape,
+  /** On 429 and 503: when to send the same message again (its ids make that safe). */
+  retryAfterSeconds: z.number().int().positive().optional(),
+});
+export type IngestSocketRefused = z.infer<typeof IngestSocketRefused>;
+export const IngestSocketAnswer = z.union([IngestSocketAccepted, IngestSocketRefused]);
+export type IngestSocketAnswer = z.infer<typeof IngestSocketAnswer>;
+
 /** `GET /api/summary`: the latest real-time state. */
 export const Summary = z.strictObject({
   ts: z.number(),

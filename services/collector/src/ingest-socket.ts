@@ -1,0 +1,288 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { IngestSocketAccepted, IngestSocketRefused, Logger } from '@quantmon/shared';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { AnswerQueue } from './ingest-answers.js';
+import {
+  acceptedBody,
+  authorised,
+  checkPressure,
+  HttpError,
+  parseIngest,
+  writeIngest,
+  type IngestOptions,
+} from './ingest.js';
+import type { RequestResult } from './write-coalescer.js';
+
+/** Where trading systems open the ingest socket (public contract). */
+export const INGEST_SOCKET_PATH = '/v1/samples/ws';
+
+export interface IngestSocketOptions {
+  server: Server;
+  ingest: IngestOptions;
+  log: Logger;
+  /**
+   * Messages taken and not yet answered on one connection before it stops
+   * reading: the client's sends then wait in TCP, so a fast sender cannot
+   * queue unbounded work in the collector.
+   */
+  maxPending: number;
+  /** Answer bytes waiting for a client that does not read them before its connection stops reading. */
+  maxBufferedBytes: number;
+  /** Ping period; a connection that missed a pong is dropped. */
+  heartbeatMs: number;
+  /** How long shutdown waits for unanswered messages (writes in flight) before closing. */
+  closeWaitMs: number;
+  /** Each answer's status (metrics). */
+  onAnswered?: (status: number) => void;
+}
+
+/** One message waiting for its turn to be checked and queued for writing. */
+interface Inbound {
+  seq: number;
+  /** null: a binary message (refused with 415). */
+  text: string | null;
+}
+
+class IngestConnection {
+  readonly answers = new AnswerQueue();
+  readonly inbox: Inbound[] = [];
+  draining = false;
+  paused = false;
+  alive = true;
+  closed = false;
+  private corked = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly raw: Duplex | undefined,
+  ) {}
+
+  /** Send released answers; a tick's answers leave in one socket write. */
+  send(answers: readonly string[]): void {
+    if (this.closed || answers.length === 0) return;
+    if (!this.corked && this.raw) {
+      this.corked = true;
+      this.raw.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.raw?.uncork();
+      });
+    }
+    for (const a of answers) this.ws.send(a);
+  }
+}
+
+/** ws keeps its socket private; corking it only batches writes ws makes anyway. */
+function rawSocket(ws: WebSocket): Duplex | undefined {
+  const s = (ws as unknown as { _socket?: unknown })._socket;
+  return s && typeof (s as Duplex).cork === 'function' ? (s as Duplex) : undefined;
+}
+
+function acceptedAnswer(seq: number, r: RequestResult): string {
+  const a: IngestSocketAccepted = { seq, status: 202, ...acceptedBody(r) };
+  return JSON.stringify(a);
+}
+
+/**
+ * `GET /v1/samples/ws` (WebSocket): samples pushed over one long-lived
+ * connection, for trading systems that send one sample at a time. Each text
+ * message is the body of a `POST /v1/samples` (one sample or an array) and
+ * gets one answer, in message order, with what the POST would have
+ * answered. A message costs the collector a WebSocket frame instead of an
+ * HTTP request and response, which is most of a single-sample post's cost.
+ *
+ * Messages of one connection are checked and queued for writing in the
+ * order they arrive, so a strategy's samples keep their order; several
+ * writes can be in flight (the collector's group commit shares them with
+ * HTTP posts). Same auth (INGEST_TOKENS, as a bearer header at the
+ * upgrade), validation, idempotency and 429 as the POST.
+ */
+export class IngestSockets {
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<IngestConnection>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: IngestSocketOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.ingest.maxBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    opts.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
+    this.heartbeat = setInterval(() => this.reap(), opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** Messages taken and not yet answered, over every connection. */
+  get unanswered(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.answers.pending;
+    return n;
+  }
+
+  /**
+   * Stop taking connections, answer what was taken (its writes finish),
+   * then close every connection with 1001.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.heartbeat);
+      const deadline = Date.now() + this.opts.closeWaitMs;
+      for (const c of this.conns) c.ws.pause();
+      while ([...this.conns].some((c) => c.answers.pending > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const c of this.conns) {
+        // Read again so the client's close frame arrives (messages are ignored from now on).
+        c.ws.resume();
+        c.ws.close(1001, 'collector shutting down');
+      }
+      await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    })();
+    return this.closing;
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== INGEST_SOCKET_PATH) return reject(socket, 404, 'not found');
+    if (this.closing) return reject(socket, 503, 'shutting down');
+    // Browsers send Origin and programs do not: a web page must not push
+    // samples through a visitor's browser (WebSockets skip CORS).
+    if (req.headers.origin !== undefined) {
+      return reject(socket, 403, 'the ingest socket is for programs, not browser pages');
+    }
+    if (!authorised(req, this.opts.ingest.tokens)) {
+      return reject(socket, 401, 'missing or invalid bearer token');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const c = new IngestConnection(ws, rawSocket(ws));
+    this.conns.add(c);
+    ws.on('pong', () => (c.alive = true));
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(c, data, isBinary));
+    ws.on('close', () => {
+      c.closed = true;
+      this.conns.delete(c);
+    });
+    ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'ingest socket error'));
+  }
+
+  private onMessage(c: IngestConnection, data: RawData, isBinary: boolean): void {
+    // Shutting down: what arrives now stays unanswered and unwritten (the
+    // client sends it again elsewhere; its ids make a doubt harmless).
+    if (this.closing) return;
+    const seq = c.answers.reserve();
+    c.inbox.push({ seq, text: isBinary ? null : rawText(data) });
+    this.pauseIfFull(c);
+    if (!c.draining) void this.drain(c);
+  }
+
+  /**
+   * Check and queue the inbox in message order. Each message waits only for
+   * the lag check and the benchmark fill before the next is taken (not for
+   * its write), so several of one connection's writes can be in flight.
+   */
+  private async drain(c: IngestConnection): Promise<void> {
+    c.draining = true;
+    const opts = this.opts.ingest;
+    while (c.inbox.length > 0) {
+      const { seq, text } = c.inbox.shift()!;
+      try {
+        if (text === null) {
+          throw new HttpError(415, { error: 'messages must be text frames holding JSON' });
+        }
+        await checkPressure(opts);
+        const samples = parseIngest(text, opts.maxBatch, Date.now());
+        const filled = opts.fill ? await opts.fill(samples) : samples;
+        writeIngest(filled, opts).then(
+          (r) => this.answer(c, seq, acceptedAnswer(seq, r), 202),
+          (err: unknown) => this.refuse(c, seq, err),
+        );
+      } catch (err) {
+        this.refuse(c, seq, err);
+      }
+    }
+    c.draining = false;
+  }
+
+  private refuse(c: IngestConnection, seq: number, err: unknown): void {
+    if (!(err instanceof HttpError)) {
+      this.opts.log.error({ err }, 'ingest socket message failed');
+      err = new HttpError(500, { error: 'internal error' });
+    }
+    const e = err as HttpError;
+    this.opts.ingest.onRejected?.(e.status);
+    const retry = Number(e.headers['retry-after']);
+    const a: IngestSocketRefused = {
+      seq,
+      status: e.status,
+      ...e.body,
+      ...(retry > 0 ? { retryAfterSeconds: retry } : {}),
+    };
+    this.answer(c, seq, JSON.stringify(a), e.status);
+  }
+
+  private answer(c: IngestConnection, seq: number, text: string, status: number): void {
+    this.opts.onAnswered?.(status);
+    c.send(c.answers.settle(seq, text));
+    if (c.paused) this.resumeIfRoom(c);
+    else this.pauseIfFull(c);
+  }
+
+  private pauseIfFull(c: IngestConnection): void {
+    if (c.paused || c.closed) return;
+    const full =
+      c.answers.pending >= this.opts.maxPending || c.ws.bufferedAmount > this.opts.maxBufferedBytes;
+    if (!full) return;
+    c.paused = true;
+    c.ws.pause();
+    // Answers the client has not read: look again once the socket has written them out.
+    if (c.ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      c.raw?.once('drain', () => this.resumeIfRoom(c));
+    }
+  }
+
+  private resumeIfRoom(c: IngestConnection): void {
+    if (c.closed || !c.paused || this.closing) return;
+    if (c.answers.pending > this.opts.maxPending / 2) return;
+    if (c.ws.bufferedAmount > this.opts.maxBufferedBytes / 2) return;
+    c.paused = false;
+    c.ws.resume();
+  }
+
+  private reap(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
