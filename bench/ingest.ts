@@ -1,7 +1,9 @@
 /**
  * Ingest throughput: samples per second accepted by a collector process
  * over loopback HTTP and written to the stream, in batches of 1 and of
- * 1000, with request latency (median, p99). Baselines in the same run, on
+ * 1000, with request latency (median, p99), and one sample per message over
+ * the collector's ingest socket (/v1/samples/ws), 16 and 256 in flight per
+ * connection. Baselines in the same run, on
  * the same private Redis: raw pipelined XADD of the same entries from this
  * process (the ceiling), and the idempotent ordered Lua write called
  * directly (what HTTP, JSON and validation add on top of it). A retried
@@ -22,7 +24,8 @@ import { appendSamples } from '../packages/shared/src/publish-samples.js';
 import { encodeEntry } from '../packages/shared/src/stream-codec.js';
 import type { StrategySample } from '../packages/shared/src/schemas/strategy-sample.js';
 import { benchRedis, quantile, startCollector } from './collector-support.js';
-import { pipelinedPosts } from './http-pipelined.js';
+import { pipelinedPosts, type PipelinedResult } from './http-pipelined.js';
+import { pipelinedMessages } from './socket-pipelined.js';
 import { postJson } from './http-post.js';
 
 const { values: args } = parseArgs({
@@ -145,11 +148,17 @@ async function httpRun(
  * its timestamps rise), as a trading system sending one sample per request
  * at high rate does.
  */
-async function pipelinedRun(tag: string, depth: number, seconds: number): Promise<Run> {
+async function pipelinedRun(
+  tag: string,
+  depth: number,
+  seconds: number,
+  transport: 'http' | 'socket' = 'http',
+): Promise<Run> {
   const next = new Array<number>(CONC).fill(0);
   const before = await entriesAdded();
-  const r = await pipelinedPosts({
-    url,
+  const run = transport === 'http' ? pipelinedPosts : pipelinedMessages;
+  const r: PipelinedResult = await run({
+    url: transport === 'http' ? url : url.replace(/^http/, 'ws') + '/ws',
     connections: CONC,
     depth,
     seconds,
@@ -157,7 +166,10 @@ async function pipelinedRun(tag: string, depth: number, seconds: number): Promis
   });
   if (r.ok !== r.sent) throw new Error(`pipelined: ${JSON.stringify(r.byStatus)}`);
   return {
-    name: `HTTP batch 1, pipelined ${depth} deep`,
+    name:
+      transport === 'http'
+        ? `HTTP batch 1, pipelined ${depth} deep`
+        : `socket, 1 per message, ${depth} in flight`,
     samples: r.sent,
     seconds: r.seconds,
     accepted: r.ok,
@@ -240,6 +252,8 @@ for (let r = 0; r < ROUNDS; r++) {
     await directLua(BATCHES * 1000, 1000, tag),
     await directLua(Math.min(SINGLE, 20_000), 1, tag),
     await rawXadd(BATCHES * 1000, tag),
+    await pipelinedRun(`sock-${tag}`, 16, 4, 'socket'),
+    await pipelinedRun(`sockd-${tag}`, 256, 4, 'socket'),
   ]);
 }
 const runs: (Run & { rate: number })[] = rounds[0]!.map((first, i) => {
