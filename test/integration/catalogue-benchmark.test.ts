@@ -18,6 +18,7 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SampleSocket } from '../../packages/client/src/sample-socket.js';
 import { BenchmarkReturns } from '../../services/collector/src/benchmark-returns.js';
 import {
   computeMetrics,
@@ -134,6 +135,38 @@ describe('catalogue benchmarks filled at ingest', () => {
     expect(metricDifferences(numeric(u.metrics), batch)).toEqual([]);
     expect(fromMetricValue(u.metrics.beta)).not.toBeNull();
     expect(fromMetricValue(u.metrics.beta)!).toBeGreaterThan(0.5);
+  });
+
+  it('fills samples sent one per message over the ingest socket, keeping their order', async () => {
+    const socket = await SampleSocket.open({
+      url: `ws://127.0.0.1:${collector.port}/v1/samples/ws`,
+    });
+    try {
+      const n = 200;
+      const at = (i: number) => T0 + (1000 + i) * DAY;
+      // The benchmark's periods are answered before the strategy's are sent, as over HTTP.
+      const benchAnswers = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          socket.send({ strategy: 'spx', ts: at(i), return: wave(i, 5), id: `spx-s${i}` }),
+        ),
+      );
+      expect(benchAnswers.every((a) => a.status === 202)).toBe(true);
+      // Each strategy message waits for its fill (a Redis read) before it is
+      // queued; many are in flight, and the stream keeps the order they were sent in.
+      const answers = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          socket.send({ strategy: 'eq-s', ts: at(i), return: 0.001 * i, id: `eq-s-${i}` }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(n).fill(202));
+      const samples = await stored('eq-s');
+      expect(samples.map((s) => s.ts)).toEqual(Array.from({ length: n }, (_, i) => at(i)));
+      expect(samples.map((s) => s.benchmarkReturn)).toEqual(
+        Array.from({ length: n }, (_, i) => wave(i, 5)),
+      );
+    } finally {
+      await socket.close();
+    }
   });
 
   it('keeps a posted benchmarkReturn, and leaves a period its benchmark lacks without one', async () => {

@@ -1,7 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { buildOnce } from '../helpers/build-once.js';
 import { allPartitions, EMERGENCY_QUEUE, keysFor } from '@quantmon/shared';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
+import { startIngestServer } from './collector-harness.js';
 
 const CLIENT = join(ROOT, 'packages', 'client');
 
@@ -76,10 +78,11 @@ describe('@quantmon/client from a tarball', () => {
   it('type-checks a TypeScript consumer against the installed declarations', () => {
     writeFileSync(
       join(dir, 'consumer.ts'),
-      `import { EmergencyJobData, publishSamples, type EmergencyHandler } from '@quantmon/client';
+      `import { EmergencyJobData, publishSamples, SampleSocket, type EmergencyHandler, type IngestSocketAnswer } from '@quantmon/client';
 const handler: EmergencyHandler = async (data: EmergencyJobData) => { void data.alert.subject; };
 const ids: Promise<string[]> = publishSamples(null as never, []);
-void handler; void ids;
+const answer: Promise<IngestSocketAnswer> = (null as unknown as SampleSocket).send({ strategy: 's', ts: 1, return: 0 });
+void handler; void ids; void answer;
 `,
     );
     writeFileSync(
@@ -119,6 +122,44 @@ void handler; void ids;
     for (const part of allPartitions(p))
       total += await conn.xlen(keys.partition(part).strategySamples);
     expect(total).toBe(3);
+  });
+
+  it('sends samples over the ingest socket with SampleSocket under plain node', async () => {
+    const prefix = uniquePrefix('clientsock');
+    const srv = await startIngestServer({ redis: conn, prefix, tokens: ['tok'] });
+    try {
+      writeFileSync(
+        join(dir, 'socket.mjs'),
+        `import { SampleSocket } from '@quantmon/client';
+const socket = await SampleSocket.open({ url: process.env.URL, token: 'tok' });
+const answers = await Promise.all([
+  socket.send({ strategy: 'sock-a', ts: 1, return: 0.01, id: 'a1' }),
+  socket.send({ strategy: 'sock-a', ts: 2, retrun: 0.01 }),
+  socket.send([{ strategy: 'sock-a', ts: 3, return: -0.01, id: 'a3' }]),
+]);
+await socket.close();
+console.log(JSON.stringify(answers.map((a) => [a.seq, a.status])));
+`,
+      );
+      // Not execFileSync: the collector answering it runs in this process.
+      const { stdout: out } = await promisify(execFile)(process.execPath, ['socket.mjs'], {
+        cwd: dir,
+        env: plainEnv({ URL: srv.socketUrl }),
+        encoding: 'utf8',
+      });
+      expect(JSON.parse(out)).toEqual([
+        [1, 202],
+        [2, 400],
+        [3, 202],
+      ]);
+      const keys = keysFor(prefix);
+      let total = 0;
+      for (const part of allPartitions(srv.partitions))
+        total += await conn.xlen(keys.partition(part).strategySamples);
+      expect(total).toBe(2);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('runs a typed emergency worker that handles valid jobs and fails malformed ones', async () => {
