@@ -138,6 +138,39 @@ describe('collector ingest socket', () => {
     c.ws.close();
   });
 
+  it('answers each message of one write with its own counts: duplicates, reordering, out of order', async () => {
+    const { srv, of } = await setup();
+    const c = await rawClient(srv.socketUrl);
+    // Sent together: the collector takes them in one read and writes them together.
+    c.ws.send(JSON.stringify({ strategy: 'w', ts: 10, return: 0, id: 'w10' }));
+    c.ws.send(
+      JSON.stringify([
+        { strategy: 'w', ts: 30, return: 0, id: 'w30' },
+        { strategy: 'w', ts: 20, return: 0, id: 'w20' },
+      ]),
+    );
+    c.ws.send(JSON.stringify({ strategy: 'w', ts: 10, return: 0, id: 'w10' }));
+    c.ws.send(JSON.stringify({ strategy: 'v', ts: 5, return: 0 }));
+    const first = await c.waitFor(4);
+    expect(first).toEqual([
+      expect.objectContaining({ seq: 1, status: 202, accepted: 1, duplicates: 0, reordered: 0 }),
+      expect.objectContaining({ seq: 2, status: 202, accepted: 2, reordered: 2 }),
+      expect.objectContaining({ seq: 3, status: 202, accepted: 0, duplicates: 1 }),
+      expect.objectContaining({ seq: 4, status: 202, accepted: 1 }),
+    ]);
+    // Later: older than w's latest (30), skipped and listed by its index.
+    c.ws.send(
+      JSON.stringify([
+        { strategy: 'w', ts: 40, return: 0 },
+        { strategy: 'w', ts: 25, return: 0 },
+      ]),
+    );
+    const [fifth] = (await c.waitFor(5)).slice(4);
+    expect(fifth).toMatchObject({ seq: 5, accepted: 1, outOfOrder: 1, outOfOrderIndexes: [1] });
+    expect((await of('w')).map((x) => x.ts)).toEqual([10, 20, 30, 40]);
+    c.ws.close();
+  });
+
   it('answers 413 for a batch over the limit and writes none of it', async () => {
     const { srv, stream } = await setup({ maxBatch: 3 });
     const socket = await SampleSocket.open({ url: srv.socketUrl });

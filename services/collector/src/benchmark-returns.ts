@@ -68,9 +68,17 @@ export class BenchmarkReturns {
   }
 
   /** The request with benchmark returns filled where the catalogue names a benchmark. */
-  async fill(samples: StrategySample[]): Promise<StrategySample[]> {
+  /** Synchronous when there is nothing to fill (most batches): no promise per batch. */
+  fill(samples: StrategySample[]): StrategySample[] | Promise<StrategySample[]> {
     const plan = planFill(samples, this.opts.catalogue.current);
     if (plan.targets.size === 0) return samples;
+    return this.lookUp(samples, plan);
+  }
+
+  private async lookUp(
+    samples: StrategySample[],
+    plan: ReturnType<typeof planFill>,
+  ): Promise<StrategySample[]> {
     const found = new Map<string, Map<number, number>>();
     // One HMGET per benchmark (its keys share one hash tag, so this works on a Cluster too).
     await Promise.all(

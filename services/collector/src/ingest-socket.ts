@@ -1,6 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { IngestSocketAccepted, IngestSocketRefused, Logger } from '@quantmon/shared';
+import {
+  batchWriteOrder,
+  type IngestSocketAccepted,
+  type IngestSocketRefused,
+  type Logger,
+  type StrategySample,
+} from '@quantmon/shared';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AnswerQueue } from './ingest-answers.js';
 import {
@@ -12,7 +18,7 @@ import {
   writeIngest,
   type IngestOptions,
 } from './ingest.js';
-import type { RequestResult } from './write-coalescer.js';
+import { sliceResult, type RequestResult } from './write-coalescer.js';
 
 /** Where trading systems open the ingest socket (public contract). */
 export const INGEST_SOCKET_PATH = '/v1/samples/ws';
@@ -35,6 +41,15 @@ export interface IngestSocketOptions {
   closeWaitMs: number;
   /** Each answer's status (metrics). */
   onAnswered?: (status: number) => void;
+}
+
+/** Samples in one write of a pass (the group commit's own size). */
+const PASS_SAMPLES = 1000;
+
+/** A message's validated samples, waiting for its pass's write. */
+interface Taken {
+  seq: number;
+  samples: StrategySample[];
 }
 
 /** One message waiting for its turn to be checked and queued for writing. */
@@ -190,31 +205,84 @@ export class IngestSockets {
   }
 
   /**
-   * Check and queue the inbox in message order. Each message waits only for
-   * the lag check and the benchmark fill before the next is taken (not for
-   * its write), so several of one connection's writes can be in flight.
+   * Check and queue the inbox in message order. The messages read since the
+   * last pass are checked together and queued as one write (the group
+   * commit would have joined them anyway), so a message costs its parse
+   * and its answer, not a request of its own. A pass waits only for the lag
+   * check and the benchmark fill, not for its write, so several of one
+   * connection's writes can be in flight, and they leave in pass order.
    */
   private async drain(c: IngestConnection): Promise<void> {
     c.draining = true;
     const opts = this.opts.ingest;
     while (c.inbox.length > 0) {
-      const { seq, text } = c.inbox.shift()!;
+      const pass = c.inbox.splice(0);
+      let pressure: unknown;
       try {
-        if (text === null) {
-          throw new HttpError(415, { error: 'messages must be text frames holding JSON' });
-        }
         await checkPressure(opts);
-        const samples = parseIngest(text, opts.maxBatch, Date.now());
-        const filled = opts.fill ? await opts.fill(samples) : samples;
-        writeIngest(filled, opts).then(
-          (r) => this.answer(c, seq, acceptedAnswer(seq, r), 202),
-          (err: unknown) => this.refuse(c, seq, err),
-        );
       } catch (err) {
-        this.refuse(c, seq, err);
+        pressure = err;
       }
+      let taken: Taken[] = [];
+      let samples = 0;
+      const receivedAt = Date.now();
+      for (const { seq, text } of pass) {
+        try {
+          if (text === null) {
+            throw new HttpError(415, { error: 'messages must be text frames holding JSON' });
+          }
+          if (pressure) throw pressure;
+          const t = { seq, samples: parseIngest(text, opts.maxBatch, receivedAt) };
+          taken.push(t);
+          samples += t.samples.length;
+        } catch (err) {
+          this.refuse(c, seq, err);
+        }
+        // A write of about the group commit's size; a long pass becomes several.
+        if (samples >= PASS_SAMPLES) {
+          await this.write(c, taken);
+          taken = [];
+          samples = 0;
+        }
+      }
+      if (taken.length > 0) await this.write(c, taken);
     }
     c.draining = false;
+  }
+
+  /** Fill and queue one write for `taken`; resolves once it is queued, not written. */
+  private async write(c: IngestConnection, taken: Taken[]): Promise<void> {
+    const opts = this.opts.ingest;
+    try {
+      const all = taken.length === 1 ? taken[0]!.samples : taken.flatMap((t) => t.samples);
+      const f = opts.fill ? opts.fill(all) : all;
+      const filled = Array.isArray(f) ? f : await f;
+      writeIngest(filled, opts).then(
+        (r) => this.answerPass(c, taken, r),
+        (err: unknown) => {
+          for (const t of taken) this.refuse(c, t.seq, err);
+        },
+      );
+    } catch (err) {
+      for (const t of taken) this.refuse(c, t.seq, err);
+    }
+  }
+
+  /** Each message's share of its pass's write, answered as its own POST would have been. */
+  private answerPass(c: IngestConnection, taken: readonly Taken[], r: RequestResult): void {
+    if (taken.length === 1) {
+      this.answer(c, taken[0]!.seq, acceptedAnswer(taken[0]!.seq, r), 202);
+      return;
+    }
+    let at = 0;
+    for (const { seq, samples } of taken) {
+      const n = samples.length;
+      // `reordered` as the message alone would have been: what the client sent out of order.
+      const reordered = n === 1 ? 0 : batchWriteOrder(samples).reordered;
+      const share = sliceResult(r.outcomes.slice(at, at + n), reordered);
+      at += n;
+      this.answer(c, seq, acceptedAnswer(seq, share), 202);
+    }
   }
 
   private refuse(c: IngestConnection, seq: number, err: unknown): void {

@@ -31,7 +31,7 @@ export interface IngestOptions {
    * it in message order and still have several writes in flight: `write`
    * queues its batch when called, so batches leave in the order of calls.
    */
-  fill?: (samples: StrategySample[]) => Promise<StrategySample[]>;
+  fill?: (samples: StrategySample[]) => StrategySample[] | Promise<StrategySample[]>;
   /** Answers when the stream behind ingest is too far behind (429). */
   backpressure?: () => Promise<Backpressure | undefined>;
   onRejected?: (status: number) => void;
