@@ -183,6 +183,11 @@ export class IngestSockets {
   }
 
   private onConnection(ws: WebSocket): void {
+    // An upgrade that completed after shutdown began: close() no longer sees it.
+    if (this.closing) {
+      ws.close(1001, 'collector shutting down');
+      return;
+    }
     const c = new IngestConnection(ws, rawSocket(ws));
     this.conns.add(c);
     ws.on('pong', () => (c.alive = true));
