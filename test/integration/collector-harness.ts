@@ -47,6 +47,8 @@ export interface IngestServer {
   /** ws://.../v1/samples/ws */
   socketUrl: string;
   sockets: IngestSockets;
+  /** Replace INGEST_TOKENS (as a restart with other settings would). */
+  setTokens(tokens: string[]): void;
   server: Server;
   partitions: number;
   statuses: number[];
@@ -114,6 +116,9 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
     url: `http://127.0.0.1:${port}/v1/samples`,
     socketUrl: `ws://127.0.0.1:${port}${INGEST_SOCKET_PATH}`,
     sockets,
+    setTokens: (tokens) => {
+      ingest.tokens = tokens;
+    },
     server,
     partitions,
     statuses,

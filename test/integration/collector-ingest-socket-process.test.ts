@@ -67,7 +67,7 @@ describe('collector process: the ingest socket', () => {
   });
 
   it('on SIGTERM answers what it took, closes the connection with 1001 and exits 0', async () => {
-    const socket = await SampleSocket.open({ url: url(), token: 'sock-token' });
+    const socket = await SampleSocket.open({ url: url(), token: 'sock-token', reconnect: false });
     const before = await written();
     const sent = Array.from({ length: 2_000 }, (_, i) =>
       socket.send({ strategy: 'term', ts: 10_000 + i, return: 0, id: `t${i}` }),

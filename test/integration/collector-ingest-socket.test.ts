@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SampleSocket, SampleSocketClosedError } from '../../packages/client/src/sample-socket.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import {
   allSamples,
   startIngestServer,
@@ -257,11 +258,67 @@ describe('collector ingest socket', () => {
     await socket.close();
   });
 
+  it('reconnects after a cut that lost answers and sends the unanswered again: each sample written once, in order', async () => {
+    const { srv, of } = await setup();
+    const proxy = await startTcpProxy(srv.socketUrl.replace(/^ws/, 'http'));
+    const port = new URL(proxy.url).port;
+    const socket = await SampleSocket.open({
+      url: `ws://127.0.0.1:${port}/v1/samples/ws`,
+      maxBackoffMs: 200,
+    });
+    const N = 3_000;
+    const send = (i: number) =>
+      socket.send({ strategy: 'rc', ts: i + 1, return: 0.001, id: `rc${i}` });
+    const first = Array.from({ length: N / 2 }, (_, i) => send(i));
+    await first[99];
+    // The collector writes and answers, but the answers are lost on the way; then the line is cut.
+    proxy.dropReplies = true;
+    await new Promise((r) => setTimeout(r, 100));
+    proxy.cutAll();
+    proxy.dropReplies = false;
+    // Sent while the socket reconnects: they go out after the unanswered ones.
+    const second = Array.from({ length: N / 2 }, (_, i) => send(N / 2 + i));
+    const answers = await Promise.all([...first, ...second]);
+    expect(answers.every((a) => a.status === 202)).toBe(true);
+    const counted = answers.reduce(
+      (n, a) => n + ('accepted' in a ? a.accepted + a.duplicates : 0),
+      0,
+    );
+    expect(counted).toBe(N);
+    // Answers lost after the write come back as duplicates, not as second copies.
+    expect(answers.some((a) => 'duplicates' in a && a.duplicates === 1)).toBe(true);
+    expect((await of('rc')).map((s) => s.ts)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    await socket.close();
+    await proxy.close();
+  });
+
+  it('gives up on a refusal another attempt cannot fix, rejecting what waits', async () => {
+    const { srv } = await setup({ tokens: ['tok-r'] });
+    const proxy = await startTcpProxy(srv.socketUrl.replace(/^ws/, 'http'));
+    const port = new URL(proxy.url).port;
+    const socket = await SampleSocket.open({
+      url: `ws://127.0.0.1:${port}/v1/samples/ws`,
+      token: 'tok-r',
+      maxBackoffMs: 50,
+    });
+    expect(await socket.send({ strategy: 'g', ts: 1, return: 0 })).toMatchObject({ status: 202 });
+    // The token is withdrawn (the collector restarted with other INGEST_TOKENS), then the line drops.
+    srv.setTokens(['other']);
+    proxy.dropReplies = true;
+    const lost = socket.send({ strategy: 'g', ts: 2, return: 0 });
+    await new Promise((r) => setTimeout(r, 50));
+    proxy.cutAll();
+    proxy.dropReplies = false;
+    await expect(lost).rejects.toThrow(/HTTP 401/);
+    await expect(socket.send({ strategy: 'g', ts: 3, return: 0 })).rejects.toThrow(/HTTP 401/);
+    await proxy.close();
+  });
+
   it('on shutdown answers the messages whose writes are in flight, then closes with 1001', async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
     const { srv, stream } = await setup({ beforeWrite: () => held });
-    const socket = await SampleSocket.open({ url: srv.socketUrl });
+    const socket = await SampleSocket.open({ url: srv.socketUrl, reconnect: false });
     const inFlight = Array.from({ length: 20 }, (_, i) =>
       socket.send({ strategy: 'sd', ts: i + 1, return: 0 }),
     );

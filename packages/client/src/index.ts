@@ -50,6 +50,7 @@ export {
 export {
   SampleSocket,
   SampleSocketClosedError,
+  SampleSocketRefusedError,
   type SampleSocketOptions,
 } from './sample-socket.js';
 export {

@@ -11,8 +11,19 @@ export interface SampleSocketOptions {
   url: string;
   /** One of the collector's INGEST_TOKENS, sent as a bearer header at the upgrade. */
   token?: string;
-  /** How long to wait for the connection (default 10 s). */
+  /** How long to wait for a connection (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * After a lost connection (a network cut, a collector restarting), connect
+   * again and send every unanswered message again, in order (default true).
+   * Give samples `id`s: a message written before the loss then comes back
+   * as duplicates instead of being written twice.
+   */
+  reconnect?: boolean;
+  /** Longest pause between attempts to connect again; they start at 100 ms and double (default 5 s). */
+  maxBackoffMs?: number;
+  /** Stop trying after this long without a connection: what waits is rejected (default 60 s). */
+  giveUpAfterMs?: number;
 }
 
 type SampleInput = z.input<typeof StrategySampleInput>;
@@ -28,6 +39,43 @@ export class SampleSocketClosedError extends Error {
   }
 }
 
+/** The collector refused the connection: 401 (token), 403 (a browser's Origin), 404, 503 (shutting down). */
+export class SampleSocketRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    statusText: string,
+  ) {
+    super(`ingest socket refused: HTTP ${status} ${statusText}`.trim());
+    this.name = 'SampleSocketRefusedError';
+  }
+}
+
+interface Waiting {
+  text: string;
+  resolve: (a: Answer) => void;
+  reject: (e: Error) => void;
+  answered: Promise<Answer>;
+}
+
+/** Upgrade refusals that another attempt cannot fix (a wrong token, path or client). */
+const PERMANENT = new Set([400, 401, 403, 404]);
+
+function connectOnce(opts: SampleSocketOptions): Promise<WebSocket> {
+  const ws = new WebSocket(opts.url, {
+    headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+    handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
+    perMessageDeflate: false,
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      reject(new SampleSocketRefusedError(res.statusCode ?? 0, res.statusMessage ?? ''));
+      ws.terminate();
+    });
+    ws.once('error', reject);
+  });
+}
+
 /**
  * The collector's ingest socket, for a trading system that sends samples
  * one at a time: `send` does not wait for earlier answers, so many
@@ -38,41 +86,28 @@ export class SampleSocketClosedError extends Error {
  * with the counts, or 400/413 (nothing written: fix the message), 429 or
  * 503 (nothing written, or only part: send the same message again after
  * `retryAfterSeconds`; with `id`s only what is missing is written).
+ *
+ * A lost connection is reopened and the unanswered messages are sent again
+ * in their order (`reconnect`); sends made meanwhile wait behind them.
  */
 export class SampleSocket {
-  private readonly waiting: {
-    resolve: (a: Answer) => void;
-    reject: (e: Error) => void;
-    answered: Promise<Answer>;
-  }[] = [];
-  private closedWith: SampleSocketClosedError | undefined;
+  /** Every message not answered yet, oldest first; the first `sent` went out on this connection. */
+  private readonly waiting: Waiting[] = [];
+  private sent = 0;
+  private ws: WebSocket | undefined;
+  private closedWith: Error | undefined;
+  private closing = false;
 
-  private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data, isBinary) => this.onAnswer(isBinary ? undefined : String(data)));
-    ws.on('close', (code, reason) => {
-      this.closedWith = new SampleSocketClosedError(code, reason.toString());
-      for (const w of this.waiting.splice(0)) w.reject(this.closedWith);
-    });
-    ws.on('error', () => undefined); // 'close' follows and rejects what waits
+  private constructor(
+    private readonly opts: SampleSocketOptions,
+    ws: WebSocket,
+  ) {
+    this.attach(ws);
   }
 
   /** Connect; rejects with the collector's refusal (401 unknown token, 404, 503). */
-  static open(opts: SampleSocketOptions): Promise<SampleSocket> {
-    const ws = new WebSocket(opts.url, {
-      headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
-      handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
-      perMessageDeflate: false,
-    });
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new SampleSocket(ws)));
-      ws.once('unexpected-response', (_req, res) => {
-        reject(
-          new Error(`ingest socket refused: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`),
-        );
-        ws.terminate();
-      });
-      ws.once('error', reject);
-    });
+  static async open(opts: SampleSocketOptions): Promise<SampleSocket> {
+    return new SampleSocket(opts, await connectOnce(opts));
   }
 
   /** Messages sent and not answered yet. */
@@ -94,24 +129,82 @@ export class SampleSocket {
       resolve = res;
       reject = rej;
     });
-    this.waiting.push({ resolve, reject, answered });
-    this.ws.send(text);
+    this.waiting.push({ text, resolve, reject, answered });
+    // While reconnecting it waits; the new connection sends everything in order.
+    if (this.ws?.readyState === WebSocket.OPEN) {
+      this.ws.send(text);
+      this.sent++;
+    }
     return answered;
   }
 
   /** Close after the answers in flight (default) or at once. */
   async close(opts: { wait?: boolean } = {}): Promise<void> {
     if (opts.wait !== false) await Promise.allSettled(this.waiting.map((w) => w.answered));
-    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.closing = true;
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) {
+      this.fail(new SampleSocketClosedError(1000, 'closed by the client'));
+      return;
+    }
     await new Promise<void>((resolve) => {
-      this.ws.once('close', () => resolve());
-      this.ws.close(1000);
+      ws.once('close', () => resolve());
+      ws.close(1000);
     });
   }
 
+  private attach(ws: WebSocket): void {
+    this.ws = ws;
+    this.sent = 0;
+    ws.on('message', (data, isBinary) => this.onAnswer(isBinary ? undefined : String(data)));
+    ws.on('close', (code, reason) =>
+      this.onClose(new SampleSocketClosedError(code, String(reason))),
+    );
+    ws.on('error', () => undefined); // 'close' follows
+    // A new connection: everything unanswered goes out again, in order.
+    for (const w of this.waiting) ws.send(w.text);
+    this.sent = this.waiting.length;
+  }
+
+  private onClose(err: SampleSocketClosedError): void {
+    this.ws = undefined;
+    if (this.closing || this.opts.reconnect === false) {
+      this.fail(err);
+      return;
+    }
+    void this.reconnect(err);
+  }
+
+  private async reconnect(cause: SampleSocketClosedError): Promise<void> {
+    const giveUpAt = Date.now() + (this.opts.giveUpAfterMs ?? 60_000);
+    let pause = 100;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, pause));
+      if (this.closing) return this.fail(cause);
+      try {
+        this.attach(await connectOnce(this.opts));
+        return;
+      } catch (err) {
+        const permanent = err instanceof SampleSocketRefusedError && PERMANENT.has(err.status);
+        if (permanent || Date.now() >= giveUpAt) {
+          return this.fail(err as Error);
+        }
+      }
+      pause = Math.min(pause * 2, this.opts.maxBackoffMs ?? 5_000);
+    }
+  }
+
+  /** No more connections: every waiting message and every later send is rejected. */
+  private fail(err: Error): void {
+    this.closedWith = err;
+    for (const w of this.waiting.splice(0)) w.reject(err);
+    this.sent = 0;
+  }
+
   private onAnswer(text: string | undefined): void {
-    const w = this.waiting.shift();
-    if (!w) return;
+    if (this.sent === 0) return;
+    const w = this.waiting.shift()!;
+    this.sent--;
     let parsed: ReturnType<typeof IngestSocketAnswer.safeParse> | undefined;
     try {
       parsed = text === undefined ? undefined : IngestSocketAnswer.safeParse(JSON.parse(text));
