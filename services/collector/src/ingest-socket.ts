@@ -9,6 +9,7 @@ import {
 } from '@quantmon/shared';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AnswerQueue } from './ingest-answers.js';
+import { ReadFlow, type FlowLimits } from './read-flow.js';
 import {
   acceptedBody,
   authorised,
@@ -62,16 +63,33 @@ interface Inbound {
 class IngestConnection {
   readonly answers = new AnswerQueue();
   readonly inbox: Inbound[] = [];
+  readonly flow: ReadFlow;
   draining = false;
-  paused = false;
   alive = true;
   closed = false;
+  /** Shutdown has paused it for good: flow control must not resume it. */
+  stopped = false;
   private corked = false;
 
   constructor(
     readonly ws: WebSocket,
     readonly raw: Duplex | undefined,
-  ) {}
+    limits: FlowLimits,
+  ) {
+    this.flow = new ReadFlow(
+      {
+        pause: () => ws.pause(),
+        resume: () => {
+          if (!this.stopped && !this.closed) ws.resume();
+        },
+        buffered: () => ws.bufferedAmount,
+        pending: () => this.answers.pending,
+        // Without the raw socket (not expected), look again shortly.
+        onceDrained: (cb) => (raw ? raw.once('drain', cb) : setTimeout(cb, 10)),
+      },
+      limits,
+    );
+  }
 
   /** Send released answers; a tick's answers leave in one socket write. */
   send(answers: readonly string[]): void {
@@ -152,7 +170,10 @@ export class IngestSockets {
     this.closing ??= (async () => {
       clearInterval(this.heartbeat);
       const deadline = Date.now() + this.opts.closeWaitMs;
-      for (const c of this.conns) c.ws.pause();
+      for (const c of this.conns) {
+        c.stopped = true;
+        c.ws.pause();
+      }
       while ([...this.conns].some((c) => c.answers.pending > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -188,7 +209,7 @@ export class IngestSockets {
       ws.close(1001, 'collector shutting down');
       return;
     }
-    const c = new IngestConnection(ws, rawSocket(ws));
+    const c = new IngestConnection(ws, rawSocket(ws), this.opts);
     this.conns.add(c);
     ws.on('pong', () => (c.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(c, data, isBinary));
@@ -205,7 +226,7 @@ export class IngestSockets {
     if (this.closing) return;
     const seq = c.answers.reserve();
     c.inbox.push({ seq, text: isBinary ? null : rawText(data) });
-    this.pauseIfFull(c);
+    c.flow.update();
     if (!c.draining) void this.drain(c);
   }
 
@@ -310,29 +331,7 @@ export class IngestSockets {
   private answer(c: IngestConnection, seq: number, text: string, status: number): void {
     this.opts.onAnswered?.(status);
     c.send(c.answers.settle(seq, text));
-    if (c.paused) this.resumeIfRoom(c);
-    else this.pauseIfFull(c);
-  }
-
-  private pauseIfFull(c: IngestConnection): void {
-    if (c.paused || c.closed) return;
-    const full =
-      c.answers.pending >= this.opts.maxPending || c.ws.bufferedAmount > this.opts.maxBufferedBytes;
-    if (!full) return;
-    c.paused = true;
-    c.ws.pause();
-    // Answers the client has not read: look again once the socket has written them out.
-    if (c.ws.bufferedAmount > this.opts.maxBufferedBytes) {
-      c.raw?.once('drain', () => this.resumeIfRoom(c));
-    }
-  }
-
-  private resumeIfRoom(c: IngestConnection): void {
-    if (c.closed || !c.paused || this.closing) return;
-    if (c.answers.pending > this.opts.maxPending / 2) return;
-    if (c.ws.bufferedAmount > this.opts.maxBufferedBytes / 2) return;
-    c.paused = false;
-    c.ws.resume();
+    c.flow.update();
   }
 
   private reap(): void {
