@@ -139,6 +139,20 @@ describe('collector ingest socket', () => {
     c.ws.close();
   });
 
+  it('answers a burst sent in one go by a client too busy sending to read (flow control on unread answers)', async () => {
+    const { srv, stream } = await setup({ socket: { maxBufferedBytes: 64 * 1024 } });
+    const socket = await SampleSocket.open({ url: srv.socketUrl });
+    const N = 60_000;
+    // One synchronous loop: the client reads no answer until every message is out.
+    const all = Array.from({ length: N }, (_, i) =>
+      socket.send({ strategy: `burst-${i % 8}`, ts: i + 1, return: 0, id: `b${i}` }),
+    );
+    const answers = await Promise.all(all);
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(N);
+    expect(await stream()).toHaveLength(N);
+    await socket.close();
+  }, 60_000);
+
   it('answers each message of one write with its own counts: duplicates, reordering, out of order', async () => {
     const { srv, of } = await setup();
     const c = await rawClient(srv.socketUrl);
