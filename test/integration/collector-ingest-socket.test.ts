@@ -260,7 +260,11 @@ describe('collector ingest socket', () => {
     // Writes are held: the collector stopped reading at its limit, give or
     // take the rest of one socket read (64 KB, ~1,200 of these messages),
     // and left the rest in TCP.
-    await new Promise((r) => setTimeout(r, 300));
+    const until = Date.now() + 5_000;
+    while (srv.sockets.unanswered < 8 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 200));
     expect(await stream()).toHaveLength(0);
     expect(srv.sockets.unanswered).toBeGreaterThanOrEqual(8);
     expect(srv.sockets.unanswered).toBeLessThan(3_000);
@@ -283,11 +287,15 @@ describe('collector ingest socket', () => {
     const N = 3_000;
     const send = (i: number) =>
       socket.send({ strategy: 'rc', ts: i + 1, return: 0.001, id: `rc${i}` });
-    const first = Array.from({ length: N / 2 }, (_, i) => send(i));
+    let answered = 0;
+    const first = Array.from({ length: N / 2 }, (_, i) => send(i).finally(() => answered++));
     await first[99];
     // The collector writes and answers, but the answers are lost on the way; then the line is cut.
     proxy.dropReplies = true;
-    await new Promise((r) => setTimeout(r, 100));
+    const until = Date.now() + 5_000;
+    while ((await of('rc')).length <= answered + 10 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     proxy.cutAll();
     proxy.dropReplies = false;
     // Sent while the socket reconnects: they go out after the unanswered ones.
@@ -336,7 +344,8 @@ describe('collector ingest socket', () => {
     const inFlight = Array.from({ length: 20 }, (_, i) =>
       socket.send({ strategy: 'sd', ts: i + 1, return: 0 }),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Every message taken (its write held) before shutdown begins; later ones would not be.
+    while (srv.sockets.unanswered < 20) await new Promise((r) => setTimeout(r, 5));
     const closing = srv.sockets.close();
     setTimeout(release, 100);
     const answers = await Promise.all(inFlight);
