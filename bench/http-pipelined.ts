@@ -31,17 +31,47 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 }
 
+/** One pipelined run's counts and answer latencies (the HTTP and the socket clients share it). */
+export class PipelinedTally {
+  sent = 0;
+  ok = 0;
+  readonly byStatus: Record<number, number> = {};
+  private readonly latencies: number[] = [];
+  private readonly t0 = performance.now();
+  /** When lanes stop sending. */
+  readonly end: number;
+
+  constructor(seconds: number) {
+    this.end = this.t0 + seconds * 1000;
+  }
+
+  /** An answer: its status, the samples it says were taken, and when its request left. */
+  answered(status: number, okSamples: number, sentAt: number): void {
+    this.byStatus[status] = (this.byStatus[status] ?? 0) + 1;
+    this.ok += okSamples;
+    this.latencies.push(performance.now() - sentAt);
+  }
+
+  /** Run one lane per connection until each has stopped. */
+  async run(connections: number, lane: (conn: number) => Promise<void>): Promise<PipelinedResult> {
+    await Promise.all(Array.from({ length: connections }, (_, c) => lane(c)));
+    const sorted = Float64Array.from(this.latencies).sort();
+    return {
+      sent: this.sent,
+      ok: this.ok,
+      byStatus: this.byStatus,
+      seconds: (performance.now() - this.t0) / 1000,
+      latencyMs: { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) },
+    };
+  }
+}
+
 export async function pipelinedPosts(o: PipelinedOptions): Promise<PipelinedResult> {
   const u = new URL(o.url);
   const head = (len: number): string =>
     `POST ${u.pathname} HTTP/1.1\r\nhost: ${u.host}\r\ncontent-type: application/json\r\n` +
     `content-length: ${len}\r\n\r\n`;
-  const byStatus: Record<number, number> = {};
-  const latencies: number[] = [];
-  let sent = 0;
-  let ok = 0;
-  const t0 = performance.now();
-  const end = t0 + o.seconds * 1000;
+  const t = new PipelinedTally(o.seconds);
 
   const lane = (conn: number): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -53,7 +83,7 @@ export async function pipelinedPosts(o: PipelinedOptions): Promise<PipelinedResu
         const body = o.body(conn);
         sentAt.push(performance.now());
         socket.write(head(Buffer.byteLength(body)) + body);
-        sent++;
+        t.sent++;
       };
       socket.on('connect', () => {
         for (let i = 0; i < o.depth; i++) send();
@@ -70,13 +100,13 @@ export async function pipelinedPosts(o: PipelinedOptions): Promise<PipelinedResu
           const status = Number(headers.slice(9, 12));
           const body = buf.subarray(h + 4, h + 4 + len).toString('utf8');
           buf = buf.subarray(h + 4 + len);
-          byStatus[status] = (byStatus[status] ?? 0) + 1;
+          let taken = 0;
           if (status === 202) {
             const r = JSON.parse(body) as { accepted: number; duplicates: number };
-            ok += r.accepted + r.duplicates;
+            taken = r.accepted + r.duplicates;
           }
-          latencies.push(performance.now() - sentAt.shift()!);
-          if (performance.now() < end) send();
+          t.answered(status, taken, sentAt.shift()!);
+          if (performance.now() < t.end) send();
           else if (sentAt.length === 0) socket.end();
         }
       });
@@ -84,13 +114,5 @@ export async function pipelinedPosts(o: PipelinedOptions): Promise<PipelinedResu
       socket.on('close', () => resolve());
     });
 
-  await Promise.all(Array.from({ length: o.connections }, (_, c) => lane(c)));
-  const sorted = Float64Array.from(latencies).sort();
-  return {
-    sent,
-    ok,
-    byStatus,
-    seconds: (performance.now() - t0) / 1000,
-    latencyMs: { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) },
-  };
+  return t.run(o.connections, lane);
 }
