@@ -72,11 +72,10 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
     tokens: o.tokens ?? [],
     maxBatch: o.maxBatch ?? 10_000,
     maxBytes: o.maxBytes ?? 5 * 1024 * 1024,
-    write: async (samples) => {
+    write: (samples) => {
       // Queued in call order even when held back (main.ts's group commit queues synchronously).
       const held = o.beforeWrite?.();
-      const written = held ? held.then(() => appendOnce(samples)) : appendOnce(samples);
-      return written;
+      return held ? held.then(() => appendOnce(samples)) : appendOnce(samples);
     },
     backpressure: () => gate.check(),
     onRejected: (s) => statuses.push(s),

@@ -77,6 +77,7 @@ export {
   sendJson,
   sendJsonPieces,
   listeningPort,
+  refuseUpgrade,
   type Route,
   type HttpServerOptions,
 } from './http-server.js';

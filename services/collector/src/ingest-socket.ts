@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   batchWriteOrder,
+  refuseUpgrade,
   type IngestSocketAccepted,
   type IngestSocketRefused,
   type Logger,
@@ -24,18 +25,11 @@ import { sliceResult, type RequestResult } from './write-coalescer.js';
 /** Where trading systems open the ingest socket (public contract). */
 export const INGEST_SOCKET_PATH = '/v1/samples/ws';
 
-export interface IngestSocketOptions {
+/** `maxPending` and `maxBufferedBytes` bound what one connection can queue in the collector (read-flow.ts). */
+export interface IngestSocketOptions extends FlowLimits {
   server: Server;
   ingest: IngestOptions;
   log: Logger;
-  /**
-   * Messages taken and not yet answered on one connection before it stops
-   * reading: the client's sends then wait in TCP, so a fast sender cannot
-   * queue unbounded work in the collector.
-   */
-  maxPending: number;
-  /** Answer bytes waiting for a client that does not read them before its connection stops reading. */
-  maxBufferedBytes: number;
   /** Ping period; a connection that missed a pong is dropped. */
   heartbeatMs: number;
   /** How long shutdown waits for unanswered messages (writes in flight) before closing. */
@@ -190,15 +184,15 @@ export class IngestSockets {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== INGEST_SOCKET_PATH) return reject(socket, 404, 'not found');
-    if (this.closing) return reject(socket, 503, 'shutting down');
+    if (path !== INGEST_SOCKET_PATH) return refuseUpgrade(socket, 404, 'not found');
+    if (this.closing) return refuseUpgrade(socket, 503, 'shutting down');
     // Browsers send Origin and programs do not: a web page must not push
     // samples through a visitor's browser (WebSockets skip CORS).
     if (req.headers.origin !== undefined) {
-      return reject(socket, 403, 'the ingest socket is for programs, not browser pages');
+      return refuseUpgrade(socket, 403, 'the ingest socket is for programs, not browser pages');
     }
     if (!authorised(req, this.opts.ingest.tokens)) {
-      return reject(socket, 401, 'missing or invalid bearer token');
+      return refuseUpgrade(socket, 401, 'missing or invalid bearer token');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
   }
@@ -350,11 +344,4 @@ function rawText(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
-}
-
-function reject(socket: Duplex, status: number, text: string): void {
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-  );
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ClientMessage, formatIssues, WS_CLOSE } from '@quantmon/shared';
+import { ClientMessage, formatIssues, refuseUpgrade, WS_CLOSE } from '@quantmon/shared';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { originAllowed, requestToken, tokenAllowed, type AccessPolicy } from './auth.js';
 import { ClientTopics, type Replayer, type TopicOptions } from './client-topics.js';
@@ -163,10 +163,7 @@ export class Fanout {
     reason: 'origin' | 'unauthorized' | 'path',
   ): void {
     this.opts.onRejected?.(reason);
-    socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-    );
+    refuseUpgrade(socket, status, text);
   }
 
   private onConnection(ws: WebSocket): void {
