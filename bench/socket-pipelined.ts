@@ -6,6 +6,7 @@
  * their text, not validated: the bench's own CPU shares the machine with
  * the pipeline it measures (the tests validate the answers).
  */
+import { corkForTick, wsSocket } from '@quantmon/shared';
 import { WebSocket } from 'ws';
 import { PipelinedTally, type PipelinedOptions, type PipelinedResult } from './http-pipelined.js';
 
@@ -18,7 +19,10 @@ export function pipelinedMessages(o: PipelinedOptions): Promise<PipelinedResult>
     new Promise((resolve, reject) => {
       const ws = new WebSocket(o.url, { perMessageDeflate: false });
       const sentAt: number[] = [];
+      // One read of answers releases many sends: they leave in one socket
+      // write, as SampleSocket's do (ws-cork.ts).
       const send = (): void => {
+        corkForTick(wsSocket(ws));
         sentAt.push(performance.now());
         ws.send(o.body(conn));
         t.sent++;

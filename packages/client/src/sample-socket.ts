@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { corkForTick, wsSocket } from '../../shared/src/ws-cork.js';
 import {
   IngestSocketAnswer,
   type IngestSocketAnswer as Answer,
@@ -132,6 +133,8 @@ export class SampleSocket {
     this.waiting.push({ text, resolve, reject, answered });
     // While reconnecting it waits; the new connection sends everything in order.
     if (this.ws?.readyState === WebSocket.OPEN) {
+      // Sends of one tick (a burst, or the next sends after a read of answers) leave in one write.
+      corkForTick(wsSocket(this.ws));
       this.ws.send(text);
       this.sent++;
     }
@@ -161,7 +164,8 @@ export class SampleSocket {
       this.onClose(new SampleSocketClosedError(code, String(reason))),
     );
     ws.on('error', () => undefined); // 'close' follows
-    // A new connection: everything unanswered goes out again, in order.
+    // A new connection: everything unanswered goes out again, in order, in one write.
+    corkForTick(wsSocket(ws));
     for (const w of this.waiting) ws.send(w.text);
     this.sent = this.waiting.length;
   }

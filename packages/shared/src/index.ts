@@ -96,6 +96,7 @@ export {
   SampleValidationError,
 } from './publish-samples.js';
 export { corkedWrites, holdWritesForTurn } from './socket-cork.js';
+export { corkForTick, wsSocket } from './ws-cork.js';
 export {
   appendSamples,
   publishSampleBatch,

@@ -2,7 +2,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   batchWriteOrder,
+  corkForTick,
   refuseUpgrade,
+  wsSocket,
   type IngestSocketAccepted,
   type IngestSocketRefused,
   type Logger,
@@ -63,7 +65,6 @@ class IngestConnection {
   closed = false;
   /** Shutdown has paused it for good: flow control must not resume it. */
   stopped = false;
-  private corked = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -88,22 +89,9 @@ class IngestConnection {
   /** Send released answers; a tick's answers leave in one socket write. */
   send(answers: readonly string[]): void {
     if (this.closed || answers.length === 0) return;
-    if (!this.corked && this.raw) {
-      this.corked = true;
-      this.raw.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.raw?.uncork();
-      });
-    }
+    corkForTick(this.raw);
     for (const a of answers) this.ws.send(a);
   }
-}
-
-/** ws keeps its socket private; corking it only batches writes ws makes anyway. */
-function rawSocket(ws: WebSocket): Duplex | undefined {
-  const s = (ws as unknown as { _socket?: unknown })._socket;
-  return s && typeof (s as Duplex).cork === 'function' ? (s as Duplex) : undefined;
 }
 
 function acceptedAnswer(seq: number, r: RequestResult): string {
@@ -203,7 +191,7 @@ export class IngestSockets {
       ws.close(1001, 'collector shutting down');
       return;
     }
-    const c = new IngestConnection(ws, rawSocket(ws), this.opts);
+    const c = new IngestConnection(ws, wsSocket(ws), this.opts);
     this.conns.add(c);
     ws.on('pong', () => (c.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(c, data, isBinary));
