@@ -6,6 +6,7 @@
  * http client does not pipeline, hence this small client over net.
  */
 import { connect, type Socket } from 'node:net';
+import { corkForTick } from '@quantmon/shared';
 
 export interface PipelinedOptions {
   url: string;
@@ -79,8 +80,10 @@ export async function pipelinedPosts(o: PipelinedOptions): Promise<PipelinedResu
       socket.setNoDelay(true);
       const sentAt: number[] = [];
       let buf: Buffer = Buffer.alloc(0);
+      // The sends one read of answers releases leave in one write (ws-cork.ts).
       const send = (): void => {
         const body = o.body(conn);
+        corkForTick(socket);
         sentAt.push(performance.now());
         socket.write(head(Buffer.byteLength(body)) + body);
         t.sent++;
