@@ -406,6 +406,7 @@ try {
     /** CPU seconds of every process (procs' order) and of the drivers over the phase and its drain. */
     cpu: number[];
     drivers: number[];
+    commands: ReturnType<typeof commandDelta>;
   }[] = [];
   // `--single-seconds 0` skips them (a zero-length phase would print a tick's CPU as figures).
   const singleShapes = [
@@ -418,6 +419,7 @@ try {
   for (const [connections, depth, transport] of num('single-seconds') > 0 ? singleShapes : []) {
     const c0 = procs.map((p) => cpuSeconds(p.pid));
     const d0 = driverPids.map(cpuSeconds);
+    const commands0 = commandStats(await redis.info('commandstats'));
     const single = {
       label:
         transport === 'http'
@@ -442,6 +444,7 @@ try {
       ...single,
       cpu: procs.map((p, i) => cpuSeconds(p.pid) - c0[i]!),
       drivers: driverPids.map((pid, i) => cpuSeconds(pid) - d0[i]!),
+      commands: commandDelta(commands0, commandStats(await redis.info('commandstats'))),
     });
   }
   const final = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
@@ -540,7 +543,7 @@ try {
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1, paced.accepted)}`);
   if (sweep.length > 0) printSweep(sweep);
-  for (const { label, r, cpu, drivers } of singles) {
+  for (const { label, r, cpu, drivers, commands } of singles) {
     console.log(
       `${label}: ${f0(r.accepted / r.seconds)} samples/s, answer p50 ${f1(r.latencyMs.p50)} ms, p99 ${f1(r.latencyMs.p99)} ms` +
         `${r.status429 ? `, ${r.status429} answers 429` : ''}${r.other ? `, ${r.other} other errors` : ''}`,
@@ -551,6 +554,14 @@ try {
       `  CPU per sample (µs): ` +
         procs.map((p, i) => `${p.name} ${f1((cpu[i]! * 1e6) / r.accepted)}`).join(', ') +
         ` (not counted: ${driverUs([0, 0], drivers, r.accepted)})`,
+    );
+    // How many samples each ingest script call carried: the group commit's share of Redis's cost.
+    console.log(
+      `  Redis time per sample, by command (µs): ` +
+        commands
+          .slice(0, 4)
+          .map((c) => `${c.name} ${f1(c.usec / r.accepted)} (${f0(c.calls)} calls)`)
+          .join(', '),
     );
   }
   console.log(
