@@ -3,7 +3,8 @@
  * over loopback HTTP and written to the stream, in batches of 1 and of
  * 1000, with request latency (median, p99), and one sample per message over
  * the collector's ingest socket (/v1/samples/ws), 16 and 256 in flight per
- * connection. Baselines in the same run, on
+ * connection, and a burst of `--burst` sends through the client package's
+ * SampleSocket. Baselines in the same run, on
  * the same private Redis: raw pipelined XADD of the same entries from this
  * process (the ceiling), and the idempotent ordered Lua write called
  * directly (what HTTP, JSON and validation add on top of it). A retried
@@ -26,6 +27,7 @@ import type { StrategySample } from '../packages/shared/src/schemas/strategy-sam
 import { benchRedis, quantile, startCollector } from './collector-support.js';
 import { pipelinedPosts, type PipelinedResult } from './http-pipelined.js';
 import { pipelinedMessages } from './socket-pipelined.js';
+import { SampleSocket } from '../packages/client/src/sample-socket.js';
 import { postJson } from './http-post.js';
 
 const { values: args } = parseArgs({
@@ -36,6 +38,8 @@ const { values: args } = parseArgs({
     'batch-concurrency': { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
     partitions: { type: 'string', default: '8' },
+    /** Samples a SampleSocket sends at once (one send each, then every answer awaited). */
+    burst: { type: 'string', default: '50000' },
   },
 });
 const P = Number(args.partitions);
@@ -44,6 +48,7 @@ const BATCHES = Number(args.batches);
 const CONC = Number(args.concurrency);
 /** Batches of 1000 saturate Redis with a few in flight; more only adds queueing to the latency. */
 const BCONC = Number(args['batch-concurrency']);
+const BURST = Number(args.burst);
 
 const redisSrv = await benchRedis();
 const redis = new Redis(redisSrv.url);
@@ -178,6 +183,39 @@ async function pipelinedRun(
   };
 }
 
+/**
+ * The client package's SampleSocket, as a trading system uses it: `n`
+ * sends over 16 strategies in one go, each a message of one sample, then
+ * every answer awaited (validated, as the client does). Its own CPU shares
+ * the machine, as in the socket runs above.
+ */
+async function sampleSocketBurst(n: number, tag: string): Promise<Run> {
+  const socket = await SampleSocket.open({ url: url.replace(/^http/, 'ws') + '/ws' });
+  const before = await entriesAdded();
+  const t0 = performance.now();
+  const answers = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      socket.send(
+        sample(`burst-${tag}-${i % 16}`, Math.floor(i / 16)) as Parameters<SampleSocket['send']>[0],
+      ),
+    ),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  await socket.close();
+  let accepted = 0;
+  for (const a of answers) {
+    if (!('accepted' in a)) throw new Error(`SampleSocket burst: ${JSON.stringify(a)}`);
+    accepted += a.accepted;
+  }
+  return {
+    name: `SampleSocket, a burst of ${n}`,
+    samples: n,
+    seconds,
+    accepted,
+    written: (await entriesAdded()) - before,
+  };
+}
+
 function stamped(tag: string, n: number): StrategySample[] {
   return Array.from({ length: n }, (_, i) => {
     const s = sample(tag, i) as Omit<StrategySample, 'receivedAt'>;
@@ -254,6 +292,7 @@ for (let r = 0; r < ROUNDS; r++) {
     await rawXadd(BATCHES * 1000, tag),
     await pipelinedRun(`sock-${tag}`, 16, 4, 'socket'),
     await pipelinedRun(`sockd-${tag}`, 256, 4, 'socket'),
+    await sampleSocketBurst(BURST, tag),
   ]);
 }
 const runs: (Run & { rate: number })[] = rounds[0]!.map((first, i) => {

@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
 import { corkForTick, wsSocket } from '../../shared/src/ws-cork.js';
+import { SendQueue } from './send-queue.js';
 import {
   IngestSocketAnswer,
   type IngestSocketAnswer as Answer,
@@ -93,7 +94,7 @@ function connectOnce(opts: SampleSocketOptions): Promise<WebSocket> {
  */
 export class SampleSocket {
   /** Every message not answered yet, oldest first; the first `sent` went out on this connection. */
-  private readonly waiting: Waiting[] = [];
+  private readonly waiting = new SendQueue<Waiting>();
   private sent = 0;
   private ws: WebSocket | undefined;
   private closedWith: Error | undefined;
@@ -143,7 +144,7 @@ export class SampleSocket {
 
   /** Close after the answers in flight (default) or at once. */
   async close(opts: { wait?: boolean } = {}): Promise<void> {
-    if (opts.wait !== false) await Promise.allSettled(this.waiting.map((w) => w.answered));
+    if (opts.wait !== false) await Promise.allSettled(Array.from(this.waiting, (w) => w.answered));
     this.closing = true;
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) {
@@ -201,7 +202,7 @@ export class SampleSocket {
   /** No more connections: every waiting message and every later send is rejected. */
   private fail(err: Error): void {
     this.closedWith = err;
-    for (const w of this.waiting.splice(0)) w.reject(err);
+    for (const w of this.waiting.drain()) w.reject(err);
     this.sent = 0;
   }
 
