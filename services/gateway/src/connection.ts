@@ -1,4 +1,4 @@
-import { WS_CLOSE, type ResumeStream } from '@quantmon/shared';
+import { WS_CLOSE, wsSocket, type ResumeStream } from '@quantmon/shared';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { Outbox } from './outbox.js';
@@ -50,16 +50,6 @@ const TEXT_MORE = { binary: false, fin: false } as const;
 const CORK_MAX_BYTES = 16 * 1024;
 
 /**
- * ws keeps its socket private; writing a prepared frame to it directly is
- * safe while nothing is compressed (perMessageDeflate is off), because ws
- * then writes every frame synchronously, in call order, with no queue.
- */
-function rawSocket(ws: WebSocket): Duplex | undefined {
-  const s = (ws as unknown as { _socket?: unknown })._socket;
-  return s && typeof (s as Duplex).write === 'function' ? (s as Duplex) : undefined;
-}
-
-/**
  * One WebSocket client: its outbox (bounded, metric frames conflated),
  * frames held while a resume reads the stream, and its message budget.
  * Writes go straight to the socket while it keeps up; once the socket
@@ -99,7 +89,10 @@ export class Connection {
     now: number,
   ) {
     this.bucket = new TokenBucket(limits.clientRate, limits.clientBurst, now);
-    this.raw = rawSocket(ws);
+    // ws keeps its socket private (wsSocket); writing a prepared frame to it
+    // directly is safe while nothing is compressed (perMessageDeflate is
+    // off), because ws then writes every frame synchronously, in call order.
+    this.raw = wsSocket(ws);
     this.corkMaxBytes = Math.min(CORK_MAX_BYTES, limits.highWater);
   }
 
