@@ -13,10 +13,12 @@ import {
   startHttpServer,
   StrategySample,
 } from '@quantmon/shared';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { LagGate, readScorerLag } from '../../services/collector/src/backpressure.js';
 import { handleIngest, type IngestOptions } from '../../services/collector/src/ingest.js';
 import { INGEST_SOCKET_PATH, IngestSockets } from '../../services/collector/src/ingest-socket.js';
+import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 
 export interface IngestServerOptions {
   redis: Redis;
@@ -37,6 +39,49 @@ export interface IngestServerOptions {
   socket?: { maxPending?: number; maxBufferedBytes?: number; heartbeatMs?: number };
   /** Runs before each write (a test holds writes back with it). */
   beforeWrite?: () => Promise<void>;
+}
+
+/**
+ * A test file's Redis (started before its tests, stopped after them) and
+ * its ingest servers: `start` wires one under a fresh prefix (`tag`-...),
+ * closed with the file.
+ */
+export function ingestSuite(tag: string): {
+  readonly redis: Redis;
+  start(
+    opts?: Omit<IngestServerOptions, 'redis' | 'prefix'>,
+  ): Promise<{ srv: IngestServer; prefix: string; keys: ReturnType<typeof keysFor> }>;
+  /** Close a server the test started itself with the suite's. */
+  adopt(srv: IngestServer): IngestServer;
+} {
+  let redisServer: TestRedis | undefined;
+  let redis: Redis | undefined;
+  const servers: IngestServer[] = [];
+  beforeAll(async () => {
+    redisServer = await startTestRedis();
+    redis = new Redis(redisServer.url);
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    redis?.disconnect();
+    await redisServer?.dispose();
+  });
+  return {
+    get redis(): Redis {
+      if (!redis) throw new Error('ingestSuite: Redis is not started yet (use it inside a test)');
+      return redis;
+    },
+    async start(opts = {}) {
+      const prefix = uniquePrefix(tag);
+      const srv = await startIngestServer({ redis: this.redis, prefix, ...opts });
+      servers.push(srv);
+      return { srv, prefix, keys: keysFor(prefix) };
+    },
+    adopt(srv) {
+      servers.push(srv);
+      return srv;
+    },
+  };
 }
 
 /** The partition count the ingest tests run with unless they say otherwise. */

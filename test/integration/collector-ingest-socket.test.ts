@@ -1,16 +1,14 @@
-import { GROUPS, IngestSocketAnswer, keysFor, partitionOf } from '@quantmon/shared';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GROUPS, IngestSocketAnswer, partitionOf } from '@quantmon/shared';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SampleSocket, SampleSocketClosedError } from '../../packages/client/src/sample-socket.js';
-import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import {
   allSamples,
+  ingestSuite,
   startIngestServer,
   strategiesCovering,
   strategySamples,
-  type IngestServer,
 } from './collector-harness.js';
 
 /**
@@ -19,32 +17,18 @@ import {
  * and in order, flow control, auth, and shutdown with writes in flight.
  */
 describe('collector ingest socket', () => {
-  let redisServer: TestRedis;
-  let redis: Redis;
-  const servers: IngestServer[] = [];
-
-  beforeAll(async () => {
-    redisServer = await startTestRedis();
-    redis = new Redis(redisServer.url);
-  });
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    redis?.disconnect();
-    await redisServer?.dispose();
-  });
+  const suite = ingestSuite('ingest-socket');
 
   async function setup(
     opts: Omit<Parameters<typeof startIngestServer>[0], 'redis' | 'prefix'> = {},
   ) {
-    const prefix = uniquePrefix('ingest-socket');
-    const srv = await startIngestServer({ redis, prefix, ...opts });
-    servers.push(srv);
+    const { srv, prefix, keys } = await suite.start(opts);
     return {
       srv,
       prefix,
-      keys: keysFor(prefix),
-      stream: () => allSamples(redis, prefix, srv.partitions),
-      of: (strategy: string) => strategySamples(redis, prefix, srv.partitions, strategy),
+      keys,
+      stream: () => allSamples(suite.redis, prefix, srv.partitions),
+      of: (strategy: string) => strategySamples(suite.redis, prefix, srv.partitions, strategy),
     };
   }
 
@@ -201,17 +185,17 @@ describe('collector ingest socket', () => {
     const s0 = keys.partition(
       (partitionOf('bp', srv.partitions) + 1) % srv.partitions,
     ).strategySamples;
-    const p = redis.pipeline();
+    const p = suite.redis.pipeline();
     for (let i = 0; i < 60; i++) p.xadd(s0, '*', 'd', '{}');
     await p.exec();
-    await redis.xgroup('CREATE', s0, GROUPS.scorer, '0');
+    await suite.redis.xgroup('CREATE', s0, GROUPS.scorer, '0');
     const socket = await SampleSocket.open({ url: srv.socketUrl });
     const msg = { strategy: 'bp', ts: 1, return: 0, id: 'bp1' };
     const refused = await socket.send(msg);
     expect(refused).toMatchObject({ seq: 1, status: 429 });
     expect((refused as { retryAfterSeconds?: number }).retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect((refused as { error: string }).error).toMatch(/60 samples behind/);
-    await redis.xreadgroup('GROUP', GROUPS.scorer, 'c', 'COUNT', 100, 'STREAMS', s0, '>');
+    await suite.redis.xreadgroup('GROUP', GROUPS.scorer, 'c', 'COUNT', 100, 'STREAMS', s0, '>');
     expect(await socket.send(msg)).toMatchObject({ seq: 2, status: 202, accepted: 1 });
     expect(await of('bp')).toHaveLength(1);
     await socket.close();

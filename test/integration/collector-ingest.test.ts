@@ -1,22 +1,21 @@
 import {
   GROUPS,
   IngestAccepted,
-  keysFor,
   partitionOf,
   publishSampleBatch,
   publishSamples,
 } from '@quantmon/shared';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, uniquePrefix } from '../helpers/redis-server.js';
 import {
   allSamples,
+  ingestSuite,
   partitionSamples,
   rawPost,
   startIngestServer,
   strategiesCovering,
   strategySamples,
-  type IngestServer,
 } from './collector-harness.js';
 
 /**
@@ -25,27 +24,12 @@ import {
  * batches with several strategies span partitions.
  */
 describe('collector ingest', () => {
-  let redisServer: TestRedis;
-  let redis: Redis;
-  const servers: IngestServer[] = [];
-
-  beforeAll(async () => {
-    redisServer = await startTestRedis();
-    redis = new Redis(redisServer.url);
-  });
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    redis?.disconnect();
-    await redisServer?.dispose();
-  });
+  const suite = ingestSuite('ingest');
 
   async function setup(
     opts: Omit<Parameters<typeof startIngestServer>[0], 'redis' | 'prefix'> = {},
   ) {
-    const prefix = uniquePrefix('ingest');
-    const srv = await startIngestServer({ redis, prefix, ...opts });
-    servers.push(srv);
-    const keys = keysFor(prefix);
+    const { srv, prefix, keys } = await suite.start(opts);
     const post = async (body: unknown, headers?: Record<string, string>) => {
       const r = await rawPost(
         srv.url,
@@ -55,12 +39,12 @@ describe('collector ingest', () => {
       return { ...r, json: JSON.parse(r.body) as Record<string, unknown> };
     };
     /** Every sample written, partition by partition. */
-    const stream = () => allSamples(redis, prefix, srv.partitions);
+    const stream = () => allSamples(suite.redis, prefix, srv.partitions);
     /** One strategy's samples, in stream order. */
-    const of = (strategy: string) => strategySamples(redis, prefix, srv.partitions, strategy);
+    const of = (strategy: string) => strategySamples(suite.redis, prefix, srv.partitions, strategy);
     /** Keys under the prefix besides the stored partition count: none means nothing was written. */
     const written = async () =>
-      (await redis.keys(`${prefix}:*`)).filter((k) => k !== keys.partitionCount);
+      (await suite.redis.keys(`${prefix}:*`)).filter((k) => k !== keys.partitionCount);
     return { prefix, keys, post, stream, of, written, srv };
   }
 
@@ -152,17 +136,17 @@ describe('collector ingest', () => {
   it('answers 429 with Retry-After while the scorer group is too far behind, then accepts again', async () => {
     const { post, keys } = await setup({ maxLag: 50, lagCheckMs: 0 });
     const stream = keys.partition(0).strategySamples;
-    const p = redis.pipeline();
+    const p = suite.redis.pipeline();
     for (let i = 0; i < 60; i++) p.xadd(stream, '*', 'd', '{}');
     await p.exec();
-    await redis.xgroup('CREATE', stream, GROUPS.scorer, '0');
+    await suite.redis.xgroup('CREATE', stream, GROUPS.scorer, '0');
     const res = await post({ strategy: 's', ts: 1, return: 0 });
     expect(res.status).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.json['error']).toMatch(/60 samples behind/);
-    expect(await redis.xlen(stream)).toBe(60);
+    expect(await suite.redis.xlen(stream)).toBe(60);
     // The scorer catches up: ingest resumes.
-    await redis.xreadgroup('GROUP', GROUPS.scorer, 'c', 'COUNT', 100, 'STREAMS', stream, '>');
+    await suite.redis.xreadgroup('GROUP', GROUPS.scorer, 'c', 'COUNT', 100, 'STREAMS', stream, '>');
     expect((await post({ strategy: 's', ts: 1, return: 0 })).status).toBe(202);
   });
 
@@ -180,7 +164,7 @@ describe('collector ingest', () => {
       maxLag: 10,
       storePartitionCount: false,
     });
-    servers.push(srv);
+    suite.adopt(srv);
     const res = await rawPost(srv.url, JSON.stringify({ strategy: 's', ts: 1, return: 0 }));
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
@@ -198,8 +182,8 @@ describe('collector ingest', () => {
     expect(res.json['error']).toBe('storage unavailable, retry');
     // It was written on the master all the same: the retry (to a collector without WAIT)
     // answers it as a duplicate and nothing is written twice.
-    const plain = await startIngestServer({ redis, prefix });
-    servers.push(plain);
+    const plain = await startIngestServer({ redis: suite.redis, prefix });
+    suite.adopt(plain);
     const retry = await rawPost(plain.url, JSON.stringify(batch));
     expect(JSON.parse(retry.body)).toMatchObject({ accepted: 0, duplicates: 1 });
     expect(await stream()).toHaveLength(1);
@@ -297,14 +281,16 @@ describe('collector ingest', () => {
       { strategy: 'pub', ts: 20, return: 0.01, id: 'p-2' },
       { strategy: 'pub', ts: 10, return: 0.02, id: 'p-1' },
     ];
-    const ids = await publishSamples(redis, samples, { prefix });
+    const ids = await publishSamples(suite.redis, samples, { prefix });
     expect(ids).toHaveLength(2);
-    expect(await publishSamples(redis, samples, { prefix })).toEqual([]);
+    expect(await publishSamples(suite.redis, samples, { prefix })).toEqual([]);
     expect((await post(samples)).json).toMatchObject({ accepted: 0, duplicates: 2 });
-    const r = await publishSampleBatch(redis, [{ strategy: 'pub', ts: 5, return: 0 }], { prefix });
+    const r = await publishSampleBatch(suite.redis, [{ strategy: 'pub', ts: 5, return: 0 }], {
+      prefix,
+    });
     expect(r.outcomes).toEqual(['out-of-order']);
     await expect(
-      publishSamples(redis, [{ strategy: 'pub', ts: 1, return: '1' }], { prefix }),
+      publishSamples(suite.redis, [{ strategy: 'pub', ts: 1, return: '1' }], { prefix }),
     ).rejects.toThrow(/return/);
     expect((await stream()).map((s) => s.ts)).toEqual([10, 20]);
   });
@@ -337,7 +323,7 @@ describe('collector ingest', () => {
       expect(res.json).toMatchObject({ accepted: batch.length, duplicates: 0, outOfOrder: 0 });
       expect(res.json['reordered']).toBeGreaterThan(0);
       for (let p = 0; p < P; p++) {
-        const here = await partitionSamples(redis, prefix, p);
+        const here = await partitionSamples(suite.redis, prefix, p);
         // Only this partition's strategies, each one complete and in ts order.
         const mine = STRATEGIES.filter((s) => partitionOf(s, P) === p);
         expect(new Set(here.map((x) => x.strategy))).toEqual(new Set(mine));
@@ -370,7 +356,7 @@ describe('collector ingest', () => {
       const broken = partitionOf(STRATEGIES[0]!, P);
       const brokenShare = batch.filter((x) => partitionOf(x.strategy, P) === broken).length;
       // The partition's stream key holds a string: its XADD fails (WRONGTYPE), the others write.
-      await redis.set(keys.partition(broken).strategySamples, 'not a stream');
+      await suite.redis.set(keys.partition(broken).strategySamples, 'not a stream');
       const failed = await post(batch);
       expect(failed.status).toBe(503);
       expect(failed.headers['retry-after']).toBe('1');
@@ -379,13 +365,13 @@ describe('collector ingest', () => {
       for (let p = 0; p < P; p++) {
         if (p === broken) continue;
         const share = batch.filter((x) => partitionOf(x.strategy, P) === p).length;
-        expect(await partitionSamples(redis, prefix, p)).toHaveLength(share);
+        expect(await partitionSamples(suite.redis, prefix, p)).toHaveLength(share);
       }
       // The failed share burned no id and moved no ordering state.
-      expect(await redis.keys(`${keys.partition(broken).ingestIdsPrefix}*`)).toEqual([]);
-      expect(await redis.exists(keys.partition(broken).ingestLastTs)).toBe(0);
+      expect(await suite.redis.keys(`${keys.partition(broken).ingestIdsPrefix}*`)).toEqual([]);
+      expect(await suite.redis.exists(keys.partition(broken).ingestLastTs)).toBe(0);
 
-      await redis.del(keys.partition(broken).strategySamples);
+      await suite.redis.del(keys.partition(broken).strategySamples);
       const retry = await post(batch);
       expect(retry.status).toBe(202);
       expect(retry.json).toMatchObject({
@@ -407,16 +393,16 @@ describe('collector ingest', () => {
       // 20 unread entries on each partition: none is over 50 alone, together they are 80.
       for (let p = 0; p < P; p++) {
         const stream = keys.partition(p).strategySamples;
-        const tx = redis.pipeline();
+        const tx = suite.redis.pipeline();
         for (let i = 0; i < 20; i++) tx.xadd(stream, '*', 'd', '{}');
         await tx.exec();
-        await redis.xgroup('CREATE', stream, GROUPS.scorer, '0');
+        await suite.redis.xgroup('CREATE', stream, GROUPS.scorer, '0');
       }
       const res = await post({ strategy: 's', ts: 1, return: 0 });
       expect(res.status).toBe(429);
       expect(res.json['error']).toMatch(/80 samples behind/);
       const drain = (p: number) =>
-        redis.xreadgroup(
+        suite.redis.xreadgroup(
           'GROUP',
           GROUPS.scorer,
           'c',
