@@ -407,6 +407,9 @@ try {
     cpu: number[];
     drivers: number[];
     commands: ReturnType<typeof commandDelta>;
+    /** Redis's forks, rewrites and latency events over the phase, and its rewrite children's CPU. */
+    pauses: string;
+    rewrite: number;
   }[] = [];
   // `--single-seconds 0` skips them (a zero-length phase would print a tick's CPU as figures).
   const singleShapes = [
@@ -420,6 +423,8 @@ try {
     const c0 = procs.map((p) => cpuSeconds(p.pid));
     const d0 = driverPids.map(cpuSeconds);
     const commands0 = commandStats(await redis.info('commandstats'));
+    const pausesBefore = await watchRedisPauses(redis, 5);
+    const rewriteBefore = childCpuSeconds(redisPid);
     const single = {
       label:
         transport === 'http'
@@ -445,6 +450,8 @@ try {
       cpu: procs.map((p, i) => cpuSeconds(p.pid) - c0[i]!),
       drivers: driverPids.map((pid, i) => cpuSeconds(pid) - d0[i]!),
       commands: commandDelta(commands0, commandStats(await redis.info('commandstats'))),
+      pauses: describePauses(pausesBefore, await redisPauses(redis), single.r.accepted),
+      rewrite: childCpuSeconds(redisPid) - rewriteBefore,
     });
   }
   const final = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
@@ -543,7 +550,7 @@ try {
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1, paced.accepted)}`);
   if (sweep.length > 0) printSweep(sweep);
-  for (const { label, r, cpu, drivers, commands } of singles) {
+  for (const { label, r, cpu, drivers, commands, pauses, rewrite } of singles) {
     console.log(
       `${label}: ${f0(r.accepted / r.seconds)} samples/s, answer p50 ${f1(r.latencyMs.p50)} ms, p99 ${f1(r.latencyMs.p99)} ms` +
         `${r.status429 ? `, ${r.status429} answers 429` : ''}${r.other ? `, ${r.other} other errors` : ''}`,
@@ -553,7 +560,7 @@ try {
     console.log(
       `  CPU per sample (µs): ` +
         procs.map((p, i) => `${p.name} ${f1((cpu[i]! * 1e6) / r.accepted)}`).join(', ') +
-        ` (not counted: ${driverUs([0, 0], drivers, r.accepted)})`,
+        ` (${rewriteUs(0, rewrite, r.accepted)}; not counted: ${driverUs([0, 0], drivers, r.accepted)})`,
     );
     // How many samples each ingest script call carried: the group commit's share of Redis's cost.
     console.log(
@@ -563,6 +570,8 @@ try {
           .map((c) => `${c.name} ${f1(c.usec / r.accepted)} (${f0(c.calls)} calls)`)
           .join(', '),
     );
+    // A rewrite forked during a phase takes a core from it: told apart from the pipeline's own cost.
+    console.log(`  Redis during the phase: ${pauses}`);
   }
   console.log(
     `\ndashboards: ${final.open}/${final.connected} open; score frames per dashboard ` +
