@@ -106,6 +106,24 @@ async function main(): Promise<void> {
 
   // (a) WebSocket client on the alerts topic.
   const alertSeen = new Map<string, number>();
+  const jobSeen = new Map<string, { at: number; job: Job }>();
+  const jobsPerSubject = new Map<string, number>();
+  /** Per incident, epoch ms: its sample's score update (collector, scorer, scores stream)... */
+  const scored = new Map<string, { receivedAt: number; computedAt: number; writtenAt: number }>();
+  /** ...and its alert (the alerter's `ts`, the frame's arrival). */
+  const alertAt = new Map<string, { ts: number; writtenAt: number; arrived: number }>();
+  /**
+   * The incident being measured: woken when its alert frame and its job
+   * have both arrived. The loop waits on this, not by polling: a poll on
+   * setImmediate kept one of the machine's two cores busy while the five
+   * processes of the pipeline did the work being timed.
+   */
+  let waiting: { subject: string; wake: () => void } | undefined;
+  const wakeIfDone = (subject: string): void => {
+    if (waiting?.subject === subject && alertSeen.has(subject) && jobSeen.has(subject)) {
+      waiting.wake();
+    }
+  };
   const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/ws`);
   await new Promise<void>((res, rej) => {
     ws.once('open', () => res());
@@ -115,15 +133,35 @@ async function main(): Promise<void> {
   ws.on('message', (data) => {
     const now = performance.now();
     const f = ServerFrame.safeParse(JSON.parse(data.toString()));
-    if (!f.success || f.data.type !== 'alert') return;
+    if (!f.success) return;
+    if (f.data.type === 'score') {
+      // The crossing sample's own score update: when each stage had it.
+      const u = f.data.data;
+      if (u.id === `${u.strategy}-x`) {
+        scored.set(`strategy/${u.strategy}`, {
+          receivedAt: u.receivedAt,
+          computedAt: u.computedAt,
+          writtenAt: Number(f.data.pos.split('-')[0]),
+        });
+      }
+      return;
+    }
+    if (f.data.type !== 'alert') return;
     const a: AlertEvent = f.data.data;
-    if (a.rule === 'var_exceeded' && a.state === 'firing') alertSeen.set(a.subject, now);
+    if (a.rule === 'var_exceeded' && a.state === 'firing') {
+      alertSeen.set(a.subject, now);
+      alertAt.set(a.subject, {
+        ts: a.ts,
+        writtenAt: Number(f.data.pos.split('-')[0]),
+        arrived: performance.timeOrigin + now,
+      });
+      wakeIfDone(a.subject);
+    }
   });
-  ws.send(JSON.stringify({ type: 'subscribe', topics: ['alerts'] }));
+  // The strategies' score frames too, for the stages of each incident.
+  ws.send(JSON.stringify({ type: 'subscribe', topics: ['alerts', 'strategy:*'] }));
 
   // (b) A Worker taking the emergency jobs (all of them counted: one per incident).
-  const jobSeen = new Map<string, { at: number; job: Job }>();
-  const jobsPerSubject = new Map<string, number>();
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker(
     EMERGENCY_QUEUE,
@@ -131,6 +169,7 @@ async function main(): Promise<void> {
       const subject = job.data.alert.subject as string;
       if (!jobSeen.has(subject)) jobSeen.set(subject, { at: performance.now(), job });
       jobsPerSubject.set(subject, (jobsPerSubject.get(subject) ?? 0) + 1);
+      wakeIfDone(subject);
     },
     { connection, prefix: bullPrefix, concurrency: 16 },
   );
@@ -186,6 +225,14 @@ async function main(): Promise<void> {
   console.log('done');
 
   const wsMs: number[] = [];
+  const stages = {
+    ingest: [],
+    score: [],
+    write: [],
+    judge: [],
+    record: [],
+    deliver: [],
+  } as Record<'ingest' | 'score' | 'write' | 'judge' | 'record' | 'deliver', number[]>;
   const addedMs: number[] = [];
   const workerMs: number[] = [];
   let missed = 0;
@@ -194,11 +241,17 @@ async function main(): Promise<void> {
     const subject = `strategy/${strategy}`;
     const wall = Date.now();
     const start = performance.now();
+    const sentAt = performance.timeOrigin + start;
+    let timer: NodeJS.Timeout | undefined;
+    const done = new Promise<void>((wake) => {
+      waiting = { subject, wake };
+      timer = setTimeout(wake, TIMEOUT_MS);
+    });
     await post({ strategy, ts: t0 + (WARMUP + 1) * day, return: -0.3, id: `${strategy}-x` });
-    const until = start + TIMEOUT_MS;
-    while ((!alertSeen.has(subject) || !jobSeen.has(subject)) && performance.now() < until) {
-      await new Promise((r) => setImmediate(r));
-    }
+    wakeIfDone(subject);
+    await done;
+    clearTimeout(timer);
+    waiting = undefined;
     const a = alertSeen.get(subject);
     const j = jobSeen.get(subject);
     if (a === undefined || j === undefined) {
@@ -206,6 +259,16 @@ async function main(): Promise<void> {
       continue;
     }
     wsMs.push(a - start);
+    const sc = scored.get(subject);
+    const al = alertAt.get(subject);
+    if (sc && al) {
+      stages.ingest.push(sc.receivedAt - sentAt);
+      stages.score.push(sc.computedAt - sc.receivedAt);
+      stages.write.push(sc.writtenAt - sc.computedAt);
+      stages.judge.push(al.ts - sc.writtenAt);
+      stages.record.push(al.writtenAt - al.ts);
+      stages.deliver.push(al.arrived - al.writtenAt);
+    }
     workerMs.push(j.at - start);
     // BullMQ stamps the job when the alerter adds it (ms clock of the same machine).
     addedMs.push(Math.max(0, j.job.timestamp - wall));
@@ -227,6 +290,23 @@ async function main(): Promise<void> {
   report('(b) job added to quantmon-emergency', addedMs);
   report('(b) job received by a BullMQ Worker', workerMs);
   console.log('  (job added: BullMQ job.timestamp, whole milliseconds)');
+  // Where (a) goes, from the services' own millisecond stamps: collector's
+  // receivedAt, scorer's computedAt, the score entry's id, the alert's ts
+  // and its entry's id.
+  const p = (xs: number[], q: number): string =>
+    quantile(
+      [...xs].sort((x, y) => x - y),
+      q,
+    ).toFixed(1);
+  console.log(
+    `  (a) by stage, p50 / p99 ms (whole-ms stamps; n=${stages.ingest.length}): ` +
+      Object.entries(stages)
+        .map(([k, v]) => `${k} ${p(v, 0.5)} / ${p(v, 0.99)}`)
+        .join(', '),
+  );
+  console.log(
+    '  (ingest: POST to accepted; score: to computed; write: to the scores stream; judge: to the alert; record: to the alerts stream; deliver: to the frame)',
+  );
   console.log(
     `jobs: ${jobsTotal} for ${N} incidents; ${jobCounts.filter((c) => c === 1).length} with exactly one, ` +
       `${jobCounts.filter((c) => c > 1).length} with more, ${jobCounts.filter((c) => c === 0).length} with none`,

@@ -1,6 +1,7 @@
 import type { Acknowledgement, AlertEvent, Silence } from '@quantmon/shared';
 import { entryTime, incidentKey, type Incident } from './incident.js';
 import { IncidentLifecycle } from './incident-lifecycle.js';
+import type { InhibitionIndex } from './inhibition.js';
 import { forgottenEvent, RETIRED_RULE, retiredEvent, type ForgetReason } from './forget-subject.js';
 import { Forecaster } from './forecast.js';
 import { naturalSubject, type RuleInput } from './metric-source.js';
@@ -167,10 +168,10 @@ export class AlerterCore {
    */
   outbox(now: number, only?: readonly Incident[]): Outbox {
     const out: Outbox = { jobs: [], notify: [], repeat: [] };
-    const sources = this.life.sources();
+    const index = this.life.inhibition();
     for (const inc of only ?? this.incidents.values()) {
       if (inc.firing.state !== 'firing' || this.life.silenceOf(inc.firing, now)) continue;
-      if (this.life.inhibitorOf(inc.firing, sources)) continue;
+      if (index.inhibitorOf(inc.firing)) continue;
       if (inc.action && !inc.jobEnqueued) out.jobs.push(inc);
       if (!inc.notified) out.notify.push(inc);
       else if (!inc.firing.acknowledged && inc.firing.flapping !== true) {
@@ -289,9 +290,17 @@ export class AlerterCore {
     return this.life.silenceOf(event, now) !== undefined;
   }
 
-  /** Whether a firing source incident inhibits this one now (judged live, as silences are). */
-  isInhibited(event: AlertEvent): boolean {
-    return this.life.inhibitorOf(event) !== undefined;
+  /**
+   * Whether a firing source incident inhibits this one now (judged live, as
+   * silences are). Asking for many: pass one `inhibition()` to each call.
+   */
+  isInhibited(event: AlertEvent, index = this.life.inhibition()): boolean {
+    return index.inhibitorOf(event) !== undefined;
+  }
+
+  /** The inhibition sources firing now, indexed once for many `isInhibited` questions. */
+  inhibition(): InhibitionIndex {
+    return this.life.inhibition();
   }
 
   /** Take what Redis holds for a key (another alerter wrote first, or a write failed). */

@@ -122,10 +122,12 @@ export class EngineOutbox {
   toAlertmanager(core: AlerterCore, now: number, written?: readonly Transition[]): void {
     const am = this.deps.alertmanager;
     if (!am) return;
+    // One index of the firing sources for every incident asked about.
+    const inhibition = core.inhibition();
     const live = (inc: Incident | undefined): inc is Incident =>
       inc?.firing.state === 'firing' &&
       !core.isSilenced(inc.firing, now) &&
-      !core.isInhibited(inc.firing);
+      !core.isInhibited(inc.firing, inhibition);
     if (!written) {
       am.send(
         [...core.incidents.values()].filter(live).map((i) => i.firing),

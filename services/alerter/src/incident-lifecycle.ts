@@ -1,4 +1,4 @@
-import type { AlertEvent, InhibitedBy, Silence, Subject } from '@quantmon/shared';
+import type { AlertEvent, Silence, Subject } from '@quantmon/shared';
 import { FlapDetector } from './flap-detector.js';
 import {
   firedEvent,
@@ -9,7 +9,7 @@ import {
   withFlapping,
   type Incident,
 } from './incident.js';
-import { inhibitEvent, inhibitor, matches, sameInhibitor, withInhibitor } from './inhibition.js';
+import { InhibitionIndex, inhibitEvent, sameInhibitor, withInhibitor } from './inhibition.js';
 import { breaches, stillBreaching } from './effective-rule.js';
 import type { EffectiveRule, SubjectTags } from './rule-model.js';
 import type { InhibitRule } from './rule-spec.js';
@@ -177,20 +177,10 @@ export class IncidentLifecycle {
     return s ? { ...rest, silenced: { id: s.id, endsAt: s.endsAt } } : rest;
   }
 
-  /** Firing incidents that match the source of some inhibition rule. */
-  sources(): AlertEvent[] {
-    const rules = this.inhibitRules();
-    if (rules.length === 0) return [];
-    const out: AlertEvent[] = [];
-    for (const inc of this.incidents.values()) {
-      const e = inc.firing;
-      if (e.state === 'firing' && rules.some((r) => matches(r.source, e))) out.push(e);
-    }
-    return out;
-  }
-
-  inhibitorOf(event: AlertEvent, sources = this.sources()): InhibitedBy | undefined {
-    return inhibitor(this.inhibitRules(), sources, event);
+  /** The inhibition sources firing now, indexed: build one per pass over the incidents. */
+  inhibition(): InhibitionIndex {
+    const events = [...this.incidents.values()].map((inc) => inc.firing);
+    return new InhibitionIndex(this.inhibitRules(), events);
   }
 
   /**
@@ -202,9 +192,9 @@ export class IncidentLifecycle {
   reinhibit(out: Transition[], now: number, always = false): Transition[] {
     // Only an incident opening, firing or resolving can change a mark.
     if (!always && !out.some((t) => t.kind !== 'update')) return out;
-    const sources = this.sources();
+    const index = this.inhibition();
     for (const [key, cur] of [...this.incidents]) {
-      const by = this.inhibitorOf(cur.firing, sources);
+      const by = index.inhibitorOf(cur.firing);
       if (sameInhibitor(by, cur.firing.inhibitedBy)) continue;
       const i = out.findLastIndex(
         (t) => t.key === key && t.incident === cur && (t.kind === 'open' || t.kind === 'fire'),

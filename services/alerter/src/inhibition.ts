@@ -36,19 +36,59 @@ export function inhibits(rule: InhibitRule, source: AlertEvent, target: AlertEve
   );
 }
 
-/** The first firing source among `open` that inhibits `target`, if any. */
-export function inhibitor(
-  rules: readonly InhibitRule[],
-  open: Iterable<AlertEvent>,
-  target: AlertEvent,
-): InhibitedBy | undefined {
-  if (rules.length === 0) return undefined;
-  for (const source of open) {
-    if (rules.some((r) => inhibits(r, source, target))) {
-      return { incidentId: source.incidentId, rule: source.rule };
+/** A target's values of a rule's `equal` fields, as one key (null: a label it lacks). */
+function equalKey(rule: InhibitRule, e: AlertEvent): string {
+  return JSON.stringify(rule.equal.map((name) => field(e, name) ?? null));
+}
+
+/**
+ * The firing sources of one moment, indexed by each rule's `equal` values,
+ * so finding a target's inhibitor costs a lookup per rule, not a pass over
+ * every source. Build one per pass over the incidents: the alerter asks for
+ * every open incident after a transition, on every tick and for every
+ * incident it posts to Alertmanager, and with a source per strategy a pass
+ * of plain loops grew with the square of the open incidents (2.4 ms per
+ * transition at ~250 open incidents per partition, `npm run bench:alerts`,
+ * docs/performance.md). Answers what scanning the sources in order would:
+ * the first of `open` that inhibits `target` under any rule.
+ */
+export class InhibitionIndex {
+  /** Per rule: equal-key -> the matching firing sources, in `open`'s order (with that order). */
+  private readonly byRule: Map<string, { order: number; event: AlertEvent }[]>[];
+
+  constructor(
+    private readonly rules: readonly InhibitRule[],
+    open: Iterable<AlertEvent>,
+  ) {
+    this.byRule = rules.map(() => new Map());
+    if (rules.length === 0) return;
+    let order = 0;
+    for (const source of open) {
+      order++;
+      if (source.state !== 'firing') continue;
+      rules.forEach((rule, i) => {
+        if (!matches(rule.source, source)) return;
+        const key = equalKey(rule, source);
+        const list = this.byRule[i]!.get(key);
+        if (list) list.push({ order, event: source });
+        else this.byRule[i]!.set(key, [{ order, event: source }]);
+      });
     }
   }
-  return undefined;
+
+  /** The first source that inhibits `target`, if any (an incident never inhibits itself). */
+  inhibitorOf(target: AlertEvent): InhibitedBy | undefined {
+    let best: { order: number; event: AlertEvent } | undefined;
+    this.rules.forEach((rule, i) => {
+      const bySource = this.byRule[i]!;
+      if (bySource.size === 0 || !matches(rule.target, target)) return;
+      const first = bySource
+        .get(equalKey(rule, target))
+        ?.find((s) => s.event.incidentId !== target.incidentId);
+      if (first && (!best || first.order < best.order)) best = first;
+    });
+    return best && { incidentId: best.event.incidentId, rule: best.event.rule };
+  }
 }
 
 export function sameInhibitor(a: InhibitedBy | undefined, b: InhibitedBy | undefined): boolean {
