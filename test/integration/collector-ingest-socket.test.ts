@@ -271,20 +271,23 @@ describe('collector ingest socket', () => {
     const N = 3_000;
     const send = (i: number) =>
       socket.send({ strategy: 'rc', ts: i + 1, return: 0.001, id: `rc${i}` });
-    let answered = 0;
-    const first = Array.from({ length: N / 2 }, (_, i) => send(i).finally(() => answered++));
-    await first[99];
-    // The collector writes and answers, but the answers are lost on the way; then the line is cut.
+    const first = Array.from({ length: 100 }, (_, i) => send(i));
+    await Promise.all(first);
+    // The collector writes and answers the next ones, but the answers are lost
+    // on the way (dropped from here on, so none can slip through); once all
+    // are written, the line is cut.
     proxy.dropReplies = true;
-    const until = Date.now() + 5_000;
-    while ((await of('rc')).length <= answered + 10 && Date.now() < until) {
+    const lost = Array.from({ length: N / 2 - 100 }, (_, i) => send(100 + i));
+    const until = Date.now() + 10_000;
+    while ((await of('rc')).length < N / 2 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 10));
     }
+    expect((await of('rc')).length).toBe(N / 2);
     proxy.cutAll();
     proxy.dropReplies = false;
     // Sent while the socket reconnects: they go out after the unanswered ones.
     const second = Array.from({ length: N / 2 }, (_, i) => send(N / 2 + i));
-    const answers = await Promise.all([...first, ...second]);
+    const answers = await Promise.all([...first, ...lost, ...second]);
     expect(answers.every((a) => a.status === 202)).toBe(true);
     const counted = answers.reduce(
       (n, a) => n + ('accepted' in a ? a.accepted + a.duplicates : 0),
@@ -292,7 +295,8 @@ describe('collector ingest socket', () => {
     );
     expect(counted).toBe(N);
     // Answers lost after the write come back as duplicates, not as second copies.
-    expect(answers.some((a) => 'duplicates' in a && a.duplicates === 1)).toBe(true);
+    const resent = await Promise.all(lost);
+    expect(resent.every((a) => 'duplicates' in a && a.duplicates === 1)).toBe(true);
     expect((await of('rc')).map((s) => s.ts)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     await socket.close();
     await proxy.close();
