@@ -14,8 +14,9 @@ export function matches(m: InhibitMatcher, e: AlertEvent): boolean {
     if (!names.includes(e.rule)) return false;
   }
   if (m.level !== undefined && e.level !== m.level) return false;
-  for (const [name, value] of Object.entries(m.labels ?? {})) {
-    if (e.labels?.[name] !== value) return false;
+  // for-in, not Object.entries: no array made per call (every open incident is matched per batch).
+  for (const name in m.labels) {
+    if (e.labels?.[name] !== m.labels[name]) return false;
   }
   return true;
 }
@@ -36,8 +37,16 @@ export function inhibits(rule: InhibitRule, source: AlertEvent, target: AlertEve
   );
 }
 
-/** A target's values of a rule's `equal` fields, as one key (null: a label it lacks). */
+/**
+ * An event's values of a rule's `equal` fields, as one key: a label it lacks
+ * is distinct from every value. One field (`equal: [subject]`, the usual
+ * case) is its value behind a marker, without JSON.
+ */
 function equalKey(rule: InhibitRule, e: AlertEvent): string {
+  if (rule.equal.length === 1) {
+    const v = field(e, rule.equal[0]!);
+    return v === undefined ? 'u' : `v${v}`;
+  }
   return JSON.stringify(rule.equal.map((name) => field(e, name) ?? null));
 }
 
