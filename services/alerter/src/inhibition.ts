@@ -26,7 +26,11 @@ function field(e: AlertEvent, name: string): string | undefined {
   return name === 'subject' ? e.subject : e.labels?.[name];
 }
 
-/** Whether `source` (firing) inhibits `target` under one rule. */
+/**
+ * Whether `source` (firing) inhibits `target` under one rule: the definition,
+ * one pair at a time. The alerter asks InhibitionIndex, which answers the
+ * same for many targets at once (inhibition.test.ts checks one against the other).
+ */
 export function inhibits(rule: InhibitRule, source: AlertEvent, target: AlertEvent): boolean {
   return (
     source.incidentId !== target.incidentId &&
