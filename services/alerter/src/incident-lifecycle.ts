@@ -179,7 +179,7 @@ export class IncidentLifecycle {
 
   /** The inhibition sources firing now, indexed: build one per pass over the incidents. */
   inhibition(): InhibitionIndex {
-    const events = [...this.incidents.values()].map((inc) => inc.firing);
+    const events = Array.from(this.incidents.values(), (inc) => inc.firing);
     return new InhibitionIndex(this.inhibitRules(), events);
   }
 
