@@ -2,12 +2,14 @@ import {
   corkedWrites,
   holdWritesForTurn,
   keysFor,
+  LAST_TS_LAYOUT_FIELD,
   partitionOf,
   publishSampleBatch,
 } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { eventually } from '../helpers/services.js';
 
 /**
  * How the ingest write batches its round trips on a real Redis: on one
@@ -137,7 +139,10 @@ describe('ingest write batching', () => {
       }));
     const first = await publishSampleBatch(redis, batch(2_000, 'a'), { prefix, partitions: 1 });
     expect(first).toMatchObject({ accepted: n, duplicates: 0, outOfOrder: 0 });
-    const lastTs = await redis.hgetall(keysFor(prefix).partition(0).ingestLastTs);
+    const { [LAST_TS_LAYOUT_FIELD]: layout, ...lastTs } = await redis.hgetall(
+      keysFor(prefix).partition(0).ingestLastTs,
+    );
+    expect(layout).toBeDefined();
     expect(Object.keys(lastTs)).toHaveLength(n);
     expect(new Set(Object.values(lastTs))).toEqual(new Set(['2000']));
 
@@ -148,5 +153,62 @@ describe('ingest write batching', () => {
     const newer = await publishSampleBatch(redis, batch(3_000, 'b'), { prefix, partitions: 1 });
     expect(newer).toMatchObject({ accepted: n, duplicates: 0, outOfOrder: 0 });
     expect(await redis.xlen(keysFor(prefix).partition(0).strategySamples)).toBe(2 * n);
+  });
+
+  it("keeps each partition's last-ts hash a hash table, from its first write and after an upgrade", async () => {
+    const prefix = uniquePrefix('table');
+    const pk = keysFor(prefix).partition(0);
+    // As the layout before left it: a few short fields, which Redis keeps as a list it scans.
+    await redis.hset(pk.ingestLastTs, 'old-a', '5000', 'old-b', '5000');
+    expect(await redis.object('ENCODING', pk.ingestLastTs)).toBe('listpack');
+
+    const sample = (strategy: string, ts: number, id: string) => ({
+      strategy,
+      ts,
+      return: 0.001,
+      id,
+    });
+    const r = await publishSampleBatch(
+      redis,
+      [sample('old-a', 4_000, 'x1'), sample('old-b', 6_000, 'x2'), sample('new-c', 1_000, 'x3')],
+      { prefix, partitions: 1 },
+    );
+    // The ordering still reads the fields the layout before wrote.
+    expect(r).toMatchObject({ accepted: 2, outOfOrder: 1 });
+    expect(await redis.object('ENCODING', pk.ingestLastTs)).toBe('hashtable');
+    const { [LAST_TS_LAYOUT_FIELD]: layout, ...lastTs } = await redis.hgetall(pk.ingestLastTs);
+    expect(layout!.length).toBeGreaterThan(64);
+    expect(lastTs).toEqual({ 'old-a': '5000', 'old-b': '6000', 'new-c': '1000' });
+
+    // A new pipeline's hash is a table from its first write, over every partition it writes.
+    const fresh = uniquePrefix('table-new');
+    const many = Array.from({ length: 40 }, (_, i) => sample(`s${i}`, 1_000, `f${i}`));
+    await publishSampleBatch(redis, many, { prefix: fresh, partitions: 4 });
+    for (let p = 0; p < 4; p++) {
+      const key = keysFor(fresh).partition(p).ingestLastTs;
+      expect(await redis.object('ENCODING', key)).toBe('hashtable');
+      // Written once: a later call finds it and adds only strategies.
+      expect(await redis.hget(key, LAST_TS_LAYOUT_FIELD)).toBeTruthy();
+    }
+    // A restart reloads it as a table too, from the AOF's snapshot preamble
+    // (rewritten first): the long value converts it again.
+    if (redisServer.kind === 'external') return;
+    await redis.bgrewriteaof();
+    const rewritten = async () =>
+      /aof_rewrite_in_progress:0[\s\S]*aof_rewrite_scheduled:0/.test(
+        await redis.info('persistence'),
+      )
+        ? true
+        : undefined;
+    await eventually(rewritten, 10_000, 'the AOF rewrite');
+    await redisServer.stop();
+    await redisServer.start();
+    await eventually(async () =>
+      (await redis.ping().catch(() => '')) === 'PONG' ? true : undefined,
+    );
+    expect(await redis.object('ENCODING', keysFor(fresh).partition(0).ingestLastTs)).toBe(
+      'hashtable',
+    );
+    expect(await redis.hget(keysFor(prefix).partition(0).ingestLastTs, 'old-b')).toBe('6000');
   });
 });

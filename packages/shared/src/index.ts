@@ -95,6 +95,7 @@ export {
   sampleIssues,
   SampleValidationError,
 } from './publish-samples.js';
+export { LAST_TS_LAYOUT_FIELD } from './ingest-script.js';
 export { corkedWrites, holdWritesForTurn } from './socket-cork.js';
 export { corkForTick, wsSocket } from './ws-cork.js';
 export {

@@ -1,6 +1,16 @@
 import { DATA_FIELD } from './stream-codec.js';
 
 /**
+ * A field of every partition's last-ts hash that is not a strategy: its
+ * value, longer than Redis's hash-max-listpack-value (64 bytes), keeps
+ * the hash a hash table rather than a list scanned per field (see the
+ * script). Readers of the hash skip it; '#' is not allowed in a strategy id.
+ */
+export const LAST_TS_LAYOUT_FIELD = '#layout';
+export const LAST_TS_LAYOUT_NOTE =
+  'a hash table: this value is longer than hash-max-listpack-value, so HMGET and HSET do not scan a list';
+
+/**
  * One atomic step for the shares of one or more partitions of a batch, in
  * a Lua script: for each sample (in the order given) skip it when its id was marked before
  * (idempotency), else mark it; skip it and drop the new mark when its ts is
@@ -82,8 +92,20 @@ local stream, lastKey, legacyKey, ids, seen
 local curPrefix, prevPrefix, expireAt, legacy
 -- Each strategy's latest ts (last), the ones this share moved (dirty),
 -- whether it wrote anything; curKey[strategy]: its current mark set;
--- expire[strategy]: that set was made by this share, so it needs its expiry.
-local last, dirty, written, curKey, expire
+-- expire[strategy]: that set was made by this share, so it needs its expiry;
+-- tabled: the last-ts hash holds LAYOUT (so Redis keeps it as a hash table).
+local last, dirty, written, curKey, expire, tabled
+-- Redis keeps a hash of up to 512 short fields (hash-max-listpack-entries,
+-- hash-max-listpack-value 64) as one flat list that HMGET and HSET scan
+-- field by field: with hundreds of strategies per partition, the last-ts
+-- reads and writes cost more than the rest of the call (90k instructions
+-- a sample at 2,000 strategies against 60k as a table, counted by
+-- bench:ingest-instructions). One field whose value is longer than 64
+-- bytes makes Redis convert the hash to a table, and keep it one (a
+-- reload converts it again for the same reason). Its name cannot be a
+-- strategy id ('#' is not allowed in one).
+local LAYOUT = '${LAST_TS_LAYOUT_FIELD}'
+local LAYOUT_NOTE = '${LAST_TS_LAYOUT_NOTE}'
 
 local function generation()
   if not now then
@@ -115,7 +137,8 @@ local function chunked(cmd, list)
     if cmd == 'HMGET' then
       for k = a, b do
         local v = r[k - a + 1]
-        last[list[k]] = v and tonumber(v) or -1
+        local s = list[k]
+        if s == LAYOUT then tabled = v ~= false else last[s] = v and tonumber(v) or -1 end
       end
     end
   end
@@ -124,10 +147,13 @@ end
 -- removes only ids added by this call): no EXPIREAT (a write, and an AOF
 -- entry) per strategy per call.
 local function flush()
-  local pairsList = {}
-  for s, v in pairs(dirty) do pairsList[#pairsList + 1] = s; pairsList[#pairsList + 1] = v end
-  -- Whole field-value pairs per chunk: CHUNK is even.
-  chunked('HSET', pairsList)
+  -- LAYOUT first, so the first chunk converts the hash before the rest go in.
+  local pairsList = tabled and {} or { LAYOUT, LAYOUT_NOTE }
+  local any = false
+  for s, v in pairs(dirty) do any = true; pairsList[#pairsList + 1] = s; pairsList[#pairsList + 1] = v end
+  -- Whole field-value pairs per chunk: CHUNK is even. Nothing moved, nothing
+  -- written: a share that wrote nothing leaves no hash.
+  if any then chunked('HSET', pairsList) end
   for s in pairs(expire) do call('EXPIREAT', curKey[s], expireAt) end
 end
 -- True when the id was marked before; else marks it.
@@ -152,10 +178,10 @@ end
 -- what it wrote consistent).
 local function share(from, to)
   curPrefix, prevPrefix, expireAt, legacy = nil, nil, nil, nil
-  last, dirty, written, curKey, expire = {}, {}, false, {}, {}
+  last, dirty, written, curKey, expire, tabled = {}, {}, false, {}, {}, false
   local out = {}
   do
-    local names, known = {}, {}
+    local names, known = { LAYOUT }, {}
     for i = from, to, 4 do
       local s = ARGV[i]
       if not known[s] then known[s] = true; names[#names + 1] = s end

@@ -79,7 +79,10 @@ export interface PartitionKeys {
    * after an upgrade (ingestLegacyMarksUntil), then gone by expiry.
    */
   readonly ingestSeenPrefix: string;
-  /** Hash strategy -> latest sample ts written (epoch ms): ingest ordering. */
+  /**
+   * Hash strategy -> latest sample ts written (epoch ms): ingest ordering.
+   * Also holds LAST_TS_LAYOUT_FIELD (not a strategy; ingest-script.ts).
+   */
   readonly ingestLastTs: string;
   /**
    * Hash strategy -> RetireRequest JSON: retirements (DELETE /api/strategies/{id})
