@@ -10,7 +10,12 @@ import { appendSamples, keysFor, type Lease, type StrategySample } from '@quantm
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINGER_AFTER, scorePartition } from '../../services/scorer/src/partition-scorer.js';
+import {
+  FULL_READ_PER_STRATEGY,
+  LINGER_AFTER,
+  READ_COUNT,
+  scorePartition,
+} from '../../services/scorer/src/partition-scorer.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/streams.js';
 
@@ -129,5 +134,34 @@ describe('scorer read cycle under a steady flow', () => {
     expect(update.count).toBe(LINGER_AFTER / 2 + 1);
     next.end();
     await next.done;
+  });
+
+  it('reads a backlog over many strategies in reads that grow with them: fewer updates per sample', async () => {
+    const prefix = uniquePrefix('wide-read');
+    // More strategies than a fixed read of READ_COUNT covers 16 times over.
+    const strategies = Math.ceil(READ_COUNT / FULL_READ_PER_STRATEGY) + 175;
+    const perStrategy = FULL_READ_PER_STRATEGY;
+    const backlog: StrategySample[] = [];
+    for (let k = 0; k < perStrategy; k++) {
+      for (let i = 0; i < strategies; i++) backlog.push(sample(`w${i}`));
+    }
+    await appendSamples(redis, prefix, backlog, { partitions: 1 });
+    // No linger: every read follows the last at once, so reads are as full as the count allows.
+    const t = await term(prefix, 'w1#1', 0);
+    const pk = t.keys.partition(0);
+    // Every sample applied: each strategy's latest state counts all of its samples.
+    const counts = async () =>
+      (await redis.hvals(pk.latestScores)).map((j) => (JSON.parse(j) as { count: number }).count);
+    await until(async () => {
+      const c = await counts();
+      return c.length === strategies && c.every((n) => n === perStrategy);
+    }, 'the backlog scored');
+    t.end();
+    await t.done;
+    // The first read (READ_COUNT) meets every strategy; the next holds 16 per
+    // strategy known, so the rest is one read: one update per strategy per read.
+    expect(backlog.length).toBeGreaterThan(READ_COUNT);
+    expect(backlog.length - READ_COUNT).toBeLessThanOrEqual(strategies * FULL_READ_PER_STRATEGY);
+    expect(await redis.xlen(pk.scores)).toBe(2 * strategies);
   });
 });

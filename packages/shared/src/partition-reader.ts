@@ -51,7 +51,8 @@ export interface OwnedReaderOptions<T> {
   /** The term's signal: aborts when the lease is lost or released. */
   signal: AbortSignal;
   log: Logger;
-  count?: number;
+  /** Entries per read (default 500); a function is asked before each read. */
+  count?: number | (() => number);
   blockMs?: number;
   /** A batch that fails this many times is applied entry by entry; an entry that fails alone is dead-lettered. */
   maxFailures?: number;
@@ -166,7 +167,8 @@ export function positionArgs(
  */
 export async function runOwnedReader<T>(opts: OwnedReaderOptions<T>): Promise<void> {
   const { redis, group, log, signal } = opts;
-  const count = opts.count ?? 500;
+  const fixed = typeof opts.count === 'number' ? opts.count : 500;
+  const countOf = typeof opts.count === 'function' ? opts.count : () => fixed;
   const blockMs = opts.blockMs ?? 1000;
   const maxFailures = opts.maxFailures ?? 3;
   const byKey = new Map(opts.streams.map((s) => [s.key, s]));
@@ -185,7 +187,7 @@ export async function runOwnedReader<T>(opts: OwnedReaderOptions<T>): Promise<vo
       const keys = [...positions.keys()];
       const reply = (await redis.xread(
         'COUNT',
-        count,
+        countOf(),
         'BLOCK',
         blockMs,
         'STREAMS',

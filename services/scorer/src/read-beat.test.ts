@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { beatOffset, nextCycleAt } from './partition-scorer.js';
+import {
+  beatOffset,
+  FULL_READ_PER_STRATEGY,
+  nextCycleAt,
+  READ_COUNT,
+  READ_COUNT_MAX,
+  readCount,
+} from './partition-scorer.js';
 
 describe('the read beat after a batch (nextCycleAt)', () => {
   it('is the next multiple of the linger on the wall clock, whenever in the beat the read was', () => {
@@ -43,5 +50,16 @@ describe('the partitions read in turns (beatOffset)', () => {
         expect((at - o) % 20).toBe(0); // on its own phase
       }
     }
+  });
+});
+
+describe('the read size (readCount)', () => {
+  it('is READ_COUNT for a few strategies, 16 samples per strategy for many, capped', () => {
+    expect(readCount(0)).toBe(READ_COUNT);
+    expect(readCount(13)).toBe(READ_COUNT);
+    expect(readCount(READ_COUNT / FULL_READ_PER_STRATEGY)).toBe(READ_COUNT);
+    expect(readCount(250)).toBe(250 * FULL_READ_PER_STRATEGY);
+    expect(readCount(500)).toBe(8_000);
+    expect(readCount(5_000)).toBe(READ_COUNT_MAX);
   });
 });
