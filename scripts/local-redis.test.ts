@@ -19,7 +19,7 @@ describe('spawnRedisServer', () => {
     for (const s of servers) await s.dispose();
   });
 
-  it('runs npm start’s persistence: AOF every second, rewritten at 1 GB at the least', async () => {
+  it('runs npm start’s persistence: AOF every second, rewritten at 1 GB at the least and at 200 % growth', async () => {
     const server = await spawnRedisServer({ persistence: 'aof-everysec' });
     servers.push(server);
     const redis = new Redis(server.url, { lazyConnect: true });
@@ -30,6 +30,7 @@ describe('spawnRedisServer', () => {
       expect(await get('appendonly')).toBe('yes');
       expect(await get('appendfsync')).toBe('everysec');
       expect(await get('auto-aof-rewrite-min-size')).toBe(String(1024 ** 3));
+      expect(await get('auto-aof-rewrite-percentage')).toBe('200');
       expect(await get('save')).toBe('');
       expect(await get('maxmemory-policy')).toBe('noeviction');
     } finally {

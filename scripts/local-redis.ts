@@ -105,6 +105,20 @@ export interface LocalRedis {
  */
 export const AOF_REWRITE_MIN_SIZE = '1gb';
 
+/**
+ * Past the minimum, Redis rewrites when the AOF has grown by this share of
+ * what the last rewrite wrote (the dataset, as an RDB preamble). A rewrite
+ * costs the child ~11 ns of CPU per byte it writes, whatever the dataset
+ * holds, so in steady operation the rewrites cost (that) x (AOF bytes per
+ * sample) x 100 / percentage: 14 µs a sample at Redis's 100 % and ~1,300
+ * AOF bytes a sample (a steady flow, where the pipeline spends 80-100 µs a
+ * sample in all), 7 µs at 200 % (`npm run -s bench:aof-rewrite`,
+ * docs/operations.md, "What the rewrites cost"). The price: the AOF grows to three times the
+ * rewritten file instead of twice before each rewrite, on disk and in the
+ * replay of a restart.
+ */
+export const AOF_REWRITE_PERCENTAGE = '200';
+
 function persistenceArgs(p: Persistence): string[] {
   if (p === 'none') return ['--appendonly', 'no'];
   return [
@@ -114,6 +128,8 @@ function persistenceArgs(p: Persistence): string[] {
     p === 'aof-always' ? 'always' : 'everysec',
     '--auto-aof-rewrite-min-size',
     AOF_REWRITE_MIN_SIZE,
+    '--auto-aof-rewrite-percentage',
+    AOF_REWRITE_PERCENTAGE,
   ];
 }
 

@@ -140,11 +140,12 @@ describe('docker-compose.yml', () => {
     checkGatewayBehindLb(resolved(ctx, BASE));
   });
 
-  it('runs Redis with AOF every second, rewritten at 1 GB at the least, and noeviction', (ctx) => {
+  it('runs Redis with AOF every second, rewritten at 1 GB at the least and at 200 % growth, and noeviction', (ctx) => {
     const command = words(resolved(ctx, BASE)['redis']!.command).join(' ');
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync everysec');
     expect(command).toContain('--auto-aof-rewrite-min-size 1gb');
+    expect(command).toContain('--auto-aof-rewrite-percentage 200');
     expect(command).toContain('--maxmemory-policy noeviction');
   });
 });
@@ -204,6 +205,7 @@ describe('docker-compose.cluster.yml over docker-compose.yml', () => {
       'appendonly yes',
       'appendfsync everysec',
       'auto-aof-rewrite-min-size 1gb',
+      'auto-aof-rewrite-percentage 200',
       'maxmemory-policy noeviction',
     ]) {
       expect(conf).toMatch(new RegExp(`^${line}$`, 'm'));
