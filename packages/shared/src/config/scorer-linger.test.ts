@@ -5,10 +5,10 @@ describe('SCORER_LINGER_MS', () => {
   const load = (v?: string) =>
     loadScorerConfig(v === undefined ? {} : { SCORER_LINGER_MS: v }).lingerMs;
 
-  it('defaults to the 20 ms read beat; 0 reads again at once; up to a second', () => {
-    expect(load()).toBe(20);
+  it('defaults to the 40 ms read beat; 0 reads again at once; up to a second', () => {
+    expect(load()).toBe(40);
     expect(load('0')).toBe(0);
-    expect(load('40')).toBe(40);
+    expect(load('20')).toBe(20);
     expect(load('1000')).toBe(1000);
   });
 
