@@ -33,6 +33,7 @@ import {
   DATA_FIELD,
   ensurePartitionCount,
   keysFor,
+  METRIC_NAMES,
   partitionOf,
   STREAM_MAXLEN,
   type StrategySample,
@@ -80,25 +81,15 @@ function next(): number {
   lcg = (lcg * 1103515245 + 12345) % 2147483648;
   return lcg / 2147483648;
 }
-const METRICS = [
-  'cumulativeReturn',
-  'annualReturn',
-  'annualVolatility',
-  'sharpeRatio',
-  'downsideRisk',
-  'sortinoRatio',
-  'maxDrawdown',
-  'currentDrawdown',
-  'calmarRatio',
-  'valueAtRisk',
-  'conditionalValueAtRisk',
-  'omegaRatio',
-  'tailRatio',
-  'winRate',
-  'profitFactor',
-  'recoveryFactor',
-  'riskAdjustedReturn',
-];
+/** Metrics measured against a benchmark: null in updates of a strategy posted without one. */
+const BENCHMARK_RELATIVE = new Set([
+  'beta',
+  'alpha',
+  'correlation',
+  'trackingError',
+  'informationRatio',
+]);
+const METRICS = METRIC_NAMES.filter((m) => !BENCHMARK_RELATIVE.has(m));
 const values = (): Record<string, number> =>
   Object.fromEntries(METRICS.map((m) => [m, (next() - 0.5) * 3]));
 
@@ -110,7 +101,7 @@ function scoreUpdate(strategy: string, k: number, entryId: string, withSpan: boo
     ts: 1_767_225_600_000 + k * 1000,
     sampleEntryId: entryId,
     count: Math.min(k, 252),
-    metrics: { ...values(), beta: null, alpha: null, correlation: null },
+    metrics: { ...values(), ...Object.fromEntries([...BENCHMARK_RELATIVE].map((m) => [m, null])) },
     scores: { performance: next() * 100, risk: next() * 100, stability: next() * 100 },
     status: { performance: 'GOOD', risk: 'LOW', stability: 'STABLE' },
     weightDrift: null,
