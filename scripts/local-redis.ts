@@ -113,9 +113,9 @@ export const AOF_REWRITE_MIN_SIZE = '1gb';
  * sample) x 100 / percentage: 14 µs a sample at Redis's 100 % and ~1,300
  * AOF bytes a sample (a steady flow, where the pipeline spends 80-100 µs a
  * sample in all), 7 µs at 200 % (`npm run -s bench:aof-rewrite`,
- * docs/operations.md, "What the rewrites cost"). The price: the AOF grows to three times the
- * rewritten file instead of twice before each rewrite, on disk and in the
- * replay of a restart.
+ * docs/operations.md, "What the rewrites cost"). The price: the AOF grows
+ * to three times the rewritten file instead of twice before each rewrite,
+ * on disk and in the replay of a restart.
  */
 export const AOF_REWRITE_PERCENTAGE = '200';
 
