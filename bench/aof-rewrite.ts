@@ -12,11 +12,12 @@
  * with a span, the latest state in its hash without it). After each
  * stage it restarts Redis and times the load of the grown AOF (the longest
  * a restart takes), runs BGREWRITEAOF and reads the child's CPU from
- * /proc, then restarts and times the load of the rewritten file. It prints, per stage: the dataset,
- * the rewritten file, the child's CPU, the restart, and the rewrite CPU
- * per sample in steady state for several `auto-aof-rewrite-percentage`
- * values, with `--aof-bytes` of AOF appended per sample (the pipeline's
- * figure: bench:pipeline prints it as "AOF appended").
+ * /proc, then restarts and times the load of the rewritten file. It
+ * prints, per stage: the dataset, the rewritten file, the child's CPU, the
+ * restarts, and the rewrite CPU per sample in steady state for several
+ * `auto-aof-rewrite-percentage` values, with `--aof-bytes` of AOF appended
+ * per sample (the pipeline's figure: bench:pipeline prints it as "AOF
+ * appended").
  *
  * Steady state: after a rewrite the AOF is its base (the dataset, as an RDB
  * preamble); Redis rewrites again when it has grown by pct % of the base
@@ -152,9 +153,12 @@ async function fillTo(target: number): Promise<void> {
   while (written < target) {
     const n = Math.min(1000, target - written);
     const batch: StrategySample[] = [];
+    /** Each sample's sequence number in its strategy: its update's id and ts. */
+    const ks: number[] = [];
     for (let j = 0; j < n; j++) {
       const s = (written + j) % strategies;
       const k = ++seq[s]!;
+      ks.push(k);
       batch.push({
         strategy: `strat-${s}`,
         ts: 1_767_225_600_000 + k * 1000,
@@ -172,7 +176,7 @@ async function fillTo(target: number): Promise<void> {
       if ((written + j) % updateEvery !== 0) continue;
       const smp = batch[j]!;
       const pk = keys.partition(partitionOf(smp.strategy, partitions));
-      const k = seq[(written + j) % strategies]!;
+      const k = ks[j]!;
       const entryId = r.entryIds[j] ?? '0-1';
       pipe.xadd(
         pk.scores,
