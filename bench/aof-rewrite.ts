@@ -42,6 +42,7 @@ import {
 import { Redis } from 'ioredis';
 import { AOF_REWRITE_MIN_SIZE, spawnRedisServer } from '../scripts/local-redis.js';
 import { childCpuSeconds } from './collector-support.js';
+import { parseInfo } from './soak-memory.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -131,14 +132,8 @@ let redis = await connect();
 const keys = keysFor('quantmon');
 await ensurePartitionCount(redis, keys, partitions);
 
-async function info(section: string): Promise<Record<string, string>> {
-  const text = await redis.info(section);
-  return Object.fromEntries(
-    text
-      .split('\r\n')
-      .filter((l) => l.includes(':'))
-      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
-  );
+async function info(section: string): Promise<Map<string, string>> {
+  return parseInfo(await redis.info(section));
 }
 
 function aofDirBytes(): number {
@@ -204,8 +199,8 @@ async function rewrite(): Promise<{ cpu: number; seconds: number }> {
   // The child's CPU reaches the parent's cutime once Redis has reaped it, before it reports the rewrite done.
   const cpu0 = childCpuSeconds(pid);
   const p0 = await info('persistence');
-  const before = Number(p0.aof_rewrites);
-  if (p0.aof_rewrite_in_progress === '1')
+  const before = Number(p0.get('aof_rewrites'));
+  if (p0.get('aof_rewrite_in_progress') === '1')
     console.error(
       '  (Redis started a rewrite itself on loading the grown AOF: measuring that one)',
     );
@@ -213,12 +208,13 @@ async function rewrite(): Promise<{ cpu: number; seconds: number }> {
   const t0 = performance.now();
   for (;;) {
     const p = await info('persistence');
-    if (Number(p.aof_rewrites) > before && p.aof_rewrite_in_progress === '0') break;
-    if (p0.aof_rewrite_in_progress === '1' && p.aof_rewrite_in_progress === '0') break;
+    if (Number(p.get('aof_rewrites')) > before && p.get('aof_rewrite_in_progress') === '0') break;
+    if (p0.get('aof_rewrite_in_progress') === '1' && p.get('aof_rewrite_in_progress') === '0')
+      break;
     await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = Math.max(
-    Number((await info('persistence')).aof_last_rewrite_time_sec),
+    Number((await info('persistence')).get('aof_last_rewrite_time_sec')),
     (performance.now() - t0) / 1000,
   );
   return { cpu: childCpuSeconds(pid) - cpu0, seconds };
@@ -252,7 +248,7 @@ try {
     const f0 = performance.now();
     await fillTo(target);
     const fillS = (performance.now() - f0) / 1000;
-    const used = Number((await info('memory')).used_memory);
+    const used = Number((await info('memory')).get('used_memory'));
     // The longest a restart takes: the AOF just before a rewrite, with the stage's commands to replay.
     const grown = aofDirBytes();
     const replayS = await restart();
