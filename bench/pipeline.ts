@@ -45,6 +45,7 @@ import { Redis } from 'ioredis';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { waitPartitionsDrained } from '../test/helpers/streams.js';
 import { childCpuSeconds, cpuSeconds, ROOT } from './collector-support.js';
+import { schedStats, type SchedStats } from './proc-stats.js';
 import { ask, child, healthy, servicesOf, stopOnExit, waitLeased } from './pipeline-procs.js';
 import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
@@ -116,6 +117,32 @@ interface SweepRow {
   byProcess: { name: string; seconds: number }[];
   drivers: number;
   updates: number;
+  /** Run-queue waits over the phase and its drain, every process then the drivers. */
+  waits: string;
+}
+
+/**
+ * Time each process's main thread spent ready to run but waiting for a
+ * core, per second of the phase (and its drain), per time it was put on
+ * one, and how often a core was taken from it mid-work. On two
+ * cores shared by five services and the bench, this is the queueing that
+ * CPU seconds do not show: a wake that waits for a core delays every
+ * sample it carries.
+ */
+function describeWaits(
+  names: readonly string[],
+  s0: readonly SchedStats[],
+  s1: readonly SchedStats[],
+  seconds: number,
+): string {
+  return names
+    .map((name, i) => {
+      const wait = (s1[i]!.waitNs - s0[i]!.waitNs) / 1e6;
+      const runs = s1[i]!.runs - s0[i]!.runs;
+      const preempted = (s1[i]!.preempted - s0[i]!.preempted) / seconds;
+      return `${name} ${(wait / seconds).toFixed(0)} (${runs ? ((wait * 1000) / runs).toFixed(0) : '-'}; ${preempted.toFixed(0)}/s)`;
+    })
+    .join(', ');
 }
 
 /**
@@ -156,6 +183,14 @@ function printSweep(rows: SweepRow[]): void {
         r.byProcess.map((p) => `${p.name} ${f1((p.seconds * 1e6) / r.accepted)}`).join(', ') +
         ` (AOF rewrite children, not counted above: ${f1((r.rewrite * 1e6) / r.accepted)})`,
     );
+  }
+  console.log(
+    '  waiting for a core, ms per s of the phase (µs per run; preemptions per s), by process:',
+  );
+  for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.waits}`);
+  console.log('  p99 by second of the phase (ms):');
+  for (const r of rows) {
+    console.log(`  ${f0(r.rate).padStart(8)}  ${r.lat.perSecond.map((x) => f0(x.p99)).join(' ')}`);
   }
 }
 
@@ -351,8 +386,18 @@ try {
   const halfCommands0 = commandStats(await redis.info('commandstats'));
   const halfUpdates0 = await entriesAdded(redis, scoreStreams);
   const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
+  const allPids = [...procs.map((p) => p.pid), ...driverPids];
+  const allNames = [...procs.map((p) => p.name), 'load', 'dashboards'];
+  const halfSched0 = allPids.map(schedStats);
+  const halfT0 = performance.now();
   const paced = await pacedPhase(halfRate, num('half-seconds'));
   await drained();
+  const halfWaits = describeWaits(
+    allNames,
+    halfSched0,
+    allPids.map(schedStats),
+    (performance.now() - halfT0) / 1000,
+  );
   const halfCpu1 = procs.map((p) => cpuSeconds(p.pid));
   const halfDriverCpu1 = driverPids.map(cpuSeconds);
   const halfRewriteCpu1 = childCpuSeconds(redisPid);
@@ -372,8 +417,16 @@ try {
     const d0 = driverPids.map(cpuSeconds);
     const w0 = childCpuSeconds(redisPid);
     const u0 = await entriesAdded(redis, scoreStreams);
+    const sched0 = allPids.map(schedStats);
+    const t0 = performance.now();
     const r = await pacedPhase(rate, num('sweep-seconds'));
     await drained();
+    const waits = describeWaits(
+      allNames,
+      sched0,
+      allPids.map(schedStats),
+      (performance.now() - t0) / 1000,
+    );
     const c1 = procs.map((p) => cpuSeconds(p.pid));
     const d1 = driverPids.map(cpuSeconds);
     // AOF rewrites are forked children, counted when they exit: what a
@@ -396,6 +449,7 @@ try {
       })),
       drivers: d1.reduce((x, v, i) => x + v - d0[i]!, 0),
       updates,
+      waits,
     });
   }
 
@@ -549,6 +603,9 @@ try {
         .join(', '),
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1, paced.accepted)}`);
+  console.log(
+    `  waiting for a core, ms per s of the phase (µs per run; preemptions per s): ${halfWaits}`,
+  );
   if (sweep.length > 0) printSweep(sweep);
   for (const { label, r, cpu, drivers, commands, pauses, rewrite } of singles) {
     console.log(
