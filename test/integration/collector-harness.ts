@@ -27,6 +27,8 @@ export interface IngestServerOptions {
   maxBatch?: number;
   maxBytes?: number;
   toleranceMs?: number;
+  /** INGEST_MAX_FUTURE_MS. */
+  maxFutureMs?: number;
   maxLag?: number;
   lagCheckMs?: number;
   /** The pipeline's partition count (default 4, so every test spans partitions). */
@@ -117,6 +119,7 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
     tokens: o.tokens ?? [],
     maxBatch: o.maxBatch ?? 10_000,
     maxBytes: o.maxBytes ?? 5 * 1024 * 1024,
+    maxFutureMs: o.maxFutureMs ?? 0,
     write: (samples) => {
       // Queued in call order even when held back (main.ts's group commit queues synchronously).
       const held = o.beforeWrite?.();

@@ -48,6 +48,27 @@ describe('collector ingest', () => {
     return { prefix, keys, post, stream, of, written, srv };
   }
 
+  it('with INGEST_MAX_FUTURE_MS, refuses a ts too far ahead (400, nothing written), so it cannot hold back the real samples after it', async () => {
+    const { post, written, of } = await setup({ maxFutureMs: 600_000 });
+    const now = Date.now();
+    const res = await post([
+      { strategy: 'fut-1', ts: now - 60_000, return: 0.01 },
+      { strategy: 'fut-1', ts: now + 3 * 3_600_000 + 30_000, return: 0.01 },
+    ]);
+    expect(res.status).toBe(400);
+    expect(res.json['issues']).toEqual([
+      {
+        path: '[1].ts',
+        message: expect.stringMatching(/^\S+ is 3 h ahead of the collector's clock/),
+      },
+    ]);
+    expect(await written()).toEqual([]);
+    const ok = await post({ strategy: 'fut-1', ts: now, return: 0.01 });
+    expect(ok.status).toBe(202);
+    expect(ok.json['accepted']).toBe(1);
+    expect((await of('fut-1')).map((s) => s.ts)).toEqual([now]);
+  });
+
   it('accepts one sample with 202, the counts, and writes it stamped with its arrival', async () => {
     const { post, stream } = await setup();
     const before = Date.now();

@@ -3,6 +3,7 @@ import { DERIVED_NAME } from './expr/derived.js';
 import { METRIC_NAMES } from './metric-names.js';
 import { ScoreUpdate, SPAN_FIELDS } from './schemas/score-update.js';
 import { StrategySample, StrategySampleInput } from './schemas/strategy-sample.js';
+import { MAX_SAMPLE_TS } from './schemas/common.js';
 
 /**
  * Hand-written checks that accept exactly the common, valid shape of the
@@ -74,7 +75,7 @@ function sampleFields(o: Obj): boolean {
 export function fastStrategySampleInput(v: unknown): boolean {
   if (!isObj(v) || !keysWithin(v, INPUT_KEYS)) return false;
   const ts = v['ts'];
-  return epochMs(ts) && (ts as number) <= 8.64e15 && sampleFields(v);
+  return epochMs(ts) && (ts as number) <= MAX_SAMPLE_TS && sampleFields(v);
 }
 
 /** A sample as the collector stores it on the stream. */

@@ -18,14 +18,17 @@ export class SampleValidationError extends Error {
 
 /** Every issue of a batch, with paths like `[3].return`. */
 export function sampleIssues(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((i) => ({
-    path:
+  const out = new Map<string, { path: string; message: string }>();
+  for (const i of error.issues) {
+    const path =
       i.path
         .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
         .join('')
-        .replace(/^\./, '') || '(root)',
-    message: i.message,
-  }));
+        .replace(/^\./, '') || '(root)';
+    // Two checks can fail with one message (a nanosecond ts: too big, and past 2^53): say it once.
+    out.set(`${path}\n${i.message}`, { path, message: i.message });
+  }
+  return [...out.values()];
 }
 
 /** Validate inputs and stamp them for the stream; throws SampleValidationError naming every bad field. */

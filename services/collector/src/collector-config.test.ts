@@ -51,4 +51,11 @@ describe('collector configuration', () => {
     expect(problems({ CACHE_REDIS_URLS: 'http://x' })[0]).toMatch(/^CACHE_REDIS_URLS/);
     expect(problems({ SYSTEM_INTERVAL_MS: '100' })[0]).toMatch(/^SYSTEM_INTERVAL_MS/);
   });
+
+  it('takes INGEST_MAX_FUTURE_MS, 0 (no limit) by default, and names a bad value', () => {
+    expect(loadCollectorConfig({}).ingestMaxFutureMs).toBe(0);
+    expect(loadCollectorConfig({ INGEST_MAX_FUTURE_MS: '600000' }).ingestMaxFutureMs).toBe(600_000);
+    expect(problems({ INGEST_MAX_FUTURE_MS: '-1' }).join('\n')).toMatch(/INGEST_MAX_FUTURE_MS/);
+    expect(problems({ INGEST_MAX_FUTURE_MS: '10m' }).join('\n')).toMatch(/INGEST_MAX_FUTURE_MS/);
+  });
 });

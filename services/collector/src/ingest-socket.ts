@@ -240,7 +240,7 @@ export class IngestSockets {
             throw new HttpError(415, { error: 'messages must be text frames holding JSON' });
           }
           if (pressure) throw pressure;
-          const t = { seq, samples: parseIngest(text, opts.maxBatch, receivedAt) };
+          const t = { seq, samples: parseIngest(text, opts, receivedAt) };
           taken.push(t);
           samples += t.samples.length;
         } catch (err) {

@@ -18,6 +18,8 @@ export interface IngestOptions {
   tokens: string[];
   maxBatch: number;
   maxBytes: number;
+  /** INGEST_MAX_FUTURE_MS: a ts further ahead of the clock is refused (400); 0 or absent: no limit. */
+  maxFutureMs?: number;
   /**
    * Write a validated batch: each partition's share atomically (idempotent,
    * ordered). Throws unless every share was written (Redis, or the node of
@@ -95,15 +97,63 @@ export function authorised(req: IncomingMessage, tokens: string[]): boolean {
   return m?.[1] !== undefined && tokenMatches(m[1].trim(), tokens);
 }
 
+/** What validation needs of the options: the batch limit and the clock's tolerance. */
+export type IngestLimits = Pick<IngestOptions, 'maxBatch' | 'maxFutureMs'>;
+
 /**
  * Validate a parsed body: a single sample or an array. Every bad field of
  * every item is named; one bad item rejects the whole batch.
  */
 export function validateIngest(
   json: unknown,
-  maxBatch: number,
+  limits: IngestLimits,
   receivedAt: number,
 ): StrategySample[] {
+  const samples = validateShape(json, limits.maxBatch, receivedAt);
+  if (limits.maxFutureMs)
+    refuseFuture(samples, !Array.isArray(json), limits.maxFutureMs, receivedAt);
+  return samples;
+}
+
+/**
+ * With INGEST_MAX_FUTURE_MS, a ts further ahead of the collector's clock
+ * than that is refused, every such item named: written, it would become
+ * its strategy's latest, and every real sample after it would be older and
+ * skipped as out of order until the clock caught up.
+ */
+function refuseFuture(
+  samples: readonly StrategySample[],
+  single: boolean,
+  maxFutureMs: number,
+  now: number,
+): void {
+  const issues: { path: string; message: string }[] = [];
+  samples.forEach((s, i) => {
+    const ahead = s.ts - now;
+    if (ahead <= maxFutureMs) return;
+    issues.push({
+      path: single ? 'ts' : `[${i}].ts`,
+      message:
+        `${new Date(s.ts).toISOString()} is ${aheadText(ahead)} ahead of the collector's clock; ` +
+        `at most ${maxFutureMs} ms ahead is accepted (INGEST_MAX_FUTURE_MS)`,
+    });
+  });
+  if (issues.length > 0) throw new HttpError(400, { error: 'invalid samples', issues });
+}
+
+/** "3 h 12 min", "45 s", "2 d 4 h": how far ahead, for a person. */
+export function aheadText(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return `${m} min ${s % 60} s`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function validateShape(json: unknown, maxBatch: number, receivedAt: number): StrategySample[] {
   if (Array.isArray(json) && json.length > maxBatch) {
     throw new HttpError(413, {
       error: `batch of ${json.length} samples is over the limit of ${maxBatch}`,
@@ -160,14 +210,18 @@ export async function checkPressure(opts: IngestOptions): Promise<void> {
 }
 
 /** A body's text to validated samples (400 naming what is wrong, 413 over the batch limit). */
-export function parseIngest(text: string, maxBatch: number, receivedAt: number): StrategySample[] {
+export function parseIngest(
+  text: string,
+  limits: IngestLimits,
+  receivedAt: number,
+): StrategySample[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, { error: `body is not valid JSON: ${(err as Error).message}` });
   }
-  return validateIngest(json, maxBatch, receivedAt);
+  return validateIngest(json, limits, receivedAt);
 }
 
 /**
@@ -207,7 +261,7 @@ export async function handleIngest(
     }
     await checkPressure(opts);
     const text = await readBody(req, opts.maxBytes);
-    const samples = parseIngest(text, opts.maxBatch, Date.now());
+    const samples = parseIngest(text, opts, Date.now());
     const result = await writeIngest(opts.fill ? await opts.fill(samples) : samples, opts);
     sendJson(res, 202, acceptedBody(result));
   } catch (err) {

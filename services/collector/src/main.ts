@@ -145,6 +145,7 @@ const ingestOptions: IngestOptions = {
   log,
   maxBatch: config.ingestMaxBatch,
   maxBytes: config.ingestMaxBytes,
+  maxFutureMs: config.ingestMaxFutureMs,
   fill: (samples) => benchmarks.fill(samples),
   write: async (filled) => {
     const result = await coalescer.submit(filled);

@@ -76,6 +76,7 @@ const CollectorEnv = CommonEnv.extend({
   INGEST_MAX_BATCH: int(10_000, 1, 1_000_000),
   INGEST_MAX_BYTES: int(5 * 1024 * 1024, 1024, 512 * 1024 * 1024),
   INGEST_ORDER_TOLERANCE_MS: int(0, 0, 86_400_000),
+  INGEST_MAX_FUTURE_MS: int(0, 0, 10 * 365 * 86_400_000),
   INGEST_IDEMPOTENCY_TTL_S: int(86_400, 1, 30 * 86_400),
   INGEST_MAX_LAG: int(100_000, 0, 1_000_000_000),
   INGEST_LAG_CHECK_MS: int(1000, 0, 60_000),
@@ -105,6 +106,11 @@ export interface CollectorConfig extends CommonConfig {
   ingestMaxBytes: number;
   /** Samples up to this many ms older than their strategy's latest are still written; older: skipped. */
   ingestOrderToleranceMs: number;
+  /**
+   * A sample whose ts is more than this ahead of the collector's clock is
+   * refused (400); 0: no limit (a replay or simulation may run ahead).
+   */
+  ingestMaxFutureMs: number;
   ingestIdempotencyTtlSeconds: number;
   /** Scorer group lag (entries) above which ingest answers 429; 0: never. */
   ingestMaxLag: number;
@@ -131,6 +137,7 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     ingestMaxBatch: e.INGEST_MAX_BATCH,
     ingestMaxBytes: e.INGEST_MAX_BYTES,
     ingestOrderToleranceMs: e.INGEST_ORDER_TOLERANCE_MS,
+    ingestMaxFutureMs: e.INGEST_MAX_FUTURE_MS,
     ingestIdempotencyTtlSeconds: e.INGEST_IDEMPOTENCY_TTL_S,
     ingestMaxLag: e.INGEST_MAX_LAG,
     ingestLagCheckMs: e.INGEST_LAG_CHECK_MS,
