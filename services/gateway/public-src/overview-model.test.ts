@@ -1,6 +1,6 @@
 import { METRIC_NAMES, type ScoreUpdate, type StrategyMetrics } from '@quantmon/shared';
 import { describe, expect, it } from 'vitest';
-import { alertCounts, ageText, visibleOrder, type Row } from './overview-model.js';
+import { alertCounts, ageText, lastSampleCell, visibleOrder, type Row } from './overview-model.js';
 
 const NOW = 1_767_225_600_000;
 function row(id: string, risk: number, sharpe: number | null, opts: Partial<Row> = {}): Row {
@@ -92,5 +92,12 @@ describe('strategies overview model', () => {
     expect(ageText(5_000)).toBe('5 s');
     expect(ageText(600_000)).toBe('10 min');
     expect(ageText(5 * 3_600_000)).toBe('5 h');
+  });
+
+  it('says a latest sample ahead of the clock is ahead, and flags it as it flags a stale one', () => {
+    expect(lastSampleCell(NOW, NOW - 5_000)).toEqual(['5 s', '']);
+    expect(lastSampleCell(NOW, NOW - 600_000)).toEqual(['10 min', 'stale']);
+    expect(lastSampleCell(NOW, NOW + 30_000)).toEqual(['0 s', '']); // clock skew
+    expect(lastSampleCell(NOW, NOW + 5 * 3_600_000)).toEqual(['in 5 h', 'stale']);
   });
 });

@@ -268,6 +268,18 @@ export function alertCounts(active: Iterable<AlertEvent>): Map<string, Record<Le
   return out;
 }
 
+/**
+ * The "Last sample" cell: how long ago, "stale" past five minutes, and a
+ * ts ahead of this browser's clock by more than a minute of skew said as
+ * such ("in 5 h"), flagged like a stale one: a mis-stamped sample, not a
+ * fresh one (the collector refuses them with INGEST_MAX_FUTURE_MS).
+ */
+export function lastSampleCell(now: number, ts: number): [text: string, tone: string] {
+  const ago = now - ts;
+  if (ago < -60_000) return [`in ${ageText(-ago)}`, 'stale'];
+  return [ageText(ago), ago > 5 * 60_000 ? 'stale' : ''];
+}
+
 /** "12 s", "4 min", "3 h", "2 d". */
 export function ageText(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -9,7 +9,7 @@
 import type { AlertEvent, ScoreUpdate } from '@quantmon/shared';
 import { el, fmt, pct } from './format.js';
 import {
-  ageText,
+  lastSampleCell,
   alertCounts,
   COLUMNS,
   overviewEntries,
@@ -286,7 +286,7 @@ export class Overview {
       [pct(m.valueAtRisk, 1), ''],
       [pct(m.annualVolatility, 1), ''],
       [String(u.count), ''],
-      [ageText(now - u.ts), now - u.ts > 5 * 60_000 ? 'stale' : ''],
+      lastSampleCell(now, u.ts),
       [a.critical + a.warning + a.info === 0 ? '–' : `${a.critical}/${a.warning}/${a.info}`, level],
     ];
     for (let i = 0; i < values.length; i++) {
