@@ -123,6 +123,22 @@ describe('collector ingest socket', () => {
     c.ws.close();
   });
 
+  it('answers a ts too far ahead (INGEST_MAX_FUTURE_MS) or in microseconds with 400 naming it, as the POST does', async () => {
+    const { srv, stream } = await setup({ maxFutureMs: 600_000 });
+    const c = await rawClient(srv.socketUrl);
+    const now = Date.now();
+    c.ws.send(JSON.stringify({ strategy: 'f', ts: now + 2 * 86_400_000, return: 0.01 }));
+    c.ws.send(JSON.stringify({ strategy: 'f', ts: now * 1000, return: 0.01 }));
+    c.ws.send(JSON.stringify({ strategy: 'f', ts: now, return: 0.01 }));
+    const answers = (await c.waitFor(3)) as Extract<IngestSocketAnswer, { status: number }>[];
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 202]);
+    const issue = (a: IngestSocketAnswer) => (a as { issues?: { message: string }[] }).issues?.[0];
+    expect(issue(answers[0]!)?.message).toMatch(/ahead of the collector's clock/);
+    expect(issue(answers[1]!)?.message).toMatch(/microseconds or nanoseconds/);
+    expect((await stream()).map((s) => s.ts)).toEqual([now]);
+    c.ws.close();
+  });
+
   it('answers a burst sent in one go by a client too busy sending to read (flow control on unread answers)', async () => {
     const { srv, stream } = await setup({ socket: { maxBufferedBytes: 64 * 1024 } });
     const socket = await SampleSocket.open({ url: srv.socketUrl });
