@@ -32,8 +32,6 @@ export function machineJiffies(): { busy: number; total: number } {
 
 /** A thread's scheduler figures. */
 export interface SchedStats {
-  /** ns on a core. */
-  runNs: number;
   /** ns runnable but waiting for a core (the run queue). */
   waitNs: number;
   /** Times it was put on a core. */
@@ -43,9 +41,9 @@ export interface SchedStats {
 }
 
 /**
- * /proc/PID/task/PID/schedstat and status: the main thread's time on a
- * core, the time it was ready to run and waited for one, how often it ran,
- * and how often the scheduler took the core away mid-work. The waits
+ * /proc/PID/task/PID/schedstat and status: the time the main thread was
+ * ready to run and waited for a core, how often it ran, and how often the
+ * scheduler took the core away mid-work. The waits
  * are the queueing that CPU seconds do not show. Only the main thread,
  * because it is the one a sample waits for: the event loop of a Node
  * service, the command loop of Redis (V8's and Redis's helper threads
@@ -53,14 +51,14 @@ export interface SchedStats {
  */
 export function schedStats(pid: number): SchedStats {
   try {
-    const [run, wait, runs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
+    const [, wait, runs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
       .trim()
       .split(' ')
       .map(Number);
     const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
     const preempted = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { runNs: run ?? 0, waitNs: wait ?? 0, runs: runs ?? 0, preempted };
+    return { waitNs: wait ?? 0, runs: runs ?? 0, preempted };
   } catch {
-    return { runNs: 0, waitNs: 0, runs: 0, preempted: 0 };
+    return { waitNs: 0, runs: 0, preempted: 0 };
   }
 }
