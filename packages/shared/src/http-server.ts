@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { coalesceIfPipelined } from './pipelined-answers.js';
 
 export type Route = (
   req: IncomingMessage,
@@ -84,6 +85,8 @@ export async function sendJsonPieces(
 export async function startHttpServer(opts: HttpServerOptions): Promise<Server> {
   const { log, registry } = opts;
   const server = createServer((req, res) => {
+    // A client pipelining requests gets its answers in one write per turn.
+    coalesceIfPipelined(req, res);
     void handle(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, 'request handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
