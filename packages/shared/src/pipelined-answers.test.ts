@@ -36,12 +36,17 @@ describe('coalesceWrites', () => {
       destroy(err?: Error): void {
         events.push(`destroy: ${err?.message}`);
       },
+      _destroy(err: Error | null, cb: Done): void {
+        events.push(`closed after ${batches.length} write(s)`);
+        cb(err);
+      },
     };
     coalesceWrites(socket as never);
     const s = socket as unknown as {
       _write(chunk: string, enc: string, cb: Done): void;
       _writev(entries: Entry[], cb: Done): void;
       _final(cb: Done): void;
+      _destroy(err: Error | null, cb: Done): void;
     };
     /** The stand-in kernel takes the oldest write handed to it. */
     const complete = (err?: Error): void => pending.shift()!(err);
@@ -97,6 +102,14 @@ describe('coalesceWrites', () => {
     complete();
     expect(events).toEqual(['final']);
     expect(ended).toBe(true);
+  });
+
+  it('hands the kernel what it holds when the socket is destroyed within the turn', () => {
+    const { s, batches, events } = standIn();
+    s._write('answer', 'utf8', () => {});
+    s._destroy(null, () => {});
+    expect(batches).toEqual([['answer']]);
+    expect(events).toEqual(['closed after 1 write(s)']);
   });
 
   it('destroys the socket with the error of a failed write', async () => {

@@ -23,7 +23,9 @@ import type { Socket } from 'node:net';
  * `HOLD_BYTES` are acknowledged before they are written, past that a
  * write's callback waits for the real write, so a large body still waits
  * for a slow reader (backpressure); `end()` writes what is held before it
- * shuts the socket; a failed write destroys the socket with its error.
+ * shuts the socket, and a socket destroyed within the turn hands the
+ * kernel what is held first; a failed write destroys the socket with its
+ * error.
  */
 
 /** Bytes acknowledged before they reach the kernel; past this, writes wait as usual. */
@@ -41,6 +43,7 @@ interface SocketImpl {
   _write(chunk: Buffer | string, encoding: BufferEncoding, cb: Done): void;
   _writev(entries: Entry[], cb: Done): void;
   _final(cb: Done): void;
+  _destroy(err: Error | null, cb: Done): void;
 }
 
 const coalescing = new WeakSet<Socket>();
@@ -61,10 +64,17 @@ export function coalesceWrites(socket: Socket): void {
   const impl = socket as unknown as SocketImpl;
   const writev: WritevFn = impl._writev.bind(socket);
   const final = impl._final.bind(socket);
+  const destroy = impl._destroy.bind(socket);
   const held = new WriteHold(socket, writev);
   impl._write = (chunk, encoding, cb) => held.add([{ chunk, encoding }], cb);
   impl._writev = (entries, cb) => held.add(entries, cb);
   impl._final = (cb) => held.whenWritten(() => final(cb));
+  // Destroyed within the turn (closeIdleConnections at shutdown): hand the
+  // kernel what is held first, as Node alone would already have.
+  impl._destroy = (err, cb) => {
+    held.flush();
+    destroy(err, cb);
+  };
 }
 
 /** One socket's writes waiting for the end of the turn. */
@@ -106,7 +116,7 @@ class WriteHold {
     this.flush();
   }
 
-  private flush(): void {
+  flush(): void {
     this.scheduled = false;
     if (this.entries.length === 0) return;
     const entries = this.entries;
