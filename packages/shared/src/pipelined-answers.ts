@@ -19,6 +19,11 @@ import type { Socket } from 'node:net';
  * as it is collected, so the server moves on to the next answer at once.
  * A socket whose client waits for each answer is never touched.
  *
+ * Why not `corkForTick` (ws-cork.ts), which batches ws's writes: a corked
+ * write's callback waits for the uncork, and Node hands the socket to the
+ * next answer only from that callback, so corking still writes one answer
+ * per uncork.
+ *
  * What holds: bytes leave in the order they were written; at most
  * `HOLD_BYTES` are acknowledged before they are written, past that a
  * write's callback waits for the real write, so a large body still waits
