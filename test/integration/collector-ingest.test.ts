@@ -7,7 +7,9 @@ import {
 } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { openSocket, postText, readAnswers } from '../helpers/http-pipelining.js';
 import { freePort, uniquePrefix } from '../helpers/redis-server.js';
+import { until } from '../helpers/streams.js';
 import {
   allSamples,
   ingestSuite,
@@ -240,6 +242,28 @@ describe('collector ingest', () => {
       'b-6',
     ]);
     expect((await of('t')).map((s) => s.id)).toEqual(['b-0']);
+  });
+
+  it('answers pipelined single-sample posts in order, a refused one and a duplicate in their places', async () => {
+    const { srv, of } = await setup();
+    const body = (i: number, id = `p-${i}`) =>
+      JSON.stringify({ strategy: 'pipe', ts: 1000 + i, return: 0.001, id });
+    const bodies = Array.from({ length: 24 }, (_, i) => body(i));
+    bodies[7] = JSON.stringify({ strategy: 'pipe', ts: 1007, retrun: 0.001 }); // misspelt
+    bodies[15] = body(14); // the sample before it again: a retry
+    const socket = await openSocket(Number(new URL(srv.url).port));
+    const answers = readAnswers(socket);
+    // All 24 in one write: the collector reads them together, as a pipelining client sends them.
+    socket.write(bodies.map((b) => postText('/v1/samples', b)).join(''));
+    await until(() => answers.length === 24, '24 answers');
+    socket.destroy();
+    expect(answers.map((a) => a.status)).toEqual(bodies.map((_, i) => (i === 7 ? 400 : 202)));
+    expect(JSON.parse(answers[7]!.body)).toMatchObject({ error: 'invalid samples' });
+    expect(JSON.parse(answers[15]!.body)).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(JSON.parse(answers[16]!.body)).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect((await of('pipe')).map((s) => s.id)).toEqual(
+      Array.from({ length: 24 }, (_, i) => `p-${i}`).filter((_, i) => i !== 7 && i !== 15),
+    );
   });
 
   it('writes two concurrent copies of one batch exactly once', async () => {

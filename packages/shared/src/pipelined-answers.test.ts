@@ -1,6 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openSocket, postText, readAnswers } from '../../../test/helpers/http-pipelining.js';
+import { until } from '../../../test/helpers/streams.js';
 import { closeHttpServer, listeningPort, sendJson, startHttpServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { coalesceWrites, HOLD_BYTES } from './pipelined-answers.js';
@@ -177,63 +179,15 @@ describe('pipelined answers', () => {
     sendJson(res, 202, { echo: body });
   };
 
-  const post = (i: number, extra = ''): string =>
-    `POST /p HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${extra}` +
-    `content-length: ${String(i).length}\r\n\r\n${i}`;
-
-  /** Read answers off a raw socket: status and body of each, in order. */
-  function answers(socket: Socket): {
-    list: { status: number; body: string }[];
-    more: Promise<void>;
-  } {
-    const list: { status: number; body: string }[] = [];
-    let buf = Buffer.alloc(0);
-    let notify: () => void = () => {};
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) break;
-        const head = buf.subarray(0, end).toString('latin1');
-        const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buf.length < end + 4 + len) break;
-        list.push({
-          status: Number(head.slice(9, 12)),
-          body: buf.subarray(end + 4, end + 4 + len).toString('utf8'),
-        });
-        buf = buf.subarray(end + 4 + len);
-      }
-      notify();
-    });
-    return {
-      list,
-      get more() {
-        return new Promise<void>((r) => (notify = r));
-      },
-    };
-  }
-
-  async function until(cond: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-
-  async function open(port: number): Promise<Socket> {
-    const socket = connect(port, '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    return socket;
-  }
+  const post = (i: number, extra = ''): string => postText('/p', String(i), extra);
 
   it('writes the answers of 16 pipelined requests together, in order', async () => {
-    const socket = await open(await serve(echoLater));
-    const got = answers(socket);
+    const socket = await openSocket(await serve(echoLater));
+    const got = readAnswers(socket);
     socket.write(Array.from({ length: 16 }, (_, i) => post(i)).join(''));
-    await until(() => got.list.length === 16, '16 answers');
-    expect(got.list.map((a) => a.status)).toEqual(Array(16).fill(202));
-    expect(got.list.map((a) => JSON.parse(a.body).echo)).toEqual(
+    await until(() => got.length === 16, '16 answers');
+    expect(got.map((a) => a.status)).toEqual(Array(16).fill(202));
+    expect(got.map((a) => JSON.parse(a.body).echo)).toEqual(
       Array.from({ length: 16 }, (_, i) => String(i)),
     );
     // Node alone makes one write per answer (16); held, the first answer
@@ -243,25 +197,25 @@ describe('pipelined answers', () => {
   });
 
   it('leaves a client that waits for each answer alone: one write per answer', async () => {
-    const socket = await open(await serve(echoLater));
-    const got = answers(socket);
+    const socket = await openSocket(await serve(echoLater));
+    const got = readAnswers(socket);
     for (let i = 0; i < 5; i++) {
       socket.write(post(i));
-      await until(() => got.list.length === i + 1, `answer ${i}`);
+      await until(() => got.length === i + 1, `answer ${i}`);
     }
     expect(writes[0]).toBe(5);
     socket.destroy();
   });
 
   it('writes what it holds before closing on `connection: close`', async () => {
-    const socket = await open(await serve(echoLater));
-    const got = answers(socket);
+    const socket = await openSocket(await serve(echoLater));
+    const got = readAnswers(socket);
     const closed = new Promise((r) => socket.once('end', r));
     socket.write(
       Array.from({ length: 8 }, (_, i) => post(i, i === 7 ? 'connection: close\r\n' : '')).join(''),
     );
     await closed;
-    expect(got.list.map((a) => JSON.parse(a.body).echo)).toEqual(
+    expect(got.map((a) => JSON.parse(a.body).echo)).toEqual(
       Array.from({ length: 8 }, (_, i) => String(i)),
     );
   });
@@ -280,17 +234,17 @@ describe('pipelined answers', () => {
       }
       res.end();
     });
-    const socket = await open(port);
+    const socket = await openSocket(port);
     socket.pause(); // a reader that does not read yet
     socket.write(
       post(1) + `GET /big HTTP/1.1\r\nhost: x\r\n\r\n` + post(2), // /big is pipelined behind /p
     );
     await until(() => written > 1, 'the server to write while nothing is read');
-    const got = answers(socket); // now read everything
+    const got = readAnswers(socket); // now read everything
     socket.resume();
-    await until(() => got.list.length === 3, '3 answers');
-    expect(got.list.map((a) => a.status)).toEqual([202, 200, 202]);
-    expect(got.list[1]!.body).toBe(big.repeat(256));
+    await until(() => got.length === 3, '3 answers');
+    expect(got.map((a) => a.status)).toEqual([202, 200, 202]);
+    expect(got[1]!.body).toBe(big.repeat(256));
     socket.destroy();
   });
 });
