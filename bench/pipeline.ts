@@ -45,7 +45,7 @@ import { Redis } from 'ioredis';
 import { freePort, spawnRedisServer } from '../scripts/local-redis.js';
 import { waitPartitionsDrained } from '../test/helpers/streams.js';
 import { childCpuSeconds, cpuSeconds, ROOT } from './collector-support.js';
-import { schedStats, type SchedStats } from './proc-stats.js';
+import { describeMachine, machineTimes, schedStats, type SchedStats } from './proc-stats.js';
 import { ask, child, healthy, servicesOf, stopOnExit, waitLeased } from './pipeline-procs.js';
 import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
@@ -119,6 +119,8 @@ interface SweepRow {
   updates: number;
   /** Run-queue waits over the phase and its drain, every process then the drivers. */
   waits: string;
+  /** The machine's busy, idle and stolen time over the same span. */
+  machine: string;
 }
 
 /**
@@ -188,6 +190,8 @@ function printSweep(rows: SweepRow[]): void {
     '  waiting for a core, ms per s of the phase (µs per run; preemptions per s), by process:',
   );
   for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.waits}`);
+  console.log("  the machine's two cores, by rate:");
+  for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.machine}`);
   console.log('  p99 by second of the phase (ms):');
   for (const r of rows) {
     console.log(`  ${f0(r.rate).padStart(8)}  ${r.lat.perSecond.map((x) => f0(x.p99)).join(' ')}`);
@@ -389,6 +393,7 @@ try {
   const allPids = [...procs.map((p) => p.pid), ...driverPids];
   const allNames = [...procs.map((p) => p.name), 'load', 'dashboards'];
   const halfSched0 = allPids.map(schedStats);
+  const halfMachine0 = machineTimes();
   const halfT0 = performance.now();
   const paced = await pacedPhase(halfRate, num('half-seconds'));
   await drained();
@@ -398,6 +403,7 @@ try {
     allPids.map(schedStats),
     (performance.now() - halfT0) / 1000,
   );
+  const halfMachine = describeMachine(halfMachine0, machineTimes());
   const halfCpu1 = procs.map((p) => cpuSeconds(p.pid));
   const halfDriverCpu1 = driverPids.map(cpuSeconds);
   const halfRewriteCpu1 = childCpuSeconds(redisPid);
@@ -418,6 +424,7 @@ try {
     const w0 = childCpuSeconds(redisPid);
     const u0 = await entriesAdded(redis, scoreStreams);
     const sched0 = allPids.map(schedStats);
+    const m0 = machineTimes();
     const t0 = performance.now();
     const r = await pacedPhase(rate, num('sweep-seconds'));
     await drained();
@@ -427,6 +434,7 @@ try {
       allPids.map(schedStats),
       (performance.now() - t0) / 1000,
     );
+    const machine = describeMachine(m0, machineTimes());
     const c1 = procs.map((p) => cpuSeconds(p.pid));
     const d1 = driverPids.map(cpuSeconds);
     // AOF rewrites are forked children, counted when they exit: what a
@@ -450,6 +458,7 @@ try {
       drivers: d1.reduce((x, v, i) => x + v - d0[i]!, 0),
       updates,
       waits,
+      machine,
     });
   }
 
@@ -606,6 +615,7 @@ try {
   console.log(
     `  waiting for a core, ms per s of the phase (µs per run; preemptions per s): ${halfWaits}`,
   );
+  console.log(`  the machine's two cores during the phase: ${halfMachine}`);
   if (sweep.length > 0) printSweep(sweep);
   for (const { label, r, cpu, drivers, commands, pauses, rewrite } of singles) {
     console.log(

@@ -30,6 +30,42 @@ export function machineJiffies(): { busy: number; total: number } {
   return { busy: total - (n[3] ?? 0) - (n[4] ?? 0), total };
 }
 
+/** The whole machine's CPU time by kind, jiffies since boot. */
+export interface MachineTimes {
+  /** user, nice, system, irq, softirq (guest time is inside user). */
+  busy: number;
+  /** idle and iowait. */
+  idle: number;
+  /** Time the hypervisor ran something else while this VM had work for the core. */
+  steal: number;
+  total: number;
+}
+
+/** The first line of /proc/stat, by kind. */
+export function machineTimes(): MachineTimes {
+  const n = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = n;
+  const busy = user + nice + system + irq + softirq;
+  return { busy, idle: idle + iowait, steal, total: busy + idle + iowait + steal };
+}
+
+/**
+ * Between two readings, the machine's time as percentages: busy, idle, and
+ * stolen by the host (a VM's vCPU that had work and was not run). Steal is
+ * a core the pipeline lost to something outside it.
+ */
+export function describeMachine(t0: MachineTimes, t1: MachineTimes): string {
+  const total = t1.total - t0.total || 1;
+  const pct = (k: 'busy' | 'idle' | 'steal'): string =>
+    `${(((t1[k] - t0[k]) * 100) / total).toFixed(0)} %`;
+  return `busy ${pct('busy')}, idle ${pct('idle')}, taken by the host (steal) ${pct('steal')}`;
+}
+
 /** A thread's scheduler figures. */
 export interface SchedStats {
   /** ns runnable but waiting for a core (the run queue). */
