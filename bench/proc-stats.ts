@@ -22,14 +22,6 @@ export function cpuSeconds(pid: number): number {
   return t.user + t.sys;
 }
 
-/** Busy and total jiffies of the whole machine (every process, every core). */
-export function machineJiffies(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
-  const n = f.map(Number);
-  const total = n.reduce((a, b) => a + b, 0);
-  return { busy: total - (n[3] ?? 0) - (n[4] ?? 0), total };
-}
-
 /** The whole machine's CPU time by kind, jiffies since boot. */
 export interface MachineTimes {
   /** user, nice, system, irq, softirq (guest time is inside user). */
@@ -64,6 +56,12 @@ export function describeMachine(t0: MachineTimes, t1: MachineTimes): string {
   const pct = (k: 'busy' | 'idle' | 'steal'): string =>
     `${(((t1[k] - t0[k]) * 100) / total).toFixed(0)} %`;
   return `busy ${pct('busy')}, idle ${pct('idle')}, taken by the host (steal) ${pct('steal')}`;
+}
+
+/** Busy (steal included: time this machine could not use) and total jiffies, every core. */
+export function machineJiffies(): { busy: number; total: number } {
+  const t = machineTimes();
+  return { busy: t.busy + t.steal, total: t.total };
 }
 
 /** A thread's scheduler figures. */

@@ -52,7 +52,7 @@ describe('coalesceWrites', () => {
     };
     /** The stand-in kernel takes the oldest write handed to it. */
     const complete = (err?: Error): void => pending.shift()!(err);
-    return { s, batches, pending, events, complete };
+    return { s, batches, events, complete };
   }
   const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
