@@ -2,7 +2,10 @@
  * `npx tsx bench/cpuprofile-summary.ts FILE.cpuprofile [N]`: where a
  * `node --cpu-prof` profile spent its time, as the N heaviest functions by
  * self time and the heaviest source files (node_modules packages folded
- * into one line each), in percent of the profile's samples.
+ * into one line each), in percent of the profile's samples; then the N
+ * heaviest by total time (the function and everything it called, each
+ * sample counted once per function however deep the recursion), which is
+ * where a stage's whole cost shows (an HTTP request from the parser up).
  */
 import { readFileSync } from 'node:fs';
 
@@ -50,6 +53,29 @@ const show = (title: string, m: Map<string, number>): void => {
   for (const [k, h] of [...m].sort((x, y) => y[1] - x[1]).slice(0, top))
     console.log(`${pct(h)}  ${k}`);
 };
+/** Per node, the samples of its subtree; per function, those of its outermost frames. */
+function totals(): Map<string, number> {
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const name = (n: Node): string =>
+    `${n.callFrame.functionName || '(anonymous)'} ${place(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+  const out = new Map<string, number>();
+  const walk = (id: number, onStack: Set<string>): number => {
+    const n = byId.get(id)!;
+    const f = name(n);
+    const outer = !onStack.has(f);
+    if (outer) onStack.add(f);
+    let h = hits.get(id) ?? 0;
+    for (const c of n.children ?? []) h += walk(c, onStack);
+    if (outer) {
+      onStack.delete(f);
+      out.set(f, (out.get(f) ?? 0) + h);
+    }
+    return h;
+  };
+  walk(prof.nodes[0]!.id, new Set());
+  return out;
+}
 console.log(`${file}: ${total} samples`);
 show('self time by function', byFn);
 show('self time by file or package', byFile);
+show('total time by function (with what it called)', totals());

@@ -24,6 +24,13 @@ export interface Latencies {
    * the same high p99 every second points at a queue that never empties.
    */
   perSecond: { p50: number; p99: number; max: number; n: number }[];
+  /**
+   * For every sample, sorted: POST to the scorer's `computedAt` of the frame
+   * that showed it (its wait for a read included: the read beat), and from
+   * there to the frame's arrival (write, delivery). Tells the beat's share
+   * of the tail from what follows the read.
+   */
+  split: { toScored: number[]; fromScored: number[] };
 }
 
 /** sends: flat [strategy, sequence, epoch ms] triples; arrivals: ARRIVAL_FIELDS-wide records. */
@@ -39,6 +46,7 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
     list.rec.push(i);
   }
   const stages: Latencies['stages'] = { ingest: [], score: [], write: [], deliver: [] };
+  const split: Latencies['split'] = { toScored: [], fromScored: [] };
   const ms: number[] = [];
   const bySecond: number[][] = [];
   const first = sends[2] ?? 0;
@@ -61,8 +69,11 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
     const sent = sends[i + 2]!;
     ms.push(list.at[lo]! - sent);
     (bySecond[Math.floor((sent - first) / 1000)] ??= []).push(list.at[lo]! - sent);
-    if (list.seq[lo] !== q) continue;
     const r = list.rec[lo]!;
+    const scoredAt = arrivals[r + 4]!;
+    split.toScored.push(scoredAt - sent);
+    split.fromScored.push(list.at[lo]! - scoredAt);
+    if (list.seq[lo] !== q) continue;
     const [at, received, computed, written] = arrivals.slice(r + 2, r + 6) as [
       number,
       number,
@@ -77,6 +88,8 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
   const up = (x: number, y: number): number => x - y;
   ms.sort(up);
   for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k].sort(up);
+  split.toScored.sort(up);
+  split.fromScored.sort(up);
   const perSecond = Array.from(bySecond, (xs = []) => {
     xs.sort(up);
     return {
@@ -86,7 +99,7 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
       n: xs.length,
     };
   });
-  return { ms, missing, stages, perSecond };
+  return { ms, missing, stages, perSecond, split };
 }
 
 export function percentile(sorted: readonly number[], q: number): number {

@@ -192,6 +192,16 @@ function printSweep(rows: SweepRow[]): void {
   for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.waits}`);
   console.log("  the machine's two cores, by rate:");
   for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.machine}`);
+  console.log(
+    '  every sample, p50 / p99 ms: POST to scored (its wait for a read included) | scored to frame:',
+  );
+  for (const r of rows) {
+    const { toScored, fromScored } = r.lat.split;
+    console.log(
+      `  ${f0(r.rate).padStart(8)}  ${f1(percentile(toScored, 0.5))} / ${f1(percentile(toScored, 0.99))} | ` +
+        `${f1(percentile(fromScored, 0.5))} / ${f1(percentile(fromScored, 0.99))}`,
+    );
+  }
   console.log('  p99 by second of the phase (ms):');
   for (const r of rows) {
     console.log(`  ${f0(r.rate).padStart(8)}  ${r.lat.perSecond.map((x) => f0(x.p99)).join(' ')}`);
@@ -235,7 +245,13 @@ async function dashboardsCaughtUp(d: ChildProcess, partitions: number): Promise<
 
 // ── run ──────────────────────────────────────────────────────────────────
 // Its own folder, removed by dispose() or, if the bench dies first, when it exits.
-const redisServer = await spawnRedisServer({ persistence: 'aof-everysec' });
+// Detached, as npm start runs its own (its own session, so its own scheduling
+// group under autogroup); reaped all the same if the bench dies.
+const redisServer = await spawnRedisServer({
+  persistence: 'aof-everysec',
+  detached: true,
+  reapOnExit: true,
+});
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const gatewayPort = await freePort();
 const collectorPort = await freePort();
@@ -588,6 +604,11 @@ try {
       Object.entries(lat.stages)
         .map(([k, v]) => `${k} ${f1(percentile(v, 0.5))} / ${f1(percentile(v, 0.99))}`)
         .join(', '),
+  );
+  console.log(
+    `  every sample, p50 / p99 ms: POST to scored (its wait for a read included) ` +
+      `${f1(percentile(lat.split.toScored, 0.5))} / ${f1(percentile(lat.split.toScored, 0.99))}, ` +
+      `scored to frame ${f1(percentile(lat.split.fromScored, 0.5))} / ${f1(percentile(lat.split.fromScored, 0.99))}`,
   );
   console.log(
     `  p50 / p99 by second of the phase (ms): ` +

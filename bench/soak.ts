@@ -107,7 +107,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const prefix = 'quantmon';
 const keys = keysFor(prefix);
 // Its own folder, removed by dispose() or, if the soak dies first, when it exits.
-const redisServer = await spawnRedisServer({ persistence: 'aof-everysec' });
+// Detached, as npm start runs its own (its own session: its own scheduling group).
+const redisServer = await spawnRedisServer({
+  persistence: 'aof-everysec',
+  detached: true,
+  reapOnExit: true,
+});
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const gatewayPort = await freePort();
 const collectorPort = await freePort();

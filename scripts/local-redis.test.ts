@@ -38,27 +38,48 @@ describe('spawnRedisServer', () => {
     }
   });
 
-  it('stops the server and removes its folder when its process dies without dispose()', async () => {
-    // A benchmark whose stdout was closed (`| head`) dies on its next write: here, an uncaught error.
-    const script = `
+  /** The session id of a process (field 6 of /proc/PID/stat), read in the child's script too. */
+  const SESSION_OF = `(pid) => Number(require('node:fs').readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].split(' ')[3])`;
+
+  it.each([
+    { how: 'in its starter’s session', opts: {}, ownSession: false },
+    // bench:pipeline's: a scheduling group of its own, as npm start's server has.
+    { how: 'detached and reaped', opts: { detached: true, reapOnExit: true }, ownSession: true },
+  ])(
+    'stops the server and removes its folder when its process dies without dispose() ($how)',
+    async ({ opts, ownSession }) => {
+      // A benchmark whose stdout was closed (`| head`) dies on its next write: here, an uncaught error.
+      const script = `
+      const { createRequire } = await import('node:module');
+      const require = createRequire(import.meta.url);
+      const sessionOf = ${SESSION_OF};
       const { spawnRedisServer } = await import(${JSON.stringify(`${here}local-redis.ts`)});
-      const s = await spawnRedisServer({ persistence: 'aof-everysec' });
-      console.log(JSON.stringify({ pid: s.proc().pid, dir: s.dir }));
+      const s = await spawnRedisServer({ persistence: 'aof-everysec', ...${JSON.stringify(opts)} });
+      const pid = s.proc().pid;
+      console.log(JSON.stringify({ pid, dir: s.dir, own: sessionOf(process.pid), its: sessionOf(pid) }));
       setTimeout(() => { throw new Error('dies before dispose()'); }, 10);
     `;
-    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((res) => {
-      const c = execFile(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', script],
-        { cwd: here },
-        (err, out) => res({ stdout: out, code: c.exitCode ?? (err ? 1 : 0) }),
-      );
-    });
-    expect(code, 'the child died of its error').not.toBe(0);
-    const { pid, dir } = JSON.parse(stdout.trim()) as { pid: number; dir: string };
-    const deadline = Date.now() + 5_000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(pid), `redis-server ${pid} still running`).toBe(false);
-    expect(existsSync(dir), `${dir} still there`).toBe(false);
-  });
+      const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((res) => {
+        const c = execFile(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', script],
+          { cwd: here },
+          (err, out) => res({ stdout: out, code: c.exitCode ?? (err ? 1 : 0) }),
+        );
+      });
+      expect(code, 'the child died of its error').not.toBe(0);
+      const { pid, dir, own, its } = JSON.parse(stdout.trim()) as {
+        pid: number;
+        dir: string;
+        own: number;
+        its: number;
+      };
+      if (ownSession) expect(its, 'its own session: its own pid').toBe(pid);
+      else expect(its, 'the session of the process that started it').toBe(own);
+      const deadline = Date.now() + 5_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(alive(pid), `redis-server ${pid} still running`).toBe(false);
+      expect(existsSync(dir), `${dir} still there`).toBe(false);
+    },
+  );
 });

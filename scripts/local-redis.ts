@@ -74,8 +74,22 @@ export interface LocalRedisOptions {
   /** Default: a new temporary folder, removed by dispose(). */
   dir?: string;
   bin?: string;
-  /** Own process group: a Ctrl-C in the terminal does not reach it. */
+  /**
+   * Own session and process group (setsid): a Ctrl-C in the terminal does
+   * not reach it, and on a kernel with autogroup scheduling (most Linux
+   * desktops and servers: /proc/sys/kernel/sched_autogroup_enabled) it is
+   * its own scheduling group, sharing the cores with the services' group as
+   * a container shares them with the others, instead of as one thread among
+   * all of theirs. Such a server is its starter's to stop, unless
+   * `reapOnExit`.
+   */
   detached?: boolean;
+  /**
+   * Killed (and its temporary folder removed) if this process exits while
+   * it runs. Default: when not detached. A benchmark runs its server
+   * detached, as `npm start` does, and still reaped.
+   */
+  reapOnExit?: boolean;
   stdio?: StdioOptions;
 }
 
@@ -159,14 +173,15 @@ export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRe
   let child: ChildProcess | undefined;
   // A server of a benchmark or test that dies without dispose() goes with it
   // (a detached one, `npm start`'s, is its supervisor's to stop).
-  const releaseDir = !opts.detached && ownDir ? removeOnExit(dir) : () => false;
+  const reap = opts.reapOnExit ?? !opts.detached;
+  const releaseDir = reap && ownDir ? removeOnExit(dir) : () => false;
   const start = async (): Promise<void> => {
     const c = spawn(opts.bin ?? 'redis-server', args, {
       stdio: opts.stdio ?? 'ignore',
       detached: opts.detached ?? false,
     });
     child = c;
-    if (!opts.detached) killOnExit(c);
+    if (reap) killOnExit(c);
     const failed = new Promise<never>((_, reject) =>
       c.once('error', (err) =>
         reject(new Error(`cannot run redis-server (apt-get install redis-server): ${err.message}`)),
