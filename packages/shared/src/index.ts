@@ -75,6 +75,7 @@ export {
   startHttpServer,
   closeHttpServer,
   sendJson,
+  sendJsonBytes,
   sendJsonPieces,
   listeningPort,
   refuseUpgrade,

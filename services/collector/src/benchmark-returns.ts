@@ -102,9 +102,16 @@ export class BenchmarkReturns {
    * did not take them: the request is answered 503 and the client's retry
    * (its samples now duplicates) records them, so no fill is missed.
    */
-  async record(samples: readonly StrategySample[], result: RequestResult): Promise<void> {
+  record(samples: readonly StrategySample[], result: RequestResult): Promise<void> | undefined {
     const bench = benchmarkIds(this.opts.catalogue.current);
     const accepted = benchmarkReturnsToRecord(samples, result.outcomes, bench);
+    // Undefined, not a promise, when there is nothing to record (most
+    // batches): a single-sample POST pays for every promise it awaits.
+    if (accepted.size === 0) return undefined;
+    return this.recordAll(accepted);
+  }
+
+  private async recordAll(accepted: ReturnType<typeof benchmarkReturnsToRecord>): Promise<void> {
     await Promise.all(
       [...accepted].map(async ([b, pairs]) => {
         const k = this.opts.keys.benchmarkReturns(b);
