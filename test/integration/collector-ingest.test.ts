@@ -266,6 +266,30 @@ describe('collector ingest', () => {
     );
   });
 
+  it('reads a body that arrives after its headers were handled (Expect: 100-continue)', async () => {
+    // A small POST's body normally comes with its headers and is taken from
+    // the stream's buffer at once; this one is sent only after the collector
+    // has answered 100 Continue, so it reaches a handler already waiting.
+    const { srv, of } = await setup();
+    const body = JSON.stringify({ strategy: 'late-body', ts: 1, return: 0.01, id: 'lb-1' });
+    const socket = await openSocket(Number(new URL(srv.url).port));
+    const answers = readAnswers(socket);
+    try {
+      const request = postText('/v1/samples', body, 'expect: 100-continue\r\n');
+      socket.write(request.slice(0, request.length - body.length));
+      await until(() => answers.length === 1, 'the 100 Continue');
+      expect(answers[0]!.status).toBe(100);
+      socket.write(body.slice(0, 10));
+      socket.write(body.slice(10));
+      await until(() => answers.length === 2, 'the answer');
+    } finally {
+      socket.destroy();
+    }
+    expect(answers[1]).toMatchObject({ status: 202 });
+    expect(JSON.parse(answers[1]!.body)).toMatchObject({ accepted: 1 });
+    expect((await of('late-body')).map((s) => s.id)).toEqual(['lb-1']);
+  });
+
   it('writes two concurrent copies of one batch exactly once', async () => {
     const { post, stream } = await setup();
     const batch = Array.from({ length: 200 }, (_, i) => ({

@@ -152,8 +152,11 @@ describe.skipIf(why !== undefined)(
           return r.status === 0 ? true : undefined;
         },
         60_000,
-        `${what} healthcheck to pass (last: ${last})`,
-      );
+        `${what} healthcheck to pass`,
+      ).catch((err: Error) => {
+        // What the check said the last time, read when it gave up.
+        throw new Error(`${err.message} (last: ${last.trim()})`);
+      });
     }
 
     beforeAll(async () => {
@@ -174,9 +177,13 @@ describe.skipIf(why !== undefined)(
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       track(redisProc);
+      // redis-cli reads its options before the command: `-p` goes right
+      // after the binary (after the command it would be the command's
+      // arguments, and the check would ask whatever Redis answers on 6379).
+      const [form, cli, ...check] = redis.healthcheck!.test!;
       await healthy(
         'redis',
-        [...redis.healthcheck!.test!, '-p', String(redisPort)],
+        [form!, cli!, '-p', String(redisPort), ...check],
         { PATH: process.env['PATH'] ?? '' },
         (s) => s,
       );
