@@ -190,7 +190,7 @@ function validateShape(json: unknown, maxBatch: number, receivedAt: number): Str
     : json.length > 0 && json.every(fastStrategySampleInput);
   if (fast) {
     // The parsed body's own objects, stamped in place: a copy of each was
-    // one more allocation per sample for the collector's collector (GC).
+    // one more object per sample for the garbage collector.
     const items = (single ? [json] : json) as StrategySample[];
     for (const s of items) s.receivedAt = receivedAt;
     return items;
