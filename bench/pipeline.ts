@@ -37,7 +37,7 @@
  * files in DIR (summarise them with bench/cpuprofile-summary.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA_FIELD, GROUPS, keysFor } from '@quantmon/shared';
@@ -50,6 +50,7 @@ import { ask, child, healthy, servicesOf, stopOnExit, waitLeased } from './pipel
 import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
+import { describeGcPauses } from './gc-pauses.js';
 import * as hist from './pipeline-history.js';
 import {
   commandDelta,
@@ -79,6 +80,8 @@ const { values: a } = parseArgs({
     'sweep-seconds': { type: 'string', default: '10' },
     'ceiling-samples': { type: 'string', default: '200000' },
     profile: { type: 'string' },
+    /** Log every service's GC pauses of 3 ms or more to this file, and print them per phase. */
+    'gc-log': { type: 'string' },
     history: { type: 'boolean', default: false },
     /** Dashboards take score updates with their span (by default they omit it, as the dashboard does). */
     'full-frames': { type: 'boolean', default: false },
@@ -121,6 +124,8 @@ interface SweepRow {
   waits: string;
   /** The machine's busy, idle and stolen time over the same span. */
   machine: string;
+  /** With --gc-log: each process's GC pauses of 3 ms or more over the same span. */
+  gc: string | undefined;
 }
 
 /**
@@ -192,6 +197,10 @@ function printSweep(rows: SweepRow[]): void {
   for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.waits}`);
   console.log("  the machine's two cores, by rate:");
   for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.machine}`);
+  if (rows.some((r) => r.gc !== undefined)) {
+    console.log('  GC pauses of 3 ms or more (count: median / longest / total ms), by rate:');
+    for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.gc ?? ''}`);
+  }
   console.log(
     '  every sample, p50 / p99 ms: POST to scored (its wait for a read included) | scored to frame:',
   );
@@ -258,6 +267,12 @@ const collectorPort = await freePort();
 const profileDir = a.profile ? resolve(a.profile) : undefined;
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 const history = a.history ? await hist.startBenchHistory() : undefined;
+const gcLog = a['gc-log'] ? resolve(a['gc-log']) : undefined;
+if (gcLog) rmSync(gcLog, { force: true });
+const preloads = [
+  ...(profileDir ? [join(ROOT, 'bench', 'cpu-profile-preload.mjs')] : []),
+  ...(gcLog ? [join(ROOT, 'bench', 'gc-pause-preload.mjs')] : []),
+];
 const startArgs = ['--import', 'tsx', 'scripts/start.ts', '--no-demo'];
 if (!history) startArgs.push('--no-history');
 if (replicas > 1) startArgs.push('--scorers', String(replicas), '--alerters', String(replicas));
@@ -268,12 +283,9 @@ const env: NodeJS.ProcessEnv = {
   COLLECTOR_PORT: String(collectorPort),
   LOG_LEVEL: 'warn',
   ...(history ? { DATABASE_URL: history.url } : {}),
-  ...(profileDir
-    ? {
-        NODE_OPTIONS: `--import ${join(ROOT, 'bench', 'cpu-profile-preload.mjs')}`,
-        QUANTMON_CPU_PROFILE_DIR: profileDir,
-      }
-    : {}),
+  ...(profileDir ? { QUANTMON_CPU_PROFILE_DIR: profileDir } : {}),
+  ...(gcLog ? { QUANTMON_GC_LOG: gcLog } : {}),
+  ...(preloads.length ? { NODE_OPTIONS: preloads.map((f) => `--import ${f}`).join(' ') } : {}),
 };
 const start = child(startArgs, env, false);
 start.stdout?.resume();
@@ -411,8 +423,10 @@ try {
   const halfSched0 = allPids.map(schedStats);
   const halfMachine0 = machineTimes();
   const halfT0 = performance.now();
+  const halfFrom = Date.now();
   const paced = await pacedPhase(halfRate, num('half-seconds'));
   await drained();
+  const halfTo = Date.now();
   const halfWaits = describeWaits(
     allNames,
     halfSched0,
@@ -442,8 +456,10 @@ try {
     const sched0 = allPids.map(schedStats);
     const m0 = machineTimes();
     const t0 = performance.now();
+    const from = Date.now();
     const r = await pacedPhase(rate, num('sweep-seconds'));
     await drained();
+    const gc = gcLog ? describeGcPauses(gcLog, from, Date.now()) : undefined;
     const waits = describeWaits(
       allNames,
       sched0,
@@ -475,6 +491,7 @@ try {
       updates,
       waits,
       machine,
+      gc,
     });
   }
 
@@ -637,6 +654,11 @@ try {
     `  waiting for a core, ms per s of the phase (µs per run; preemptions per s): ${halfWaits}`,
   );
   console.log(`  the machine's two cores during the phase: ${halfMachine}`);
+  if (gcLog) {
+    console.log(
+      `  GC pauses of 3 ms or more (count: median / longest / total ms): ${describeGcPauses(gcLog, halfFrom, halfTo)}`,
+    );
+  }
   if (sweep.length > 0) printSweep(sweep);
   for (const { label, r, cpu, drivers, commands, pauses, rewrite } of singles) {
     console.log(
