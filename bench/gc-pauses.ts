@@ -6,6 +6,7 @@
  * arrives then waits it out in that stage.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { percentile } from './pipeline-latency.js';
 
 /** The services by the names the preload gives them (folder-script), as bench:pipeline prints them. */
 const SHORT: Record<string, string> = {
@@ -25,7 +26,9 @@ export function describeGcPauses(file: string, fromMs: number, toMs: number): st
     const t = Number(at);
     if (!name || !(t >= fromMs && t < toMs)) continue;
     const short = SHORT[name] ?? name;
-    by.set(short, [...(by.get(short) ?? []), Number(ms)]);
+    const xs = by.get(short);
+    if (xs) xs.push(Number(ms));
+    else by.set(short, [Number(ms)]);
   }
   if (by.size === 0) return 'none';
   return [...by]
@@ -33,7 +36,7 @@ export function describeGcPauses(file: string, fromMs: number, toMs: number): st
     .map(([name, xs]) => {
       xs.sort((x, y) => x - y);
       const sum = xs.reduce((s, x) => s + x, 0);
-      return `${name} ${xs.length}: ${xs[Math.floor((xs.length - 1) / 2)]!.toFixed(1)} / ${xs.at(-1)!.toFixed(1)} / ${sum.toFixed(0)}`;
+      return `${name} ${xs.length}: ${percentile(xs, 0.5).toFixed(1)} / ${xs.at(-1)!.toFixed(1)} / ${sum.toFixed(0)}`;
     })
     .join(', ');
 }
