@@ -1,4 +1,4 @@
-import { waitReady, type RedisRole } from '@quantmon/shared';
+import { REDIS_READ_HIGH_WATER_MARK, waitReady, type RedisRole } from '@quantmon/shared';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
@@ -87,6 +87,17 @@ describe('Redis Cluster test helper', () => {
     await expect(client.eval(script, 2, a, `${prefix}:{p0}:b`, 'x')).resolves.toBe('{p0}');
     expect(await client.get(`${prefix}:{p0}:b`)).toBe('x');
     await expect(client.eval(script, 2, a, `${prefix}:{p1}:b`, 'x')).rejects.toThrow(/CROSSSLOT/);
+  });
+
+  it("raises every node connection's read mark, as a single Redis's (redis-read-ahead.ts)", async () => {
+    // The masters' connections exist once a command went to each (the test above).
+    const masters = client.nodes('master');
+    expect(masters).toHaveLength(3);
+    for (const node of masters) {
+      await node.ping();
+      const socket = (node as unknown as { stream: { readableHighWaterMark: number } }).stream;
+      expect(socket.readableHighWaterMark).toBe(REDIS_READ_HIGH_WATER_MARK);
+    }
   });
 
   it('keeps writing through a master failover: writes resume on the promoted replica', async ({

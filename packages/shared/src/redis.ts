@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.js';
+import { readAheadOnConnect } from './redis-read-ahead.js';
 
 /**
  * - `blocking`: stream loops and BullMQ. Commands wait through a reconnect
@@ -92,6 +93,7 @@ export function createRedis(
   } else {
     redis = new Redis(url, redisOptions(role, name));
   }
+  readAheadOnConnect(redis);
   if (log) {
     let down = false;
     redis.on('error', (err: Error) => {
