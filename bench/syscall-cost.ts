@@ -1,0 +1,87 @@
+/**
+ * `npm run bench:syscall-cost`: what one kernel entry costs on this host,
+ * itself and in the work after it. Every service wakes for a few hundred
+ * microseconds of JavaScript between system calls (epoll, read, write), and
+ * on a host with kernel page-table isolation and no PCID (check
+ * /sys/devices/system/cpu/vulnerabilities/meltdown and the pcid flag in
+ * /proc/cpuinfo) every kernel entry flushes the TLB: the memory the process
+ * touches next is found again page by page. docs/performance.md, "What a
+ * system call costs", has the figures of the machines measured.
+ *
+ * A unit of work reads 4,000 places spread over a 64 MiB array and 200,000
+ * small objects (a heap the size of a service's). Rounds alternate: the
+ * unit alone (the baseline), then the unit after one fstat() each time.
+ * Prints the median and p99 over rounds of µs per unit, and fstat alone.
+ *
+ *   npm run -s bench:syscall-cost                  # 15 rounds of 20,000 units
+ *   npm run -s bench:syscall-cost -- --rounds 31
+ */
+import { fstatSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { percentile } from './pipeline-latency.js';
+
+const { values: a } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '15' },
+    units: { type: 'string', default: '20000' },
+  },
+});
+const rounds = Number(a.rounds);
+const units = Number(a.units);
+
+const N = (64 * 1024 * 1024) / 8;
+const array = new Float64Array(N);
+for (let i = 0; i < N; i++) array[i] = i;
+const objects = Array.from({ length: 200_000 }, (_, i) => ({ x: i, y: String(i) }));
+
+/** 4,000 reads at strides that land on a different page nearly every time. */
+function unit(): number {
+  let s = 0;
+  for (let i = 0; i < 2000; i++) {
+    s += array[(i * 524_287) % N]!;
+    s += objects[(i * 7919) % objects.length]!.x;
+  }
+  return s;
+}
+
+/** µs per unit over one round; `enter` makes one system call before each unit. */
+function round(enter: boolean): number {
+  let sink = 0;
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < units; k++) {
+    if (enter) fstatSync(1);
+    sink += unit();
+  }
+  const us = Number(process.hrtime.bigint() - t0) / 1000 / units;
+  if (sink === -1) console.log(sink); // keeps the work from being optimised away
+  return us;
+}
+
+function alone(): number {
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < units; k++) fstatSync(1);
+  return Number(process.hrtime.bigint() - t0) / 1000 / units;
+}
+
+round(false); // warm-up: compiled, pages touched
+round(true);
+const base: number[] = [];
+const after: number[] = [];
+const call: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  base.push(round(false));
+  after.push(round(true));
+  call.push(alone());
+}
+const f = (xs: number[]): string => {
+  const sorted = [...xs].sort((x, y) => x - y);
+  return `median ${percentile(sorted, 0.5).toFixed(2)} µs, p99 ${percentile(sorted, 0.99).toFixed(2)} µs`;
+};
+const extra = base.map((b, i) => after[i]! - b - call[i]!);
+console.log(`bench:syscall-cost  ${rounds} rounds of ${units.toLocaleString('en-US')} units`);
+console.log(`fstat() alone                    ${f(call)}`);
+console.log(`unit of work (baseline)          ${f(base)}`);
+console.log(`unit after one fstat()           ${f(after)}`);
+console.log(
+  `cost the call added to the work  ${f(extra)}  (after - baseline - the call, per round)`,
+);
