@@ -13,6 +13,13 @@
  * unit alone (the baseline), then the unit after one fstat() each time.
  * Prints the median and p99 over rounds of µs per unit, and fstat alone.
  *
+ * Then what a wake costs: the process's own CPU (user + system, from
+ * process.cpuUsage) per timer that fires after 1 ms and after 5 ms idle,
+ * against one that needs no sleep (setImmediate), in alternating rounds.
+ * A service spends its day sleeping in epoll and waking for a read beat,
+ * a reply or a request: on a host where coming back costs tens of
+ * microseconds, thousands of wakes a second are a large part of a core.
+ *
  *   npm run -s bench:syscall-cost                  # 15 rounds of 20,000 units
  *   npm run -s bench:syscall-cost -- --rounds 31
  */
@@ -73,6 +80,16 @@ for (let r = 0; r < rounds; r++) {
   after.push(round(true));
   call.push(alone());
 }
+/** CPU µs (user + system) per wake over `n` wakes after `idleMs` of sleep (0: setImmediate). */
+async function wakes(idleMs: number, n: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((res) => (idleMs > 0 ? setTimeout(res, idleMs) : setImmediate(res)));
+  }
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / n;
+}
+
 const f = (xs: number[]): string => {
   const sorted = [...xs].sort((x, y) => x - y);
   return `median ${percentile(sorted, 0.5).toFixed(2)} µs, p99 ${percentile(sorted, 0.99).toFixed(2)} µs`;
@@ -85,3 +102,17 @@ console.log(`unit after one fstat()           ${f(after)}`);
 console.log(
   `cost the call added to the work  ${f(extra)}  (after - baseline - the call, per round)`,
 );
+
+const wakeRounds = Math.max(3, Math.round(rounds / 3));
+const byIdle = new Map<number, number[]>([
+  [0, []],
+  [1, []],
+  [5, []],
+]);
+for (let r = 0; r < wakeRounds; r++) {
+  for (const [idle, xs] of byIdle) xs.push(await wakes(idle, idle === 0 ? 20_000 : 200));
+}
+console.log(`\nCPU per wake (user + system, ${wakeRounds} rounds, with the heap above):`);
+console.log(`no sleep (setImmediate)          ${f(byIdle.get(0)!)}`);
+console.log(`after 1 ms idle (setTimeout)     ${f(byIdle.get(1)!)}`);
+console.log(`after 5 ms idle (setTimeout)     ${f(byIdle.get(5)!)}`);
