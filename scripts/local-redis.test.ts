@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnRedisServer, type LocalRedis } from './local-redis.js';
+import {
+  ephemeralLow,
+  freePort,
+  LISTEN_PORTS_FROM,
+  portFree,
+  spawnRedisServer,
+  type LocalRedis,
+} from './local-redis.js';
 import { alive } from '../test/helpers/pid-alive.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -82,4 +89,29 @@ describe('spawnRedisServer', () => {
       expect(existsSync(dir), `${dir} still there`).toBe(false);
     },
   );
+});
+
+describe('freePort', () => {
+  it('reads the low end of the kernel’s ephemeral range, and nothing from a bad file', () => {
+    expect(ephemeralLow(() => '32768\t60999\n')).toBe(32768);
+    expect(ephemeralLow(() => '')).toBeUndefined();
+    expect(ephemeralLow(() => 'abc 1')).toBeUndefined();
+    expect(
+      ephemeralLow(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toBeUndefined();
+  });
+
+  it('picks ports below the ephemeral range that a server can listen on', async () => {
+    const low = ephemeralLow();
+    // Off Linux, or with a range starting too low, it falls back to the kernel's pick.
+    if (low === undefined || low - LISTEN_PORTS_FROM < 1000) return;
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(LISTEN_PORTS_FROM);
+      expect(port).toBeLessThan(low);
+    }
+    expect(await portFree(ports[0]!)).toBe(true);
+  });
 });

@@ -3,15 +3,16 @@
  * benchmarks: a free port, its own data folder, never another Redis.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { killOnExit, removeOnExit } from './exit-reaper.js';
 
-/** A port the kernel says is free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
+/** A port the kernel says is free right now on 127.0.0.1 (from its ephemeral range). */
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -21,6 +22,49 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The lowest local port the kernel gives outgoing connections (the first
+ * number of /proc/sys/net/ipv4/ip_local_port_range), or undefined where
+ * that cannot be read.
+ */
+export function ephemeralLow(
+  read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+): number | undefined {
+  try {
+    const low = Number(read().trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 && low <= 65535 ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lowest port freePort picks: above the well-known and most registered services' ports. */
+export const LISTEN_PORTS_FROM = 10_000;
+
+/**
+ * A port free right now on 127.0.0.1 for a server of ours to listen on:
+ * chosen at random below the kernel's ephemeral range when the range leaves
+ * room, else the kernel's pick.
+ *
+ * Why not always the kernel's pick (listen on port 0): it comes from the
+ * ephemeral range, the same range the kernel takes the local end of every
+ * outgoing connection from. Between this call and the server's own listen,
+ * any connection made on the machine (another test file's Redis client,
+ * run in parallel) may take that port, and the server fails with
+ * EADDRINUSE: seen in CI, where `npm start` refused a COLLECTOR_PORT "in
+ * use". A port below the range is never an outgoing connection's.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  if (low !== undefined && low - LISTEN_PORTS_FROM >= 1000) {
+    for (let i = 0; i < 64; i++) {
+      const port = randomInt(LISTEN_PORTS_FROM, low);
+      if (await portFree(port)) return port;
+    }
+  }
+  return kernelPort();
 }
 
 /** Whether nothing listens on 127.0.0.1:port. */
