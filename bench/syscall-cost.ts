@@ -6,7 +6,7 @@
  * /sys/devices/system/cpu/vulnerabilities/meltdown and the pcid flag in
  * /proc/cpuinfo) every kernel entry flushes the TLB: the memory the process
  * touches next is found again page by page. docs/performance.md, "What a
- * system call costs", has the figures of the machines measured.
+ * system call and a wake cost", has the figures of the machines measured.
  *
  * A unit of work reads 4,000 places spread over a 64 MiB array and 200,000
  * small objects (a heap the size of a service's). Rounds alternate: the
@@ -70,16 +70,6 @@ function alone(): number {
   return Number(process.hrtime.bigint() - t0) / 1000 / units;
 }
 
-round(false); // warm-up: compiled, pages touched
-round(true);
-const base: number[] = [];
-const after: number[] = [];
-const call: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  base.push(round(false));
-  after.push(round(true));
-  call.push(alone());
-}
 /** CPU µs (user + system) per wake over `n` wakes after `idleMs` of sleep (0: setImmediate). */
 async function wakes(idleMs: number, n: number): Promise<number> {
   const c0 = process.cpuUsage();
@@ -90,6 +80,16 @@ async function wakes(idleMs: number, n: number): Promise<number> {
   return (c.user + c.system) / n;
 }
 
+round(false); // warm-up: compiled, pages touched
+round(true);
+const base: number[] = [];
+const after: number[] = [];
+const call: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  base.push(round(false));
+  after.push(round(true));
+  call.push(alone());
+}
 const f = (xs: number[]): string => {
   const sorted = [...xs].sort((x, y) => x - y);
   return `median ${percentile(sorted, 0.5).toFixed(2)} µs, p99 ${percentile(sorted, 0.99).toFixed(2)} µs`;

@@ -17,7 +17,7 @@ import type { Socket } from 'node:net';
  * the socket in between. On hosts where every system call flushes the TLB
  * (kernel page-table isolation without PCID), a call costs the work after
  * it more than its own microseconds (docs/performance.md, "What a system
- * call costs").
+ * call and a wake cost").
  */
 export const REDIS_READ_HIGH_WATER_MARK = 8 * 1024 * 1024;
 
@@ -29,7 +29,8 @@ interface ReadableStateHolder {
  * Raise the socket's readable high-water mark (see REDIS_READ_HIGH_WATER_MARK).
  * Node offers no setter after construction and ioredis makes the socket, so
  * this sets the stream state's field, which Node's Readable reads on every
- * push (lib/internal/streams/readable.js, Node 20 to 24). Returns whether it
+ * push (lib/internal/streams/readable.js; test/integration/redis-read-ahead
+ * .test.ts fails on a Node where that stops being so). Returns whether it
  * could: a socket without that state (another runtime) is left as it is.
  */
 export function raiseReadMark(
