@@ -26,11 +26,7 @@ export {
   type RedisRole,
   type RedisTarget,
 } from './redis.js';
-export {
-  raiseReadMark,
-  readAheadOnConnect,
-  REDIS_READ_HIGH_WATER_MARK,
-} from './redis-read-ahead.js';
+export { readAheadOnConnect, REDIS_READ_HIGH_WATER_MARK } from './redis-read-ahead.js';
 export { replicaId } from './identity.js';
 export { partitionTag } from './partition-tags.js';
 export { keySlot, crc16, CLUSTER_SLOTS } from './cluster-slot.js';

@@ -30,17 +30,18 @@ interface ReadableStateHolder {
  * Node offers no setter after construction and ioredis makes the socket, so
  * this sets the stream state's field, which Node's Readable reads on every
  * push (lib/internal/streams/readable.js; test/integration/redis-read-ahead
- * .test.ts fails on a Node where that stops being so). Returns whether it
- * could: a socket without that state (another runtime) is left as it is.
+ * .test.ts fails on a Node where that stops being so). A socket without
+ * that state (another runtime) is left as it is.
  */
-export function raiseReadMark(
-  socket: Socket | undefined,
-  mark = REDIS_READ_HIGH_WATER_MARK,
-): boolean {
+function raiseReadMark(socket: Socket | undefined): void {
   const state = (socket as (Socket & ReadableStateHolder) | undefined)?._readableState;
-  if (!state || typeof state.highWaterMark !== 'number') return false;
-  if (state.highWaterMark < mark) state.highWaterMark = mark;
-  return true;
+  if (
+    state &&
+    typeof state.highWaterMark === 'number' &&
+    state.highWaterMark < REDIS_READ_HIGH_WATER_MARK
+  ) {
+    state.highWaterMark = REDIS_READ_HIGH_WATER_MARK;
+  }
 }
 
 /** ioredis keeps the current socket of a connection on `stream` (a new one per reconnect). */
