@@ -131,7 +131,9 @@ interface SweepRow {
 /**
  * Time each process's main thread spent ready to run but waiting for a
  * core, per second of the phase (and its drain), per time it was put on
- * one, and how often a core was taken from it mid-work. On two
+ * one, how often a core was taken from it mid-work, and how often any
+ * of its threads slept and woke (the cost that follows the read beat at
+ * moderate rates, not the samples). On two
  * cores shared by five services and the bench, this is the queueing that
  * CPU seconds do not show: a wake that waits for a core delays every
  * sample it carries.
@@ -147,7 +149,8 @@ function describeWaits(
       const wait = (s1[i]!.waitNs - s0[i]!.waitNs) / 1e6;
       const runs = s1[i]!.runs - s0[i]!.runs;
       const preempted = (s1[i]!.preempted - s0[i]!.preempted) / seconds;
-      return `${name} ${(wait / seconds).toFixed(0)} (${runs ? ((wait * 1000) / runs).toFixed(0) : '-'}; ${preempted.toFixed(0)}/s)`;
+      const wakes = (s1[i]!.wakes - s0[i]!.wakes) / seconds;
+      return `${name} ${(wait / seconds).toFixed(0)} (${runs ? ((wait * 1000) / runs).toFixed(0) : '-'}; ${preempted.toFixed(0)}/s; ${wakes.toFixed(0)}/s)`;
     })
     .join(', ');
 }
@@ -192,7 +195,7 @@ function printSweep(rows: SweepRow[]): void {
     );
   }
   console.log(
-    '  waiting for a core, ms per s of the phase (µs per run; preemptions per s), by process:',
+    '  waiting for a core, ms per s of the phase (µs per run; preemptions per s; wakes per s, every thread), by process:',
   );
   for (const r of rows) console.log(`  ${f0(r.rate).padStart(8)}  ${r.waits}`);
   console.log("  the machine's two cores, by rate:");
@@ -651,7 +654,7 @@ try {
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1, paced.accepted)}`);
   console.log(
-    `  waiting for a core, ms per s of the phase (µs per run; preemptions per s): ${halfWaits}`,
+    `  waiting for a core, ms per s of the phase (µs per run; preemptions per s; wakes per s, every thread): ${halfWaits}`,
   );
   console.log(`  the machine's two cores during the phase: ${halfMachine}`);
   if (gcLog) {

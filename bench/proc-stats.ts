@@ -2,7 +2,7 @@
  * What /proc says about a process and the machine (Linux): resident memory,
  * CPU seconds, busy jiffies. For the benchmarks' diagnostics.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Resident memory of a process, KiB. */
 export function rssKb(pid: number): number {
@@ -72,6 +72,34 @@ export interface SchedStats {
   runs: number;
   /** Times it was taken off a core while it still had work (nonvoluntary context switches). */
   preempted: number;
+  /**
+   * Times any of its threads went to sleep and was woken again (voluntary
+   * context switches, every thread: the event loop's and V8's or Redis's
+   * helpers'). At moderate rates the pipeline's CPU follows these, not the
+   * samples: a wake from idle costs tens of µs on a virtual machine
+   * (`npm run bench:syscall-cost`).
+   */
+  wakes: number;
+}
+
+/** Voluntary context switches summed over the process's threads (0 once it is gone). */
+function wakesOf(pid: number): number {
+  let n = 0;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tids) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      n += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // The thread exited between the listing and the read.
+    }
+  }
+  return n;
 }
 
 /**
@@ -81,7 +109,8 @@ export interface SchedStats {
  * are the queueing that CPU seconds do not show. Only the main thread,
  * because it is the one a sample waits for: the event loop of a Node
  * service, the command loop of Redis (V8's and Redis's helper threads
- * would add waits no sample sees). Zeros once the process is gone.
+ * would add waits no sample sees). The wakes are every thread's, because
+ * each costs CPU whichever thread it is. Zeros once the process is gone.
  */
 export function schedStats(pid: number): SchedStats {
   try {
@@ -91,8 +120,8 @@ export function schedStats(pid: number): SchedStats {
       .map(Number);
     const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
     const preempted = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { waitNs: wait ?? 0, runs: runs ?? 0, preempted };
+    return { waitNs: wait ?? 0, runs: runs ?? 0, preempted, wakes: wakesOf(pid) };
   } catch {
-    return { waitNs: 0, runs: 0, preempted: 0 };
+    return { waitNs: 0, runs: 0, preempted: 0, wakes: 0 };
   }
 }
