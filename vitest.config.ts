@@ -21,6 +21,7 @@ export default defineConfig({
       'packages/**/*.test.ts',
       'services/**/*.test.ts',
       'scripts/**/*.test.ts',
+      'bench/**/*.test.ts',
       'test/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**'],

@@ -51,6 +51,7 @@ import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
 import { latencies, percentile } from './pipeline-latency.js';
 import { describeGcPauses } from './gc-pauses.js';
+import { describeGoals, judgeGoals } from './pipeline-goals.js';
 import * as hist from './pipeline-history.js';
 import {
   commandDelta,
@@ -501,6 +502,7 @@ try {
   // 4. single samples, one request at a time per socket, then pipelined, then over the ingest socket
   const singles: {
     label: string;
+    transport: 'http' | 'socket';
     r: Extract<LoadReply, { type: 'single' }>;
     /** CPU seconds of every process (procs' order) and of the drivers over the phase and its drain. */
     cpu: number[];
@@ -525,6 +527,7 @@ try {
     const pausesBefore = await watchRedisPauses(redis, 5);
     const rewriteBefore = childCpuSeconds(redisPid);
     const single = {
+      transport,
       label:
         transport === 'http'
           ? `batch of 1, ${connections} keep-alive sockets, ${depth} in flight each`
@@ -572,6 +575,7 @@ try {
       .map((name, i) => `${name} ${f1(((d1[i]! - d0[i]!) * 1e6) / n)}`)
       .join(', ');
   // `--seconds 0` skips the maximum (a half-load or sweep run alone): nothing to divide by.
+  let total = 0;
   if (max.accepted === 0) {
     console.log('maximum                                           skipped (--seconds 0)');
   } else {
@@ -588,7 +592,6 @@ try {
       `score updates written                             ${f0(maxUpdates)}: ${(maxUpdates / max.accepted).toFixed(3)} per sample`,
     );
     console.log('\nCPU per sample at maximum (µs, from /proc):');
-    let total = 0;
     procs.forEach((p, i) => {
       const us = ((cpu1[i]! - cpu0[i]!) * 1e6) / max.accepted;
       total += us;
@@ -690,6 +693,23 @@ try {
     `\ndashboards: ${final.open}/${final.connected} open; score frames per dashboard ` +
       `${final.scoreFrames.map(f0).join(', ')}; all frames ${f0(final.frames.reduce((x, y) => x + y, 0))}`,
   );
+  const bestRate = (transport: 'http' | 'socket'): number | undefined => {
+    const rates = singles
+      .filter((x) => x.transport === transport)
+      .map((x) => x.r.accepted / x.r.seconds);
+    return rates.length ? Math.max(...rates) : undefined;
+  };
+  const verdicts = judgeGoals({
+    ratio: max.accepted === 0 ? undefined : scoredRate / ceiling,
+    usPerSample: max.accepted === 0 ? undefined : total,
+    halfLoadP99Ms: percentile(lat.ms, 0.99),
+    neverShown: lat.missing,
+    postsPerSecond: bestRate('http'),
+    socketPerSecond: bestRate('socket'),
+    dashboardsOpen: final.open,
+    dashboardsConnected: final.connected,
+  });
+  console.log(`\n${describeGoals(verdicts)}`);
 } finally {
   await cleanup();
 }
