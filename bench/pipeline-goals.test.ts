@@ -54,6 +54,13 @@ describe('judgeGoals', () => {
     expect(v[3]!.figure).toBe('phase skipped');
   });
 
+  it('gives no half-load verdict when the rate was set rather than half the maximum', () => {
+    expect(judgeGoals(run({ halfLoadP99Ms: undefined }))[2]).toMatchObject({
+      figure: 'rate set by --half-rate',
+      met: undefined,
+    });
+  });
+
   it('fails the dashboards goal on a closed dashboard, an unshown sample or none connected', () => {
     expect(judgeGoals(run({ dashboardsOpen: 9 }))[5]!.met).toBe(false);
     expect(judgeGoals(run({ neverShown: 1 }))[5]!.met).toBe(false);

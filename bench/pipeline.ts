@@ -702,7 +702,8 @@ try {
   const verdicts = judgeGoals({
     ratio: max.accepted === 0 ? undefined : scoredRate / ceiling,
     usPerSample: max.accepted === 0 ? undefined : total,
-    halfLoadP99Ms: percentile(lat.ms, 0.99),
+    // A rate given with --half-rate is not half of this run's maximum: no verdict on it.
+    halfLoadP99Ms: a['half-rate'] ? undefined : percentile(lat.ms, 0.99),
     neverShown: lat.missing,
     postsPerSecond: bestRate('http'),
     socketPerSecond: bestRate('socket'),
