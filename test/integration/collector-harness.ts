@@ -16,7 +16,11 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { LagGate, readScorerLag } from '../../services/collector/src/backpressure.js';
-import { handleIngest, type IngestOptions } from '../../services/collector/src/ingest.js';
+import {
+  handleIngest,
+  ingestFastRoute,
+  type IngestOptions,
+} from '../../services/collector/src/ingest.js';
 import { INGEST_SOCKET_PATH, IngestSockets } from '../../services/collector/src/ingest-socket.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 
@@ -41,6 +45,8 @@ export interface IngestServerOptions {
   socket?: { maxPending?: number; maxBufferedBytes?: number; heartbeatMs?: number };
   /** Runs before each write (a test holds writes back with it). */
   beforeWrite?: () => Promise<void>;
+  /** INGEST_FAST_PATH (default true, as in main.ts); false: every request through Node's server. */
+  fastPath?: boolean;
 }
 
 /**
@@ -141,6 +147,7 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
     log: createLogger('collector-test', 'silent'),
     registry: createRegistry('collector-test'),
     health: () => ({ ok: true }),
+    fastRoutes: o.fastPath === false ? [] : [ingestFastRoute(ingest)],
     routes: [
       async (req, res, url) => {
         if (url.pathname !== '/v1/samples') return false;

@@ -491,3 +491,57 @@ describe('collector ingest', () => {
     });
   });
 });
+
+/**
+ * The fast path (fast-http.ts) and Node's HTTP server answer the same
+ * requests alike and write the same samples: one sequence, pipelined on
+ * one socket, to a collector with INGEST_FAST_PATH on and to one with it off.
+ */
+describe('collector ingest, fast path and Node server alike', () => {
+  const suite = ingestSuite('paths');
+
+  it('gives every status and body alike, and writes the same samples', async () => {
+    const auth = 'authorization: Bearer tok\r\n';
+    const sample = (ts: number, id: string) => ({ strategy: 'same', ts, return: 0.01, id });
+    const requests = [
+      postText('/v1/samples', JSON.stringify(sample(1000, 'a')), auth),
+      postText('/v1/samples', JSON.stringify([sample(2000, 'b'), sample(3000, 'c')]), auth),
+      postText('/v1/samples', JSON.stringify(sample(1000, 'a')), auth), // a retry: duplicate
+      postText('/v1/samples', JSON.stringify(sample(500, 'd')), auth), // out of order
+      postText('/v1/samples', '{"strategy":"same","ts":4000,"retrun":0.1}', auth),
+      postText('/v1/samples', '{"strategy":', auth),
+      postText('/v1/samples', JSON.stringify(sample(5000, 'e'))), // no token
+      postText('/v1/samples', JSON.stringify(sample(6000, 'f')), auth).replace(
+        'content-type: application/json',
+        'content-type: text/plain',
+      ),
+      postText('/v1/samples', JSON.stringify([sample(7000, 'g')]).padEnd(3000), auth), // over maxBytes
+      postText('/v1/samples', JSON.stringify(sample(8000, 'h')), auth),
+    ];
+    const run = async (fastPath: boolean) => {
+      const { srv, prefix } = await suite.start({ tokens: ['tok'], maxBytes: 2048, fastPath });
+      const socket = await openSocket(Number(new URL(srv.url).port));
+      const answers = readAnswers(socket);
+      socket.write(requests.join(''));
+      await until(() => answers.length === requests.length, 'every answer');
+      socket.destroy();
+      const written = await strategySamples(suite.redis, prefix, srv.partitions, 'same');
+      return { answers, written: written.map((s) => [s.ts, s.id]), statuses: srv.statuses };
+    };
+    const fast = await run(true);
+    const node = await run(false);
+    expect(fast.answers.map((a) => a.status)).toEqual([
+      202, 202, 202, 202, 400, 400, 401, 415, 413, 202,
+    ]);
+    expect(fast.answers).toEqual(node.answers);
+    expect(fast.written).toEqual([
+      [1000, 'a'],
+      [2000, 'b'],
+      [3000, 'c'],
+      [8000, 'h'],
+    ]);
+    expect(fast.written).toEqual(node.written);
+    // Counted alike (metrics), though not in the same order: rejections are counted as they are read.
+    expect(fast.statuses.sort()).toEqual(node.statuses.sort());
+  });
+});

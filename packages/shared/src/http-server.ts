@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { coalesceIfPipelined } from './pipelined-answers.js';
+import { FastHttp, type FastRoute } from './fast-http.js';
 
 export type Route = (
   req: IncomingMessage,
@@ -25,7 +26,16 @@ export interface HttpServerOptions {
   info?: () => Record<string, unknown>;
   /** Tried in order; a route returns true when it answered. */
   routes?: Route[];
+  /**
+   * Requests answered before Node's HTTP server sees them (fast-http.ts):
+   * plain pipelined posts to one hot path. Anything a fast route does not
+   * take goes on to `routes` through Node's server, as without them.
+   */
+  fastRoutes?: FastRoute[];
 }
+
+/** The fast path of each server that has one, for closeHttpServer. */
+const fastPaths = new WeakMap<Server, FastHttp>();
 
 export function sendJson(
   res: ServerResponse,
@@ -150,6 +160,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<Server> 
     sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
   }
   server.keepAliveTimeout = 65_000;
+  if (opts.fastRoutes?.length)
+    fastPaths.set(server, FastHttp.install(server, opts.fastRoutes, log));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -162,10 +174,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<Server> 
 
 /** Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets. */
 export function closeHttpServer(server: Server): Promise<void> {
+  const fast = fastPaths.get(server);
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
+    fast?.closeIdle();
+    setTimeout(() => {
+      server.closeAllConnections();
+      fast?.closeAll();
+    }, 2000).unref();
   });
 }
 

@@ -12,6 +12,11 @@ const problems = (env: Record<string, string>): string[] => {
 };
 
 describe('collector configuration', () => {
+  it('takes the ingest fast path by default; INGEST_FAST_PATH=false turns it off', () => {
+    expect(loadCollectorConfig({}).ingestFastPath).toBe(true);
+    expect(loadCollectorConfig({ INGEST_FAST_PATH: 'false' }).ingestFastPath).toBe(false);
+    expect(problems({ INGEST_FAST_PATH: 'sometimes' })[0]).toMatch(/^INGEST_FAST_PATH/);
+  });
   it('parses PROBES with defaults for method, timeout, interval and name', () => {
     const c = loadCollectorConfig({
       PROBES: JSON.stringify([

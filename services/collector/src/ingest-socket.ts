@@ -179,7 +179,7 @@ export class IngestSockets {
     if (req.headers.origin !== undefined) {
       return refuseUpgrade(socket, 403, 'the ingest socket is for programs, not browser pages');
     }
-    if (!authorised(req, this.opts.ingest.tokens)) {
+    if (!authorised(req.headers.authorization ?? '', this.opts.ingest.tokens)) {
       return refuseUpgrade(socket, 401, 'missing or invalid bearer token');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));

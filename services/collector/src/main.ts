@@ -22,7 +22,7 @@ import { Counter, Gauge } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
 import { BenchmarkReturns } from './benchmark-returns.js';
 import { HostSampler } from './host-sampler.js';
-import { handleIngest, type IngestOptions } from './ingest.js';
+import { handleIngest, ingestFastRoute, type IngestOptions } from './ingest.js';
 import { IngestSockets } from './ingest-socket.js';
 import { WriteCoalescer } from './write-coalescer.js';
 import { pipelineCacheInfo } from './pipeline-cache.js';
@@ -179,6 +179,9 @@ const server = await startHttpServer({
   // Ready for traffic once the ingest connection is (a fail-fast client refuses commands before).
   health: loops.health,
   info: () => ({ partitions, loops: loops.report() }),
+  // Plain posts to /v1/samples skip Node's HTTP machinery (fast-http.ts).
+  // A handler exception is answered 500 by the fast path.
+  fastRoutes: config.ingestFastPath ? [ingestFastRoute(ingestOptions, reportError)] : [],
   routes: [
     async (req, res, url) => {
       if (url.pathname !== '/v1/samples') return false;

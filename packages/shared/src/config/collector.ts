@@ -80,6 +80,7 @@ const CollectorEnv = CommonEnv.extend({
   INGEST_IDEMPOTENCY_TTL_S: int(86_400, 1, 30 * 86_400),
   INGEST_MAX_LAG: int(100_000, 0, 1_000_000_000),
   INGEST_LAG_CHECK_MS: int(1000, 0, 60_000),
+  INGEST_FAST_PATH: z.stringbool().default(true),
   PROBES: ProbesJson,
   PROBE_PERCENTILE: num(100).pipe(z.number().gt(0).max(100)),
   CACHE_REDIS_URLS: list.pipe(z.array(z.url({ protocol: /^rediss?$/ }))),
@@ -116,6 +117,11 @@ export interface CollectorConfig extends CommonConfig {
   ingestMaxLag: number;
   /** How long one lag reading is reused. */
   ingestLagCheckMs: number;
+  /**
+   * Plain `POST /v1/samples` requests are read and answered beside Node's
+   * HTTP server (fast-http.ts); false: every request goes through Node's.
+   */
+  ingestFastPath: boolean;
   probes: ProbeSpec[];
   /** `apiResponseTime` is this percentile of the probes' latest times (100: the worst). */
   probePercentile: number;
@@ -141,6 +147,7 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     ingestIdempotencyTtlSeconds: e.INGEST_IDEMPOTENCY_TTL_S,
     ingestMaxLag: e.INGEST_MAX_LAG,
     ingestLagCheckMs: e.INGEST_LAG_CHECK_MS,
+    ingestFastPath: e.INGEST_FAST_PATH,
     probes: e.PROBES,
     probePercentile: e.PROBE_PERCENTILE,
     cacheRedisUrls: e.CACHE_REDIS_URLS,
