@@ -516,6 +516,9 @@ try {
   const singleShapes = [
     [16, 1, 'http'],
     [16, 16, 'http'],
+    // A few deep connections, as the ingest socket's last shape: with the
+    // collector's fast path (fast-http.ts) a post costs it what a message does.
+    [4, 256, 'http'],
     // The ingest socket: the same depth as the posts, then a few deep connections.
     [16, 16, 'socket'],
     [4, 256, 'socket'],
