@@ -286,6 +286,16 @@ describe('the fast path in front of Node’s HTTP server', () => {
     expect(answers.map((a) => a.body)).toEqual(bodies);
   });
 
+  it('after a half-close answers what it took and closes, where Node alone answers nothing', async () => {
+    // Node's server aborts the requests of a connection whose client has
+    // half-closed (httpAllowHalfOpen is false) and answers none of them.
+    const c = await open();
+    c.socket.end(post('/echo', '{"wait":20}') + get('/healthz') + post('/echo', '{"n":3}'));
+    const answers = await c.take(3);
+    await c.untilClosed();
+    expect(answers.map((a) => [a.status, a.by])).toEqual([[202, 'fast']]);
+  });
+
   it('answers a deep pipeline in order, pausing past its limit of unanswered requests', async () => {
     const c = await open();
     const bodies = Array.from({ length: 1500 }, (_, i) => JSON.stringify({ wait: i % 2, i }));

@@ -164,10 +164,6 @@ export class FastHttp {
   closeAll(): void {
     for (const c of this.open) c.destroy();
   }
-
-  get connections(): number {
-    return this.open.size;
-  }
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -392,6 +388,14 @@ class FastConnection {
    */
   private toNode(rest: Buffer): void {
     const s = this.socket;
+    if (s.readableEnded) {
+      // The client half-closed: nothing can be put back on a finished
+      // stream, and Node's server would abort what follows a half-close
+      // unanswered anyway (it answers none of a half-closed pipeline).
+      this.fast.forget(this);
+      s.end();
+      return;
+    }
     s.off('data', this.onData);
     s.off('end', this.onEnd);
     s.off('close', this.onGone);
