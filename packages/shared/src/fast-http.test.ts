@@ -102,6 +102,7 @@ describe('the fast path in front of Node’s HTTP server', () => {
   let server: Server;
   let port: number;
   let clients: RawClient[];
+  let handOvers: string[];
   const open = async (): Promise<RawClient> => {
     const c = await RawClient.open(port);
     clients.push(c);
@@ -110,6 +111,7 @@ describe('the fast path in front of Node’s HTTP server', () => {
 
   beforeEach(async () => {
     clients = [];
+    handOvers = [];
     const echo: FastRoute = {
       takes: (h) => h.method === 'POST' && h.target === '/echo',
       maxBytes: 100_000,
@@ -126,6 +128,7 @@ describe('the fast path in front of Node’s HTTP server', () => {
       registry: createRegistry('test'),
       health: () => ({ ok: true }),
       fastRoutes: [echo],
+      onFastHandOver: (reason) => handOvers.push(reason),
       routes: [
         async (req, res, url) => {
           if (url.pathname !== '/echo') return false;
@@ -194,6 +197,7 @@ describe('the fast path in front of Node’s HTTP server', () => {
       [404, 'node'],
     ]);
     expect(answers[3]!.body).toBe('{"n":4}');
+    expect(handOvers).toEqual(['other-request']);
     expect(JSON.parse(answers[2]!.body)).toMatchObject({ status: 'ok' });
     // The connection stays open and Node's from now on.
     c.socket.write(post('/echo', '{"n":6}'));
@@ -201,14 +205,15 @@ describe('the fast path in front of Node’s HTTP server', () => {
   });
 
   it.each([
-    ['a chunked body', chunked('/echo', '{"chunked":1}'), 202],
-    ['a malformed header', post('/echo', '{}', 'X-Bad : 1\r\n'), 400],
+    ['a chunked body', chunked('/echo', '{"chunked":1}'), 202, 'not-plain'],
+    ['a malformed header', post('/echo', '{}', 'X-Bad : 1\r\n'), 400, 'not-plain'],
     [
       'a body over the route’s limit',
       post('/echo', JSON.stringify({ pad: 'x'.repeat(200_000) })),
       413,
+      'over-limit',
     ],
-  ])('leaves %s to Node, which answers it as it would alone', async (_, text, status) => {
+  ])('leaves %s to Node, which answers it as it would alone', async (_, text, status, reason) => {
     const c = await open();
     c.socket.write(post('/echo', '{"first":1}') + text);
     const answers = await c.take(2);
@@ -216,6 +221,7 @@ describe('the fast path in front of Node’s HTTP server', () => {
       [202, 'fast'],
       [status, 'node'],
     ]);
+    expect(handOvers).toEqual([reason]);
   });
 
   it('reads a large body arriving in many packets, then the request after it', async () => {

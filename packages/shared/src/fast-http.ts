@@ -29,9 +29,10 @@ import { parseHead, type RequestHead } from './http1-head.js';
  * MAX_PENDING unanswered requests stops reading until they are answered
  * (backpressure, as Node's server pauses a socket with answers queued);
  * `Connection: close` is answered and then closed; a client that
- * half-closes gets its answers, then the close; a connection idle for the
- * server's `keepAliveTimeout`, or whose request has been arriving for
- * longer than its `requestTimeout`, is closed.
+ * half-closes gets the answers of what the fast path took, then the
+ * close (Node's server answers none of a half-closed pipeline); a
+ * connection idle for the server's `keepAliveTimeout`, or whose request
+ * has been arriving for longer than its `requestTimeout`, is closed.
  */
 
 export interface FastAnswer {
@@ -50,6 +51,13 @@ export interface FastRoute {
 }
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
+
+/**
+ * Why a connection went to Node's server: its request's head was not
+ * plain (`not-plain`), no fast route takes the request (`other-request`),
+ * or its body is over the route's limit (`over-limit`).
+ */
+export type HandOverReason = 'not-plain' | 'other-request' | 'over-limit';
 
 /** Unanswered requests on one connection past which it stops reading. */
 export const MAX_PENDING = 256;
@@ -120,13 +128,20 @@ export class FastHttp {
     readonly log: Logger,
     /** Node's own connection handler, for connections handed over. */
     readonly nodeListener: ConnectionListener,
+    /** Hears of each connection handed to Node's server (a metric). */
+    readonly onHandOver?: (reason: HandOverReason) => void,
   ) {}
 
   /**
    * Put the fast path in front of Node's handler on `server`: its
    * 'connection' listener (there is one, Node's) is replaced by ours.
    */
-  static install(server: Server, routes: readonly FastRoute[], log: Logger): FastHttp {
+  static install(
+    server: Server,
+    routes: readonly FastRoute[],
+    log: Logger,
+    onHandOver?: (reason: HandOverReason) => void,
+  ): FastHttp {
     const listeners = server.listeners('connection') as ConnectionListener[];
     if (listeners.length !== 1) {
       throw new Error(
@@ -134,7 +149,7 @@ export class FastHttp {
       );
     }
     const nodeListener = listeners[0]!;
-    const fast = new FastHttp(server, routes, log, nodeListener);
+    const fast = new FastHttp(server, routes, log, nodeListener, onHandOver);
     server.removeListener('connection', nodeListener);
     server.on('connection', (socket: Socket) => fast.accept(socket));
     return fast;
@@ -246,6 +261,9 @@ class FastConnection {
       if (head === 'incomplete') break;
       const route = head === 'decline' ? undefined : routes.find((r) => r.takes(head));
       if (head === 'decline' || !route || head.contentLength > route.maxBytes) {
+        this.fast.onHandOver?.(
+          head === 'decline' ? 'not-plain' : !route ? 'other-request' : 'over-limit',
+        );
         this.handOff(this.buf.subarray(off));
         return;
       }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { coalesceIfPipelined } from './pipelined-answers.js';
-import { FastHttp, type FastRoute } from './fast-http.js';
+import { FastHttp, type FastRoute, type HandOverReason } from './fast-http.js';
 
 export type Route = (
   req: IncomingMessage,
@@ -32,6 +32,8 @@ export interface HttpServerOptions {
    * take goes on to `routes` through Node's server, as without them.
    */
   fastRoutes?: FastRoute[];
+  /** Hears of each connection the fast path handed to Node's server, and why. */
+  onFastHandOver?: (reason: HandOverReason) => void;
 }
 
 /** The fast path of each server that has one, for closeHttpServer. */
@@ -161,7 +163,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<Server> 
   }
   server.keepAliveTimeout = 65_000;
   if (opts.fastRoutes?.length)
-    fastPaths.set(server, FastHttp.install(server, opts.fastRoutes, log));
+    fastPaths.set(server, FastHttp.install(server, opts.fastRoutes, log, opts.onFastHandOver));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

@@ -39,6 +39,11 @@ describe('parseHead', () => {
     expect(parse(withLine('connection: keep-alive'))).toMatchObject({ close: false });
   });
 
+  it('reads a request without Content-Length as one without a body', () => {
+    const get = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
+    expect(parse(get)).toMatchObject({ method: 'GET', target: '/healthz', contentLength: 0 });
+  });
+
   it('is incomplete until the blank line has arrived', () => {
     for (let cut = 0; cut < POST.length; cut++) {
       expect(parse(POST.slice(0, cut))).toBe('incomplete');
@@ -62,9 +67,10 @@ describe('parseHead', () => {
     ['a second Content-Length, even equal', withLine('Content-Length: 12')],
     ['a non-numeric Content-Length', POST.replace('Content-Length: 12', 'Content-Length: 1e3')],
     ['a negative Content-Length', POST.replace('Content-Length: 12', 'Content-Length: -1')],
-    ['no Content-Length', POST.replace('Content-Length: 12\r\n', '')],
     ['a second Authorization', withLine('Authorization: Bearer other')],
     ['a second Content-Type', withLine('Content-Type: text/plain')],
+    ['no Host', POST.replace('Host: localhost:8081\r\n', '')],
+    ['a second Host', withLine('Host: other')],
   ])('declines %s (left to Node)', (_, text) => {
     expect(parse(text)).toBe('decline');
   });

@@ -13,9 +13,11 @@
  * - `Transfer-Encoding`, `Expect` and `Upgrade`, and a `Connection` that
  *   asks for an upgrade: chunked bodies, `100-continue` and WebSockets are
  *   Node's;
- * - a missing, repeated or non-numeric `Content-Length` (a request without
- *   a body is not the fast path's), and repeated `Authorization` or
- *   `Content-Type`;
+ * - a repeated or non-numeric `Content-Length` (without one, and without
+ *   `Transfer-Encoding`, a request has no body: length 0), and repeated
+ *   `Authorization` or `Content-Type`;
+ * - a missing or repeated `Host` (Node answers an HTTP/1.1 request
+ *   without one 400, as RFC 9112 asks);
  * - a head over `maxHeadBytes` (Node answers 431).
  */
 
@@ -78,6 +80,7 @@ export function parseHead(
   };
   let sawType = false;
   let sawAuth = false;
+  let sawHost = false;
   for (let i = 1; i < lines.length; i++) {
     const m = HEADER_LINE.exec(lines[i]!);
     if (!m) return 'decline';
@@ -98,6 +101,10 @@ export function parseHead(
         sawAuth = true;
         head.authorization = value;
         break;
+      case 'host':
+        if (sawHost) return 'decline';
+        sawHost = true;
+        break;
       case 'connection':
         for (const token of value.toLowerCase().split(',')) {
           const t = token.trim();
@@ -111,5 +118,7 @@ export function parseHead(
         return 'decline';
     }
   }
-  return head.contentLength < 0 ? 'decline' : head;
+  if (!sawHost) return 'decline';
+  if (head.contentLength < 0) head.contentLength = 0;
+  return head;
 }

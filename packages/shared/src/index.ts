@@ -83,7 +83,7 @@ export {
   type Route,
   type HttpServerOptions,
 } from './http-server.js';
-export { FastHttp, type FastRoute, type FastAnswer } from './fast-http.js';
+export { FastHttp, type FastRoute, type FastAnswer, type HandOverReason } from './fast-http.js';
 export { parseHead, type RequestHead } from './http1-head.js';
 export { createRegistry, DROPPED_DEFAULT_METRICS } from './prom.js';
 export { tokenMatches } from './token-match.js';

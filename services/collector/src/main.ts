@@ -171,6 +171,12 @@ const ingestOptions: IngestOptions = {
     if (status >= 500) reportError();
   },
 };
+const handOvers = new Counter({
+  name: 'quantmon_ingest_fast_path_handovers_total',
+  help: "Connections the ingest fast path handed to Node's HTTP server, by why (not-plain, other-request, over-limit)",
+  labelNames: ['reason'],
+  registers: [registry],
+});
 const server = await startHttpServer({
   port: config.port,
   host: config.listenHost,
@@ -182,6 +188,7 @@ const server = await startHttpServer({
   // Plain posts to /v1/samples skip Node's HTTP machinery (fast-http.ts).
   // A handler exception is answered 500 by the fast path.
   fastRoutes: config.ingestFastPath ? [ingestFastRoute(ingestOptions, reportError)] : [],
+  onFastHandOver: (reason) => handOvers.inc({ reason }),
   routes: [
     async (req, res, url) => {
       if (url.pathname !== '/v1/samples') return false;
