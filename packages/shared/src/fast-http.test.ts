@@ -238,14 +238,26 @@ describe('the fast path in front of Node’s HTTP server', () => {
     ]);
   });
 
-  it('closes a connection whose request trickles in for longer than requestTimeout', async () => {
-    server.requestTimeout = 150;
-    const c = await open();
+  it('closes a connection whose head trickles in past headersTimeout, or its body past requestTimeout', async () => {
+    server.headersTimeout = 150;
+    server.requestTimeout = 400;
     const text = post('/echo', '{"slow":1}');
+    const head = text.indexOf('\r\n\r\n') + 4;
+    const c = await open();
     c.socket.write(text.slice(0, 10));
     await new Promise((r) => setTimeout(r, 200));
     c.socket.write(text.slice(10, 20));
     await c.untilClosed();
+    // The head whole and the body trickling: past headersTimeout, within requestTimeout.
+    const body = await open();
+    body.socket.write(text.slice(0, head + 2));
+    await new Promise((r) => setTimeout(r, 200));
+    body.socket.write(text.slice(head + 2, head + 4));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(body.closed).toBe(false);
+    await new Promise((r) => setTimeout(r, 250));
+    body.socket.write(text.slice(head + 4, head + 6));
+    await body.untilClosed();
     // A connection that keeps completing requests is judged by the request now
     // arriving, though a part of the next one is always waiting.
     const busy = await open();

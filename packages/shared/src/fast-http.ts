@@ -32,7 +32,8 @@ import { parseHead, type RequestHead } from './http1-head.js';
  * half-closes gets the answers of what the fast path took, then the
  * close (Node's server answers none of a half-closed pipeline); a
  * connection idle for the server's `keepAliveTimeout`, or whose request
- * has been arriving for longer than its `requestTimeout`, is closed.
+ * has been arriving for longer than its `headersTimeout` (the head) or
+ * `requestTimeout` (the whole request), is closed.
  */
 
 export interface FastAnswer {
@@ -211,7 +212,7 @@ class FastConnection {
   };
   private readonly onTimeout = (): void => {
     // Idle (nothing unanswered): the keep-alive timeout; a request still
-    // arriving or unanswered is judged by requestTimeout in data().
+    // arriving or unanswered is judged by overdue() in data().
     if (this.slots.length === 0) this.socket.destroy();
   };
   private readonly onDrain = (): void => this.maybeResume();
@@ -296,9 +297,11 @@ class FastConnection {
 
   /**
    * Whether the request now arriving has been arriving for longer than
-   * Node's `requestTimeout` allows one (a client trickling bytes to hold a
-   * connection): then the connection is closed. `started`: a request was
-   * completed in this read, so what is left began now.
+   * Node's server allows one (a client trickling bytes to hold a
+   * connection): its head for `headersTimeout` (60 s), the whole request
+   * for `requestTimeout` (300 s). Then the connection is closed.
+   * `started`: a request was completed in this read, so what is left
+   * began now.
    */
   private overdue(started: boolean): boolean {
     if (this.buf.length === 0 && this.need === 0) {
@@ -306,8 +309,11 @@ class FastConnection {
       return false;
     }
     const now = Date.now();
+    const { headersTimeout, requestTimeout } = this.fast.server;
+    // need > 0: the head is in, its body is still coming.
+    const limit = this.need > 0 ? requestTimeout : headersTimeout;
     if (started || this.partialSince === 0) this.partialSince = now;
-    else if (now - this.partialSince > this.fast.server.requestTimeout) {
+    else if (limit > 0 && now - this.partialSince > limit) {
       this.destroy();
       return true;
     }
