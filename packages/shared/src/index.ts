@@ -83,8 +83,8 @@ export {
   type Route,
   type HttpServerOptions,
 } from './http-server.js';
-export { FastHttp, type FastRoute, type FastAnswer, type HandOverReason } from './fast-http.js';
-export { parseHead, type RequestHead } from './http1-head.js';
+export type { FastRoute, FastAnswer, HandOverReason } from './fast-http.js';
+export type { RequestHead } from './http1-head.js';
 export { createRegistry, DROPPED_DEFAULT_METRICS } from './prom.js';
 export { tokenMatches } from './token-match.js';
 export {
