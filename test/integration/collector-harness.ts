@@ -16,11 +16,8 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { LagGate, readScorerLag } from '../../services/collector/src/backpressure.js';
-import {
-  handleIngest,
-  ingestFastRoute,
-  type IngestOptions,
-} from '../../services/collector/src/ingest.js';
+import { handleIngest, type IngestOptions } from '../../services/collector/src/ingest.js';
+import { ingestFastRoute } from '../../services/collector/src/ingest-fast.js';
 import { INGEST_SOCKET_PATH, IngestSockets } from '../../services/collector/src/ingest-socket.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 

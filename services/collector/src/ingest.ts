@@ -7,8 +7,6 @@ import {
   StrategySampleInput,
   tokenMatches,
   type ErrorBody,
-  type FastAnswer,
-  type FastRoute,
   type IngestAccepted,
   type Logger,
   type StrategySample,
@@ -314,7 +312,7 @@ export async function writeIngest(
 }
 
 /** 401 without a valid token, 415 for a body that is not JSON. */
-function checkHead(head: IngestHead, tokens: string[]): void {
+export function checkHead(head: IngestHead, tokens: string[]): void {
   if (!authorised(head.authorization, tokens)) {
     throw new HttpError(401, { error: 'missing or invalid bearer token' });
   }
@@ -325,59 +323,12 @@ function checkHead(head: IngestHead, tokens: string[]): void {
 }
 
 /** A checked request's body, written: the 202 body's bytes. */
-async function ingestBody(text: string, opts: IngestOptions): Promise<Buffer> {
+export async function ingestBody(text: string, opts: IngestOptions): Promise<Buffer> {
   const samples = parseIngest(text, opts, Date.now());
   // fill answers synchronously when there is nothing to fill: no await then.
   const filled = opts.fill ? opts.fill(samples) : samples;
   const result = await writeIngest(filled instanceof Promise ? await filled : filled, opts);
   return acceptedAnswer(result);
-}
-
-/**
- * `POST /v1/samples` on the fast path (fast-http.ts), the body already
- * read: the same checks, in the same order, and the same answers as
- * handleIngest.
- */
-export async function answerIngest(
-  head: IngestHead,
-  body: Buffer,
-  opts: IngestOptions,
-): Promise<FastAnswer> {
-  try {
-    checkHead(head, opts.tokens);
-    await checkPressure(opts);
-    return { status: 202, body: await ingestBody(body.toString('utf8'), opts) };
-  } catch (err) {
-    if (!(err instanceof HttpError)) throw err;
-    opts.onRejected?.(err.status);
-    return {
-      status: err.status,
-      body: Buffer.from(JSON.stringify(err.body)),
-      headers: err.headers,
-    };
-  }
-}
-
-/**
- * `POST /v1/samples` as a fast route: plain posts skip Node's HTTP
- * machinery, ~25 µs of CPU a request under pipelined single-sample posts
- * (fast-http.ts). A body over `maxBytes` is left to Node's server, where
- * handleIngest answers 413 and drains it. `onError` hears of a handler
- * exception (the fast path answers it 500).
- */
-export function ingestFastRoute(opts: IngestOptions, onError?: () => void): FastRoute {
-  return {
-    takes: (head) => head.method === 'POST' && head.target === '/v1/samples',
-    maxBytes: opts.maxBytes,
-    answer: async (head, body) => {
-      try {
-        return await answerIngest(head, body, opts);
-      } catch (err) {
-        onError?.();
-        throw err;
-      }
-    },
-  };
 }
 
 /** `POST /v1/samples` (public contract): 202, 400, 401, 413, 415, 429, 503. */

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseHead } from './http1-head.js';
+import { parseHead } from '../../packages/shared/src/http1-head.js';
+import { mulberry32 } from '../../services/scorer/src/metrics/testing/seeded-series.js';
 
 /**
  * The fast path's parser must never take a request that Node's own parser
@@ -12,18 +13,6 @@ import { parseHead } from './http1-head.js';
  * path, a plain Node server must take it too, with the same method, target
  * and body length.
  */
-
-/** A small seeded generator (mulberry32): the same cases every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASE =
   'POST /v1/samples HTTP/1.1\r\nHost: localhost:8081\r\nContent-Type: application/json\r\n' +
@@ -119,7 +108,7 @@ describe('parseHead against Node’s own parser', () => {
     });
 
   it('takes no mutated head that Node refuses or reads otherwise', async () => {
-    const rand = random(20261204);
+    const rand = mulberry32(20261204);
     let taken = 0;
     let declined = 0;
     for (let n = 0; n < 400; n++) {
