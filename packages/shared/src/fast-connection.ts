@@ -9,9 +9,9 @@ import type { FastAnswer, FastHttp, FastRoute } from './fast-http.js';
  */
 
 /** Unanswered requests on one connection past which it stops reading. */
-export const MAX_PENDING = 256;
+const MAX_PENDING = 256;
 /** Answer bytes waiting for a client that does not read them, past which it stops reading. */
-export const MAX_UNREAD_ANSWERS = 64 * 1024;
+const MAX_UNREAD_ANSWERS = 64 * 1024;
 
 const REASONS: Record<number, string> = {
   200: 'OK',
@@ -46,7 +46,7 @@ function httpDate(): string {
 }
 
 /** Status line and headers of an answer, as Node's server would send them. */
-export function answerHead(a: FastAnswer, close: boolean, keepAliveMs: number): string {
+function answerHead(a: FastAnswer, close: boolean, keepAliveMs: number): string {
   let text =
     `HTTP/1.1 ${a.status} ${REASONS[a.status] ?? 'Unknown'}\r\n` +
     'content-type: application/json; charset=utf-8\r\n' +
@@ -82,7 +82,7 @@ export class FastConnection {
   /** Set once a request that is not ours arrived: the bytes Node will parse. */
   private handOver: Buffer | undefined;
   private paused = false;
-  /** The client half-closed, or we are to close after the last answer. */
+  /** The client half-closed: close once the last answer is written. */
   private ending = false;
   private closeAfterAnswers = false;
   private gone = false;

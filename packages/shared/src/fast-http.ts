@@ -52,7 +52,7 @@ export interface FastRoute {
   answer(head: RequestHead, body: Buffer): FastAnswer | Promise<FastAnswer>;
 }
 
-export type ConnectionListener = (this: Server, socket: Socket) => void;
+type ConnectionListener = (this: Server, socket: Socket) => void;
 
 /**
  * Why a connection went to Node's server: its request's head was not
