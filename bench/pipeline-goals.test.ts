@@ -82,3 +82,13 @@ describe('describeGoals', () => {
     verdicts.forEach((v, i) => expect(lines[i + 1]!.slice(column).startsWith(v.figure)).toBe(true));
   });
 });
+
+describe('the half load with an AOF rewrite in it', () => {
+  it('shows the p99 outside the rewrite beside the phase p99, and judges the phase p99 alone', () => {
+    const v = judgeGoals(
+      run({ halfLoadP99Ms: 163.1, halfLoadOutsideRewrite: { p99Ms: 47.2, seconds: 7 } }),
+    )[2]!;
+    expect(v.figure).toBe('163.1 ms (47.2 in the 7 s without an AOF rewrite)');
+    expect(v.met).toBe(false);
+  });
+});

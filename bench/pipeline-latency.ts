@@ -24,6 +24,10 @@ export interface Latencies {
    * the same high p99 every second points at a queue that never empties.
    */
   perSecond: { p50: number; p99: number; max: number; n: number }[];
+  /** Each second's latencies (by send time), sorted: perSecond's source, for p99s over chosen seconds. */
+  bySecond: number[][];
+  /** Epoch ms of the phase's first POST: second 0 of perSecond and bySecond starts here. */
+  firstSentAt: number;
   /**
    * For every sample, sorted: POST to the scorer's `computedAt` of the frame
    * that showed it (its wait for a read included: the read beat), and from
@@ -90,16 +94,24 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
   for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k].sort(up);
   split.toScored.sort(up);
   split.fromScored.sort(up);
-  const perSecond = Array.from(bySecond, (xs = []) => {
-    xs.sort(up);
-    return {
-      p50: percentile(xs, 0.5),
-      p99: percentile(xs, 0.99),
-      max: percentile(xs, 1),
-      n: xs.length,
-    };
-  });
-  return { ms, missing, stages, perSecond, split };
+  const seconds = Array.from(bySecond, (xs = []) => xs.sort(up));
+  const perSecond = seconds.map((xs) => ({
+    p50: percentile(xs, 0.5),
+    p99: percentile(xs, 0.99),
+    max: percentile(xs, 1),
+    n: xs.length,
+  }));
+  return { ms, missing, stages, perSecond, bySecond: seconds, firstSentAt: first, split };
+}
+
+/** The p99 over the seconds not in `skip` (e.g. those an AOF rewrite touched), and how many samples. */
+export function p99Outside(
+  bySecond: readonly (readonly number[])[],
+  skip: ReadonlySet<number>,
+): { p99: number; n: number } {
+  const kept = bySecond.filter((_, k) => !skip.has(k)).flat();
+  kept.sort((x, y) => x - y);
+  return { p99: percentile(kept, 0.99), n: kept.length };
 }
 
 export function percentile(sorted: readonly number[], q: number): number {

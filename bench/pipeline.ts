@@ -49,9 +49,10 @@ import { describeMachine, machineTimes, schedStats, type SchedStats } from './pr
 import { ask, child, healthy, servicesOf, stopOnExit, waitLeased } from './pipeline-procs.js';
 import type { DashboardsReport } from './pipeline-dashboards.js';
 import type { LoadOrder, LoadReply } from './pipeline-load.js';
-import { latencies, percentile } from './pipeline-latency.js';
+import { latencies, p99Outside, percentile } from './pipeline-latency.js';
 import { describeGcPauses } from './gc-pauses.js';
 import { describeGoals, judgeGoals } from './pipeline-goals.js';
+import { describeSpans, secondsTouched, watchAofRewrites } from './aof-rewrite-watch.js';
 import * as hist from './pipeline-history.js';
 import {
   commandDelta,
@@ -428,9 +429,11 @@ try {
   const halfMachine0 = machineTimes();
   const halfT0 = performance.now();
   const halfFrom = Date.now();
+  const rewriteWatch = watchAofRewrites(redis);
   const paced = await pacedPhase(halfRate, num('half-seconds'));
   await drained();
   const halfTo = Date.now();
+  const halfRewrites = await rewriteWatch.stop();
   const halfWaits = describeWaits(
     allNames,
     halfSched0,
@@ -447,6 +450,9 @@ try {
   await new Promise((r) => setTimeout(r, 1000));
   const report = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
   const lat = latencies(await sendTimes(), report.arrivals);
+  // The seconds an AOF rewrite touched, and the p99 of the others (printed beside the phase's).
+  const touched = secondsTouched(halfRewrites, lat.firstSentAt, halfTo);
+  const outside = touched.size > 0 ? p99Outside(lat.bySecond, touched) : undefined;
 
   // 3b. latency by offered rate (--sweep)
   const sweep: SweepRow[] = [];
@@ -659,6 +665,13 @@ try {
         .join(', '),
   );
   console.log(`  Redis during the phase: ${describePauses(pauses0, pauses1, paced.accepted)}`);
+  if (outside) {
+    console.log(
+      `  AOF rewrites ${describeSpans(halfRewrites, lat.firstSentAt)} of the phase; ` +
+        `the ${lat.bySecond.length - touched.size} s they did not touch (seconds ${[...touched].sort((x, y) => x - y).join(', ')} left out): ` +
+        `p99 ${f1(outside.p99)} ms (${f0(outside.n)} samples)`,
+    );
+  }
   console.log(
     `  waiting for a core, ms per s of the phase (µs per run; preemptions per s; wakes per s, every thread): ${halfWaits}`,
   );
@@ -707,6 +720,10 @@ try {
     usPerSample: max.accepted === 0 ? undefined : total,
     // A rate given with --half-rate is not half of this run's maximum: no verdict on it.
     halfLoadP99Ms: a['half-rate'] ? undefined : percentile(lat.ms, 0.99),
+    halfLoadOutsideRewrite: outside && {
+      p99Ms: outside.p99,
+      seconds: lat.bySecond.length - touched.size,
+    },
     neverShown: lat.missing,
     postsPerSecond: bestRate('http'),
     socketPerSecond: bestRate('socket'),
