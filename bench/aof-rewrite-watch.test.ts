@@ -58,14 +58,14 @@ describe('secondsTouched', () => {
   it('marks the seconds a rewrite ran in and the one after, within the phase', () => {
     const t0 = 1_000_000;
     const spans = [{ from: t0 + 6_400, to: t0 + 8_100 }];
-    expect([...secondsTouched(spans, t0, t0 + 10_000)]).toEqual([6, 7, 8, 9]);
-    // Near the end: clipped to the phase's last second.
-    expect([...secondsTouched([{ from: t0 + 9_200, to: undefined }], t0, t0 + 10_000)]).toEqual([
-      9,
-    ]);
+    expect([...secondsTouched(spans, t0, 10)]).toEqual([6, 7, 8, 9]);
+    // Still running at the end: every second from its start, within the phase.
+    expect([...secondsTouched([{ from: t0 + 7_200, to: undefined }], t0, 10)]).toEqual([7, 8, 9]);
     // Before or after the phase: none.
-    expect(secondsTouched([{ from: t0 - 5_000, to: t0 - 10 }], t0, t0 + 10_000).size).toBe(0);
-    expect(secondsTouched([{ from: t0 + 10_500, to: t0 + 12_000 }], t0, t0 + 10_000).size).toBe(0);
+    expect(secondsTouched([{ from: t0 - 5_000, to: t0 - 1_010 }], t0, 10).size).toBe(0);
+    expect(secondsTouched([{ from: t0 + 10_500, to: t0 + 12_000 }], t0, 10).size).toBe(0);
+    // One that ended just before the phase still touches its first second (its backlog).
+    expect([...secondsTouched([{ from: t0 - 3_000, to: t0 - 10 }], t0, 10)]).toEqual([0]);
   });
 
   it('describes spans in seconds of the phase', () => {

@@ -52,8 +52,8 @@ export function rewriteSpans(readings: readonly RewriteReading[]): RewriteSpan[]
     // Rewrites that came and went unseen between the readings.
     const unseen = newOnes - (r.inProgress && newOnes > 0 ? 1 : 0);
     for (let k = 0; k < unseen; k++) spans.push({ from: prev!.at, to: r.at });
-    if (r.inProgress && !open && (newOnes > 0 || !prev || !prev.inProgress)) {
-      open = { from: prev && newOnes > 0 ? prev.at : r.at, to: undefined };
+    if (r.inProgress && !open) {
+      open = { from: newOnes > 0 ? prev!.at : r.at, to: undefined };
       spans.push(open);
     }
   }
@@ -61,23 +61,22 @@ export function rewriteSpans(readings: readonly RewriteReading[]): RewriteSpan[]
 }
 
 /**
- * The seconds of a phase (by send time, 0-based from `phaseFrom`) that a
+ * Which of a phase's `seconds` (by send time, 0-based from `phaseFrom`) a
  * rewrite touched: from the second it started in to the one after it
  * ended, since samples sent just before a fork wait through it and the
- * backlog after a rewrite takes a while to drain.
+ * backlog after a rewrite takes a while to drain. A rewrite still running
+ * touches every second from its start on.
  */
 export function secondsTouched(
   spans: readonly RewriteSpan[],
   phaseFrom: number,
-  phaseTo: number,
+  seconds: number,
 ): Set<number> {
-  const last = Math.ceil((phaseTo - phaseFrom) / 1000) - 1;
+  const second = (t: number): number => Math.floor((t - phaseFrom) / 1000);
   const touched = new Set<number>();
   for (const s of spans) {
-    const to = s.to ?? phaseTo;
-    if (to < phaseFrom || s.from > phaseTo) continue;
-    const first = Math.max(0, Math.floor((s.from - phaseFrom) / 1000));
-    const end = Math.min(last, Math.floor((to - phaseFrom) / 1000) + 1);
+    const first = Math.max(0, second(s.from));
+    const end = Math.min(seconds - 1, s.to === undefined ? Infinity : second(s.to) + 1);
     for (let k = first; k <= end; k++) touched.add(k);
   }
   return touched;

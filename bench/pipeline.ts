@@ -451,7 +451,7 @@ try {
   const report = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
   const lat = latencies(await sendTimes(), report.arrivals);
   // The seconds an AOF rewrite touched, and the p99 of the others (printed beside the phase's).
-  const touched = secondsTouched(halfRewrites, lat.firstSentAt, halfTo);
+  const touched = secondsTouched(halfRewrites, lat.firstSentAt, lat.bySecond.length);
   const outside = touched.size > 0 ? p99Outside(lat.bySecond, touched) : undefined;
 
   // 3b. latency by offered rate (--sweep)
