@@ -629,7 +629,9 @@ try {
   console.log(
     `\nhalf load ${f0(halfRate)} samples/s for ${f1(paced.seconds)} s: POST -> score frame ` +
       `p50 ${f1(percentile(lat.ms, 0.5))} ms, p99 ${f1(percentile(lat.ms, 0.99))} ms, ` +
-      `max ${f1(percentile(lat.ms, 1))} ms (${f0(lat.ms.length)} samples, ${lat.missing} never shown)`,
+      `max ${f1(percentile(lat.ms, 1))} ms (${f0(lat.ms.length)} samples, ${lat.missing} never shown` +
+      // A 429 or 503 is retried 100 ms later, from the same send time: it shows in the latency.
+      `${paced.status429 ? `, ${paced.status429} answers 429` : ''}${paced.other ? `, ${paced.other} other errors` : ''})`,
   );
   console.log(
     `  by stage, p50 / p99 ms (samples shown by their own frame): ` +
