@@ -452,7 +452,10 @@ try {
   const lat = latencies(await sendTimes(), report.arrivals);
   // The seconds an AOF rewrite touched, and the p99 of the others (printed beside the phase's).
   const touched = secondsTouched(halfRewrites, lat.firstSentAt, lat.bySecond.length);
-  const outside = touched.size > 0 ? p99Outside(lat.bySecond, touched) : undefined;
+  const outside =
+    touched.size > 0
+      ? { ...p99Outside(lat.bySecond, touched), seconds: lat.bySecond.length - touched.size }
+      : undefined;
 
   // 3b. latency by offered rate (--sweep)
   const sweep: SweepRow[] = [];
@@ -670,7 +673,7 @@ try {
   if (outside) {
     console.log(
       `  AOF rewrites ${describeSpans(halfRewrites, lat.firstSentAt)} of the phase; ` +
-        `the ${lat.bySecond.length - touched.size} s they did not touch (seconds ${[...touched].sort((x, y) => x - y).join(', ')} left out): ` +
+        `the ${outside.seconds} s they did not touch (seconds ${[...touched].sort((x, y) => x - y).join(', ')} left out): ` +
         `p99 ${f1(outside.p99)} ms (${f0(outside.n)} samples)`,
     );
   }
@@ -722,10 +725,7 @@ try {
     usPerSample: max.accepted === 0 ? undefined : total,
     // A rate given with --half-rate is not half of this run's maximum: no verdict on it.
     halfLoadP99Ms: a['half-rate'] ? undefined : percentile(lat.ms, 0.99),
-    halfLoadOutsideRewrite: outside && {
-      p99Ms: outside.p99,
-      seconds: lat.bySecond.length - touched.size,
-    },
+    halfLoadOutsideRewrite: outside && { p99Ms: outside.p99, seconds: outside.seconds },
     neverShown: lat.missing,
     postsPerSecond: bestRate('http'),
     socketPerSecond: bestRate('socket'),
