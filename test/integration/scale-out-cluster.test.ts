@@ -50,10 +50,15 @@ describe('scale-out on a Redis Cluster', () => {
           if (round === 220) failover = cluster.killMaster(keysFor('x').partition(0).scores);
         },
       }),
-      { scorers: 2, alerters: 2, faults: true },
+      { scorers: 2, alerters: 2, faults: true, takeoverWithinMs: null },
     );
     const f = await failover!;
     expect(f.failoverMs).toBeLessThan(15_000);
-    expect(r.takeoverMs.scorer).toBeLessThan(10_000);
+    // The scorer is killed ~70 rounds before the master: a partition whose
+    // lease lives on that master moves (and the test sees it move) only once
+    // the replica is promoted, so the takeover's bound is the usual 10 s plus
+    // the failover (it took 11.1 s once under a full CI run, 4.5-6 s else).
+    expect(r.takeoverMs.scorer).toBeLessThan(10_000 + f.failoverMs);
+    expect(r.takeoverMs.alerter).toBeLessThan(10_000 + f.failoverMs);
   }, 240_000);
 });
