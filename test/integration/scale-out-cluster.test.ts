@@ -50,7 +50,7 @@ describe('scale-out on a Redis Cluster', () => {
           if (round === 220) failover = cluster.killMaster(keysFor('x').partition(0).scores);
         },
       }),
-      { scorers: 2, alerters: 2, faults: true, takeoverWithinMs: null },
+      { scorers: 2, alerters: 2, faults: true, callerBoundsTakeover: true },
     );
     const f = await failover!;
     expect(f.failoverMs).toBeLessThan(15_000);
