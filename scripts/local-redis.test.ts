@@ -40,6 +40,43 @@ describe('spawnRedisServer', () => {
       expect(await get('auto-aof-rewrite-percentage')).toBe('200');
       expect(await get('save')).toBe('');
       expect(await get('maxmemory-policy')).toBe('noeviction');
+      expect(await get('lazyfree-lazy-expire')).toBe('yes');
+      expect(await get('lazyfree-lazy-user-del')).toBe('yes');
+      expect(await get('lazyfree-lazy-server-del')).toBe('yes');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  // A day of one strategy's ingest marks is one set; when its generation
+  // ends, every strategy's set expires in the same second.
+  it('frees a big set that expires without stopping Redis, where Redis by itself stops for it', async () => {
+    const server = await spawnRedisServer({ persistence: 'none' });
+    servers.push(server);
+    const redis = new Redis(server.url, { lazyConnect: true });
+    try {
+      await redis.connect();
+      await redis.config('SET', 'latency-monitor-threshold', '20');
+      const expireStall = async (key: string): Promise<number> => {
+        await redis.latency('RESET');
+        const p = redis.pipeline();
+        for (let i = 0; i < 1_000; i++) {
+          p.sadd(key, ...Array.from({ length: 1_000 }, (_, j) => `mark-${i}-${j}`));
+        }
+        await p.exec();
+        expect(await redis.scard(key)).toBe(1_000_000);
+        await redis.pexpire(key, 1);
+        // Expired by its next lookup (EXISTS), or by then by Redis's own sweep.
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await redis.exists(key)).toBe(0);
+        const events = (await redis.latency('LATEST')) as [string, number, number, number][];
+        return events.find(([name]) => name === 'expire-del')?.[2] ?? 0;
+      };
+      // As quantmon runs it: the main thread only unlinks the set.
+      expect(await expireStall('marks:lazy')).toBe(0);
+      // Redis's default: the set freed in the main thread (the test's control).
+      await redis.config('SET', 'lazyfree-lazy-expire', 'no');
+      expect(await expireStall('marks:default')).toBeGreaterThanOrEqual(20);
     } finally {
       redis.disconnect();
     }

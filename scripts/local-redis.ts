@@ -191,7 +191,27 @@ function persistenceArgs(p: Persistence): string[] {
   ];
 }
 
-/** redis-server's command line: loopback only, no RDB snapshots, never evict, the persistence asked. */
+/**
+ * Big keys freed in a background thread, not in Redis's main thread. The
+ * ingest marks are one set per strategy and generation (a generation is
+ * INGEST_IDEMPOTENCY_TTL_S, a day by default), so a strategy posting 58
+ * samples a second fills a set of 5 M marks a day, and every strategy's set
+ * of a generation expires in the same second. Freed in the main thread (Redis's
+ * default), a set of 5 M took 839 ms with Redis answering nothing
+ * (docs/operations.md, "Redis's frees"); freed in the background, the
+ * main thread only unlinks it. The same for DEL and for values a command
+ * replaces.
+ */
+export const LAZYFREE_ARGS: readonly string[] = [
+  '--lazyfree-lazy-expire',
+  'yes',
+  '--lazyfree-lazy-user-del',
+  'yes',
+  '--lazyfree-lazy-server-del',
+  'yes',
+];
+
+/** redis-server's command line: loopback only, no RDB snapshots, never evict, big keys freed in the background, the persistence asked. */
 export function redisServerArgs(port: number, dir: string, persistence: Persistence): string[] {
   return [
     '--port',
@@ -204,6 +224,7 @@ export function redisServerArgs(port: number, dir: string, persistence: Persiste
     '',
     '--maxmemory-policy',
     'noeviction',
+    ...LAZYFREE_ARGS,
     ...persistenceArgs(persistence),
   ];
 }

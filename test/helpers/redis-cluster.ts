@@ -160,6 +160,10 @@ function nodeArgs(n: Node): string[] {
     save: '',
     appendonly: 'no',
     'maxmemory-policy': 'noeviction',
+    // As the deployed nodes (deploy/redis-cluster-node.conf): big keys freed in the background.
+    'lazyfree-lazy-expire': 'yes',
+    'lazyfree-lazy-user-del': 'yes',
+    'lazyfree-lazy-server-del': 'yes',
     // Replicas sync at once (7.0 waits 5 s for more replicas to share a diskless sync).
     'repl-diskless-sync-delay': '0',
     'cluster-enabled': 'yes',

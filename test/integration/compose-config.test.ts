@@ -11,6 +11,7 @@ import {
 } from '@quantmon/shared';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { parse } from 'yaml';
+import { LAZYFREE_ARGS } from '../../scripts/local-redis.js';
 
 /**
  * The compose files as compose itself resolves them (`docker-compose config`:
@@ -140,13 +141,15 @@ describe('docker-compose.yml', () => {
     checkGatewayBehindLb(resolved(ctx, BASE));
   });
 
-  it('runs Redis with AOF every second, rewritten at 1 GB at the least and at 200 % growth, and noeviction', (ctx) => {
+  it('runs Redis with AOF every second, rewritten at 1 GB at the least and at 200 % growth, noeviction, and big keys freed in the background', (ctx) => {
     const command = words(resolved(ctx, BASE)['redis']!.command).join(' ');
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync everysec');
     expect(command).toContain('--auto-aof-rewrite-min-size 1gb');
     expect(command).toContain('--auto-aof-rewrite-percentage 200');
     expect(command).toContain('--maxmemory-policy noeviction');
+    // The same as npm start's Redis (scripts/local-redis.ts).
+    expect(command).toContain(LAZYFREE_ARGS.join(' '));
   });
 });
 
@@ -207,6 +210,9 @@ describe('docker-compose.cluster.yml over docker-compose.yml', () => {
       'auto-aof-rewrite-min-size 1gb',
       'auto-aof-rewrite-percentage 200',
       'maxmemory-policy noeviction',
+      'lazyfree-lazy-expire yes',
+      'lazyfree-lazy-user-del yes',
+      'lazyfree-lazy-server-del yes',
     ]) {
       expect(conf).toMatch(new RegExp(`^${line}$`, 'm'));
     }
