@@ -31,6 +31,7 @@ import { readPipelineBacklog, registerPipelineGauges } from './pipeline-gauges.j
 import { PipelineStats } from './pipeline-stats.js';
 import { ProbeRunner } from './probes.js';
 import { redisLabel } from './redis-info.js';
+import { checkRedisSettings } from './redis-settings.js';
 import { SystemMetrics } from './system-metrics.js';
 import { runSystemWriter } from './system-writer.js';
 
@@ -93,6 +94,9 @@ const partitions = await ensurePartitionCount(redis, keys, config.partitions).ca
     process.exit(78); // EX_CONFIG
   },
 );
+
+// A Redis of the user's own may lack settings the pipeline counts on: say so once, do not refuse.
+void checkRedisSettings(redis, log.child({ module: 'redis-settings' }));
 
 // The catalogue's benchmarks: a strategy's missing benchmarkReturn is filled at ingest (benchmark-fill.ts).
 const catalogue = await LiveCatalogue.start({
