@@ -49,7 +49,7 @@ describe('spawnRedisServer', () => {
   });
 
   // A day of one strategy's ingest marks is one set; when its generation
-  // ends, every strategy's set expires in the same second.
+  // ends, every strategy's set expires within a tenth of a generation.
   it('frees a big set that expires without stopping Redis, where Redis by itself stops for it', async () => {
     const server = await spawnRedisServer({ persistence: 'none' });
     servers.push(server);

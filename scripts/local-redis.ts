@@ -195,9 +195,9 @@ function persistenceArgs(p: Persistence): string[] {
  * Big keys freed in a background thread, not in Redis's main thread. The
  * ingest marks are one set per strategy and generation (a generation is
  * INGEST_IDEMPOTENCY_TTL_S, a day by default), so a strategy posting 58
- * samples a second fills a set of 5 M marks a day, and every strategy's set
- * of a generation expires in the same second. Freed in the main thread (Redis's
- * default), a set of 5 M took 839 ms with Redis answering nothing
+ * samples a second fills a set of 5 M marks a day, and a generation's sets
+ * expire within a tenth of a generation of each other. Freed in the main
+ * thread (Redis's default), a set of 5 M took 839 ms with Redis answering nothing
  * (docs/operations.md, "Redis's frees"); freed in the background, the
  * main thread only unlinks it. The same for DEL and for values a command
  * replaces.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { encodeEntry, keysFor, publishSampleBatch } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,13 @@ describe('ingest idempotency marks', () => {
   });
   const redisSeconds = async () => Number((await redis.time())[0]);
 
+  /** Where the script expires a mark set of generation `gen`: the end of gen + 1, plus sha1(key) mod a tenth of the TTL. */
+  const expiryOf = (key: string, gen: number, ttl: number): number => {
+    const spread = Math.floor(ttl / 10);
+    const h = parseInt(createHash('sha1').update(key).digest('hex').slice(0, 7), 16);
+    return (gen + 2) * ttl + (spread < 1 ? 0 : h % spread);
+  };
+
   it('keeps one set per strategy and generation, expiring at the end of the next generation', async () => {
     const prefix = uniquePrefix('marks');
     const pk = keysFor(prefix).partition(0);
@@ -53,7 +61,17 @@ describe('ingest idempotency marks', () => {
     expect(sets).toEqual([`${pk.ingestIdsPrefix}${gen}:a`, `${pk.ingestIdsPrefix}${gen}:b`]);
     expect((await redis.smembers(`${pk.ingestIdsPrefix}${gen}:a`)).sort()).toEqual(['a-1', 'a-2']);
     expect(await redis.smembers(`${pk.ingestIdsPrefix}${gen}:b`)).toEqual(['b-1']);
-    expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:a`)).toBe((gen! + 2) * ttl);
+    // The end of the next generation, plus a second of the set's own within a tenth of one.
+    expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:a`)).toBe(
+      expiryOf(`${pk.ingestIdsPrefix}${gen}:a`, gen!, ttl),
+    );
+    expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:b`)).toBe(
+      expiryOf(`${pk.ingestIdsPrefix}${gen}:b`, gen!, ttl),
+    );
+    // So the sets of one generation do not all expire (and get freed) in the same second.
+    expect(expiryOf(`${pk.ingestIdsPrefix}${gen}:a`, gen!, ttl)).not.toBe(
+      expiryOf(`${pk.ingestIdsPrefix}${gen}:b`, gen!, ttl),
+    );
     // No key per id any more.
     expect(await redis.keys(`${pk.ingestSeenPrefix}*`)).toEqual([]);
     // A new pipeline has no marks of the first layout to honour.
@@ -152,7 +170,9 @@ describe('ingest idempotency marks', () => {
       opts,
     );
     expect(fresh.outcomes).toEqual(['written', 'written', 'duplicate']);
-    expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:n`)).toBe((gen + 2) * ttl);
+    expect(await redis.call('EXPIRETIME', `${pk.ingestIdsPrefix}${gen}:n`)).toBe(
+      expiryOf(`${pk.ingestIdsPrefix}${gen}:n`, gen, ttl),
+    );
     // The retry of the whole call is all duplicates.
     const again = await publishSampleBatch(
       redis,

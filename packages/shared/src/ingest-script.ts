@@ -143,6 +143,19 @@ local function chunked(cmd, list)
     end
   end
 end
+-- When a set made in generation gen expires: at the end of gen + 1, plus
+-- a second of its own within a tenth of a generation, by a hash of its
+-- name. At the end of gen + 1 alone, every strategy's set of a generation
+-- would expire in the same second, and their frees (millions of marks
+-- each, in Redis's background thread: docs/operations.md, "Redis's
+-- frees") would take a core together. Later is harmless: a set is only
+-- looked up in its own generation and the next.
+local function expiryOf(key)
+  local spread = math.floor(ttl / 10)
+  if spread < 1 then return expireAt end
+  local h = tonumber(string.sub(redis.sha1hex(key), 1, 7), 16)
+  return string.format('%d', (gen + 2) * ttl + h % spread)
+end
 -- A set that existed already has its expiry (and keeps a member: unmark
 -- removes only ids added by this call): no EXPIREAT (a write, and an AOF
 -- entry) per strategy per call.
@@ -154,7 +167,10 @@ local function flush()
   -- Whole field-value pairs per chunk: CHUNK is even. Nothing moved, nothing
   -- written: a share that wrote nothing leaves no hash.
   if any then chunked('HSET', pairsList) end
-  for s in pairs(expire) do call('EXPIREAT', curKey[s], expireAt) end
+  for s in pairs(expire) do
+    local k = curKey[s]
+    call('EXPIREAT', k, expiryOf(k))
+  end
 end
 -- True when the id was marked before; else marks it.
 local function marked(strategy, id)

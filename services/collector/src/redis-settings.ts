@@ -20,7 +20,7 @@ export const EXPECTED_SETTINGS: readonly ExpectedSetting[] = [
     name: 'lazyfree-lazy-expire',
     want: 'yes',
     why:
-      'a day of a strategy’s ingest marks is one set, and every strategy’s set expires in the same second: ' +
+      'a day of a strategy’s ingest marks is one set, and every strategy’s set expires within a few hours of the others: ' +
       'freed in the thread that answers, a set of 5 M marks stopped Redis for 839 ms ' +
       '(docs/operations.md, "Redis\'s frees")',
   },
