@@ -164,6 +164,7 @@ function nodeArgs(n: Node): string[] {
     'lazyfree-lazy-expire': 'yes',
     'lazyfree-lazy-user-del': 'yes',
     'lazyfree-lazy-server-del': 'yes',
+    'repl-backlog-size': '256mb',
     // Replicas sync at once (7.0 waits 5 s for more replicas to share a diskless sync).
     'repl-diskless-sync-delay': '0',
     'cluster-enabled': 'yes',

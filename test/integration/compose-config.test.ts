@@ -150,6 +150,7 @@ describe('docker-compose.yml', () => {
     expect(command).toContain('--maxmemory-policy noeviction');
     // The same as npm start's Redis (scripts/local-redis.ts).
     expect(command).toContain(LAZYFREE_ARGS.join(' '));
+    expect(command).toContain('--repl-backlog-size 256mb');
   });
 });
 
@@ -213,6 +214,7 @@ describe('docker-compose.cluster.yml over docker-compose.yml', () => {
       'lazyfree-lazy-expire yes',
       'lazyfree-lazy-user-del yes',
       'lazyfree-lazy-server-del yes',
+      'repl-backlog-size 256mb',
     ]) {
       expect(conf).toMatch(new RegExp(`^${line}$`, 'm'));
     }
