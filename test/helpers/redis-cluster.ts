@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createRedis, type RedisRole } from '@quantmon/shared';
 import { Redis, type Cluster } from 'ioredis';
-import { portFree, waitForRedis } from '../../scripts/local-redis.js';
+import { LAZYFREE_ARGS, portFree, waitForRedis } from '../../scripts/local-redis.js';
 import { eventually } from './services.js';
 
 const HOST = '127.0.0.1';
@@ -160,10 +160,6 @@ function nodeArgs(n: Node): string[] {
     save: '',
     appendonly: 'no',
     'maxmemory-policy': 'noeviction',
-    // As the deployed nodes (deploy/redis-cluster-node.conf): big keys freed in the background.
-    'lazyfree-lazy-expire': 'yes',
-    'lazyfree-lazy-user-del': 'yes',
-    'lazyfree-lazy-server-del': 'yes',
     'repl-backlog-size': '256mb',
     // Replicas sync at once (7.0 waits 5 s for more replicas to share a diskless sync).
     'repl-diskless-sync-delay': '0',
@@ -174,7 +170,8 @@ function nodeArgs(n: Node): string[] {
     'cluster-replica-validity-factor': '0',
     'cluster-allow-reads-when-down': 'no',
   };
-  return Object.entries(config).flatMap(([k, v]) => [`--${k}`, v]);
+  // As the deployed nodes (deploy/redis-cluster-node.conf): big keys freed in the background.
+  return [...Object.entries(config).flatMap(([k, v]) => [`--${k}`, v]), ...LAZYFREE_ARGS];
 }
 
 function logTail(n: Node): string {

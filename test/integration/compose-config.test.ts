@@ -211,9 +211,10 @@ describe('docker-compose.cluster.yml over docker-compose.yml', () => {
       'auto-aof-rewrite-min-size 1gb',
       'auto-aof-rewrite-percentage 200',
       'maxmemory-policy noeviction',
-      'lazyfree-lazy-expire yes',
-      'lazyfree-lazy-user-del yes',
-      'lazyfree-lazy-server-del yes',
+      // The same as npm start's Redis: `--name value` pairs as `name value` lines.
+      ...LAZYFREE_ARGS.flatMap((a, i) =>
+        i % 2 === 0 ? [`${a.slice(2)} ${LAZYFREE_ARGS[i + 1]}`] : [],
+      ),
       'repl-backlog-size 256mb',
     ]) {
       expect(conf).toMatch(new RegExp(`^${line}$`, 'm'));

@@ -29,13 +29,12 @@ export const EXPECTED_SETTINGS: readonly ExpectedSetting[] = [
 /** The settings a node's `CONFIG GET` answer (name, value, name, value...) does not have as wanted. */
 export function missingSettings(
   answer: readonly string[],
-  expected: readonly ExpectedSetting[] = EXPECTED_SETTINGS,
 ): { setting: ExpectedSetting; value: string | undefined }[] {
   const values = new Map<string, string>();
   for (let i = 0; i + 1 < answer.length; i += 2) values.set(answer[i]!, answer[i + 1]!);
-  return expected
-    .map((setting) => ({ setting, value: values.get(setting.name) }))
-    .filter(({ setting, value }) => value !== setting.want);
+  return EXPECTED_SETTINGS.map((setting) => ({ setting, value: values.get(setting.name) })).filter(
+    ({ setting, value }) => value !== setting.want,
+  );
 }
 
 /** Warn, per master, for each expected setting it does not have; never throws. */
