@@ -1,8 +1,17 @@
 import type { Logger } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnRedisServer, type LocalRedis } from '../../../scripts/local-redis.js';
 import { startTestRedis, type TestRedis } from '../../../test/helpers/redis-server.js';
-import { checkRedisSettings, EXPECTED_SETTINGS, missingSettings } from './redis-settings.js';
+import {
+  checkRedisSettings,
+  EXPECTED_SETTINGS,
+  MIN_REPL_BACKLOG_BYTES,
+  missingSettings,
+  replicaCount,
+} from './redis-settings.js';
+
+const [LAZY, BACKLOG] = EXPECTED_SETTINGS;
 
 describe('missingSettings', () => {
   it('names each expected setting the CONFIG GET answer lacks or has otherwise', () => {
@@ -10,6 +19,31 @@ describe('missingSettings', () => {
     const [m] = missingSettings(['lazyfree-lazy-expire', 'no']);
     expect(m).toEqual({ setting: EXPECTED_SETTINGS[0], value: 'no' });
     expect(missingSettings([])).toEqual([{ setting: EXPECTED_SETTINGS[0], value: undefined }]);
+  });
+
+  it('asks for a replication backlog of 64 MB or more only of a master with a replica', () => {
+    const small = ['lazyfree-lazy-expire', 'yes', 'repl-backlog-size', '1048576'];
+    expect(missingSettings(small)).toEqual([]);
+    expect(missingSettings(small, 1)).toEqual([{ setting: BACKLOG, value: '1048576' }]);
+    const enough = [
+      'lazyfree-lazy-expire',
+      'yes',
+      'repl-backlog-size',
+      `${MIN_REPL_BACKLOG_BYTES}`,
+    ];
+    expect(missingSettings(enough, 2)).toEqual([]);
+    expect(missingSettings(['lazyfree-lazy-expire', 'no'], 1)).toEqual([
+      { setting: LAZY, value: 'no' },
+      { setting: BACKLOG, value: undefined },
+    ]);
+  });
+});
+
+describe('replicaCount', () => {
+  it('reads connected_slaves from INFO replication', () => {
+    const info = '# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=...\r\n';
+    expect(replicaCount(info)).toBe(2);
+    expect(replicaCount('# Replication\r\nrole:master\r\n')).toBe(0);
   });
 });
 
@@ -68,5 +102,63 @@ describe('checkRedisSettings', () => {
     } finally {
       refused.disconnect();
     }
+  });
+});
+
+describe('checkRedisSettings on a master with a replica', () => {
+  let master: LocalRedis;
+  let replica: LocalRedis;
+  let redis: Redis;
+  beforeAll(async () => {
+    master = await spawnRedisServer({ persistence: 'none' });
+    replica = await spawnRedisServer({ persistence: 'none' });
+    redis = new Redis(master.url);
+    const r = new Redis(replica.url);
+    try {
+      await r.replicaof('127.0.0.1', master.port);
+    } finally {
+      r.disconnect();
+    }
+    // Attached once the master counts it (a full sync of an empty dataset).
+    const until = Date.now() + 10_000;
+    while (replicaCount(await redis.info('replication')) < 1) {
+      if (Date.now() > until) throw new Error('the replica did not attach within 10 s');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await replica?.dispose();
+    await master?.dispose();
+  });
+
+  const capture = () => {
+    const warns: [Record<string, unknown>, string][] = [];
+    const log = {
+      warn: (o: Record<string, unknown>, m: string) => warns.push([o, m]),
+      info: () => undefined,
+    } as unknown as Logger;
+    return { log, warns };
+  };
+
+  it('warns about Redis’s 1 MB backlog, naming it and why', async () => {
+    await redis.config('SET', 'repl-backlog-size', '1mb');
+    const { log, warns } = capture();
+    await checkRedisSettings(redis, log);
+    expect(warns).toHaveLength(1);
+    expect(warns[0]![0]).toMatchObject({
+      setting: 'repl-backlog-size',
+      value: '1048576',
+      want: '256mb',
+      replicas: 1,
+    });
+    expect(warns[0]![1]).toMatch(/repl-backlog-size 1048576; set it to 256mb: .*whole dataset/);
+  });
+
+  it('says nothing once the backlog is large enough', async () => {
+    await redis.config('SET', 'repl-backlog-size', '256mb');
+    const { log, warns } = capture();
+    await checkRedisSettings(redis, log);
+    expect(warns).toEqual([]);
   });
 });
