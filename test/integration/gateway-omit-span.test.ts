@@ -121,6 +121,53 @@ describe('gateway: score updates without their span (subscribe omit)', () => {
     again.close();
   });
 
+  /** Until the gateway counts `n` open connections (a close reaches it a moment after the client's). */
+  const connections = async (n: number): Promise<void> => {
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const text = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
+      const m = /^quantmon_gateway_connections(?:\{[^}]*\})? (\d+)/m.exec(text);
+      if (m && Number(m[1]) === n) return;
+      if (Date.now() > until) throw new Error(`gateway connections never reached ${n}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  it('decodes updates without their span while every client omits it', async () => {
+    await connections(0);
+    const lean = await TestWsClient.connect(ws());
+    lean.send({ type: 'subscribe', topics: ['strategy:om-l'], omit: ['span'] });
+    await lean.waitFor((f) => f.type === 'snapshot');
+    const u1 = spanned('om-l', 1);
+    await feed.score(u1);
+    const { span: _s1, ...rest1 } = u1;
+    expect((await lean.waitFor(isScore('om-l-1'))).data).toEqual(rest1);
+
+    // Decoded while no one took spans, the gateway kept it without: a
+    // client that takes spans gets its snapshot so, and spans from then on.
+    const full = await TestWsClient.connect(ws());
+    full.send({ type: 'subscribe', topics: ['strategy:om-l'] });
+    const snap = await full.waitFor((f): f is Snapshot => f.type === 'snapshot');
+    expect(snap.scores).toEqual([rest1]);
+    const u2 = spanned('om-l', 2);
+    await feed.score(u2);
+    expect((await full.waitFor(isScore('om-l-2'))).data).toEqual(u2);
+    expect((await lean.waitFor(isScore('om-l-2'))).data.span).toBeUndefined();
+
+    // Once it has gone, updates are decoded without their span again.
+    full.close();
+    await connections(1);
+    const u3 = spanned('om-l', 3);
+    await feed.score(u3);
+    await lean.waitFor(isScore('om-l-3'));
+    const later = await TestWsClient.connect(ws());
+    later.send({ type: 'subscribe', topics: ['strategy:om-l'] });
+    const laterSnap = await later.waitFor((f): f is Snapshot => f.type === 'snapshot');
+    const { span: _s3, ...rest3 } = u3;
+    expect(laterSnap.scores).toEqual([rest3]);
+    for (const c of [lean, later]) c.close();
+  });
+
   it('refuses an unknown key by name and changes nothing', async () => {
     const c = await TestWsClient.connect(ws());
     c.send({ type: 'subscribe', topics: ['strategy:om-x'], omit: ['spam'] });

@@ -42,6 +42,8 @@ export class Fanout {
   private readonly conns = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private nextId = 1;
+  /** Open connections that take score updates with their span (not `omit: ["span"]`). */
+  private spanTakers = 0;
   private closing: Promise<void> | undefined;
   /** Connections corked by this tick's broadcasts, uncorked together at its end. */
   private corked: Connection[] = [];
@@ -74,6 +76,11 @@ export class Fanout {
 
   get connections(): number {
     return this.conns.size;
+  }
+
+  /** Whether any open connection takes score updates with their span. */
+  get takesSpans(): boolean {
+    return this.spanTakers > 0;
   }
 
   /** Frames waiting in outboxes: total and the deepest one. */
@@ -169,11 +176,12 @@ export class Fanout {
   private onConnection(ws: WebSocket): void {
     const conn = new Connection(ws, this.nextId++, this.opts.limits, this.stats, Date.now());
     this.conns.add(conn);
+    if (!conn.omitSpan) this.spanTakers++;
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data, isBinary) => this.onMessage(conn, isBinary ? null : String(data)));
     ws.on('close', () => {
       conn.closed = true;
-      this.conns.delete(conn);
+      if (this.conns.delete(conn) && !conn.omitSpan) this.spanTakers--;
       this.subs.remove(conn);
     });
     ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'websocket error'));
@@ -213,13 +221,19 @@ export class Fanout {
     const run =
       msg.type === 'subscribe'
         ? () => {
-            if (msg.omit) conn.omitSpan = msg.omit.includes('span');
+            if (msg.omit) this.setOmitSpan(conn, msg.omit.includes('span'));
             return this.topics.subscribe(conn, msg.topics, msg.since);
           }
         : () => this.topics.unsubscribe(conn, msg.topics);
     conn.queue = conn.queue.then(run).catch((err: unknown) => {
       this.opts.log.warn({ err, conn: conn.id }, 'subscription handling failed');
     });
+  }
+
+  private setOmitSpan(conn: Connection, omit: boolean): void {
+    if (conn.omitSpan === omit) return;
+    conn.omitSpan = omit;
+    if (this.conns.has(conn)) this.spanTakers += omit ? -1 : 1;
   }
 
   /** Terminate sockets that did not answer the last ping, ping the rest. */

@@ -187,6 +187,7 @@ const followers = followPartitions({
       }),
     log,
     () => metrics.badEntry(),
+    () => fanout.takesSpans,
   ),
 });
 readers.push(...followers.readers);

@@ -16,6 +16,7 @@ import {
 } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
 import type { GatewayState } from './gateway-state.js';
+import { textBeforeSpan } from './frame-encoding.js';
 import type { StreamIndex } from './topics.js';
 
 /**
@@ -59,16 +60,54 @@ export interface Broadcast {
 
 export type Decoded = { ok: true; b: Broadcast } | { ok: false; reason: string };
 
-/** Decode one entry of a resumable stream (of partition `part`) into the frame clients get. */
+/**
+ * Decode one entry of a resumable stream (of partition `part`) into the
+ * frame clients get. `withSpan` false (no client takes spans): a score
+ * update is decoded and forwarded without its span (`decodeWithoutSpan`).
+ */
 export function decodeBroadcast(
   s: ResumeStream,
   part: number,
   pos: string,
   fields: readonly string[],
+  withSpan = true,
 ): Decoded {
+  if (!withSpan && s === 'scores') {
+    const lean = decodeWithoutSpan(part, pos, fields);
+    if (lean) return lean;
+  }
   const d = decodeFrame(s, part, pos, fields);
   if (d.ok && fields.length === 2 && fields[0] === DATA_FIELD) d.b.raw = fields[1]!;
   return d;
+}
+
+/** Undefined where the entry is not a score update with a trailing span that parses without it: decoded whole then, which also names what is wrong with a bad one. */
+function decodeWithoutSpan(
+  part: number,
+  pos: string,
+  fields: readonly string[],
+): Decoded | undefined {
+  if (fields.length !== 2 || fields[0] !== DATA_FIELD) return undefined;
+  const head = textBeforeSpan(fields[1]!);
+  if (head === undefined) return undefined;
+  const d = decodeEntry([DATA_FIELD, head], ScoreUpdate);
+  if (!d.ok || d.value.span !== undefined) return undefined;
+  const b = scoreBroadcast(part, pos, d.value);
+  b.raw = head;
+  return { ok: true, b };
+}
+
+function scoreBroadcast(part: number, pos: string, u: ScoreUpdate): Broadcast {
+  const topic = `strategy:${u.strategy}` as const;
+  return {
+    topic,
+    stream: 'scores',
+    part,
+    pos,
+    key: topic,
+    frame: { type: 'score', pos, part, data: u },
+    ...(u.tags ? { tags: u.tags } : {}),
+  };
 }
 
 function decodeFrame(
@@ -79,20 +118,7 @@ function decodeFrame(
 ): Decoded {
   if (s === 'scores') {
     const d = decodeEntry(fields, ScoreUpdate);
-    if (!d.ok) return d;
-    const topic = `strategy:${d.value.strategy}` as const;
-    return {
-      ok: true,
-      b: {
-        topic,
-        stream: s,
-        part,
-        pos,
-        key: topic,
-        frame: { type: 'score', pos, part, data: d.value },
-        ...(d.value.tags ? { tags: d.value.tags } : {}),
-      },
-    };
+    return d.ok ? { ok: true, b: scoreBroadcast(part, pos, d.value) } : d;
   }
   if (s === 'system') {
     const d = decodeEntry(fields, SystemSample);
@@ -126,7 +152,8 @@ function decodeFrame(
 
 /**
  * Turn one batch of stream entries (one stream of one XREAD reply: a tick)
- * into state updates and broadcasts. Metric frames are coalesced per tick:
+ * into state updates and broadcasts. While no client takes spans, score
+ * updates are decoded, kept and broadcast without theirs. Metric frames are coalesced per tick:
  * within a batch only the latest update per strategy / host is broadcast
  * (in stream order of that latest); alerts all go out. Malformed entries
  * are counted and skipped here: the gateway reads without a group, so
@@ -138,15 +165,18 @@ export function makeEntryHandler(
   publish: (batch: Broadcast[]) => void,
   log: Logger,
   onBad: () => void,
+  /** Whether any client takes score updates with their span (else they are decoded without). */
+  takesSpans: () => boolean = () => true,
 ) {
   return (stream: string, entries: RawEntry[]): void => {
     const at = index.get(stream);
     if (!at) return;
     const { stream: s, part } = at;
+    const withSpan = takesSpans();
     const latest = new Map<string, Broadcast>();
     const batch: Broadcast[] = [];
     for (const [pos, fields] of entries) {
-      const d = decodeBroadcast(s, part, pos, fields);
+      const d = decodeBroadcast(s, part, pos, fields, withSpan);
       state.advance(s, part, pos);
       if (!d.ok) {
         onBad();
