@@ -13,6 +13,17 @@ import {
 
 const [LAZY, BACKLOG] = EXPECTED_SETTINGS;
 
+/** A logger that keeps its warn and info calls. */
+const capture = () => {
+  const warns: [Record<string, unknown>, string][] = [];
+  const infos: [Record<string, unknown>, string][] = [];
+  const log = {
+    warn: (o: Record<string, unknown>, m: string) => warns.push([o, m]),
+    info: (o: Record<string, unknown>, m: string) => infos.push([o, m]),
+  } as unknown as Logger;
+  return { log, warns, infos };
+};
+
 describe('missingSettings', () => {
   it('names each expected setting the CONFIG GET answer lacks or has otherwise', () => {
     expect(missingSettings(['lazyfree-lazy-expire', 'yes'])).toEqual([]);
@@ -58,17 +69,6 @@ describe('checkRedisSettings', () => {
     redis?.disconnect();
     await server?.dispose();
   });
-
-  /** A logger that keeps its warn and info calls. */
-  const capture = () => {
-    const warns: [Record<string, unknown>, string][] = [];
-    const infos: [Record<string, unknown>, string][] = [];
-    const log = {
-      warn: (o: Record<string, unknown>, m: string) => warns.push([o, m]),
-      info: (o: Record<string, unknown>, m: string) => infos.push([o, m]),
-    } as unknown as Logger;
-    return { log, warns, infos };
-  };
 
   it('warns, naming the setting, its value and why, on a Redis that frees big keys in the thread that answers', async () => {
     await redis.config('SET', 'lazyfree-lazy-expire', 'no');
@@ -131,15 +131,6 @@ describe('checkRedisSettings on a master with a replica', () => {
     await replica?.dispose();
     await master?.dispose();
   });
-
-  const capture = () => {
-    const warns: [Record<string, unknown>, string][] = [];
-    const log = {
-      warn: (o: Record<string, unknown>, m: string) => warns.push([o, m]),
-      info: () => undefined,
-    } as unknown as Logger;
-    return { log, warns };
-  };
 
   it('warns about Redis’s 1 MB backlog, naming it and why', async () => {
     await redis.config('SET', 'repl-backlog-size', '1mb');

@@ -42,7 +42,12 @@ export class Fanout {
   private readonly conns = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private nextId = 1;
-  /** Open connections that take score updates with their span (not `omit: ["span"]`). */
+  /**
+   * Open connections that take score updates with their span (not `omit:
+   * ["span"]`): a count kept as they open, close and subscribe, because
+   * the stream reader asks for it at every batch and a desk may hold
+   * thousands of connections.
+   */
   private spanTakers = 0;
   private closing: Promise<void> | undefined;
   /** Connections corked by this tick's broadcasts, uncorked together at its end. */

@@ -81,7 +81,11 @@ export function decodeBroadcast(
   return d;
 }
 
-/** Undefined where the entry is not a score update with a trailing span that parses without it: decoded whole then, which also names what is wrong with a bad one. */
+/**
+ * Undefined where the entry is not a score update with a trailing span
+ * whose text before it parses and checks: the caller decodes it whole,
+ * which also names what is wrong with a bad one.
+ */
 function decodeWithoutSpan(
   part: number,
   pos: string,
