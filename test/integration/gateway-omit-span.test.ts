@@ -5,6 +5,7 @@ import { scoreUpdate } from '../helpers/gateway-fixtures.js';
 import { PartitionedFeed } from '../helpers/gateway-partitions.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { startService, type RunningService } from '../helpers/services.js';
+import { until } from '../helpers/streams.js';
 import { TestWsClient } from '../helpers/ws-client.js';
 
 type Snapshot = Extract<ServerFrame, { type: 'snapshot' }>;
@@ -122,16 +123,16 @@ describe('gateway: score updates without their span (subscribe omit)', () => {
   });
 
   /** Until the gateway counts `n` open connections (a close reaches it a moment after the client's). */
-  const connections = async (n: number): Promise<void> => {
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const text = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
-      const m = /^quantmon_gateway_connections(?:\{[^}]*\})? (\d+)/m.exec(text);
-      if (m && Number(m[1]) === n) return;
-      if (Date.now() > until) throw new Error(`gateway connections never reached ${n}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  const connections = (n: number): Promise<void> =>
+    until(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
+        const m = /^quantmon_gateway_connections(?:\{[^}]*\})? (\d+)/m.exec(text);
+        return m !== null && Number(m[1]) === n;
+      },
+      `${n} open gateway connections`,
+      10_000,
+    );
 
   it('decodes updates without their span while every client omits it', async () => {
     await connections(0);

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnRedisServer, type LocalRedis } from '../../../scripts/local-redis.js';
 import { startTestRedis, type TestRedis } from '../../../test/helpers/redis-server.js';
+import { until } from '../../../test/helpers/streams.js';
 import {
   checkRedisSettings,
   EXPECTED_SETTINGS,
@@ -120,11 +121,11 @@ describe('checkRedisSettings on a master with a replica', () => {
       r.disconnect();
     }
     // Attached once the master counts it (a full sync of an empty dataset).
-    const until = Date.now() + 10_000;
-    while (replicaCount(await redis.info('replication')) < 1) {
-      if (Date.now() > until) throw new Error('the replica did not attach within 10 s');
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    await until(
+      async () => replicaCount(await redis.info('replication')) >= 1,
+      'the replica to attach',
+      10_000,
+    );
   });
   afterAll(async () => {
     redis?.disconnect();
