@@ -68,6 +68,21 @@ export class Connection {
   /** Score updates go out without `span` (subscribe's `omit`). */
   omitSpan = false;
   private readonly outbox = new Outbox();
+  /**
+   * Live metric frames (keyed: the latest score of a strategy, the latest
+   * sample of a host) waiting for this connection's next paced delivery,
+   * one per key: subscribe's `intervalMs`. Separate from the outbox, which
+   * drains whenever the socket does; these wait for their time.
+   */
+  private readonly paced = new Outbox();
+  private pacingMs = 0;
+  private pacedTimer: NodeJS.Timeout | undefined;
+  /** When paced frames last went out (-Infinity: never, so the first goes at once). */
+  private pacedAt = -Infinity;
+  private readonly onPacedTime = (): void => {
+    this.pacedTimer = undefined;
+    this.releasePaced();
+  };
   private readonly held = new Map<ResumeStream, EncodedFrame[]>();
   /**
    * After a replay, live frames up to the replay's last entry (per stream
@@ -101,7 +116,16 @@ export class Connection {
   }
 
   get backlogBytes(): number {
-    return this.outbox.bytes + this.heldBytes + this.ws.bufferedAmount;
+    return this.outbox.bytes + this.paced.bytes + this.heldBytes + this.ws.bufferedAmount;
+  }
+
+  /**
+   * Subscribe's `intervalMs`: live metric frames at most once per `ms`
+   * (0: as they come). Turning it off sends what is waiting at once.
+   */
+  setPacing(ms: number): void {
+    this.pacingMs = ms;
+    if (ms === 0) this.releasePaced();
   }
 
   /** A live broadcast frame: held during a resume of its stream, else queued or written. */
@@ -122,12 +146,16 @@ export class Connection {
       this.checkBacklog();
       return;
     }
+    if (f.key !== null && this.pacingMs > 0) return this.pace(f.data, f.key);
+    this.releasePaced(); // an alert goes at once, after what waited before it
     this.enqueue(f.data, f.key);
   }
 
   /** A reply or replayed frame (framed) for this client only: never conflated or dropped. */
   sendOwn(data: Buffer): void {
-    if (!this.closed) this.enqueue(data, null);
+    if (this.closed) return;
+    this.releasePaced();
+    this.enqueue(data, null);
   }
 
   /**
@@ -138,6 +166,7 @@ export class Connection {
    */
   sendOwnFragments(frames: readonly Buffer[]): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.releasePaced();
     if (this.outbox.size === 0 && this.ws.bufferedAmount <= this.limits.highWater) {
       for (const f of frames) this.write(f);
       return;
@@ -190,7 +219,8 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.stats.dropped += this.outbox.clear();
+    clearTimeout(this.pacedTimer);
+    this.stats.dropped += this.outbox.clear() + this.paced.clear();
     for (const frames of this.held.values()) this.stats.dropped += frames.length;
     this.held.clear();
     this.heldBytes = 0;
@@ -208,6 +238,38 @@ export class Connection {
       const item = this.outbox.shift();
       if (item) this.write(item.data);
     }
+  }
+
+  /**
+   * Hold a live metric frame until the connection's next paced delivery,
+   * replacing the one of the same key that waits. The delivery is a timer,
+   * even when it is already due (the first frame after a quiet spell), so
+   * every frame of the same tick goes in it, in one write.
+   */
+  private pace(data: Buffer, key: string): void {
+    if (this.paced.push({ data, key })) this.stats.conflated++;
+    if (!this.pacedTimer) {
+      const wait = Math.max(0, this.pacedAt + this.pacingMs - Date.now());
+      this.pacedTimer = setTimeout(this.onPacedTime, wait);
+      this.pacedTimer.unref();
+    }
+    this.checkBacklog();
+  }
+
+  /** Send every paced frame now, in order, through the usual path (outbox when the socket is full). */
+  private releasePaced(): void {
+    if (this.pacedTimer) {
+      clearTimeout(this.pacedTimer);
+      this.pacedTimer = undefined;
+    }
+    if (this.closed) this.stats.dropped += this.paced.clear();
+    if (this.paced.size === 0) return;
+    this.pacedAt = Date.now();
+    const corked = this.cork();
+    for (let item = this.paced.shift(); item; item = this.paced.shift()) {
+      this.enqueue(item.data, item.key);
+    }
+    if (corked) this.uncork();
   }
 
   private enqueue(data: Buffer, key: string | null): void {

@@ -227,6 +227,7 @@ export class Fanout {
       msg.type === 'subscribe'
         ? () => {
             if (msg.omit) this.setOmitSpan(conn, msg.omit.includes('span'));
+            if (msg.intervalMs !== undefined) conn.setPacing(msg.intervalMs);
             return this.topics.subscribe(conn, msg.topics, msg.since);
           }
         : () => this.topics.unsubscribe(conn, msg.topics);

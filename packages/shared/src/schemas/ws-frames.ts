@@ -81,6 +81,9 @@ export type StreamPositions = z.infer<typeof StreamPositions>;
 export const OmittableScoreKey = z.enum(['span']);
 export type OmittableScoreKey = z.infer<typeof OmittableScoreKey>;
 
+/** The longest pacing a connection may ask for (subscribe's `intervalMs`): a minute. */
+export const MAX_PACING_MS = 60_000;
+
 /** Messages a WebSocket client may send. */
 export const ClientMessage = z.discriminatedUnion('type', [
   z.strictObject({
@@ -94,6 +97,15 @@ export const ClientMessage = z.discriminatedUnion('type', [
      * Absent: the connection keeps what it had (everything, at first).
      */
     omit: z.array(OmittableScoreKey).max(8).optional(),
+    /**
+     * Pace this connection's live `score` and `system` frames: at most one
+     * delivery every `intervalMs` ms, where a newer frame for the same
+     * strategy or host replaces the one waiting (conflation). Alerts,
+     * replies, snapshots and replays are never held: they go at once, after
+     * what was waiting. 0: every frame as it comes (the default). Absent:
+     * the connection keeps what it had.
+     */
+    intervalMs: z.number().int().min(0).max(MAX_PACING_MS).optional(),
   }),
   z.strictObject({ type: z.literal('unsubscribe'), topics: z.array(Topic).min(1).max(100) }),
   z.strictObject({ type: z.literal('ping') }),
