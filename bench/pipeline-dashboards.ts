@@ -31,6 +31,12 @@ const url = process.argv[2]!;
 const clients = Number(process.argv[3] ?? 10);
 /** `lean`: without score updates' span, as the dashboard subscribes; `full`: with it. */
 const lean = (process.argv[4] ?? 'lean') === 'lean';
+/**
+ * Subscribe's `intervalMs` for every client but the first (0: every frame
+ * as it comes): paced screens. The first, which records the latency, is
+ * never paced.
+ */
+const pacedMs = Number(process.argv[5] ?? 0);
 const frames = new Array<number>(clients).fill(0);
 const scoreFrames = new Array<number>(clients).fill(0);
 let arrivals: number[] = [];
@@ -76,6 +82,7 @@ await Promise.all(
               type: 'subscribe',
               topics: ['strategy:*', 'alerts', 'system'],
               ...(lean ? { omit: ['span'] } : {}),
+              ...(k > 0 && pacedMs > 0 ? { intervalMs: pacedMs } : {}),
             }),
           );
           resolve();

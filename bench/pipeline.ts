@@ -30,7 +30,9 @@
  *
  * The dashboards subscribe as the dashboard in the browser does: every
  * strategy, alerts and system, without score updates' `span` (`omit`);
- * `--full-frames` has them take the span too.
+ * `--full-frames` has them take the span too. `--dashboard-interval MS` paces
+ * every dashboard but the first (subscribe's `intervalMs`, as a wallboard
+ * would); the first, which records the latency, always takes every frame.
  *
  * `--replicas N` runs N scorers and N alerters; `--profile DIR` profiles
  * every service (bench/cpu-profile-preload.mjs) and leaves .cpuprofile
@@ -87,6 +89,8 @@ const { values: a } = parseArgs({
     history: { type: 'boolean', default: false },
     /** Dashboards take score updates with their span (by default they omit it, as the dashboard does). */
     'full-frames': { type: 'boolean', default: false },
+    /** Every dashboard but the one that records latency subscribes with this `intervalMs` (paced screens). */
+    'dashboard-interval': { type: 'string', default: '0' },
   },
 });
 const num = (k: keyof typeof a): number => Number(a[k]);
@@ -339,6 +343,7 @@ try {
       `ws://127.0.0.1:${gatewayPort}/ws`,
       String(num('dashboards')),
       a['full-frames'] ? 'full' : 'lean',
+      String(num('dashboard-interval')),
     ],
     { ...process.env },
   );
@@ -576,7 +581,9 @@ try {
   const accepted = max.accepted / max.seconds;
   console.log(
     `\nbench:pipeline  ${partitions} partitions, ${replicas} scorer and ${replicas} alerter replica(s), ` +
-      `${ready.connected} dashboards (${a['full-frames'] ? 'score updates with span' : 'span omitted'}), ${strategies} strategies, ${num('clients')} clients x batches of ${num('batch')}\n`,
+      `${ready.connected} dashboards (${a['full-frames'] ? 'score updates with span' : 'span omitted'}` +
+      `${num('dashboard-interval') > 0 ? `; all but the first paced at ${num('dashboard-interval')} ms` : ''}), ` +
+      `${strategies} strategies, ${num('clients')} clients x batches of ${num('batch')}\n`,
   );
   console.log(`ceiling (pipelined XADD, same JSON, idle stream)  ${f0(ceiling)} samples/s`);
   // Redis's AOF rewrites run in forked children; their CPU is in Redis's figure once they exit.
