@@ -147,14 +147,14 @@ export class Connection {
       return;
     }
     if (f.key !== null && this.pacingMs > 0) return this.pace(f.data, f.key);
-    this.releasePaced(); // an alert goes at once, after what waited before it
+    if (this.paced.size > 0) this.releasePaced(); // an alert goes at once, after what waited
     this.enqueue(f.data, f.key);
   }
 
   /** A reply or replayed frame (framed) for this client only: never conflated or dropped. */
   sendOwn(data: Buffer): void {
     if (this.closed) return;
-    this.releasePaced();
+    if (this.paced.size > 0) this.releasePaced();
     this.enqueue(data, null);
   }
 
@@ -166,7 +166,7 @@ export class Connection {
    */
   sendOwnFragments(frames: readonly Buffer[]): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.releasePaced();
+    if (this.paced.size > 0) this.releasePaced();
     if (this.outbox.size === 0 && this.ws.bufferedAmount <= this.limits.highWater) {
       for (const f of frames) this.write(f);
       return;
