@@ -345,4 +345,25 @@ describe('dashboard in a real browser', () => {
     expect(ws.wsResets).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
+
+  it('paces its live frames on a wallboard (?pace=) and still follows every sample', async () => {
+    const t0 = Date.parse('2026-06-01T00:00:00Z');
+    const batch = (k: number) => samples('web-paced', 7, () => 0.002, t0 + k * 7 * DAY);
+    await post(batch(0)); // the strategy exists before the page opens on it
+    await page.goto(`http://127.0.0.1:${gateway.port}/?pace=400#strategy/web-paced`);
+    await page.waitForSelector('#status[data-state="live"]');
+    const sent = await page.evaluate(() => (window as unknown as { wsSent: string[] }).wsSent);
+    const subscribe = sent
+      .map((m) => JSON.parse(m) as { type: string; intervalMs?: number })
+      .find((m) => m.type === 'subscribe');
+    expect(subscribe?.intervalMs).toBe(400);
+    // Posts in quick succession: the page ends on the latest state all the same.
+    for (let k = 1; k < 6; k++) await post(batch(k));
+    await page.waitForFunction(() => {
+      const meta = document.querySelector('#score-meta')?.textContent ?? '';
+      return meta.includes('web-paced') && meta.includes('42 samples');
+    });
+    await shot('dashboard-paced.png');
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -12,6 +12,22 @@ export interface LiveSocketOptions {
 
 const UNAUTHORIZED = 4401;
 
+/** The longest pace the gateway takes (`MAX_PACING_MS` in the shared schemas). */
+const MAX_PACE_MS = 60_000;
+
+/**
+ * `?pace=<ms>` in the page's address: a wallboard's live score and system
+ * frames at most every so many ms (subscribe's `intervalMs`: the gateway
+ * sends the latest of each strategy and host; alerts still at once).
+ * Absent, or not a whole number of ms up to a minute: every frame.
+ */
+export function paceFromAddress(search: string): number | undefined {
+  const raw = new URLSearchParams(search).get('pace');
+  if (raw === null || !/^\d{1,5}$/.test(raw)) return undefined;
+  const ms = Number(raw);
+  return ms <= MAX_PACE_MS ? ms : undefined;
+}
+
 /**
  * The dashboard's link to `/ws`: reconnects with jittered exponential
  * backoff (0.5 s doubling to 15 s) and resumes, sending the newest position
@@ -34,6 +50,7 @@ export class LiveSocket {
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
     const q = token ? `?token=${encodeURIComponent(token)}` : '';
     const ws = new WebSocket(`${proto}://${location.host}/ws${q}`);
+    const pace = paceFromAddress(location.search);
     this.ws = ws;
     ws.onopen = () => {
       const since = this.positions.since();
@@ -45,6 +62,7 @@ export class LiveSocket {
           // The screen shows no span: its extremes are for the alerter, and
           // they are most of a conflated update's bytes.
           omit: ['span'],
+          ...(pace === undefined ? {} : { intervalMs: pace }),
         }),
       );
     };
