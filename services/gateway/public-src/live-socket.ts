@@ -12,7 +12,12 @@ export interface LiveSocketOptions {
 
 const UNAUTHORIZED = 4401;
 
-/** The longest pace the gateway takes (`MAX_PACING_MS` in the shared schemas). */
+/**
+ * The longest pace the gateway takes: a copy of `MAX_PACING_MS` (the
+ * shared schemas), because the page imports only types from the shared
+ * package and so keeps zod out of its bundle; live-socket.test.ts checks
+ * that the two agree.
+ */
 const MAX_PACE_MS = 60_000;
 
 /**
