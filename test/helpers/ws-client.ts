@@ -1,6 +1,14 @@
 import { ServerFrame } from '@quantmon/shared';
 import WebSocket from 'ws';
 
+export type ScoreFrame = Extract<ServerFrame, { type: 'score' }>;
+
+/** Matches the `score` frame of the update whose sample id is `id` (for `waitFor`). */
+export const isScore =
+  (id: string) =>
+  (f: ServerFrame): f is ScoreFrame =>
+    f.type === 'score' && f.data.id === id;
+
 /** A real `ws` client that validates and keeps every frame it receives. */
 export class TestWsClient {
   readonly frames: ServerFrame[] = [];

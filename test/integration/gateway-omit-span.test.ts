@@ -6,7 +6,7 @@ import { PartitionedFeed } from '../helpers/gateway-partitions.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { startService, type RunningService } from '../helpers/services.js';
 import { until } from '../helpers/streams.js';
-import { TestWsClient } from '../helpers/ws-client.js';
+import { isScore, TestWsClient } from '../helpers/ws-client.js';
 
 type Snapshot = Extract<ServerFrame, { type: 'snapshot' }>;
 type Score = Extract<ServerFrame, { type: 'score' }>;
@@ -24,11 +24,6 @@ const spanned = (strategy: string, i: number): ScoreUpdate => ({
   ...scoreUpdate(strategy, i),
   span,
 });
-
-const isScore =
-  (id: string) =>
-  (f: ServerFrame): f is Score =>
-    f.type === 'score' && f.data.id === id;
 
 /**
  * Subscribe's `omit: ["span"]` on a real gateway over a real Redis: the

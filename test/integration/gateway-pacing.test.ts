@@ -1,18 +1,11 @@
-import { keysFor, type ServerFrame } from '@quantmon/shared';
+import { keysFor } from '@quantmon/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertEvent, scoreUpdate, systemSample } from '../helpers/gateway-fixtures.js';
 import { PartitionedFeed } from '../helpers/gateway-partitions.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { startService, type RunningService } from '../helpers/services.js';
-import { TestWsClient } from '../helpers/ws-client.js';
-
-type Score = Extract<ServerFrame, { type: 'score' }>;
-
-const isScore =
-  (id: string) =>
-  (f: ServerFrame): f is Score =>
-    f.type === 'score' && f.data.id === id;
+import { isScore, TestWsClient } from '../helpers/ws-client.js';
 
 /** What a client got besides subscribe's replies, as `score:<id>`, `system:<host>`, `alert:<incident>` or the type. */
 function live(c: TestWsClient): string[] {
