@@ -182,6 +182,27 @@ describe('ingest idempotency marks', () => {
     expect(again.outcomes).toEqual(['duplicate', 'duplicate']);
   });
 
+  it('judges thousands of ids of one strategy in one call, and their partial retry', async () => {
+    const prefix = uniquePrefix('marks-chunks');
+    const pk = keysFor(prefix).partition(0);
+    const opts = { prefix, partitions: 1, entryIds: false };
+    // More than 1,000 (the script's chunk of arguments per command) in one set.
+    const first = Array.from({ length: 2_500 }, (_, i) => sample('c', i + 1, `c-${i}`));
+    expect((await publishSampleBatch(redis, first, opts)).accepted).toBe(2_500);
+    // Half of them again, beside 2,100 new ones (an out-of-order id among them), in one call.
+    const second = [
+      ...first.slice(1_250),
+      ...Array.from({ length: 2_100 }, (_, i) => sample('c', 3_000 + i, `c-new-${i}`)),
+      sample('c', 10, 'c-old'),
+    ];
+    const r = await publishSampleBatch(redis, second, opts);
+    expect([r.accepted, r.duplicates, r.outOfOrder]).toEqual([2_100, 1_250, 1]);
+    const [set] = await redis.keys(`${pk.ingestIdsPrefix}*`);
+    expect(await redis.scard(set!)).toBe(4_600);
+    expect(await redis.sismember(set!, 'c-old')).toBe(0);
+    expect(await redis.xlen(pk.strategySamples)).toBe(4_600);
+  });
+
   it('answers the same outcomes without entry ids when the caller needs none (the collector)', async () => {
     const prefix = uniquePrefix('marks-letters');
     const opts = { prefix, partitions: 4, entryIds: false };
