@@ -55,6 +55,7 @@ import { latencies, p99Outside, percentile } from './pipeline-latency.js';
 import { describeGcPauses } from './gc-pauses.js';
 import { describeGoals, judgeGoals } from './pipeline-goals.js';
 import { describeSpans, secondsTouched, watchAofRewrites } from './aof-rewrite-watch.js';
+import { describeHost, probeHost } from './host-probe.js';
 import * as hist from './pipeline-history.js';
 import {
   commandDelta,
@@ -265,6 +266,8 @@ async function dashboardsCaughtUp(d: ChildProcess, partitions: number): Promise<
 // Its own folder, removed by dispose() or, if the bench dies first, when it exits.
 // Detached, as npm start runs its own (its own session, so its own scheduling
 // group under autogroup); reaped all the same if the bench dies.
+// The host's speed before anything runs, and again after the last phase.
+const hostAtStart = probeHost();
 const redisServer = await spawnRedisServer({
   persistence: 'aof-everysec',
   detached: true,
@@ -574,6 +577,7 @@ try {
     });
   }
   const final = await ask<DashboardsReport>(dashboards, { type: 'report' }, 'report');
+  const hostAtEnd = probeHost();
 
   // ── report ─────────────────────────────────────────────────────────────
   const f0 = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -585,6 +589,8 @@ try {
       `${num('dashboard-interval') > 0 ? `; all but the first paced at ${num('dashboard-interval')} ms` : ''}), ` +
       `${strategies} strategies, ${num('clients')} clients x batches of ${num('batch')}\n`,
   );
+  console.log(`host at the start: ${describeHost(hostAtStart)}`);
+  console.log(`host at the end:   ${describeHost(hostAtEnd)}\n`);
   console.log(`ceiling (pipelined XADD, same JSON, idle stream)  ${f0(ceiling)} samples/s`);
   // Redis's AOF rewrites run in forked children; their CPU is in Redis's figure once they exit.
   const rewriteUs = (c0: number, c1: number, n: number): string =>

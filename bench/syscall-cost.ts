@@ -22,6 +22,10 @@
  *
  *   npm run -s bench:syscall-cost                  # 15 rounds of 20,000 units
  *   npm run -s bench:syscall-cost -- --rounds 31
+ *   npm run -s bench:syscall-cost -- --json        # the medians as one JSON line
+ *
+ * bench:pipeline runs it briefly (bench/host-probe.ts) before and after its
+ * phases, so that every reference run says how fast the host was.
  */
 import { fstatSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,6 +35,8 @@ const { values: a } = parseArgs({
   options: {
     rounds: { type: 'string', default: '15' },
     units: { type: 'string', default: '20000' },
+    /** One line of JSON (the medians, µs: `HostSpeed` in bench/host-probe.ts) instead of the text. */
+    json: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(a.rounds);
@@ -90,18 +96,16 @@ for (let r = 0; r < rounds; r++) {
   after.push(round(true));
   call.push(alone());
 }
+const median = (xs: number[]): number =>
+  percentile(
+    [...xs].sort((x, y) => x - y),
+    0.5,
+  );
 const f = (xs: number[]): string => {
   const sorted = [...xs].sort((x, y) => x - y);
   return `median ${percentile(sorted, 0.5).toFixed(2)} µs, p99 ${percentile(sorted, 0.99).toFixed(2)} µs`;
 };
 const extra = base.map((b, i) => after[i]! - b - call[i]!);
-console.log(`bench:syscall-cost  ${rounds} rounds of ${units.toLocaleString('en-US')} units`);
-console.log(`fstat() alone                    ${f(call)}`);
-console.log(`unit of work (baseline)          ${f(base)}`);
-console.log(`unit after one fstat()           ${f(after)}`);
-console.log(
-  `cost the call added to the work  ${f(extra)}  (after - baseline - the call, per round)`,
-);
 
 const wakeRounds = Math.max(3, Math.round(rounds / 3));
 const byIdle = new Map<number, number[]>([
@@ -112,6 +116,26 @@ const byIdle = new Map<number, number[]>([
 for (let r = 0; r < wakeRounds; r++) {
   for (const [idle, xs] of byIdle) xs.push(await wakes(idle, idle === 0 ? 20_000 : 200));
 }
+
+if (a.json) {
+  console.log(
+    JSON.stringify({
+      syscallUs: median(call),
+      afterSyscallUs: median(extra),
+      wakeNoSleepUs: median(byIdle.get(0)!),
+      wake1msUs: median(byIdle.get(1)!),
+      wake5msUs: median(byIdle.get(5)!),
+    }),
+  );
+  process.exit(0);
+}
+console.log(`bench:syscall-cost  ${rounds} rounds of ${units.toLocaleString('en-US')} units`);
+console.log(`fstat() alone                    ${f(call)}`);
+console.log(`unit of work (baseline)          ${f(base)}`);
+console.log(`unit after one fstat()           ${f(after)}`);
+console.log(
+  `cost the call added to the work  ${f(extra)}  (after - baseline - the call, per round)`,
+);
 console.log(`\nCPU per wake (user + system, ${wakeRounds} rounds, with the heap above):`);
 console.log(`no sleep (setImmediate)          ${f(byIdle.get(0)!)}`);
 console.log(`after 1 ms idle (setTimeout)     ${f(byIdle.get(1)!)}`);
