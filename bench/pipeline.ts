@@ -263,11 +263,11 @@ async function dashboardsCaughtUp(d: ChildProcess, partitions: number): Promise<
 }
 
 // ── run ──────────────────────────────────────────────────────────────────
+// The host's speed before anything runs, and again after the last phase.
+const hostAtStart = probeHost();
 // Its own folder, removed by dispose() or, if the bench dies first, when it exits.
 // Detached, as npm start runs its own (its own session, so its own scheduling
 // group under autogroup); reaped all the same if the bench dies.
-// The host's speed before anything runs, and again after the last phase.
-const hostAtStart = probeHost();
 const redisServer = await spawnRedisServer({
   persistence: 'aof-everysec',
   detached: true,

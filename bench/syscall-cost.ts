@@ -96,15 +96,10 @@ for (let r = 0; r < rounds; r++) {
   after.push(round(true));
   call.push(alone());
 }
-const median = (xs: number[]): number =>
-  percentile(
-    [...xs].sort((x, y) => x - y),
-    0.5,
-  );
-const f = (xs: number[]): string => {
-  const sorted = [...xs].sort((x, y) => x - y);
-  return `median ${percentile(sorted, 0.5).toFixed(2)} µs, p99 ${percentile(sorted, 0.99).toFixed(2)} µs`;
-};
+const sorted = (xs: number[]): number[] => [...xs].sort((x, y) => x - y);
+const median = (xs: number[]): number => percentile(sorted(xs), 0.5);
+const f = (xs: number[]): string =>
+  `median ${median(xs).toFixed(2)} µs, p99 ${percentile(sorted(xs), 0.99).toFixed(2)} µs`;
 const extra = base.map((b, i) => after[i]! - b - call[i]!);
 
 const wakeRounds = Math.max(3, Math.round(rounds / 3));
