@@ -9,8 +9,8 @@
  * that prints it can be compared with another taken at a different moment.
  */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ROOT } from './collector-support.js';
 
 /** Medians in µs, as `bench:syscall-cost --json` prints them. */
 export const HostSpeed = z.object({
@@ -22,8 +22,6 @@ export const HostSpeed = z.object({
 });
 export type HostSpeed = z.infer<typeof HostSpeed>;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
 /** Runs a short bench:syscall-cost (~6 s); what went wrong, as a string, when it fails. */
 export function probeHost(): HostSpeed | string {
   const r = spawnSync(
@@ -33,14 +31,13 @@ export function probeHost(): HostSpeed | string {
   );
   if (r.status !== 0) return `bench:syscall-cost exited ${r.status}: ${r.stderr.trim()}`;
   const last = r.stdout.trim().split('\n').at(-1) ?? '';
-  let json: unknown;
+  let parsed;
   try {
-    json = JSON.parse(last);
+    parsed = HostSpeed.safeParse(JSON.parse(last));
   } catch {
-    return `bench:syscall-cost printed "${last}"`;
+    parsed = undefined;
   }
-  const parsed = HostSpeed.safeParse(json);
-  return parsed.success ? parsed.data : `bench:syscall-cost printed "${last}"`;
+  return parsed?.success ? parsed.data : `bench:syscall-cost printed "${last}"`;
 }
 
 /** "a wake after 1 ms idle 37.8 µs, a system call 5.4 µs (+6.5 µs in the work after it)". */

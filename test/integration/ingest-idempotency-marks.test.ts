@@ -186,7 +186,7 @@ describe('ingest idempotency marks', () => {
     const prefix = uniquePrefix('marks-chunks');
     const pk = keysFor(prefix).partition(0);
     const opts = { prefix, partitions: 1, entryIds: false };
-    // More than 1,000 (the script's chunk of arguments per command) in one set.
+    // Thousands of ids in one strategy's set, judged in one call.
     const first = Array.from({ length: 2_500 }, (_, i) => sample('c', i + 1, `c-${i}`));
     expect((await publishSampleBatch(redis, first, opts)).accepted).toBe(2_500);
     // Half of them again, beside 2,100 new ones (an out-of-order id among them), in one call.
