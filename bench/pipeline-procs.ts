@@ -100,6 +100,13 @@ export async function waitLeased(redis: Redis, keys: Keys, partitions: number): 
  * at exit the drivers (load, dashboards) are killed and npm start gets
  * SIGINT, on which it stops its services. Redis goes with spawnRedisServer's
  * exit hook, so the services may take their shutdown timeout to notice.
+ *
+ * A signal kills Node without running 'exit' listeners, so a bench stopped
+ * by `timeout`, `kill` or a closed terminal left Redis (its own session, so
+ * a Ctrl-C does not reach it either) and npm start's services running, and
+ * the next bench measured beside them. Here each of those signals exits
+ * normally instead (status 128 + the signal's number, as the shell reports
+ * a death by signal), which runs the listeners.
  */
 export function stopOnExit(
   start: ChildProcess,
@@ -109,4 +116,11 @@ export function stopOnExit(
     for (const d of drivers()) d?.kill('SIGKILL');
     if (start.exitCode === null) start.kill('SIGINT');
   });
+  for (const [signal, n] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ] as const) {
+    process.once(signal, () => process.exit(128 + n));
+  }
 }

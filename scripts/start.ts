@@ -174,26 +174,34 @@ async function waitHealthy(url: string, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/** SIGTERM, then SIGKILL if it has not exited 12 s later. */
+function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((res) => {
+    const t = setTimeout(() => proc.kill('SIGKILL'), 12_000);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      res();
+    });
+    proc.kill('SIGTERM');
+  });
+}
+
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   say('stopping…');
   await restartLog?.close(); // before Redis stops
-  // Services first (they flush and ack), Redis last.
-  const ordered = [...children]
-    .reverse()
-    .sort((a, b) => Number(a.name === 'redis') - Number(b.name === 'redis'));
-  for (const { proc } of ordered) {
-    if (proc.exitCode !== null || proc.signalCode !== null) continue;
-    await new Promise<void>((res) => {
-      const t = setTimeout(() => proc.kill('SIGKILL'), 12_000);
-      proc.once('exit', () => {
-        clearTimeout(t);
-        res();
-      });
-      proc.kill('SIGTERM');
-    });
-  }
+  // Services first (they flush and ack), then PostgreSQL (the historian's),
+  // Redis last. The services stop together: none waits on another, and one
+  // after the other their shutdown deadlines added up (with Redis gone,
+  // each waits out its 10 s: 40 s before npm start returned).
+  const stages = [
+    children.filter((c) => c.name !== 'postgres' && c.name !== 'redis'),
+    children.filter((c) => c.name === 'postgres'),
+    children.filter((c) => c.name === 'redis'),
+  ];
+  for (const stage of stages) await Promise.all(stage.map((c) => stopChild(c.proc)));
   say('stopped');
   process.exit(code);
 }

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './collector-support.js';
+
+/**
+ * A bench as bench:pipeline is laid out: npm start and a driver as
+ * children, stopOnExit armed. It prints their pids, then idles until
+ * signalled. The children idle too (Node's default: SIGINT ends them).
+ */
+const BENCH = `
+import { spawn } from 'node:child_process';
+import { stopOnExit } from './bench/pipeline-procs.ts';
+const idle = () => spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+const start = idle();
+const driver = idle();
+stopOnExit(start, () => [driver]);
+console.log(JSON.stringify({ start: start.pid, driver: driver.pid }));
+setInterval(() => {}, 1000);
+`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('stopOnExit: a bench stopped by a signal stops what it started', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const)('%s: exits %i, and npm start and the drivers are gone', async (signal, status) => {
+    const bench = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', BENCH], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(bench.stdout!.setEncoding('utf8'), 'data')) as [string];
+    const pids = JSON.parse(line) as { start: number; driver: number };
+    try {
+      expect(alive(pids.start) && alive(pids.driver)).toBe(true);
+      const exited = once(bench, 'exit') as Promise<[number | null, string | null]>;
+      bench.kill(signal);
+      expect(await exited).toEqual([status, null]);
+      // The signals to the children are sent; their deaths take a moment.
+      for (let i = 0; i < 100 && (alive(pids.start) || alive(pids.driver)); i++) await sleep(50);
+      expect({ start: alive(pids.start), driver: alive(pids.driver) }).toEqual({
+        start: false,
+        driver: false,
+      });
+    } finally {
+      for (const pid of Object.values(pids)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      if (bench.exitCode === null) bench.kill('SIGKILL');
+    }
+  });
+});
