@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { alive } from '../test/helpers/pid-alive.js';
 import { ROOT } from './collector-support.js';
 
 /**
@@ -19,15 +20,6 @@ stopOnExit(start, () => [driver]);
 console.log(JSON.stringify({ start: start.pid, driver: driver.pid }));
 setInterval(() => {}, 1000);
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('stopOnExit: a bench stopped by a signal stops what it started', () => {
   it.each([

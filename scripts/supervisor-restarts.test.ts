@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { restartRecord, serviceOfFile } from './supervisor-restarts.js';
+import { uniquePrefix } from '../test/helpers/redis-server.js';
+import { spawnRedisServer } from './local-redis.js';
+import {
+  CLOSE_WAIT_MS,
+  openRestartLog,
+  restartRecord,
+  serviceOfFile,
+} from './supervisor-restarts.js';
 
 describe('supervisor restart records', () => {
   it('names the service from the file a child runs', () => {
@@ -44,4 +51,27 @@ describe('supervisor restart records', () => {
       ),
     ).toThrow(/child/);
   });
+});
+
+describe('the restart log, closed as npm start stops', () => {
+  it('lets go of a Redis that no longer answers', async () => {
+    const server = await spawnRedisServer({ persistence: 'none' });
+    try {
+      const log = await openRestartLog({
+        target: server.url,
+        prefix: uniquePrefix('restarts'),
+        host: 'desk-1',
+        onError: () => undefined,
+      });
+      // Stopped, not dead: the connection stays open and nothing is answered.
+      server.proc().kill('SIGSTOP');
+      const t0 = Date.now();
+      await log.close();
+      // Without a bound, close() waited for the answer, and npm start with it.
+      expect(Date.now() - t0).toBeLessThan(CLOSE_WAIT_MS + 2000);
+    } finally {
+      server.proc().kill('SIGKILL');
+      await server.dispose();
+    }
+  }, 20_000);
 });

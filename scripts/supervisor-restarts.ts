@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { keysFor } from '../packages/shared/src/keys.js';
 import { createRedis, waitReady, type RedisTarget } from '../packages/shared/src/redis.js';
+import { abortableSleep } from '../packages/shared/src/sleep.js';
 import {
   SupervisorRestart,
   supervisorRestartField,
@@ -70,6 +71,9 @@ async function clearHost(redis: Redis, key: string, host: string): Promise<void>
   if (mine.length > 0) await redis.hdel(key, ...mine);
 }
 
+/** How long close() waits to clear this host's records before it lets go. */
+export const CLOSE_WAIT_MS = 2000;
+
 /** Connects and clears what an earlier npm start on this host left (its counts were its own). */
 export async function openRestartLog(opts: RestartLogOptions): Promise<RestartLog> {
   const key = keysFor(opts.prefix).supervisorRestarts;
@@ -99,11 +103,17 @@ export async function openRestartLog(opts: RestartLogOptions): Promise<RestartLo
     },
     close() {
       closing ??= (async () => {
-        try {
-          await clearHost(redis, key, opts.host);
-        } catch {
+        const cleared = clearHost(redis, key, opts.host).catch(() => {
           // Redis already gone: the records stay until the next npm start on this host
-        }
+        });
+        // Bounded: a command in flight when the connection drops is kept by
+        // ioredis for its resend after a reconnect, and settles only then.
+        // With Redis gone for good (a benchmark's Redis is killed as its npm
+        // start is told to stop) the wait never ended, and npm start never
+        // stopped its services.
+        const waited = new AbortController();
+        await Promise.race([cleared, abortableSleep(CLOSE_WAIT_MS, waited.signal)]);
+        waited.abort();
         redis.disconnect();
       })();
       return closing;
