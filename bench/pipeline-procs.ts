@@ -101,12 +101,12 @@ export async function waitLeased(redis: Redis, keys: Keys, partitions: number): 
  * SIGINT, on which it stops its services. Redis goes with spawnRedisServer's
  * exit hook, so the services may take their shutdown timeout to notice.
  *
- * A signal kills Node without running 'exit' listeners, so a bench stopped
- * by `timeout`, `kill` or a closed terminal left Redis (its own session, so
- * a Ctrl-C does not reach it either) and npm start's services running, and
- * the next bench measured beside them. Here each of those signals exits
- * normally instead (status 128 + the signal's number, as the shell reports
- * a death by signal), which runs the listeners.
+ * A signal kills plain Node without running 'exit' listeners (the tsx
+ * runner turns SIGINT and SIGTERM into an exit, but not SIGHUP: a closed
+ * terminal), which left Redis running (its own session: a Ctrl-C does not
+ * reach it) with its AOF in /tmp, beside the next bench. Here each of them
+ * exits normally, whatever runs the bench (status 128 + the signal's
+ * number, as the shell reports a death by signal), so the listeners run.
  */
 export function stopOnExit(
   start: ChildProcess,

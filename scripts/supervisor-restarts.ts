@@ -106,11 +106,9 @@ export async function openRestartLog(opts: RestartLogOptions): Promise<RestartLo
         const cleared = clearHost(redis, key, opts.host).catch(() => {
           // Redis already gone: the records stay until the next npm start on this host
         });
-        // Bounded: a command in flight when the connection drops is kept by
-        // ioredis for its resend after a reconnect, and settles only then.
-        // With Redis gone for good (a benchmark's Redis is killed as its npm
-        // start is told to stop) the wait never ended, and npm start never
-        // stopped its services.
+        // Bounded: a command to a Redis that stopped answering (hung, paused,
+        // or killed just as npm start is told to stop, as a benchmark's is)
+        // could wait for good, and npm start never stopped its services.
         const waited = new AbortController();
         await Promise.race([cleared, abortableSleep(CLOSE_WAIT_MS, waited.signal)]);
         waited.abort();
