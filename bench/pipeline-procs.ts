@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Keys } from '@quantmon/shared';
 import type { Redis } from 'ioredis';
+import { exitOnSignals } from '../scripts/exit-reaper.js';
 import { ROOT } from './collector-support.js';
 
 /** `node <args>` in the repository; with `ipc`, stdout and stderr inherited, else stdout piped. */
@@ -101,12 +102,9 @@ export async function waitLeased(redis: Redis, keys: Keys, partitions: number): 
  * SIGINT, on which it stops its services. Redis goes with spawnRedisServer's
  * exit hook, so the services may take their shutdown timeout to notice.
  *
- * A signal kills plain Node without running 'exit' listeners (the tsx
- * runner turns SIGINT and SIGTERM into an exit, but not SIGHUP: a closed
- * terminal), which left Redis running (its own session: a Ctrl-C does not
- * reach it) with its AOF in /tmp, beside the next bench. Here each of them
- * exits normally, whatever runs the bench (status 128 + the signal's
- * number, as the shell reports a death by signal), so the listeners run.
+ * A signal ends the bench through its exit listeners too (exitOnSignals,
+ * scripts/exit-reaper.ts): stopped by `timeout`, `kill` or a closed
+ * terminal, it left npm start and its Redis running beside the next bench.
  */
 export function stopOnExit(
   start: ChildProcess,
@@ -116,11 +114,5 @@ export function stopOnExit(
     for (const d of drivers()) d?.kill('SIGKILL');
     if (start.exitCode === null) start.kill('SIGINT');
   });
-  for (const [signal, n] of [
-    ['SIGINT', 2],
-    ['SIGTERM', 15],
-    ['SIGHUP', 1],
-  ] as const) {
-    process.once(signal, () => process.exit(128 + n));
-  }
+  exitOnSignals();
 }

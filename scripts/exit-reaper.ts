@@ -4,8 +4,9 @@
  * next write failing with EPIPE) left redis-server running with up to
  * gigabytes of AOF in /tmp, and services reconnecting to it forever. Node
  * runs 'exit' listeners on a normal exit and after an uncaught error (not
- * after SIGKILL): there the children still running are SIGKILLed and the
- * folders still registered removed. One listener for all, so that a test
+ * after SIGKILL, nor after another signal unless handled: see below):
+ * there the children still running are SIGKILLed and the folders still
+ * registered removed. One listener for all, so that a test
  * process starting hundreds of children does not stack listeners.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -25,10 +26,35 @@ function reap(): void {
   folders.clear();
 }
 
+/**
+ * SIGINT, SIGTERM and SIGHUP end a Node process without its 'exit'
+ * listeners (the tsx runner turns the first two into an exit, not SIGHUP:
+ * a closed terminal), and a bench stopped so left its detached
+ * redis-server, with gigabytes of AOF in /tmp, and its npm start running.
+ * Once hooked, each exits normally instead, with 128 + its number as a
+ * shell reports a death by signal, unless the process handles the signal
+ * itself (a bench's own cleanup on Ctrl-C decides when to exit).
+ */
+const ENDING_SIGNALS = [
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+  ['SIGHUP', 1],
+] as const;
+
 function hook(): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', reap);
+  for (const [signal, n] of ENDING_SIGNALS) {
+    process.on(signal, () => {
+      if (process.listenerCount(signal) === 1) process.exit(128 + n);
+    });
+  }
+}
+
+/** Run the 'exit' listeners (this file's and the caller's) when one of those signals ends the process. */
+export function exitOnSignals(): void {
+  hook();
 }
 
 /** SIGKILL `child` if this process exits while it runs. */
