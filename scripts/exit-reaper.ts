@@ -11,6 +11,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { constants } from 'node:os';
 
 const children = new Set<ChildProcess>();
 const folders = new Set<string>();
@@ -35,19 +36,15 @@ function reap(): void {
  * shell reports a death by signal, unless the process handles the signal
  * itself (a bench's own cleanup on Ctrl-C decides when to exit).
  */
-const ENDING_SIGNALS = [
-  ['SIGINT', 2],
-  ['SIGTERM', 15],
-  ['SIGHUP', 1],
-] as const;
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function hook(): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', reap);
-  for (const [signal, n] of ENDING_SIGNALS) {
+  for (const signal of ENDING_SIGNALS) {
     process.on(signal, () => {
-      if (process.listenerCount(signal) === 1) process.exit(128 + n);
+      if (process.listenerCount(signal) === 1) process.exit(128 + constants.signals[signal]);
     });
   }
 }
