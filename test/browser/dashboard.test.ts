@@ -195,7 +195,23 @@ describe('dashboard in a real browser', () => {
     expect(await item.locator('.rec').innerText()).toMatch(/^Recommendation: \S/);
     expect(await text('#card-alerts .value')).not.toBe('0');
     // Acknowledge: done, or an honest error while the route is not there.
-    await item.locator('button.ack').click();
+    // Pressed, held while live frames re-render the view, then released, as
+    // a hand does: an item rebuilt between press and release swallows the
+    // click. Another strategy's samples bring the frames.
+    const box = await item.locator('button.ack').boundingBox();
+    if (!box) throw new Error('the Acknowledge button has no box');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.evaluate(() => {
+      const w = window as unknown as { renders: number };
+      w.renders = 0;
+      new MutationObserver(() => w.renders++).observe(document.getElementById('alerts-history')!, {
+        childList: true,
+      });
+    });
+    await page.mouse.down();
+    await post(samples('web-bystander', 2, () => 0.001, t0));
+    await page.waitForFunction(() => (window as unknown as { renders: number }).renders >= 1);
+    await page.mouse.up();
     await item.locator('.ack-error, button.ack:text-is("Acknowledged")').first().waitFor();
     await shot('dashboard-desktop-alert.png');
     await page.setViewportSize({ width: 390, height: 844 });

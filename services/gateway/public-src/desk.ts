@@ -186,18 +186,24 @@ export class Desk {
     const box = byId('incident-detail');
     const id = this.incidentId;
     if (!id) {
+      delete box.dataset['sig'];
       box.replaceChildren();
       return;
     }
     try {
       const d = await api<IncidentDetail>('GET', `/api/incidents/${encodeURIComponent(id)}`);
       if (this.incidentId !== id) return;
+      // Unchanged since the last poll: leave the nodes be, so a click under way is not lost.
+      const sig = `${JSON.stringify(d)}|${JSON.stringify(this.me.can)}`;
+      if (box.dataset['sig'] === sig) return;
+      box.dataset['sig'] = sig;
       renderIncident(box, d, this.me, {
         acknowledge: (incident) => acknowledge(incident, this.ackBy()),
         silence: (ms) => fillSilenceForm(byId<HTMLFormElement>('silence-form'), ms),
         refresh: () => void this.loadIncident(),
       });
     } catch (err) {
+      delete box.dataset['sig'];
       box.replaceChildren(el('p', { className: 'ack-error', textContent: (err as Error).message }));
     }
   }

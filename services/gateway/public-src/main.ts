@@ -18,6 +18,7 @@ import {
   state,
 } from './dashboard-state.js';
 import { byId, el, time } from './format.js';
+import { KeyedList } from './keyed-list.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
 import { Desk } from './desk.js';
@@ -124,15 +125,24 @@ function renderMetrics(u: ScoreUpdate | undefined): void {
 }
 
 function renderAlerts(active: AlertEvent[], muted: AlertEvent[]): void {
-  byId('alerts-active').replaceChildren(
-    ...(active.length === 0
-      ? [el('li', { className: 'empty', textContent: 'No active alerts' })]
-      : active.map(alertItem)),
+  activeList ??= new KeyedList<AlertEvent, Node>(byId('alerts-active'), alertItem, () =>
+    el('li', { className: 'empty', textContent: 'No active alerts' }),
   );
+  activeList.show(active, (a) => a.incidentId, alertSig);
   byId('muted-group').hidden = muted.length === 0;
   byId('muted-count').textContent = String(muted.length);
   byId('alerts-muted').replaceChildren(...muted.map(mutedItem));
   byId('alerts-history').replaceChildren(...historyLines(state.events, state.audit, 80));
+}
+
+/** The active alerts, each item kept while it shows the same (so a click on it is never lost). */
+let activeList: KeyedList<AlertEvent> | undefined;
+
+/** Everything an active alert's item shows: when it changes, the item is built anew. */
+function alertSig(a: AlertEvent): string {
+  const acked = state.acked.has(a.incidentId);
+  const error = state.ackErrors.get(a.incidentId) ?? '';
+  return `${JSON.stringify(a)}|${acked}|${error}|${desk.me.can.acknowledge}`;
 }
 
 function alertItem(a: AlertEvent): HTMLLIElement {

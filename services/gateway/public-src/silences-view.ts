@@ -6,6 +6,7 @@
 import type { Silence, SilenceMatcher } from '@quantmon/shared';
 import type { Me } from './api.js';
 import { el } from './format.js';
+import { KeyedList } from './keyed-list.js';
 
 type Listed = Silence & { status: string };
 
@@ -54,34 +55,53 @@ export function renderSilences(
   const shown = silences.filter(
     (s) => s.status !== 'expired' || Date.now() - s.endsAt < 86_400_000,
   );
-  list.replaceChildren(
-    ...(shown.length === 0
-      ? [el('li', { className: 'empty', textContent: 'No silences in the last day' })]
-      : shown.map((s) => {
-          const li = el(
-            'li',
-            { className: `silence ${s.status}` },
-            el('span', { className: 'badge', textContent: s.status }),
-            ` ${matchersText(s.matchers)} · until ${new Date(s.endsAt).toLocaleString()} · by ${s.createdBy}${s.comment ? ` · “${s.comment}”` : ''} `,
-          );
-          li.dataset['silence'] = s.id;
-          li.dataset['status'] = s.status;
-          if (s.status !== 'expired' && me.can.silence) {
-            const b = el('button', { className: 'expire', textContent: 'Expire' });
-            b.onclick = async () => {
-              b.disabled = true;
-              try {
-                await actions.expire(s.id);
-              } catch (err) {
-                onError((err as Error).message);
-                b.disabled = false;
-              }
-            };
-            li.append(b);
-          }
-          return li;
-        })),
+  let kept = lists.get(list);
+  if (!kept) {
+    kept = new KeyedList<Listed, Node>(
+      list,
+      (s) => silenceItem(s, me, actions, onError),
+      () => el('li', { className: 'empty', textContent: 'No silences in the last day' }),
+    );
+    lists.set(list, kept);
+  }
+  kept.show(
+    shown,
+    (s) => s.id,
+    (s) => `${JSON.stringify(s)}|${me.can.silence}`,
   );
+}
+
+/** Each silence list's items, kept while unchanged (a poll must not swallow a click on Expire). */
+const lists = new WeakMap<HTMLElement, KeyedList<Listed>>();
+
+function silenceItem(
+  s: Listed,
+  me: Me,
+  actions: SilenceActions,
+  onError: (message: string) => void,
+): HTMLLIElement {
+  const li = el(
+    'li',
+    { className: `silence ${s.status}` },
+    el('span', { className: 'badge', textContent: s.status }),
+    ` ${matchersText(s.matchers)} · until ${new Date(s.endsAt).toLocaleString()} · by ${s.createdBy}${s.comment ? ` · “${s.comment}”` : ''} `,
+  );
+  li.dataset['silence'] = s.id;
+  li.dataset['status'] = s.status;
+  if (s.status !== 'expired' && me.can.silence) {
+    const b = el('button', { className: 'expire', textContent: 'Expire' });
+    b.onclick = async () => {
+      b.disabled = true;
+      try {
+        await actions.expire(s.id);
+      } catch (err) {
+        onError((err as Error).message);
+        b.disabled = false;
+      }
+    };
+    li.append(b);
+  }
+  return li;
 }
 
 /** Wire the create form (once). */
