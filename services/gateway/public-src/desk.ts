@@ -10,6 +10,7 @@ import type { AlertEvent, ScoreUpdate, Silence, SilenceMatcher } from '@quantmon
 import { acknowledge, api, type Me } from './api.js';
 import { byId, el, time } from './format.js';
 import { renderIncident, type IncidentDetail } from './incident-view.js';
+import { KeyedList } from './keyed-list.js';
 import type { StatusFilter } from './overview-model.js';
 import { Overview } from './overview-view.js';
 import { renderPipeline, type PipelineHealth } from './pipeline-view.js';
@@ -42,6 +43,8 @@ export class Desk {
   private active: AlertEvent[] = [];
   private incidentId: string | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Open incidents, each line kept while unchanged (a re-render must not swallow a click on its link). */
+  private incidentList: KeyedList<AlertEvent, Node> | undefined;
 
   constructor(private readonly opts: DeskOptions) {
     this.overview = new Overview(
@@ -225,23 +228,29 @@ export class Desk {
         ['critical', 'warning', 'info'].indexOf(a.level) -
           ['critical', 'warning', 'info'].indexOf(b.level) || b.startsAt - a.startsAt,
     );
-    byId('incident-list').replaceChildren(
-      ...(list.length === 0
-        ? [el('li', { className: 'empty', textContent: 'No open incidents' })]
-        : list.map((a) => {
-            const link = el('a', { textContent: `${a.rule} on ${a.subject}` });
-            link.href = `#incident/${encodeURIComponent(a.incidentId)}`;
-            const li = el(
-              'li',
-              { className: `${a.level} firing` },
-              el('span', { className: 'badge', textContent: a.level }),
-              ' ',
-              link,
-              ` · since ${time(a.startsAt)}${a.acknowledged ? ` · acknowledged by ${a.acknowledged.by}` : ''}${a.silenced ? ' · silenced' : ''}${a.inhibitedBy ? ` · muted by ${a.inhibitedBy.rule}` : ''}`,
-            );
-            li.dataset['incident'] = a.incidentId;
-            return li;
-          })),
+    this.incidentList ??= new KeyedList<AlertEvent, Node>(byId('incident-list'), incidentLine, () =>
+      el('li', { className: 'empty', textContent: 'No open incidents' }),
+    );
+    this.incidentList.show(
+      list,
+      (a) => a.incidentId,
+      (a) => JSON.stringify(a),
     );
   }
+}
+
+/** One open incident in the list: its link, and who acknowledged, silenced or muted it. */
+function incidentLine(a: AlertEvent): HTMLLIElement {
+  const link = el('a', { textContent: `${a.rule} on ${a.subject}` });
+  link.href = `#incident/${encodeURIComponent(a.incidentId)}`;
+  const li = el(
+    'li',
+    { className: `${a.level} firing` },
+    el('span', { className: 'badge', textContent: a.level }),
+    ' ',
+    link,
+    ` · since ${time(a.startsAt)}${a.acknowledged ? ` · acknowledged by ${a.acknowledged.by}` : ''}${a.silenced ? ' · silenced' : ''}${a.inhibitedBy ? ` · muted by ${a.inhibitedBy.rule}` : ''}`,
+  );
+  li.dataset['incident'] = a.incidentId;
+  return li;
 }
