@@ -355,6 +355,30 @@ describe('desk dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('says so when the gateway takes a request and never answers, and its polls go on', async () => {
+    const incidentId = await criticalIncident('desk-unanswered');
+    const page = await open('op-tok', `#incident/${incidentId}`);
+    await page.waitForSelector('#incident-timeline li[data-kind="firing"]');
+    // An acknowledgement taken and never answered: an error, and the button back.
+    await page.route('**/api/alerts/*/ack', () => undefined);
+    await page.click('#incident-detail button.ack');
+    const ackError = page.locator('#incident-detail .ack-error', { hasText: 'no answer' });
+    await ackError.waitFor({ timeout: 20_000 });
+    expect(await ackError.innerText()).toMatch(
+      /^acknowledge failed: POST \/api\/alerts\/[^/]+\/ack: no answer in 10 s$/,
+    );
+    expect(await page.isEnabled('#incident-detail button.ack')).toBe(true);
+    await page.unroute('**/api/alerts/*/ack');
+    // The incident's poll unanswered: it says so, and shows the incident again once answered.
+    await page.route('**/api/incidents/*', () => undefined);
+    await page
+      .locator('#incident-detail .ack-error', { hasText: 'GET /api/incidents/' })
+      .waitFor({ timeout: 20_000 });
+    await page.unroute('**/api/incidents/*');
+    await page.waitForSelector('#incident-timeline li[data-kind="firing"]', { timeout: 10_000 });
+    await page.close();
+  });
+
   it('shows a SIGKILLed scorer as down within the configured time and up after a restart', async () => {
     const page = await open('viewer-tok', '#pipeline');
     for (const s of ['collector', 'scorer', 'alerter', 'gateway']) {

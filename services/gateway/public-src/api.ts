@@ -20,6 +20,25 @@ function headers(): Record<string, string> {
   return t ? { authorization: `Bearer ${t}` } : {};
 }
 
+/**
+ * How long the dashboard waits for an answer before it says so: a gateway
+ * that took a request and went silent (a stopped replica behind the
+ * balancer, a route stuck on Redis) must not leave a button disabled or a
+ * poll stopped for good with nothing on screen.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/** `fetch` with that deadline; past it, an Error naming the request. */
+export async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await fetch(path, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (err) {
+    if ((err as Error).name !== 'TimeoutError') throw err;
+    const what = `${init.method ?? 'GET'} ${path.split('?')[0]}`;
+    throw new Error(`${what}: no answer in ${REQUEST_TIMEOUT_MS / 1000} s`, { cause: err });
+  }
+}
+
 /** A history entry: its position in its partition's stream (`part` absent: partition 0). */
 export type HistoryPoint<T> = { pos: string; part?: number; data: T };
 
@@ -31,7 +50,7 @@ export async function history<T extends ScoreUpdate | SystemSample | AlertEvent>
 ): Promise<HistoryPoint<T>[]> {
   const from = Date.now() - minutes * 60_000;
   const q = new URLSearchParams({ topic, from: String(from), limit: String(limit) });
-  const res = await fetch(`/api/history?${q}`, { headers: headers() });
+  const res = await request(`/api/history?${q}`, { headers: headers() });
   if (!res.ok) throw new Error(`history ${topic}: HTTP ${res.status}`);
   const page = (await res.json()) as HistoryPage;
   return page.points as HistoryPoint<T>[];
@@ -43,7 +62,7 @@ export async function history<T extends ScoreUpdate | SystemSample | AlertEvent>
  */
 export async function acknowledge(incidentId: string, by = 'dashboard'): Promise<string | null> {
   try {
-    const res = await fetch(`/api/alerts/${encodeURIComponent(incidentId)}/ack`, {
+    const res = await request(`/api/alerts/${encodeURIComponent(incidentId)}/ack`, {
       method: 'POST',
       headers: { ...headers(), 'content-type': 'application/json' },
       body: JSON.stringify({ by }),
@@ -73,7 +92,7 @@ export async function alertAudit(minutes: number, limit: number): Promise<AuditE
     from: String(Date.now() - minutes * 60_000),
     limit: String(limit),
   });
-  const res = await fetch(`/api/alerts?${q}`, { headers: headers() });
+  const res = await request(`/api/alerts?${q}`, { headers: headers() });
   if (res.status === 404 || res.status === 405 || res.status === 501) return [];
   if (!res.ok) throw new Error(`alerts audit: HTTP ${res.status}`);
   return ((await res.json()) as AlertsResponse).audit ?? [];
@@ -89,7 +108,7 @@ export interface Me {
 
 /** A JSON request; throws an Error carrying the gateway's `error` text on a non-2xx answer. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
+  const res = await request(path, {
     method,
     headers: {
       ...headers(),

@@ -80,7 +80,9 @@ export function renderIncident(
       ack.disabled = true;
       const e = await actions.acknowledge(d.incidentId);
       err.textContent = e ?? '';
-      if (!e) ack.textContent = 'Acknowledged';
+      if (e)
+        ack.disabled = false; // to try again: the view is not re-rendered while unchanged
+      else ack.textContent = 'Acknowledged';
       setTimeout(actions.refresh, 500);
     };
     buttons.append(ack, err);

@@ -7,7 +7,7 @@
  * link (`GET /api/export`, CSV) and the strategy's report (`GET /api/report`).
  */
 import type { ScoreUpdate, SystemSample } from '@quantmon/shared';
-import { authToken } from './api.js';
+import { authToken, request } from './api.js';
 import { byId } from './format.js';
 
 export type RangeName = 'live' | '1h' | '1d' | '7d' | '30d' | 'custom';
@@ -51,7 +51,7 @@ export interface RangePoint<T> {
 
 async function get<T>(path: string): Promise<T> {
   const t = authToken();
-  const res = await fetch(path, { headers: t ? { authorization: `Bearer ${t}` } : {} });
+  const res = await request(path, { headers: t ? { authorization: `Bearer ${t}` } : {} });
   if (!res.ok) {
     let detail = '';
     try {
