@@ -378,6 +378,34 @@ describe('dashboard in a real browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('takes a gateway that stops answering (SIGSTOP) for a lost link, and is live again once it answers', async () => {
+    const pid = gateway.proc.pid;
+    if (pid === undefined) throw new Error('the gateway has no pid');
+    await page.waitForSelector('#status[data-state="live"]');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Its socket stays open: only the page's own ping can tell (5 s quiet, 5 s unanswered).
+      await page.waitForSelector('#status[data-state="reconnecting"]', { timeout: 20_000 });
+      expect(await text('#status')).toContain('no answer from the gateway in 10 s');
+      // The audit poll's request goes unanswered too, and the page says which.
+      await page
+        .locator('#notice', { hasText: 'GET /api/alerts: no answer in 10 s' })
+        .waitFor({ timeout: 20_000 });
+      await shot('dashboard-gateway-silent.png');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 30_000 });
+    // The poll answered again: its notice goes.
+    await page.waitForFunction(
+      () => document.getElementById('notice')?.textContent === '',
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
+  });
+
   it('paces its live frames on a wallboard (?pace=) and still follows every sample', async () => {
     const t0 = Date.parse('2026-06-01T00:00:00Z');
     const batch = (k: number) => samples('web-paced', 7, () => 0.002, t0 + k * 7 * DAY);

@@ -31,7 +31,8 @@ const NOBODY: Me = {
 export interface DeskOptions {
   /** Open a strategy in the strategy view. */
   openStrategy: (id: string) => void;
-  onNotice: (text: string) => void;
+  /** A notice for `source`, or null: its trouble is over. */
+  onNotice: (source: string, text: string | null) => void;
   /** Re-render the strategy view (its ack buttons follow the role). */
   rerender: () => void;
 }
@@ -101,7 +102,7 @@ export class Desk {
     try {
       this.me = await api<Me>('GET', '/api/me');
     } catch (err) {
-      this.opts.onNotice(`who am I: ${(err as Error).message}`);
+      this.opts.onNotice('me', `who am I: ${(err as Error).message}`);
     }
     document.body.dataset['role'] = this.me.role;
     byId('whoami').textContent = `${this.me.name} · ${this.me.role}`;
@@ -155,7 +156,11 @@ export class Desk {
     clearTimeout(this.timer);
     if (view === 'pipeline') void this.pollPipeline();
     if (view === 'incidents') void this.pollIncidents();
-    if (view === 'rules') void loadRulesView().catch((e: Error) => this.opts.onNotice(e.message));
+    if (view === 'rules')
+      void loadRulesView().then(
+        () => this.opts.onNotice('rules', null),
+        (e: Error) => this.opts.onNotice('rules', e.message),
+      );
     this.opts.rerender();
   }
 

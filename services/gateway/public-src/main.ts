@@ -195,7 +195,7 @@ async function loadStrategyHistory(id: string): Promise<void> {
     for (const p of points) addScorePoint(p.pos, p.data);
     scheduleRender();
   } catch (err) {
-    showNotice((err as Error).message);
+    showNotice('strategy history', (err as Error).message);
   }
 }
 
@@ -212,7 +212,7 @@ async function loadHistory(): Promise<void> {
     for (const p of alerts) addEvent(p.pos, p.part ?? 0, p.data);
     scheduleRender();
   } catch (err) {
-    showNotice((err as Error).message);
+    showNotice('history', (err as Error).message);
   }
 }
 
@@ -226,16 +226,22 @@ function scheduleAudit(ms: number): void {
 async function loadAudit(): Promise<void> {
   try {
     state.audit = await alertAudit(24 * 60, 200);
+    showNotice('audit', null);
     scheduleRender();
   } catch (err) {
-    showNotice((err as Error).message);
+    showNotice('audit', (err as Error).message);
   } finally {
     scheduleAudit(AUDIT_POLL_MS);
   }
 }
 
-function showNotice(text: string): void {
-  byId('notice').textContent = text;
+/** What failed, by source: a poll's notice goes once the poll succeeds again; a one-off load's stays. */
+const notices = new Map<string, string>();
+
+function showNotice(source: string, text: string | null): void {
+  if (text === null) notices.delete(source);
+  else notices.set(source, text);
+  byId('notice').textContent = [...notices.values()].join(' · ');
 }
 
 let rangeLoad = 0;
