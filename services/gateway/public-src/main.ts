@@ -124,6 +124,9 @@ function renderMetrics(u: ScoreUpdate | undefined): void {
   if (u) renderMetricTable(byId<HTMLTableElement>('metrics'), u);
 }
 
+/** The active alerts, each item kept while it shows the same (so a click on it is never lost). */
+let activeList: KeyedList<AlertEvent> | undefined;
+
 function renderAlerts(active: AlertEvent[], muted: AlertEvent[]): void {
   activeList ??= new KeyedList<AlertEvent, Node>(byId('alerts-active'), alertItem, () =>
     el('li', { className: 'empty', textContent: 'No active alerts' }),
@@ -134,9 +137,6 @@ function renderAlerts(active: AlertEvent[], muted: AlertEvent[]): void {
   byId('alerts-muted').replaceChildren(...muted.map(mutedItem));
   byId('alerts-history').replaceChildren(...historyLines(state.events, state.audit, 80));
 }
-
-/** The active alerts, each item kept while it shows the same (so a click on it is never lost). */
-let activeList: KeyedList<AlertEvent> | undefined;
 
 /** Everything an active alert's item shows: when it changes, the item is built anew. */
 function alertSig(a: AlertEvent): string {
