@@ -10,7 +10,7 @@ import type { AlertEvent, ScoreUpdate, Silence, SilenceMatcher } from '@quantmon
 import { acknowledge, api, type Me } from './api.js';
 import { byId, el, time } from './format.js';
 import { renderIncident, type IncidentDetail } from './incident-view.js';
-import { KeyedList } from './keyed-list.js';
+import { KeyedList, objectSerial } from './keyed-list.js';
 import type { StatusFilter } from './overview-model.js';
 import { Overview } from './overview-view.js';
 import { renderPipeline, type PipelineHealth } from './pipeline-view.js';
@@ -236,10 +236,11 @@ export class Desk {
     this.incidentList ??= new KeyedList<AlertEvent, Node>(byId('incident-list'), incidentLine, () =>
       el('li', { className: 'empty', textContent: 'No open incidents' }),
     );
+    // A frame replaces an incident's event, never changes it in place.
     this.incidentList.show(
       list,
       (a) => a.incidentId,
-      (a) => JSON.stringify(a),
+      (a) => String(objectSerial(a)),
     );
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedList, type ListParent } from './keyed-list.js';
+import { KeyedList, objectSerial, type ListParent } from './keyed-list.js';
 
 interface Item {
   id: string;
@@ -96,5 +96,13 @@ describe('KeyedList', () => {
     list.show([{ id: 'a', text: 'one' }], key, sig);
     expect(p.childNodes[0]).not.toBe(a);
     expect(p.childNodes.map((n) => n.text)).toEqual(['one']);
+  });
+});
+
+describe('objectSerial', () => {
+  it('is the same for one object, and differs for an equal copy', () => {
+    const a = { id: 'a', text: 'one' };
+    expect(objectSerial(a)).toBe(objectSerial(a));
+    expect(objectSerial({ ...a })).not.toBe(objectSerial(a));
   });
 });

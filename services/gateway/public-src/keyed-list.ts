@@ -54,3 +54,19 @@ function sameNodes<N>(current: ArrayLike<N>, wanted: readonly N[]): boolean {
   for (let i = 0; i < wanted.length; i++) if (current[i] !== wanted[i]) return false;
   return true;
 }
+
+const serials = new WeakMap<object, number>();
+let nextSerial = 0;
+
+/**
+ * A number per object, the same for as long as it lives: the signature of
+ * an item whose data is replaced, never changed in place, when it changes
+ * (the alerts from live frames). Cheaper per render than its JSON, which
+ * a desk with hundreds of open incidents would build for each of them on
+ * every frame.
+ */
+export function objectSerial(o: object): number {
+  let n = serials.get(o);
+  if (n === undefined) serials.set(o, (n = nextSerial++));
+  return n;
+}

@@ -18,7 +18,7 @@ import {
   state,
 } from './dashboard-state.js';
 import { byId, el, time } from './format.js';
-import { KeyedList } from './keyed-list.js';
+import { KeyedList, objectSerial } from './keyed-list.js';
 import { LiveSocket, type LinkState } from './live-socket.js';
 import { renderScoreCards, renderSystemCards } from './cards.js';
 import { Desk } from './desk.js';
@@ -138,11 +138,14 @@ function renderAlerts(active: AlertEvent[], muted: AlertEvent[]): void {
   byId('alerts-history').replaceChildren(...historyLines(state.events, state.audit, 80));
 }
 
-/** Everything an active alert's item shows: when it changes, the item is built anew. */
+/**
+ * Everything an active alert's item shows: when it changes, the item is
+ * built anew. A frame replaces an alert's event, never changes it in place.
+ */
 function alertSig(a: AlertEvent): string {
   const acked = state.acked.has(a.incidentId);
   const error = state.ackErrors.get(a.incidentId) ?? '';
-  return `${JSON.stringify(a)}|${acked}|${error}|${desk.me.can.acknowledge}`;
+  return `${objectSerial(a)}|${acked}|${error}|${desk.me.can.acknowledge}`;
 }
 
 function alertItem(a: AlertEvent): HTMLLIElement {
