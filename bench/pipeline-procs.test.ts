@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { alive } from '../test/helpers/pid-alive.js';
-import { ROOT } from './collector-support.js';
+import { spawnModuleSnippet } from '../test/helpers/module-snippet.js';
 
 /**
  * A bench as bench:pipeline is laid out: npm start and a driver as
@@ -27,12 +26,8 @@ describe('stopOnExit: a bench stopped by a signal stops what it started', () => 
     ['SIGINT', 130],
     ['SIGHUP', 129],
   ] as const)('%s: exits %i, and npm start and the drivers are gone', async (signal, status) => {
-    const bench = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', BENCH], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const [line] = (await once(bench.stdout!.setEncoding('utf8'), 'data')) as [string];
-    const pids = JSON.parse(line) as { start: number; driver: number };
+    const { proc: bench, first } = await spawnModuleSnippet(BENCH);
+    const pids = JSON.parse(first) as { start: number; driver: number };
     try {
       expect(alive(pids.start) && alive(pids.driver)).toBe(true);
       const exited = once(bench, 'exit') as Promise<[number | null, string | null]>;

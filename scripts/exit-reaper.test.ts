@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { spawnModuleSnippet } from '../test/helpers/module-snippet.js';
 import { alive } from '../test/helpers/pid-alive.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * A process with a child to reap (as a bench's redis-server is), and with
@@ -25,25 +22,15 @@ setInterval(() => {}, 1000);
 }
 
 async function run(ownSigint: boolean, signal: NodeJS.Signals) {
-  const p = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', program(ownSigint)],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  p.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  while (!out.includes('\n')) await once(p.stdout!, 'data');
-  const pid = Number(out.split('\n')[0]);
+  const { proc: p, first, rest } = await spawnModuleSnippet(program(ownSigint));
+  const pid = Number(first);
   try {
     const exited = once(p, 'exit') as Promise<[number | null, string | null]>;
     p.kill(signal);
     const [code, sig] = await exited;
     // SIGKILLed at exit: its death is reported at once, but give it a moment.
     for (let i = 0; i < 40 && alive(pid); i++) await sleep(50);
-    return { code, sig, childAlive: alive(pid), out: out.split('\n').slice(1).join('\n').trim() };
+    return { code, sig, childAlive: alive(pid), out: rest() };
   } finally {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
