@@ -57,6 +57,7 @@ export {
   type OwnedBatch,
   type StreamPosition,
   type CommitBatch,
+  type ReadPause,
   type OwnedReaderOptions,
 } from './partition-reader.js';
 export { Shutdown } from './shutdown.js';

@@ -38,7 +38,19 @@ export interface OwnedBatch<T> {
 export type CommitBatch<T> = (
   batches: OwnedBatch<T>[],
   positions: StreamPosition[],
-) => Promise<void>;
+) => Promise<void | ReadPause>;
+
+/**
+ * A handler's request to wait before the next read (the scorer's read
+ * beat). The reader waits once the read is done with, holding none of its
+ * entries: a pause inside the handler kept the read's reply and decoded
+ * entries alive for the whole beat, in every partition at once, and each
+ * young-generation collection copied them (docs/performance.md,
+ * "twenty-eighth session").
+ */
+export interface ReadPause {
+  pauseMs: number;
+}
 
 export interface OwnedReaderOptions<T> {
   /** A connection of its own: XREAD BLOCK holds it. */
@@ -176,56 +188,65 @@ export async function runOwnedReader<T>(opts: OwnedReaderOptions<T>): Promise<vo
   let failures = 0;
   let backoff = 0;
 
+  /**
+   * One read and its handling; answers the pause the handler asked for. A
+   * function of its own so that its reply and batches are unreachable once
+   * it returns: the pause happens outside it.
+   */
+  const readOnce = async (): Promise<number> => {
+    if (!positions) {
+      positions = new Map();
+      for (const s of opts.streams) {
+        positions.set(s.key, await groupPosition(redis, s.key, group, s.startId));
+      }
+    }
+    const keys = [...positions.keys()];
+    const reply = (await redis.xread(
+      'COUNT',
+      countOf(),
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...keys,
+      ...keys.map((k) => positions!.get(k)!.id),
+    )) as [string, RawEntry[]][] | null;
+    if (signal.aborted || !reply || reply.length === 0) return 0;
+    const batches: OwnedBatch<T>[] = [];
+    const next: StreamPosition[] = [];
+    for (const [key, entries] of reply) {
+      const stream = byKey.get(key);
+      const last = entries.at(-1);
+      if (!stream || !last) continue;
+      const valid: { id: string; value: T }[] = [];
+      for (const [id, fields] of entries) {
+        const d = decodeEntry(fields, stream.schema);
+        if (d.ok) valid.push({ id, value: d.value });
+        else await deadLetterEntry(opts, key, id, fields, d.reason);
+      }
+      batches.push({ stream: key, entries: valid });
+      const pos = positions.get(key)!;
+      next.push({ key, from: pos.id, id: last[0], read: pos.read + entries.length });
+    }
+    let pause = 0;
+    try {
+      pause = (await opts.handle(batches, next))?.pauseMs ?? 0;
+      failures = 0;
+    } catch (err) {
+      if (err instanceof FencedError || signal.aborted) throw err;
+      if (++failures < maxFailures) throw err;
+      failures = 0;
+      await isolatePoison(opts, batches, positions);
+    }
+    for (const p of next) positions.set(p.key, p);
+    opts.onCommitted?.(next);
+    backoff = 0;
+    return pause;
+  };
+
   while (!signal.aborted) {
     try {
-      if (!positions) {
-        positions = new Map();
-        for (const s of opts.streams) {
-          positions.set(s.key, await groupPosition(redis, s.key, group, s.startId));
-        }
-      }
-      const keys = [...positions.keys()];
-      const reply = (await redis.xread(
-        'COUNT',
-        countOf(),
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        ...keys,
-        ...keys.map((k) => positions!.get(k)!.id),
-      )) as [string, RawEntry[]][] | null;
-      if (signal.aborted) break;
-      if (!reply || reply.length === 0) continue;
-      const batches: OwnedBatch<T>[] = [];
-      const next: StreamPosition[] = [];
-      const raws: [string, RawEntry[]][] = [];
-      for (const [key, entries] of reply) {
-        const stream = byKey.get(key);
-        const last = entries.at(-1);
-        if (!stream || !last) continue;
-        const valid: { id: string; value: T }[] = [];
-        for (const [id, fields] of entries) {
-          const d = decodeEntry(fields, stream.schema);
-          if (d.ok) valid.push({ id, value: d.value });
-          else await deadLetterEntry(opts, key, id, fields, d.reason);
-        }
-        batches.push({ stream: key, entries: valid });
-        const pos = positions.get(key)!;
-        next.push({ key, from: pos.id, id: last[0], read: pos.read + entries.length });
-        raws.push([key, entries]);
-      }
-      try {
-        await opts.handle(batches, next);
-        failures = 0;
-      } catch (err) {
-        if (err instanceof FencedError || signal.aborted) throw err;
-        if (++failures < maxFailures) throw err;
-        failures = 0;
-        await isolatePoison(opts, batches, positions);
-      }
-      for (const p of next) positions.set(p.key, p);
-      opts.onCommitted?.(next);
-      backoff = 0;
+      const pause = await readOnce();
+      if (pause > 0) await abortableSleep(pause, signal);
     } catch (err) {
       if (err instanceof FencedError) {
         log.warn({ err: err.message }, 'write fenced: this replica no longer owns the partition');

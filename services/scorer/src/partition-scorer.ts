@@ -1,5 +1,4 @@
 import {
-  abortableSleep,
   FencedError,
   GROUPS,
   idleSweepIntervalMs,
@@ -11,6 +10,7 @@ import {
   type LiveCatalogue,
   type Logger,
   type OwnedBatch,
+  type ReadPause,
   type ReplicaWait,
   type StreamPosition,
 } from '@quantmon/shared';
@@ -162,14 +162,15 @@ export async function scorePartition(deps: PartitionScorerDeps, lease: Lease): P
   const handle = async (
     batches: OwnedBatch<StrategySample>[],
     positions: StreamPosition[],
-  ): Promise<void> => {
+  ): Promise<ReadPause | undefined> => {
     const readAt = Date.now();
-    await serial(() => score(batches, positions));
     let n = 0;
     for (const b of batches) n += b.entries.length;
-    // Outside the turn: a sweep may run while this partition lingers.
+    await serial(() => score(batches, positions));
+    // Outside the turn: a sweep may run while this partition lingers. The
+    // reader pauses once it has let go of the batch (ReadPause).
     const rest = lingerMs > 0 ? nextCycleAt(readAt, lingerMs, offsetMs) - Date.now() : 0;
-    if (n >= LINGER_AFTER && rest > 1) await abortableSleep(rest, lease.signal);
+    return n >= LINGER_AFTER && rest > 1 ? { pauseMs: rest } : undefined;
   };
   const score = async (
     batches: OwnedBatch<StrategySample>[],
