@@ -1,20 +1,18 @@
 import {
   emptyCatalogue,
   forgetResolved,
-  METRIC_NAMES,
   resolveStrategy,
-  toMetricValue,
   withDerived,
   type Catalogue,
   type ScoreRebuilt,
   type ScoreUpdate,
-  type StrategyMetrics,
   type MetricValues,
   type ResolvedStrategy,
   type StrategySample,
 } from '@quantmon/shared';
 import { RollingMetrics, blankMetricValues, type MetricsOptions } from './metrics/index.js';
 import { computeScores, scoreStatus } from './scores.js';
+import { wireMetrics } from './metric-fields.js';
 import { SpanExtremes } from './span.js';
 import { entryMs, HeldEntries } from './held-entries.js';
 import { compareStreamIds } from './stream-id.js';
@@ -274,9 +272,7 @@ export class ScorerCore {
     const values = state.metrics.valuesInto(this.scratch);
     const scores = computeScores(values);
     p.span?.fold(values, scores, state.drift);
-    const metrics = Object.fromEntries(
-      METRIC_NAMES.map((n) => [n, toMetricValue(values[n])]),
-    ) as StrategyMetrics;
+    const metrics = wireMetrics(values);
     const { resolved } = state.windows;
     const windows = state.windows.wire(this.scratch);
     const rebuilt = state.rebuilt;

@@ -6,9 +6,12 @@ import {
   type Scores,
   type SpanField,
 } from '@quantmon/shared';
+import { metricRow } from './metric-fields.js';
 
 const M = METRIC_NAMES.length;
 const F = SPAN_FIELDS.length;
+/** One sample's fields in SPAN_FIELDS order, reused by every fold (one thread). */
+const ROW = new Float64Array(F);
 
 /**
  * The extremes of one strategy's samples within a read batch, folded in as
@@ -30,17 +33,21 @@ export class SpanExtremes {
   /** One sample's state: its metrics, scores and weight drift. */
   fold(values: MetricValues, scores: Scores, drift: number | null): void {
     this.samples++;
-    for (let i = 0; i < M; i++) this.put(i, values[METRIC_NAMES[i]!]);
-    this.put(M, scores.performance);
-    this.put(M + 1, scores.risk);
-    this.put(M + 2, scores.stability);
-    if (drift !== null) this.put(M + 3, drift);
-  }
-
-  private put(i: number, x: number): void {
-    if (!Number.isFinite(x)) return;
-    if (x < this.low[i]!) this.low[i] = x;
-    if (x > this.high[i]!) this.high[i] = x;
+    const row = ROW;
+    metricRow(values, row);
+    row[M] = scores.performance;
+    row[M + 1] = scores.risk;
+    row[M + 2] = scores.stability;
+    row[M + 3] = drift ?? Number.NaN;
+    const { low, high } = this;
+    // Only finite values count: NaN fails both tests, and an infinity
+    // only ever moves the bound on its own side, which the second test
+    // excludes.
+    for (let i = 0; i < F; i++) {
+      const x = row[i]!;
+      if (x < low[i]! && x !== -Infinity) low[i] = x;
+      if (x > high[i]! && x !== Infinity) high[i] = x;
+    }
   }
 
   toSpan(): ScoreSpan {
