@@ -12,6 +12,7 @@
  *
  *   npm run -s bench:scorer-alloc
  *   npm run -s bench:scorer-alloc -- --batches 1000
+ *   npm run -s bench:scorer-alloc -- --per-strategy 1   # one update per sample
  */
 import { Session } from 'node:inspector';
 import { parseArgs } from 'node:util';
@@ -25,11 +26,17 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
   throw err;
 });
-const { values: a } = parseArgs({ options: { batches: { type: 'string', default: '500' } } });
+const { values: a } = parseArgs({
+  options: {
+    batches: { type: 'string', default: '500' },
+    /** Samples of each strategy per batch: 12 is a steady flow's beat; 1 makes every sample an update. */
+    'per-strategy': { type: 'string', default: '12' },
+  },
+});
 const batches = Number(a.batches);
 const WARM = 200;
 const STRATEGIES = 20;
-const PER_STRATEGY = 12;
+const PER_STRATEGY = Number(a['per-strategy']);
 
 const core = new ScorerCore(DEFAULT_METRICS_OPTIONS);
 let seq = 1;
@@ -86,7 +93,10 @@ const samples = batches * STRATEGIES * PER_STRATEGY;
 console.log(
   `bench:scorer-alloc  ${samples.toLocaleString('en-US')} samples in ${batches} batches of ${STRATEGIES} strategies x ${PER_STRATEGY}`,
 );
-console.log(`bytes allocated per sample: ${(total / samples).toFixed(0)}, by function:`);
+const updates = batches * STRATEGIES;
+console.log(
+  `bytes allocated per sample: ${(total / samples).toFixed(0)} (${(total / updates).toFixed(0)} per update), by function:`,
+);
 for (const [where, bytes] of [...by].sort((x, y) => y[1] - x[1]).slice(0, 12)) {
   console.log(`  ${(bytes / samples).toFixed(0).padStart(6)}  ${where}`);
 }
