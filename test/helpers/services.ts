@@ -167,14 +167,17 @@ async function waitHealthy(svc: RunningService, timeoutMs = 90_000): Promise<voi
 export async function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 10_000,
-  what = 'condition',
+  /** What is awaited; a function is asked at the timeout (to name the last thing seen). */
+  what: string | (() => string) = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const named = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${named}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -143,16 +143,28 @@ async function killAndMeasure(
   const dead = (await identity(victim)).replica;
   const killedAt = Date.now();
   await victim.kill();
+  let lastError = '';
   await eventually(
     async () => {
       for (let p = 0; p < PARTITIONS; p++) {
-        const token = await redis.get(keys.partition(p).lease(owner));
+        // The test's own read, during a Cluster failover, may fail for a
+        // moment (CLUSTERDOWN, or "Too many Cluster redirections" while the
+        // slot map moves): it is asked again, as publishWithRetry does; the
+        // deadline still bounds the takeover.
+        let token: string | null;
+        try {
+          token = await redis.get(keys.partition(p).lease(owner));
+        } catch (err) {
+          lastError = (err as Error).message;
+          return undefined;
+        }
         if (!token || token.startsWith(`${dead}#`)) return undefined;
       }
       return true;
     },
     20_000,
-    `${owner} partitions of ${dead} taken over`,
+    () =>
+      `${owner} partitions of ${dead} taken over${lastError ? ` (last read error: ${lastError})` : ''}`,
   );
   return Date.now() - killedAt;
 }
