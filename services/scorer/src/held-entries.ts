@@ -1,3 +1,5 @@
+import { digitsOf } from './stream-id.js';
+
 /**
  * The stream times (the ms part of the entry ids) of the samples a
  * strategy's windows hold, newest last, at most `cap` (the longest
@@ -44,5 +46,6 @@ export class HeldEntries {
 
 /** The ms part of a stream entry id (`<ms>-<seq>`). */
 export function entryMs(id: string): number {
-  return Number(id.slice(0, id.indexOf('-')));
+  const dash = id.indexOf('-');
+  return digitsOf(id, 0, dash < 0 ? id.length : dash);
 }

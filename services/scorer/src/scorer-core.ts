@@ -6,12 +6,13 @@ import {
   type Catalogue,
   type ScoreRebuilt,
   type ScoreUpdate,
+  type Scores,
   type MetricValues,
   type ResolvedStrategy,
   type StrategySample,
 } from '@quantmon/shared';
 import { RollingMetrics, blankMetricValues, type MetricsOptions } from './metrics/index.js';
-import { computeScores, scoreStatus } from './scores.js';
+import { computeScores, computeScoresInto, scoreStatus } from './scores.js';
 import { wireMetrics } from './metric-fields.js';
 import { SpanExtremes } from './span.js';
 import { entryMs, HeldEntries } from './held-entries.js';
@@ -33,6 +34,8 @@ interface Pending {
   firstCount: number;
   /** Made at the strategy's second sample in the batch. */
   span?: SpanExtremes;
+  /** The index in the batch of the strategy's latest sample: the updates' order. */
+  last: number;
 }
 
 export interface BatchResult {
@@ -81,6 +84,8 @@ export class ScorerCore {
   private readonly strategies = new Map<string, StrategyState>();
   /** valuesInto() target, shared: apply() reads it out before returning. */
   private readonly scratch: MetricValues = blankMetricValues();
+  /** The scores of a sample folded into a span (kept by none: one object serves all). */
+  private readonly scratchScores: Scores = { performance: 0, risk: 0, stability: 0 };
   /**
    * The newest entry applied live (stream order): a strategy met for the
    * first time, or again after forget(), starts past it, so a redelivery of
@@ -228,7 +233,9 @@ export class ScorerCore {
   applyBatch(entries: readonly { id: string; value: StrategySample }[], now: number): BatchResult {
     const pending = new Map<string, Pending>();
     let duplicates = 0;
+    let index = 0;
     for (const { id, value } of entries) {
+      index++;
       const state = this.state(value.strategy, this.floor);
       if (compareStreamIds(id, state.lastEntryId) <= 0) {
         duplicates++;
@@ -242,8 +249,7 @@ export class ScorerCore {
         // computed only for strategies with several samples in the batch.
         p.span ??= new SpanExtremes(p.firstEntryId, p.firstCount);
         const values = state.metrics.valuesInto(this.scratch);
-        p.span.fold(values, computeScores(values), state.drift);
-        pending.delete(value.strategy); // re-inserted last: ordered by latest sample
+        p.span.fold(values, computeScoresInto(values, this.scratchScores), state.drift);
       }
       this.push(state, id, value);
       this.floor = id; // entries come in stream order
@@ -251,7 +257,7 @@ export class ScorerCore {
         // One record per strategy per batch, moved on in place (this runs per sample).
         p.entryId = id;
         p.sample = value;
-        pending.set(value.strategy, p);
+        p.last = index;
       } else {
         pending.set(value.strategy, {
           state,
@@ -259,11 +265,16 @@ export class ScorerCore {
           sample: value,
           firstEntryId: id,
           firstCount: state.metrics.count,
+          last: index,
         });
       }
     }
+    // Ordered by each strategy's latest sample: sorted once per batch, where
+    // deleting and re-inserting each strategy's record at every sample made
+    // the map grow and rehash (~100 bytes a sample).
+    const order = [...pending.values()].sort((a, b) => a.last - b.last);
     const updates: ScoreUpdate[] = [];
-    for (const p of pending.values()) updates.push(this.updateOf(p, now));
+    for (const p of order) updates.push(this.updateOf(p, now));
     return { updates, duplicates };
   }
 

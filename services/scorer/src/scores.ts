@@ -21,6 +21,15 @@ const orZero = (x: number): number =>
  * 50 (stability: nothing to drift from).
  */
 export function computeScores(m: MetricValues): Scores {
+  return computeScoresInto(m, { performance: 0, risk: 0, stability: 0 });
+}
+
+/**
+ * computeScores written into a caller-owned object: the scorer folds every
+ * sample's scores into a batch's span and keeps none of them, so one object
+ * serves them all (an object per sample was ~100 bytes of its allocation).
+ */
+export function computeScoresInto(m: MetricValues, out: Scores): Scores {
   const performance =
     clamp(orZero(m.sharpeRatio) * 20, 0, 40) +
     clamp(orZero(m.informationRatio) * 15, 0, 30) +
@@ -32,7 +41,10 @@ export function computeScores(m: MetricValues): Scores {
   const stability =
     Math.max(0, 50 - orZero(m.trackingError) * 100) +
     Math.max(0, 50 - Math.abs(orZero(m.correlation)) * 50);
-  return { performance, risk, stability };
+  out.performance = performance;
+  out.risk = risk;
+  out.stability = stability;
+  return out;
 }
 
 /** Status words and their bands (docs/architecture.md "Targets"). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareStreamIds } from './stream-id.js';
+import { entryMs } from './held-entries.js';
+import { compareStreamIds, digitsOf } from './stream-id.js';
 
 describe('compareStreamIds', () => {
   it('orders by milliseconds, then sequence, numerically not lexically', () => {
@@ -44,5 +45,18 @@ describe('compareStreamIds against a reference', () => {
       expect(Math.sign(compareStreamIds(a, b)), `${a} vs ${b}`).toBe(ref(a, b));
       expect(Math.sign(compareStreamIds(b, a))).toBe(ref(b, a));
     }
+  });
+});
+
+describe('the digits of a stream id, read in place (digitsOf, entryMs)', () => {
+  it("reads what Number() reads of the same slice, exactly up to a stream id's size", () => {
+    const id = '1767225600123-45';
+    expect(digitsOf(id, 0, 13)).toBe(1_767_225_600_123);
+    expect(digitsOf(id, 14, id.length)).toBe(45);
+    expect(digitsOf(id, 3, 3)).toBe(0); // empty, as Number('')
+    expect(digitsOf('12a4', 0, 4)).toBeNaN();
+    expect(digitsOf('9007199254740991', 0, 16)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(entryMs(id)).toBe(1_767_225_600_123);
+    expect(entryMs('1767225600124')).toBe(1_767_225_600_124);
   });
 });
