@@ -8,7 +8,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import process from 'node:process';
 
 const file = process.env.QUANTMON_GC_LOG;
@@ -16,7 +16,14 @@ const GC_LOG_MIN_MS = 3;
 if (file) {
   const script = process.argv[1] ?? 'node';
   const name = `${basename(dirname(dirname(script)))}-${basename(script, '.ts')}`;
-  const kinds = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb', 16: 'all' };
+  // Node's own codes (perf_hooks.constants.NODE_PERFORMANCE_GC_*): 4 is a
+  // full collection, 8 a step of incremental marking.
+  const kinds = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       if (e.duration < GC_LOG_MIN_MS) continue;
