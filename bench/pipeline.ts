@@ -34,6 +34,14 @@
  * every dashboard but the first (subscribe's `intervalMs`, as a wallboard
  * would); the first, which records the latency, always takes every frame.
  *
+ * `--warmup-seconds N` sends the half load's rate for N s before the half
+ * load and measures none of it. A new scorer takes its first 22-26 s under
+ * 20,000 samples/s to have its code optimised, running up to a second
+ * behind with full reads meanwhile; with `--seconds 0` (no maximum before
+ * the half load) the half load and sweeps would measure that instead of
+ * the steady state: 30 is enough on the hosts measured (docs/performance.md,
+ * "twenty-ninth session").
+ *
  * `--replicas N` runs N scorers and N alerters; `--profile DIR` profiles
  * every service (bench/cpu-profile-preload.mjs) and leaves .cpuprofile
  * files in DIR (summarise them with bench/cpuprofile-summary.ts).
@@ -75,6 +83,8 @@ const { values: a } = parseArgs({
     dashboards: { type: 'string', default: '10' },
     replicas: { type: 'string', default: '1' },
     'half-seconds': { type: 'string', default: '10' },
+    /** Seconds at the half load's rate before it, not measured (the scorer's warm-up). */
+    'warmup-seconds': { type: 'string', default: '0' },
     /** Samples/s of the latency phase; default half the scored rate. */
     'half-rate': { type: 'string' },
     /** POSTs per second in the latency phase (the rate split into batches of rate / posts). */
@@ -98,6 +108,12 @@ const num = (k: keyof typeof a): number => Number(a[k]);
 // `--seconds 0` skips the maximum (to profile or time the half load alone): its rate must be given.
 if (num('seconds') === 0 && !a['half-rate']) {
   console.error('bench:pipeline: --seconds 0 skips the maximum phase; give --half-rate');
+  process.exit(2);
+}
+if (!(num('warmup-seconds') >= 0)) {
+  console.error(
+    `bench:pipeline: --warmup-seconds "${a['warmup-seconds']}" is not a number of seconds`,
+  );
   process.exit(2);
 }
 const sweepRates = (a.sweep ?? '')
@@ -422,6 +438,12 @@ try {
   const catchUp = history ? await hist.historianDrained(redis, keys, partitions, 600_000) : 0;
 
   // 3. half load, once the dashboards have seen every score written so far
+  const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
+  if (num('warmup-seconds') > 0) {
+    // The load keeps only its last paced phase's send times: these go unmeasured.
+    await pacedPhase(halfRate, num('warmup-seconds'));
+    await drained();
+  }
   await dashboardsCaughtUp(dashboards, partitions);
   await ask(dashboards, { type: 'record' }, 'recording');
   const pauses0 = await watchRedisPauses(redis, 5);
@@ -430,7 +452,6 @@ try {
   const halfRewriteCpu0 = childCpuSeconds(redisPid);
   const halfCommands0 = commandStats(await redis.info('commandstats'));
   const halfUpdates0 = await entriesAdded(redis, scoreStreams);
-  const halfRate = a['half-rate'] ? num('half-rate') : Math.max(100, Math.round(scoredRate / 2));
   const allPids = [...procs.map((p) => p.pid), ...driverPids];
   const allNames = [...procs.map((p) => p.name), 'load', 'dashboards'];
   const halfSched0 = allPids.map(schedStats);
@@ -641,6 +662,11 @@ try {
         `  ${c.name.padEnd(22)} ${f1(c.usec / max.accepted).padStart(7)}  (${f0(c.calls)} calls, ${f1(c.usec / c.calls)} µs each)`,
       );
     }
+  }
+  if (num('warmup-seconds') > 0) {
+    console.log(
+      `\nwarm-up ${num('warmup-seconds')} s at the half load's rate before it (not measured)`,
+    );
   }
   console.log(
     `\nhalf load ${f0(halfRate)} samples/s for ${f1(paced.seconds)} s: POST -> score frame ` +
