@@ -32,6 +32,21 @@ describe('backpressure', () => {
     expect(await gate.check()).toEqual({ lag: 500, retryAfterSeconds: 4 }); // drains 100/s
     expect(reads).toBe(2);
   });
+  it('answers synchronously once it has a reading, fresh or stale: no promise per request', async () => {
+    let now = 0;
+    const gate = new LagGate({
+      maxLag: 100,
+      cacheMs: 1000,
+      now: () => now,
+      read: async () => ({ lag: 500, entriesRead: 0 }),
+    });
+    const first = gate.check();
+    expect(first).toBeInstanceOf(Promise); // nothing read yet: the request waits for it
+    expect(await first).toEqual({ lag: 500, retryAfterSeconds: 5 });
+    expect(gate.check()).toEqual({ lag: 500, retryAfterSeconds: 5 });
+    now = 5000; // stale: the last reading answers while the next is taken
+    expect(gate.check()).toEqual({ lag: 500, retryAfterSeconds: 5 });
+  });
   it('never blocks when the lag cannot be read or the limit is off', async () => {
     const failing = new LagGate({
       maxLag: 1,

@@ -57,15 +57,24 @@ export class LagGate {
     },
   ) {}
 
-  async check(): Promise<Backpressure | undefined> {
+  /**
+   * 429 or not for one request. Synchronous while a reading is cached (every
+   * request but the first of each period): a promise per request was most of
+   * what a single-sample POST allocated here.
+   */
+  check(): Backpressure | undefined | Promise<Backpressure | undefined> {
     if (this.opts.maxLag <= 0) return undefined;
-    const reading = await this.reading();
+    const reading = this.reading();
+    return reading instanceof Promise ? reading.then((r) => this.judge(r)) : this.judge(reading);
+  }
+
+  private judge(reading: LagReading | undefined): Backpressure | undefined {
     const lag = reading?.lag;
     if (lag === undefined || lag <= this.opts.maxLag) return undefined;
     return { lag, retryAfterSeconds: retryAfterSeconds(lag, this.opts.maxLag, this.drainPerSec) };
   }
 
-  private async reading(): Promise<LagReading | undefined> {
+  private reading(): LagReading | undefined | Promise<LagReading | undefined> {
     const now = (this.opts.now ?? Date.now)();
     if (this.cached && now - this.cached.at < this.opts.cacheMs) return this.cached.reading;
     this.inflight ??= this.refresh(now).finally(() => (this.inflight = undefined));

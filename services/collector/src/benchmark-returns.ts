@@ -70,7 +70,11 @@ export class BenchmarkReturns {
   /** The request with benchmark returns filled where the catalogue names a benchmark. */
   /** Synchronous when there is nothing to fill (most batches): no promise per batch. */
   fill(samples: StrategySample[]): StrategySample[] | Promise<StrategySample[]> {
-    const plan = planFill(samples, this.opts.catalogue.current);
+    const catalogue = this.opts.catalogue.current;
+    // No benchmark named: not even a plan's three maps, per request (a
+    // single-sample POST made four maps here and in record()).
+    if (benchmarkIds(catalogue).size === 0) return samples;
+    const plan = planFill(samples, catalogue);
     if (plan.targets.size === 0) return samples;
     return this.lookUp(samples, plan);
   }
@@ -104,6 +108,7 @@ export class BenchmarkReturns {
    */
   record(samples: readonly StrategySample[], result: RequestResult): Promise<void> | undefined {
     const bench = benchmarkIds(this.opts.catalogue.current);
+    if (bench.size === 0) return undefined;
     const accepted = benchmarkReturnsToRecord(samples, result.outcomes, bench);
     // Undefined, not a promise, when there is nothing to record (most
     // batches): a single-sample POST pays for every promise it awaits.

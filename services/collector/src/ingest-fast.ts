@@ -27,7 +27,8 @@ export async function answerIngest(
 ): Promise<FastAnswer> {
   try {
     checkHead(head, opts.tokens);
-    await checkPressure(opts);
+    const pressure = checkPressure(opts);
+    if (pressure) await pressure;
     return { status: 202, body: await ingestBody(body.toString('utf8'), opts) };
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;

@@ -227,7 +227,8 @@ export class IngestSockets {
       const pass = c.inbox.splice(0);
       let pressure: unknown;
       try {
-        await checkPressure(opts);
+        const pending = checkPressure(opts);
+        if (pending) await pending;
       } catch (err) {
         pressure = err;
       }

@@ -36,7 +36,7 @@ export interface IngestOptions {
    */
   fill?: (samples: StrategySample[]) => StrategySample[] | Promise<StrategySample[]>;
   /** Answers when the stream behind ingest is too far behind (429). */
-  backpressure?: () => Promise<Backpressure | undefined>;
+  backpressure?: () => Backpressure | undefined | Promise<Backpressure | undefined>;
   onRejected?: (status: number) => void;
   onAccepted?: (result: RequestResult) => void;
   /** Where a failed write's cause is logged (the client gets no internals). */
@@ -262,8 +262,18 @@ export function acceptedAnswer(result: RequestResult): Buffer {
 }
 
 /** 429 while the scorer is too far behind. */
-export async function checkPressure(opts: IngestOptions): Promise<void> {
-  const pressure = await opts.backpressure?.();
+/**
+ * Throws 429 while the scorer is too far behind. Synchronous (undefined)
+ * when the gate answers from its cached reading, as it does for all but
+ * the first request of each period: callers await only a promise.
+ */
+export function checkPressure(opts: IngestOptions): void | Promise<void> {
+  const pressure = opts.backpressure?.();
+  if (pressure instanceof Promise) return pressure.then(refuseUnder);
+  refuseUnder(pressure);
+}
+
+function refuseUnder(pressure: Backpressure | undefined): void {
   if (pressure) {
     throw new HttpError(
       429,
@@ -340,7 +350,8 @@ export async function handleIngest(
   try {
     const { authorization = '', 'content-type': contentType = '' } = req.headers;
     checkHead({ authorization, contentType }, opts.tokens);
-    await checkPressure(opts);
+    const pressure = checkPressure(opts);
+    if (pressure) await pressure;
     const body = readBody(req, opts.maxBytes);
     sendJsonBytes(res, 202, await ingestBody(typeof body === 'string' ? body : await body, opts));
   } catch (err) {
