@@ -261,7 +261,6 @@ export function acceptedAnswer(result: RequestResult): Buffer {
   return plain || Buffer.from(JSON.stringify(acceptedBody(result)));
 }
 
-/** 429 while the scorer is too far behind. */
 /**
  * Throws 429 while the scorer is too far behind. Synchronous (undefined)
  * when the gate answers from its cached reading, as it does for all but
