@@ -128,6 +128,13 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
       const held = o.beforeWrite?.();
       return held ? held.then(() => appendOnce(samples)) : appendOnce(samples);
     },
+    // As main.ts: the fast path writes through the callback form.
+    submit: (samples, done) => {
+      ingest.write(samples).then(
+        (r) => done(null, r),
+        (err: unknown) => done(err),
+      );
+    },
     backpressure: () => gate.check(),
     onRejected: (s) => statuses.push(s),
     onAccepted: () => statuses.push(202),

@@ -121,13 +121,32 @@ describe('the fast path in front of Node’s HTTP server', () => {
         return { status: 202, body: await echoAfter(text), headers: { 'x-path': 'fast' } };
       },
     };
+    // The same echo through a callback (FastRoute.answerTo): "throw" throws
+    // before replying, "fail" replies with an error, "twice" replies twice.
+    const echoTo: FastRoute = {
+      takes: (h) => h.method === 'POST' && h.target === '/echo-cb',
+      maxBytes: 100_000,
+      answerTo: (_, body, reply) => {
+        const text = body.toString('utf8');
+        if (text === '"throw"') throw new Error('route failed');
+        if (text === '"fail"') return reply(undefined, new Error('write failed'));
+        if (text === '"twice"') {
+          reply({ status: 202, body: Buffer.from('"first"') });
+          return reply({ status: 202, body: Buffer.from('"second"') });
+        }
+        echoAfter(text).then(
+          (b) => reply({ status: 202, body: b }),
+          (err: unknown) => reply(undefined, err),
+        );
+      },
+    };
     server = await startHttpServer({
       port: 0,
       host: '127.0.0.1',
       log: createLogger('test', 'silent'),
       registry: createRegistry('test'),
       health: () => ({ ok: true }),
-      fastRoutes: [echo],
+      fastRoutes: [echo, echoTo],
       onFastHandOver: (reason) => handOvers.push(reason),
       routes: [
         async (req, res, url) => {
@@ -278,6 +297,25 @@ describe('the fast path in front of Node’s HTTP server', () => {
       [500, '{"error":"internal error"}'],
       [202, '{"after":1}'],
     ]);
+  });
+
+  it('answers a callback route in request order, once each; a throw or an error is a 500', async () => {
+    const c = await open();
+    const bodies = [20, 0, 10].map((wait, i) => JSON.stringify({ wait, i }));
+    const sent = [bodies[0]!, '"throw"', bodies[1]!, '"fail"', '"twice"', bodies[2]!];
+    c.socket.write(sent.map((b) => post('/echo-cb', b)).join(''));
+    const answers = await c.take(6);
+    expect(answers.map((a) => [a.status, a.body, a.by])).toEqual([
+      [202, bodies[0], 'fast'],
+      [500, '{"error":"internal error"}', 'fast'],
+      [202, bodies[1], 'fast'],
+      [500, '{"error":"internal error"}', 'fast'],
+      [202, '"first"', 'fast'],
+      [202, bodies[2], 'fast'],
+    ]);
+    // The second reply of "twice" was dropped: nothing more arrives.
+    c.socket.write(post('/echo-cb', '{"after":1}'));
+    expect((await c.take(1)).map((a) => a.body)).toEqual(['{"after":1}']);
   });
 
   it('closes after answering a Connection: close request, reading nothing after it', async () => {

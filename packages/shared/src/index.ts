@@ -84,7 +84,7 @@ export {
   type Route,
   type HttpServerOptions,
 } from './http-server.js';
-export type { FastRoute, FastAnswer, HandOverReason } from './fast-http.js';
+export type { FastRoute, FastAnswer, FastReply, HandOverReason } from './fast-http.js';
 export type { RequestHead } from './http1-head.js';
 export { createRegistry, DROPPED_DEFAULT_METRICS } from './prom.js';
 export { tokenMatches } from './token-match.js';

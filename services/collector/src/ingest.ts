@@ -12,7 +12,7 @@ import {
   type StrategySample,
 } from '@quantmon/shared';
 import type { Backpressure } from './backpressure.js';
-import type { RequestResult } from './write-coalescer.js';
+import type { RequestResult, WriteDone } from './write-coalescer.js';
 import { z } from 'zod';
 
 export interface IngestOptions {
@@ -28,6 +28,11 @@ export interface IngestOptions {
    * ids writes only what is missing.
    */
   write: (samples: StrategySample[]) => Promise<RequestResult>;
+  /**
+   * `write` through a callback, for the fast path's posts: no promise per
+   * request (WriteCoalescer.enqueue says why). Absent: `write` is used.
+   */
+  submit?: (samples: StrategySample[], done: WriteDone) => void;
   /**
    * Complete a validated batch before it is written (the catalogue's
    * benchmark returns). Separate from `write` so the ingest socket can run
@@ -312,12 +317,17 @@ export async function writeIngest(
   try {
     result = await opts.write(samples);
   } catch (err) {
-    // The cause goes to the log, never to the client (it can name hosts and internals).
-    opts.log?.warn({ err }, 'ingest write failed: answered 503');
-    throw new HttpError(503, { error: 'storage unavailable, retry' }, { 'retry-after': '1' });
+    throw writeFailed(err, opts);
   }
   opts.onAccepted?.(result);
   return result;
+}
+
+/** A failed write's refusal: 503, retry (the cause is logged, never sent). */
+export function writeFailed(err: unknown, opts: IngestOptions): HttpError {
+  // The cause goes to the log, never to the client (it can name hosts and internals).
+  opts.log?.warn({ err }, 'ingest write failed: answered 503');
+  return new HttpError(503, { error: 'storage unavailable, retry' }, { 'retry-after': '1' });
 }
 
 /** 401 without a valid token, 415 for a body that is not JSON. */

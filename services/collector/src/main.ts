@@ -17,6 +17,7 @@ import {
   runServiceHeartbeat,
   exitOnFatal,
   monitorLoops,
+  type StrategySample,
 } from '@quantmon/shared';
 import { Counter, Gauge } from 'prom-client';
 import { LagGate, readScorerLag } from './backpressure.js';
@@ -25,7 +26,7 @@ import { HostSampler } from './host-sampler.js';
 import { handleIngest, type IngestOptions } from './ingest.js';
 import { ingestFastRoute } from './ingest-fast.js';
 import { IngestSockets } from './ingest-socket.js';
-import { WriteCoalescer } from './write-coalescer.js';
+import { WriteCoalescer, type WriteDone } from './write-coalescer.js';
 import { pipelineCacheInfo } from './pipeline-cache.js';
 import { readPipelineBacklog, registerPipelineGauges } from './pipeline-gauges.js';
 import { PipelineStats } from './pipeline-stats.js';
@@ -147,6 +148,28 @@ const coalescer = new WriteCoalescer(
     }),
   { maxInFlight: WRITES_IN_FLIGHT, maxSamples: Math.max(config.ingestMaxBatch, 1000) },
 );
+/**
+ * A validated batch written, then its benchmark returns recorded; `done`
+ * hears the result or the error (a failed write or record: 503). A
+ * callback, not a promise: the fast path's posts wait in it by the
+ * thousand (WriteCoalescer.enqueue).
+ */
+function submitIngest(filled: StrategySample[], done: WriteDone): void {
+  coalescer.enqueue(filled, (err, result) => {
+    if (!result) return done(err);
+    let recorded: Promise<void> | undefined;
+    try {
+      recorded = benchmarks.record(filled, result);
+    } catch (e) {
+      return done(e);
+    }
+    if (!recorded) return done(null, result);
+    recorded.then(
+      () => done(null, result),
+      (e: unknown) => done(e),
+    );
+  });
+}
 // Made once, not per request: every closure made per POST costs (tsx names each under npm start).
 const ingestOptions: IngestOptions = {
   tokens: config.ingestTokens,
@@ -155,12 +178,11 @@ const ingestOptions: IngestOptions = {
   maxBytes: config.ingestMaxBytes,
   maxFutureMs: config.ingestMaxFutureMs,
   fill: (samples) => benchmarks.fill(samples),
-  write: async (filled) => {
-    const result = await coalescer.submit(filled);
-    const recorded = benchmarks.record(filled, result);
-    if (recorded) await recorded;
-    return result;
-  },
+  write: (filled) =>
+    new Promise((resolve, reject) =>
+      submitIngest(filled, (err, result) => (result ? resolve(result) : reject(err))),
+    ),
+  submit: (filled, done) => submitIngest(filled, done),
   backpressure: () => lagGate.check(),
   onAccepted: (r) => {
     // No increment by 0 (each hashes its labels: four a request were ~1 % of

@@ -91,4 +91,27 @@ describe('WriteCoalescer', () => {
     store.release();
     for (const p of both) await expect(p).rejects.toThrow('partition 3');
   });
+
+  it('tells a callback (enqueue) its share once, coalesced with promised requests, or the error', async () => {
+    const store = fakeStore();
+    const c = new WriteCoalescer(store.write, { maxInFlight: 1, maxSamples: 100 });
+    const heard: unknown[][] = [];
+    c.enqueue([s('x', 1, 'e1')], (err, r) => heard.push([err, r?.accepted, r?.outcomes]));
+    const promised = c.submit([s('x', 2, 'e1')]);
+    c.enqueue([s('x', 3, 'e2'), s('x', 4, 'e3')], (err, r) => heard.push([err, r?.accepted]));
+    await tick();
+    expect(store.calls).toHaveLength(1);
+    store.release();
+    expect(await promised).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(heard).toEqual([
+      [null, 1, ['written']],
+      [null, 2],
+    ]);
+    store.failWith(new Error('storage down'));
+    c.enqueue([s('x', 5, 'e4')], (err, r) => heard.push([(err as Error).message, r]));
+    await tick();
+    store.release();
+    await tick();
+    expect(heard.at(-1)).toEqual(['storage down', undefined]);
+  });
 });

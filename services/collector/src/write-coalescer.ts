@@ -8,10 +8,16 @@ import {
 /** What one request learns of its share of a coalesced write. */
 export type RequestResult = Omit<AppendResult, 'entryIds'>;
 
+/**
+ * Told a request's share of its write, once: its result, or (without one)
+ * the error. It must not throw: the other requests of the write are told
+ * after it.
+ */
+export type WriteDone = (err: unknown, result?: RequestResult) => void;
+
 interface Waiting {
   samples: StrategySample[];
-  resolve: (r: RequestResult) => void;
-  reject: (err: unknown) => void;
+  done: WriteDone;
 }
 
 export interface CoalescerOptions {
@@ -69,17 +75,30 @@ export class WriteCoalescer {
 
   submit(samples: StrategySample[]): Promise<RequestResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ samples, resolve, reject });
-      // Wait for the rest of this turn's requests before the first write leaves.
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
-      }
+      this.enqueue(samples, (err, result) => (result ? resolve(result) : reject(err)));
     });
   }
+
+  /**
+   * `submit` without a promise: `done` hears the outcome. Why both: the
+   * fast path's posts come by the tens of thousands a second, and a
+   * promise per request, with its closures, is allocation the collector
+   * pays for in young collections (docs/performance.md, "Single-sample
+   * posts with callbacks").
+   */
+  enqueue(samples: StrategySample[], done: WriteDone): void {
+    this.queue.push({ samples, done });
+    // Wait for the rest of this turn's requests before the first write leaves.
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.pumpSoon);
+    }
+  }
+
+  private readonly pumpSoon = (): void => {
+    this.scheduled = false;
+    this.pump();
+  };
 
   private pump(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
@@ -101,25 +120,29 @@ export class WriteCoalescer {
   private async run(group: Waiting[]): Promise<void> {
     if (group.length === 1) {
       const w = group[0]!;
+      let result: AppendResult;
       try {
-        w.resolve(await this.write(w.samples));
+        result = await this.write(w.samples);
       } catch (err) {
-        w.reject(err);
+        w.done(err);
+        return;
       }
+      w.done(null, result);
       return;
     }
     let result: AppendResult;
     try {
       result = await this.write(group.flatMap((w) => w.samples));
     } catch (err) {
-      for (const w of group) w.reject(err);
+      for (const w of group) w.done(err);
       return;
     }
     let at = 0;
     for (const w of group) {
       const n = w.samples.length;
       // `reordered` as the request alone would have been: what the client sent out of order.
-      w.resolve(
+      w.done(
+        null,
         sliceResult(result.outcomes.slice(at, at + n), batchWriteOrder(w.samples).reordered),
       );
       at += n;
