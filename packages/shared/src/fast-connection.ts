@@ -212,18 +212,16 @@ export class FastConnection {
     const slot: Slot = { answer: undefined, close: head.close };
     this.slots.push(slot);
     if (route.answerTo) {
-      // One closure per request, no promise (FastRoute.answerTo says why).
-      // It keeps the target, not the head: the head's strings are slices
-      // of the whole head's text, alive as long as the answer is awaited.
+      // One closure per request, no promise (FastRoute says why). Inline, not
+      // a named const: under tsx (npm start) each named closure made is also
+      // named at run time (a defineProperty per request, 1.4 % of the
+      // collector's CPU profile under pipelined posts). It keeps the target,
+      // not the head, whose strings are slices of the whole head's text.
       const target = head.target;
-      const reply = (a: FastAnswer | undefined, err?: unknown): void => {
-        if (slot.answer) return; // answered already: a second reply is the route's bug
-        this.answered(slot, a ?? this.failed(err, target));
-      };
       try {
-        route.answerTo(head, body, reply);
+        route.answerTo(head, body, (a, err) => this.replied(slot, target, a, err));
       } catch (err) {
-        reply(undefined, err);
+        this.replied(slot, target, undefined, err);
       }
       return;
     }
@@ -241,6 +239,12 @@ export class FastConnection {
     } else {
       this.answered(slot, answer);
     }
+  }
+
+  /** A callback route's reply: the answer, or none and the error (500). */
+  private replied(slot: Slot, url: string, a: FastAnswer | undefined, err: unknown): void {
+    if (slot.answer) return; // answered already: a second reply is the route's bug
+    this.answered(slot, a ?? this.failed(err, url));
   }
 
   private failed(err: unknown, url: string): FastAnswer {
