@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { acceptedAnswer, acceptedBody } from './ingest.js';
+import { acceptedAnswer, acceptedBody, socketAcceptedAnswer } from './ingest.js';
 import { sliceResult } from './write-coalescer.js';
-import type { SampleOutcome } from '@quantmon/shared';
+import { IngestSocketAccepted, type SampleOutcome } from '@quantmon/shared';
 
 /**
  * The 202 body is made once for the commonest outcomes (every sample of a
@@ -38,5 +38,28 @@ describe('acceptedAnswer', () => {
       outOfOrder: 1,
       outOfOrderIndexes: [1],
     });
+  });
+});
+
+/** The ingest socket's answer: the same fields after `seq` and `status`, cached or not. */
+describe('socketAcceptedAnswer', () => {
+  it('is the serialised IngestSocketAccepted for every outcome, cached or not', () => {
+    const cases: [SampleOutcome[], number][] = [
+      ...Array.from({ length: 20 }, (_, n): [SampleOutcome[], number] => [
+        Array<SampleOutcome>(n + 1).fill('written'),
+        0,
+      ]),
+      [['duplicate'], 0],
+      [['written', 'out-of-order', 'written'], 0],
+      [['late'], 0],
+      [['written', 'written'], 1],
+    ];
+    for (const [i, [outcomes, reordered]] of cases.entries()) {
+      const result = sliceResult(outcomes, reordered);
+      const seq = 1000 + i;
+      const got = socketAcceptedAnswer(seq, result);
+      expect(got).toBe(JSON.stringify({ seq, status: 202, ...acceptedBody(result) }));
+      expect(IngestSocketAccepted.safeParse(JSON.parse(got)).success).toBe(true);
+    }
   });
 });

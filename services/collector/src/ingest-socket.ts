@@ -5,7 +5,6 @@ import {
   corkForTick,
   refuseUpgrade,
   wsSocket,
-  type IngestSocketAccepted,
   type IngestSocketRefused,
   type Logger,
   type StrategySample,
@@ -14,7 +13,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AnswerQueue } from './ingest-answers.js';
 import { ReadFlow, type FlowLimits } from './read-flow.js';
 import {
-  acceptedBody,
+  socketAcceptedAnswer,
   authorised,
   checkPressure,
   HttpError,
@@ -92,11 +91,6 @@ class IngestConnection {
     corkForTick(this.raw);
     for (const a of answers) this.ws.send(a);
   }
-}
-
-function acceptedAnswer(seq: number, r: RequestResult): string {
-  const a: IngestSocketAccepted = { seq, status: 202, ...acceptedBody(r) };
-  return JSON.stringify(a);
 }
 
 /**
@@ -280,7 +274,7 @@ export class IngestSockets {
   /** Each message's share of its pass's write, answered as its own POST would have been. */
   private answerPass(c: IngestConnection, taken: readonly Taken[], r: RequestResult): void {
     if (taken.length === 1) {
-      this.answer(c, taken[0]!.seq, acceptedAnswer(taken[0]!.seq, r), 202);
+      this.answer(c, taken[0]!.seq, socketAcceptedAnswer(taken[0]!.seq, r), 202);
       return;
     }
     let at = 0;
@@ -290,7 +284,7 @@ export class IngestSockets {
       const reordered = n === 1 ? 0 : batchWriteOrder(samples).reordered;
       const share = sliceResult(r.outcomes.slice(at, at + n), reordered);
       at += n;
-      this.answer(c, seq, acceptedAnswer(seq, share), 202);
+      this.answer(c, seq, socketAcceptedAnswer(seq, share), 202);
     }
   }
 

@@ -8,6 +8,7 @@ import {
   tokenMatches,
   type ErrorBody,
   type IngestAccepted,
+  type IngestSocketAccepted,
   type Logger,
   type StrategySample,
 } from '@quantmon/shared';
@@ -255,15 +256,32 @@ const PLAIN_ACCEPTED = Array.from({ length: 17 }, (_, n) =>
   ),
 );
 
+/** The same bodies' text after their `{`, for the ingest socket's answers. */
+const PLAIN_ACCEPTED_FIELDS = PLAIN_ACCEPTED.map((b) => b.toString('utf8').slice(1));
+
+/** Whether a result is one of the commonest outcomes: every sample written, in order. */
+const plainIndex = (result: RequestResult): number =>
+  result.duplicates === 0 && result.outOfOrder === 0 && result.late === 0 && result.reordered === 0
+    ? result.accepted
+    : -1;
+
 /** The 202 body's bytes: `acceptedBody` as JSON, made once for the commonest outcomes. */
 export function acceptedAnswer(result: RequestResult): Buffer {
-  const plain =
-    result.duplicates === 0 &&
-    result.outOfOrder === 0 &&
-    result.late === 0 &&
-    result.reordered === 0 &&
-    PLAIN_ACCEPTED[result.accepted];
-  return plain || Buffer.from(JSON.stringify(acceptedBody(result)));
+  return PLAIN_ACCEPTED[plainIndex(result)] ?? Buffer.from(JSON.stringify(acceptedBody(result)));
+}
+
+/**
+ * The ingest socket's answer to an accepted message (`IngestSocketAccepted`
+ * as JSON): for the commonest outcomes the cached body's fields after the
+ * sequence number and status, one concatenation instead of an object and a
+ * JSON.stringify per message (4 % of the collector's CPU profile under
+ * 4 x 256 messages in flight).
+ */
+export function socketAcceptedAnswer(seq: number, result: RequestResult): string {
+  const fields = PLAIN_ACCEPTED_FIELDS[plainIndex(result)];
+  if (fields !== undefined) return `{"seq":${seq},"status":202,${fields}`;
+  const a: IngestSocketAccepted = { seq, status: 202, ...acceptedBody(result) };
+  return JSON.stringify(a);
 }
 
 /**
