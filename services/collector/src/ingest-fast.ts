@@ -6,7 +6,6 @@ import {
   HttpError,
   parseIngest,
   writeFailed,
-  writeIngest,
   type IngestHead,
   type IngestOptions,
 } from './ingest.js';
@@ -83,13 +82,6 @@ function afterPressure(body: Buffer, r: Reply): void {
 
 function write(samples: StrategySample[], r: Reply): void {
   const { opts } = r;
-  if (!opts.submit) {
-    writeIngest(samples, opts).then(
-      (result) => r.reply({ status: 202, body: acceptedAnswer(result) }),
-      (err: unknown) => fail(err, r),
-    );
-    return;
-  }
   opts.submit(samples, (err, result) => {
     if (!result) return fail(writeFailed(err, opts), r);
     try {

@@ -31,9 +31,9 @@ export interface IngestOptions {
   write: (samples: StrategySample[]) => Promise<RequestResult>;
   /**
    * `write` through a callback, for the fast path's posts: no promise per
-   * request (WriteCoalescer.enqueue says why). Absent: `write` is used.
+   * request (WriteCoalescer.enqueue says why).
    */
-  submit?: (samples: StrategySample[], done: WriteDone) => void;
+  submit: (samples: StrategySample[], done: WriteDone) => void;
   /**
    * Complete a validated batch before it is written (the catalogue's
    * benchmark returns). Separate from `write` so the ingest socket can run
