@@ -1,6 +1,6 @@
 import type { AppendResult, SampleOutcome, StrategySample } from '@quantmon/shared';
 import { describe, expect, it } from 'vitest';
-import { WriteCoalescer } from './write-coalescer.js';
+import { WriteCoalescer, type RequestResult } from './write-coalescer.js';
 
 const s = (strategy: string, ts: number, id?: string): StrategySample => ({
   strategy,
@@ -43,13 +43,17 @@ function fakeStore() {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** A request's share as a promise. */
+const submit = (c: WriteCoalescer, samples: StrategySample[]): Promise<RequestResult> =>
+  new Promise((resolve, reject) => c.enqueue(samples, (err, r) => (r ? resolve(r) : reject(err))));
+
 describe('WriteCoalescer', () => {
   it('writes the requests of one turn together and gives each its own share of the outcome', async () => {
     const store = fakeStore();
     const c = new WriteCoalescer(store.write, { maxInFlight: 1, maxSamples: 100 });
-    const a = c.submit([s('x', 1, 'a1'), s('x', 2, 'a2')]);
-    const b = c.submit([s('y', 1, 'a1')]); // another strategy's id space is the store's concern
-    const d = c.submit([s('x', 3, 'd1'), s('x', 0, 'd2')]);
+    const a = submit(c, [s('x', 1, 'a1'), s('x', 2, 'a2')]);
+    const b = submit(c, [s('y', 1, 'a1')]); // another strategy's id space is the store's concern
+    const d = submit(c, [s('x', 3, 'd1'), s('x', 0, 'd2')]);
     await tick();
     expect(store.calls).toHaveLength(1);
     expect(store.calls[0]!.map((x) => x.ts)).toEqual([1, 2, 1, 3, 0]);
@@ -63,10 +67,10 @@ describe('WriteCoalescer', () => {
   it('queues what arrives during a write and sends it, in order, as the next one', async () => {
     const store = fakeStore();
     const c = new WriteCoalescer(store.write, { maxInFlight: 1, maxSamples: 3 });
-    const first = c.submit([s('x', 1)]);
+    const first = submit(c, [s('x', 1)]);
     await tick();
-    const later = [c.submit([s('x', 2)]), c.submit([s('x', 3)]), c.submit([s('x', 4)])];
-    const big = c.submit([s('x', 5), s('x', 6), s('x', 7), s('x', 8)]);
+    const later = [submit(c, [s('x', 2)]), submit(c, [s('x', 3)]), submit(c, [s('x', 4)])];
+    const big = submit(c, [s('x', 5), s('x', 6), s('x', 7), s('x', 8)]);
     await tick();
     expect(store.calls).toHaveLength(1); // one in flight
     store.release();
@@ -86,7 +90,7 @@ describe('WriteCoalescer', () => {
     const store = fakeStore();
     const c = new WriteCoalescer(store.write, { maxInFlight: 2, maxSamples: 100 });
     store.failWith(new Error('partition 3 not written'));
-    const both = [c.submit([s('x', 1)]), c.submit([s('y', 1)])];
+    const both = [submit(c, [s('x', 1)]), submit(c, [s('y', 1)])];
     await tick();
     store.release();
     for (const p of both) await expect(p).rejects.toThrow('partition 3');
@@ -97,7 +101,7 @@ describe('WriteCoalescer', () => {
     const c = new WriteCoalescer(store.write, { maxInFlight: 1, maxSamples: 100 });
     const heard: unknown[][] = [];
     c.enqueue([s('x', 1, 'e1')], (err, r) => heard.push([err, r?.accepted, r?.outcomes]));
-    const promised = c.submit([s('x', 2, 'e1')]);
+    const promised = submit(c, [s('x', 2, 'e1')]);
     c.enqueue([s('x', 3, 'e2'), s('x', 4, 'e3')], (err, r) => heard.push([err, r?.accepted]));
     await tick();
     expect(store.calls).toHaveLength(1);

@@ -73,18 +73,12 @@ export class WriteCoalescer {
     private readonly opts: CoalescerOptions,
   ) {}
 
-  submit(samples: StrategySample[]): Promise<RequestResult> {
-    return new Promise((resolve, reject) => {
-      this.enqueue(samples, (err, result) => (result ? resolve(result) : reject(err)));
-    });
-  }
-
   /**
-   * `submit` without a promise: `done` hears the outcome. Why both: the
-   * fast path's posts come by the tens of thousands a second, and a
-   * promise per request, with its closures, is allocation the collector
-   * pays for in young collections (docs/performance.md, "Single-sample
-   * posts with callbacks").
+   * Queue a request's samples for the next write: `done` hears its share of
+   * the outcome. A callback, not a promise: the fast path's posts come by
+   * the tens of thousands a second, and a promise per request, with its
+   * closures, is allocation the collector pays for in young collections
+   * (docs/performance.md, "Single-sample posts with callbacks").
    */
   enqueue(samples: StrategySample[], done: WriteDone): void {
     this.queue.push({ samples, done });
