@@ -123,14 +123,10 @@ export async function startIngestServer(o: IngestServerOptions): Promise<IngestS
     maxBatch: o.maxBatch ?? 10_000,
     maxBytes: o.maxBytes ?? 5 * 1024 * 1024,
     maxFutureMs: o.maxFutureMs ?? 0,
-    write: (samples) => {
+    submit: (samples, done) => {
       // Queued in call order even when held back (main.ts's group commit queues synchronously).
       const held = o.beforeWrite?.();
-      return held ? held.then(() => appendOnce(samples)) : appendOnce(samples);
-    },
-    // As main.ts: the fast path writes through the callback form.
-    submit: (samples, done) => {
-      ingest.write(samples).then(
+      (held ? held.then(() => appendOnce(samples)) : appendOnce(samples)).then(
         (r) => done(null, r),
         (err: unknown) => done(err),
       );

@@ -24,20 +24,17 @@ export interface IngestOptions {
   maxFutureMs?: number;
   /**
    * Write a validated batch: each partition's share atomically (idempotent,
-   * ordered). Throws unless every share was written (Redis, or the node of
-   * one partition, unavailable): answered 503, and a retry with the same
-   * ids writes only what is missing.
-   */
-  write: (samples: StrategySample[]) => Promise<RequestResult>;
-  /**
-   * `write` through a callback, for the fast path's posts: no promise per
-   * request (WriteCoalescer.enqueue says why).
+   * ordered); `done` hears the result, or an error unless every share was
+   * written (Redis, or the node of one partition, unavailable): answered
+   * 503, and a retry with the same ids writes only what is missing. A
+   * callback, not a promise: the fast path's posts wait in it by the
+   * thousand (WriteCoalescer.enqueue says why).
    */
   submit: (samples: StrategySample[], done: WriteDone) => void;
   /**
    * Complete a validated batch before it is written (the catalogue's
-   * benchmark returns). Separate from `write` so the ingest socket can run
-   * it in message order and still have several writes in flight: `write`
+   * benchmark returns). Separate from `submit` so the ingest socket can run
+   * it in message order and still have several writes in flight: `submit`
    * queues its batch when called, so batches leave in the order of calls.
    */
   fill?: (samples: StrategySample[]) => StrategySample[] | Promise<StrategySample[]>;
@@ -324,7 +321,7 @@ export function parseIngest(
 
 /**
  * Write validated samples: 503 when the write failed (a retry with the same
- * ids writes only what is missing). `opts.write` is called synchronously,
+ * ids writes only what is missing). `opts.submit` is called synchronously,
  * so calls queue their batches in call order.
  */
 export async function writeIngest(
@@ -333,7 +330,9 @@ export async function writeIngest(
 ): Promise<RequestResult> {
   let result: RequestResult;
   try {
-    result = await opts.write(samples);
+    result = await new Promise<RequestResult>((resolve, reject) =>
+      opts.submit(samples, (err, r) => (r ? resolve(r) : reject(err))),
+    );
   } catch (err) {
     throw writeFailed(err, opts);
   }

@@ -178,10 +178,6 @@ const ingestOptions: IngestOptions = {
   maxBytes: config.ingestMaxBytes,
   maxFutureMs: config.ingestMaxFutureMs,
   fill: (samples) => benchmarks.fill(samples),
-  write: (filled) =>
-    new Promise((resolve, reject) =>
-      submitIngest(filled, (err, result) => (result ? resolve(result) : reject(err))),
-    ),
   submit: (filled, done) => submitIngest(filled, done),
   backpressure: () => lagGate.check(),
   onAccepted: (r) => {
