@@ -26,6 +26,11 @@
  *   has cleared may still deserve a look: `actOnResolved` below.
  * - Failures are retried with exponential backoff (the alerter sets
  *   attempts 5, delay 1 s); failed jobs are kept for inspection.
+ * - createEmergencyWorker sets a 10 s lock and a stall check every 5 s
+ *   (EMERGENCY_WORKER_DEFAULTS; `worker:` below overrides them): a job
+ *   this worker took as it died, or as Redis stopped, goes to a worker
+ *   within ~15 s, not BullMQ's 30-60 s. A handler must not block the event
+ *   loop for 10 s, or its lock lapses and the job runs again.
  */
 import {
   createEmergencyWorker,

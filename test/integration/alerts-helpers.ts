@@ -14,6 +14,7 @@ import {
   type SystemSample,
 } from '@quantmon/shared';
 import { Worker, type Job } from 'bullmq';
+import { EMERGENCY_WORKER_DEFAULTS } from '../../packages/client/src/emergency-worker.js';
 import { Redis } from 'ioredis';
 import { scoreUpdate } from '../../services/alerter/src/testing-inputs.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
@@ -241,7 +242,8 @@ export function emergencyWorker(f: AlertsFixture): { worker: Worker; jobs: Job[]
     async (job) => {
       jobs.push(job);
     },
-    { connection, prefix: f.bullPrefix },
+    // As createEmergencyWorker's: a job taken just as Redis stops comes back within ~15 s.
+    { ...EMERGENCY_WORKER_DEFAULTS, connection, prefix: f.bullPrefix },
   );
   worker.on('error', () => undefined);
   return { worker, jobs };

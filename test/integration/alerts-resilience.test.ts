@@ -101,7 +101,7 @@ describe('alerter resilience', () => {
     await pushScore(f, 'outage', { valueAtRisk: -0.32 });
     await pushScore(f, 'outage', { valueAtRisk: -0.01 });
     await pushScore(f, 'outage', { valueAtRisk: -0.3 });
-    await waitEvent(
+    const second = await waitEvent(
       f,
       (e) =>
         e.subject === 'strategy/outage' &&
@@ -111,10 +111,15 @@ describe('alerter resilience', () => {
       30_000,
     );
     const o2 = await waitEvent(f, (e) => e.subject === 'strategy/outage-2', 'outage-2', 30_000);
+    // A job the worker took as Redis stopped (its reply lost) stays active
+    // under the worker's lock until a stall check frees it: ~15 s at most
+    // with the emergency worker's lock settings (BullMQ's own: up to 60 s).
+    const owed = [firing.incidentId, second.incidentId, o2.incidentId];
+    const have = (): string[] => worker.jobs.map((j) => j.id ?? '?');
     await eventually(
-      () => (worker.jobs.length >= 4 ? true : undefined),
+      () => (worker.jobs.length >= 4 && owed.every((id) => have().includes(id)) ? true : undefined),
       30_000,
-      'jobs after outage',
+      () => `jobs after the outage: have [${have().join(', ')}], owed [${owed.join(', ')}]`,
     );
     await sleep(500);
     const events = await alertEvents(f);

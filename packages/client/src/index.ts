@@ -61,6 +61,7 @@ export {
 } from '../../shared/src/schemas/api.js';
 export {
   createEmergencyWorker,
+  EMERGENCY_WORKER_DEFAULTS,
   parseEmergencyJob,
   type EmergencyHandler,
   type EmergencyWorkerOptions,
