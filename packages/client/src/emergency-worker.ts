@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq
 import type { Cluster, Redis } from 'ioredis';
 import { EMERGENCY_QUEUE } from '../../shared/src/keys.js';
 import { EmergencyJobData } from '../../shared/src/schemas/emergency-job.js';
+import { URGENT_WORKER_SETTINGS } from '../../shared/src/urgent-worker.js';
 
 /** Handles one emergency job: its validated data, and the job (id = incident id). */
 export type EmergencyHandler = (data: EmergencyJobData, job: Job) => Promise<void>;
@@ -35,26 +36,12 @@ export interface EmergencyWorkerOptions {
 }
 
 /**
- * BullMQ's defaults tuned for jobs that must not wait. A job a worker has
- * taken stays `active` under that worker's lock until the lock expires and
- * a stall check moves it back to wait. When the worker dies, or Redis goes
- * away just as the worker takes a job (the job is moved, its reply is
- * lost), nobody handles it until then: with BullMQ's 30 s lock and 30 s
- * checks that was 15-60 s, measured 45-57 s after a Redis restart; with
- * these, 10-13 s (`npm run bench:emergency-outage`, docs/alerts.md).
- * - `lockDuration` 10 s (renewed every 5 s while a handler runs). The cost:
- *   a handler that blocks the event loop longer than that loses its lock
- *   and its job runs again (handlers are idempotent by job id anyway).
- * - `stalledInterval` 5 s between stall checks.
- * - `drainDelay` 1 s: the blocking wait for a job that a reconnect resends
- *   returns within a second; at BullMQ's 5 s, half of the jobs added while
- *   Redis restarted waited ~4 s more.
+ * The worker's lock and polling settings, for jobs that must not wait (a
+ * 10 s lock, stall checks every 5 s, a 1 s drain delay; why, and what they
+ * cost: packages/shared/src/urgent-worker.ts): a job taken as its worker
+ * died or Redis stopped is handled within ~15 s, not BullMQ's 15-60 s.
  */
-export const EMERGENCY_WORKER_DEFAULTS = {
-  lockDuration: 10_000,
-  stalledInterval: 5_000,
-  drainDelay: 1,
-} as const satisfies Partial<WorkerOptions>;
+export const EMERGENCY_WORKER_DEFAULTS = URGENT_WORKER_SETTINGS satisfies Partial<WorkerOptions>;
 
 /**
  * Validate a job's data against quantmon's schema. A payload that fails it

@@ -13,6 +13,7 @@ export * from './schemas/rules-in-force.js';
 export * from './schemas/retire.js';
 export * from './metric-names.js';
 export * from './keys.js';
+export * from './urgent-worker.js';
 export * from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export {

@@ -1,6 +1,7 @@
 import {
   NOTIFY_QUEUE,
   NotificationJobData,
+  URGENT_WORKER_SETTINGS,
   type AlertEvent,
   type Logger,
   type WebhookConfig,
@@ -49,7 +50,10 @@ export class Notifier {
       prefix: deps.bullPrefix,
     });
     this.queue.on('error', (err) => deps.log.warn({ err: err.message }, 'notify queue error'));
+    // A delivery taken as its alerter was killed, or as Redis stopped, goes
+    // to another alerter's worker within ~15 s, not BullMQ's 15-60 s.
     this.worker = new Worker(NOTIFY_QUEUE, (job: Job) => this.deliver(job), {
+      ...URGENT_WORKER_SETTINGS,
       connection: deps.workerConnection,
       prefix: deps.bullPrefix,
       concurrency: 8,
