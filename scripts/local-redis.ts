@@ -135,6 +135,8 @@ export interface LocalRedisOptions {
    */
   reapOnExit?: boolean;
   stdio?: StdioOptions;
+  /** redis-server's `loglevel`. Default: its own (notice). */
+  logLevel?: 'warning' | 'notice' | 'verbose';
 }
 
 export interface LocalRedis {
@@ -234,7 +236,10 @@ export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRe
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'quantmon-redis-'));
   const url = `redis://127.0.0.1:${port}`;
-  const args = redisServerArgs(port, dir, opts.persistence);
+  const args = [
+    ...redisServerArgs(port, dir, opts.persistence),
+    ...(opts.logLevel ? ['--loglevel', opts.logLevel] : []),
+  ];
   let child: ChildProcess | undefined;
   // A server of a benchmark or test that dies without dispose() goes with it
   // (a detached one, `npm start`'s, is its supervisor's to stop).

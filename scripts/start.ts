@@ -19,6 +19,7 @@ import { localHistoryDir, startLocalHistory } from './embedded-postgres.js';
 import { formatLogLine } from './log-format.js';
 import { startConfigOrExit, unknownFlags } from './start-config.js';
 import { restoredLine, restoredState, wipeLocalState } from './start-state.js';
+import { superviseRedis } from './own-redis.js';
 import { describeExit, Supervisor } from './supervisor.js';
 import { serveSupervisorMetrics } from './supervisor-metrics.js';
 import { openRestartLog, type RestartLog } from './supervisor-restarts.js';
@@ -148,14 +149,28 @@ async function startRedis(port: number): Promise<string> {
     persistence: 'aof-everysec',
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its warnings (memory overcommit, a failed AOF write) in npm start's
+    // output, not every AOF rewrite and client.
+    logLevel: 'warning',
   }).catch((err: unknown) => fail(`redis-server did not start: ${(err as Error).message}`));
-  const proc = redis.proc();
-  children.push({ name: 'redis', proc });
-  proc.on('exit', (code) => {
-    if (!stopping) {
-      say(`redis-server exited (code ${code})`);
-      void stop(1);
-    }
+  superviseRedis(redis, {
+    say,
+    log: (line) => process.stdout.write(`${formatLogLine('redis', line)}\n`),
+    stopping: () => stopping,
+    exited: (how, startedAt) => supervisor.exited('redis', how, Date.now(), startedAt),
+    running: (proc, previous) => {
+      const i = children.findIndex((c) => c.proc === previous);
+      if (i >= 0) children.splice(i, 1);
+      children.push({ name: 'redis', proc });
+    },
+    restarted: (ended) =>
+      restartLog?.record({
+        child: 'redis',
+        file: 'redis',
+        restarts: supervisor.restarts('redis'),
+        ...ended,
+      }),
+    giveUp: () => void stop(1),
   });
   say(`started redis-server on ${redis.url} (data in ${dir})`);
   return redis.url;

@@ -97,9 +97,14 @@ export async function openRestartLog(opts: RestartLogOptions): Promise<RestartLo
       } catch (err) {
         return failed(err);
       }
-      redis.hset(key, supervisorRestartField(opts.host, e.child), json).then(() => {
-        failing = false;
-      }, failed);
+      const write = (): Promise<void> =>
+        redis.hset(key, supervisorRestartField(opts.host, e.child), json).then(() => {
+          failing = false;
+        }, failed);
+      // Redis itself restarted (npm start's own), or a blip: written once the
+      // connection is back, within the same 10 s as at the start.
+      if (redis.status === 'ready') void write();
+      else waitReady(redis, 10_000).then(write, failed);
     },
     close() {
       closing ??= (async () => {

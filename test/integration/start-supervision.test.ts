@@ -3,22 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import type { PipelineHealth } from '../../services/gateway/src/pipeline-health.js';
 import { eventually, ROOT } from '../helpers/services.js';
+import { childrenOf } from '../helpers/child-processes.js';
 import { alive } from '../helpers/pid-alive.js';
-
-/** Direct children of `pid`: their pids and command lines. */
-function childrenOf(pid: number): { pid: number; args: string }[] {
-  let out: string;
-  try {
-    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' });
-  } catch {
-    return []; // ps exits 1 when there are none
-  }
-  return out
-    .split('\n')
-    .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ pid: Number(m[1]), args: m[2]! }));
-}
 
 async function healthy(port: number): Promise<boolean> {
   try {
