@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOnce } from '../helpers/build-once.js';
 import { allPartitions, EMERGENCY_QUEUE, keysFor } from '@quantmon/shared';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
+import { emergencyJobData } from '../helpers/emergency-job.js';
 import { eventually, ROOT } from '../helpers/services.js';
 import { startIngestServer } from './collector-harness.js';
 
@@ -192,27 +193,9 @@ console.log('ready');
     const queue = new Queue(EMERGENCY_QUEUE, { connection: conn, prefix });
     try {
       await eventually(() => (out.includes('ready') ? true : undefined), 30_000, 'worker ready');
-      const now = Date.now();
-      const alert = {
-        incidentId: 'var_exceeded__strategy-client-a__1-0',
-        rule: 'var_exceeded',
-        level: 'critical',
-        subject: 'strategy/client-a',
-        state: 'firing',
-        value: 0.2,
-        threshold: 0.15,
-        metric: 'valueAtRisk',
-        message: 'VaR beyond threshold',
-        recommendation: 'reduce exposure',
-        startsAt: now,
-        endsAt: null,
-        ts: now,
-      };
-      await queue.add(
-        'risk-reduction',
-        { alert, action: 'risk-reduction', enqueuedAt: now },
-        { jobId: alert.incidentId },
-      );
+      const data = emergencyJobData('client-a');
+      const { alert } = data;
+      await queue.add('risk-reduction', data, { jobId: alert.incidentId });
       await queue.add('risk-reduction', { alert: { nonsense: true } }, { jobId: 'bad-payload' });
       await eventually(
         () =>

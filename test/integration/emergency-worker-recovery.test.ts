@@ -6,32 +6,10 @@ import {
   EMERGENCY_WORKER_DEFAULTS,
 } from '../../packages/client/src/emergency-worker.js';
 import { EMERGENCY_QUEUE } from '../../packages/shared/src/keys.js';
+import { emergencyJobData } from '../helpers/emergency-job.js';
 import { spawnModuleSnippet } from '../helpers/module-snippet.js';
 import { startTestRedis, uniquePrefix, type TestRedis } from '../helpers/redis-server.js';
 import { eventually } from '../helpers/services.js';
-
-function jobData(incidentId: string): Record<string, unknown> {
-  const now = Date.now();
-  return {
-    alert: {
-      incidentId,
-      rule: 'var_exceeded',
-      level: 'critical',
-      subject: 'strategy/recovery',
-      state: 'firing',
-      value: 0.2,
-      threshold: 0.15,
-      metric: 'valueAtRisk',
-      message: 'VaR beyond threshold',
-      recommendation: 'reduce exposure',
-      startsAt: now,
-      endsAt: null,
-      ts: now,
-    },
-    action: 'risk-reduction',
-    enqueuedAt: now,
-  };
-}
 
 /**
  * A job a worker has taken is the worker's until its lock expires: the
@@ -68,7 +46,8 @@ describe('emergency worker recovery', () => {
 
   it('hands a job whose worker was SIGKILLed mid-job to another worker within 25 s', async () => {
     const prefix = uniquePrefix('recovery');
-    const incidentId = 'var_exceeded__strategy-recovery__1-0';
+    const data = emergencyJobData('recovery');
+    const incidentId = data.alert.incidentId;
     // The first worker takes the job and hangs in its handler until killed.
     const first = await spawnModuleSnippet(`
 import { Redis } from 'ioredis';
@@ -91,7 +70,7 @@ console.log('ready');
     const handled: Job[] = [];
     let second: ReturnType<typeof createEmergencyWorker> | undefined;
     try {
-      await queue.add('risk-reduction', jobData(incidentId), { jobId: incidentId });
+      await queue.add('risk-reduction', data, { jobId: incidentId });
       await eventually(
         () => (first.rest().includes(`taken ${incidentId}`) ? true : undefined),
         10_000,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../packages/shared/src/keys.js';
 import { childrenOf } from '../helpers/child-processes.js';
+import { spawnNpmStart, waitForBanner, type NpmStart } from '../helpers/npm-start.js';
 import { alive } from '../helpers/pid-alive.js';
 import { freePort, uniquePrefix } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
@@ -40,7 +41,8 @@ async function pingWithin(redis: Redis, ms: number): Promise<string | undefined>
  */
 describe('npm start: its own redis-server', () => {
   let start: ChildProcess | undefined;
-  let out = '';
+  let npm: NpmStart | undefined;
+  const out = (): string => npm?.output() ?? '';
   let gatewayPort = 0;
   const ports = { collector: 0, scorer: 0, alerter: 0, supervisor: 0 };
 
@@ -77,29 +79,17 @@ describe('npm start: its own redis-server', () => {
     };
     delete env['REDIS_URL'];
     delete env['REDIS_CLUSTER_NODES'];
-    start = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/start.ts', '--no-demo', '--no-history'],
-      { cwd: ROOT, detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    start.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    start.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    await eventually(
-      () => {
-        if (start?.exitCode !== null) throw new Error(`npm start exited:\n${out}`);
-        return out.includes('quantmon is running') ? true : undefined;
-      },
-      90_000,
-      'the banner',
-    );
-    const url = /redis:\s+(redis:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    npm = spawnNpmStart(env);
+    start = npm.proc;
+    await waitForBanner(npm);
+    const url = /redis:\s+(redis:\/\/127\.0\.0\.1:\d+)/.exec(out())?.[1];
     // Its own session (setsid): a kill of npm start's group does not reach it.
     redisPids.push(
       ...childrenOf(start.pid!)
         .filter((c) => /^\S*redis-server/.test(c.args))
         .map((c) => c.pid),
     );
-    expect(url, `the banner's redis line:\n${out}`).toBeDefined();
+    expect(url, `the banner's redis line:\n${out()}`).toBeDefined();
     const redis = new Redis(url!, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined);
     try {
@@ -112,17 +102,17 @@ describe('npm start: its own redis-server', () => {
       expect(await Promise.race([churned, late])).toBe('done');
       expect(await pingWithin(redis, 5000)).toBe('PONG');
       await redis.config('SET', 'loglevel', 'warning');
-      expect(out).toMatch(/\bredis\s+\d+:M .*Accepted 127\.0\.0\.1/);
+      expect(out()).toMatch(/\bredis\s+\d+:M .*Accepted 127\.0\.0\.1/);
 
       const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
       const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       await eventually(
-        () => (out.includes('redis-server is back on') ? true : undefined),
+        () => (out().includes('redis-server is back on') ? true : undefined),
         30_000,
-        () => `npm start restarting its redis-server; it said:\n${out.slice(-3000)}`,
+        () => `npm start restarting its redis-server; it said:\n${out().slice(-3000)}`,
       );
-      expect(out).toMatch(/redis-server: redis killed by SIGKILL; restarting it in \d+ ms/);
+      expect(out()).toMatch(/redis-server: redis killed by SIGKILL; restarting it in \d+ ms/);
       process.stdout.write(`redis-server back ${Date.now() - killedAt} ms after SIGKILL\n`);
       const metrics = await (await fetch(`http://127.0.0.1:${ports.supervisor}/metrics`)).text();
       expect(metrics).toMatch(/quantmon_supervisor_restarts_total\{child="redis"[^}]*\} 1/);

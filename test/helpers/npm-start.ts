@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { eventually, ROOT } from './services.js';
+
+export interface NpmStart {
+  proc: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output: () => string;
+}
+
+/**
+ * `npm start --no-demo --no-history` as an operator runs it: scripts/start.ts
+ * in its own process group, as in a terminal (Ctrl-C, SIGINT to the group,
+ * reaches every member), with `env` as its whole environment.
+ */
+export function spawnNpmStart(env: NodeJS.ProcessEnv): NpmStart {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/start.ts', '--no-demo', '--no-history'],
+    { cwd: ROOT, detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return { proc, output: () => out };
+}
+
+/** Until its banner is printed; throws with its output if it exits first. */
+export async function waitForBanner(s: NpmStart): Promise<void> {
+  await eventually(
+    () => {
+      if (s.proc.exitCode !== null) throw new Error(`npm start exited:\n${s.output()}`);
+      return s.output().includes('quantmon is running') ? true : undefined;
+    },
+    90_000,
+    'the banner',
+  );
+}
