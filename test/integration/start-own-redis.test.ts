@@ -22,6 +22,13 @@ async function churn(url: string, n: number): Promise<void> {
   }
 }
 
+/** The redis-server children of npm start (`pid`). */
+function ownRedis(pid: number): number[] {
+  return childrenOf(pid)
+    .filter((c) => /^\S*redis-server/.test(c.args))
+    .map((c) => c.pid);
+}
+
 /** PING, or undefined when no answer comes within `ms`. */
 async function pingWithin(redis: Redis, ms: number): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -53,6 +60,10 @@ describe('npm start: its own redis-server', () => {
   const redisPids: number[] = [];
 
   afterAll(async () => {
+    // The redis-servers seen, and whichever npm start runs now (a restarted
+    // one when the test failed after the restart): their own session
+    // (setsid), so the kill of npm start's group below does not reach them.
+    if (start?.pid) redisPids.push(...ownRedis(start.pid));
     for (const pid of redisPids.filter(alive)) process.kill(pid, 'SIGKILL');
     if (start?.pid && start.exitCode === null) {
       try {
@@ -84,11 +95,7 @@ describe('npm start: its own redis-server', () => {
     await waitForBanner(npm);
     const url = /redis:\s+(redis:\/\/127\.0\.0\.1:\d+)/.exec(out())?.[1];
     // Its own session (setsid): a kill of npm start's group does not reach it.
-    redisPids.push(
-      ...childrenOf(start.pid!)
-        .filter((c) => /^\S*redis-server/.test(c.args))
-        .map((c) => c.pid),
-    );
+    redisPids.push(...ownRedis(start.pid!));
     expect(url, `the banner's redis line:\n${out()}`).toBeDefined();
     const redis = new Redis(url!, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined);
