@@ -56,8 +56,10 @@ export function superviseRedis(redis: LocalRedis, hooks: OwnRedisHooks): void {
         if (hooks.stopping()) return;
         redis.start().then(
           () => {
-            if (hooks.stopping()) return void redis.stop();
             watch(proc);
+            // npm start began to stop while it started: stop it too (it is
+            // listed now, but stop() may already be past Redis).
+            if (hooks.stopping()) return void redis.stop();
             hooks.say(`redis-server is back on ${redis.url} (data in ${redis.dir})`);
             hooks.restarted(ended);
           },

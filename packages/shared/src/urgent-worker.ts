@@ -4,9 +4,10 @@
  * deliveries. A job a worker has taken stays `active` under that worker's
  * lock until the lock expires and a stall check moves it back to wait.
  * When the worker dies, or Redis goes away just as the worker takes a job
- * (the job is moved, its reply is lost), nobody handles it until then: with BullMQ's 30 s lock and 30 s
- * checks that was 15-60 s, measured 45-57 s after a Redis restart; with
- * these, 10-13 s (`npm run bench:emergency-outage`, docs/alerts.md).
+ * (the job is moved, its reply is lost), nobody handles it until then:
+ * with BullMQ's 30 s lock and 30 s checks that was 15-60 s, measured
+ * 45-57 s after a Redis restart; with these, 10-13 s (`npm run
+ * bench:emergency-outage`, docs/alerts.md).
  * - `lockDuration` 10 s (renewed every 5 s while a handler runs). The cost:
  *   a handler that blocks the event loop longer than that loses its lock
  *   and its job runs again (handlers are idempotent by job id anyway).
