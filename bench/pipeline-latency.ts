@@ -35,6 +35,22 @@ export interface Latencies {
    * of the tail from what follows the read.
    */
   split: { toScored: number[]; fromScored: number[] };
+  /**
+   * The slowest 1 % (POST to frame at or above the p99), each sorted. When
+   * the sample was sent, from the computation of its strategy's update
+   * before the one that showed it: negative when it was sent before that
+   * update and still missed it (not yet in the stream at the read), so it
+   * waited a whole beat more. Then POST to scored, scored to written, and
+   * written to the frame's arrival. A tail of missed reads with quick stages
+   * points at the beat; one of slow stages at what follows the read.
+   */
+  slowest: {
+    n: number;
+    sincePrevious: number[];
+    toScored: number[];
+    write: number[];
+    deliver: number[];
+  };
 }
 
 /** sends: flat [strategy, sequence, epoch ms] triples; arrivals: ARRIVAL_FIELDS-wide records. */
@@ -52,6 +68,8 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
   const stages: Latencies['stages'] = { ingest: [], score: [], write: [], deliver: [] };
   const split: Latencies['split'] = { toScored: [], fromScored: [] };
   const ms: number[] = [];
+  // Per shown sample, in send order: [latency, since previous update, to scored, write, deliver].
+  const each: number[] = [];
   const bySecond: number[][] = [];
   const first = sends[2] ?? 0;
   let missing = 0;
@@ -77,6 +95,10 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
     const scoredAt = arrivals[r + 4]!;
     split.toScored.push(scoredAt - sent);
     split.fromScored.push(list.at[lo]! - scoredAt);
+    const previous = lo > 0 ? arrivals[list.rec[lo - 1]! + 4]! : NaN;
+    const writtenAt = arrivals[r + 5]!;
+    each.push(list.at[lo]! - sent, sent - previous, scoredAt - sent, writtenAt - scoredAt);
+    each.push(list.at[lo]! - writtenAt);
     if (list.seq[lo] !== q) continue;
     const [at, received, computed, written] = arrivals.slice(r + 2, r + 6) as [
       number,
@@ -101,7 +123,31 @@ export function latencies(sends: number[], arrivals: number[]): Latencies {
     max: percentile(xs, 1),
     n: xs.length,
   }));
-  return { ms, missing, stages, perSecond, bySecond: seconds, firstSentAt: first, split };
+  const slowest = slowestOf(each, percentile(ms, 0.99));
+  return { ms, missing, stages, perSecond, bySecond: seconds, firstSentAt: first, split, slowest };
+}
+
+/** The breakdown of the samples at or above `p99` (Latencies.slowest); `each` is 5 numbers a sample. */
+function slowestOf(each: readonly number[], p99: number): Latencies['slowest'] {
+  const out: Latencies['slowest'] = {
+    n: 0,
+    sincePrevious: [],
+    toScored: [],
+    write: [],
+    deliver: [],
+  };
+  for (let i = 0; i < each.length; i += 5) {
+    if (!(each[i]! >= p99)) continue;
+    out.n++;
+    // A strategy's first frame has no update before it: nothing to measure from.
+    if (!Number.isNaN(each[i + 1])) out.sincePrevious.push(each[i + 1]!);
+    out.toScored.push(each[i + 2]!);
+    out.write.push(each[i + 3]!);
+    out.deliver.push(each[i + 4]!);
+  }
+  const up = (x: number, y: number): number => x - y;
+  for (const xs of [out.sincePrevious, out.toScored, out.write, out.deliver]) xs.sort(up);
+  return out;
 }
 
 /** The p99 over the seconds not in `skip` (e.g. those an AOF rewrite touched), and how many samples. */

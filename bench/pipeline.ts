@@ -686,6 +686,15 @@ try {
       `${f1(percentile(lat.split.toScored, 0.5))} / ${f1(percentile(lat.split.toScored, 0.99))}, ` +
       `scored to frame ${f1(percentile(lat.split.fromScored, 0.5))} / ${f1(percentile(lat.split.fromScored, 0.99))}`,
   );
+  const sl = lat.slowest;
+  const p50p90 = (xs: readonly number[]): string =>
+    `${f1(percentile(xs, 0.5))} / ${f1(percentile(xs, 0.9))}`;
+  console.log(
+    `  the slowest 1 % (${f0(sl.n)} samples), p50 / p90 ms: sent after its strategy's update ` +
+      `before the one that showed it ${p50p90(sl.sincePrevious)} (negative: sent before it, ` +
+      `and missed its read), POST to scored ${p50p90(sl.toScored)}, scored to written ` +
+      `${p50p90(sl.write)}, written to frame ${p50p90(sl.deliver)}`,
+  );
   console.log(
     `  p50 / p99 by second of the phase (ms): ` +
       lat.perSecond.map((x) => `${f0(x.p50)}/${f0(x.p99)}`).join('  '),
