@@ -4,6 +4,8 @@
  * posts to the collector's public ingest exactly as a trading system would.
  * `npm start -- --no-demo` turns it off.
  */
+import { watchSupervisor } from '../packages/shared/src/supervisor-watch.js';
+
 const url = `${process.env['DEMO_COLLECTOR_URL'] ?? 'http://127.0.0.1:8081'}/v1/samples`;
 const intervalMs = Number(process.env['DEMO_INTERVAL_MS'] ?? 500);
 
@@ -87,6 +89,11 @@ process.on('SIGTERM', () => {
   clearInterval(timer);
   process.exit(0);
 });
+// Started by npm start: stop with it, even when it is killed without stopping us.
+const supervisorPid = Number(process.env['QUANTMON_SUPERVISOR_PID'] ?? NaN);
+if (Number.isInteger(supervisorPid) && supervisorPid > 0) {
+  watchSupervisor(supervisorPid, () => process.kill(process.pid, 'SIGTERM'));
+}
 process.stdout.write(
   `demo feed posting ${strategies.length} made-up strategies to ${url} every ${intervalMs} ms\n`,
 );

@@ -137,6 +137,8 @@ export interface LocalRedisOptions {
   stdio?: StdioOptions;
   /** redis-server's `loglevel`. Default: its own (notice). */
   logLevel?: 'warning' | 'notice' | 'verbose';
+  /** redis-server's `pidfile`: written at start, removed at a clean stop (npm start's leftover check). */
+  pidFile?: string;
 }
 
 export interface LocalRedis {
@@ -239,6 +241,7 @@ export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRe
   const args = [
     ...redisServerArgs(port, dir, opts.persistence),
     ...(opts.logLevel ? ['--loglevel', opts.logLevel] : []),
+    ...(opts.pidFile ? ['--pidfile', opts.pidFile] : []),
   ];
   let child: ChildProcess | undefined;
   // A server of a benchmark or test that dies without dispose() goes with it

@@ -20,6 +20,7 @@ import { formatLogLine } from './log-format.js';
 import { startConfigOrExit, unknownFlags } from './start-config.js';
 import { restoredLine, restoredState, wipeLocalState } from './start-state.js';
 import { superviseRedis } from './own-redis.js';
+import { stopLeftover } from './leftover-server.js';
 import { describeExit, Supervisor } from './supervisor.js';
 import { serveSupervisorMetrics } from './supervisor-metrics.js';
 import { openRestartLog, type RestartLog } from './supervisor-restarts.js';
@@ -126,7 +127,7 @@ function run(name: string, file: string, env: NodeJS.ProcessEnv, restart = false
   return proc;
 }
 
-async function startRedis(port: number): Promise<string> {
+async function startRedis(): Promise<string> {
   const bin = findOnPath('redis-server');
   if (!bin) {
     fail(
@@ -137,7 +138,7 @@ async function startRedis(port: number): Promise<string> {
     );
   }
   const redisPort = await firstFreePort(6390);
-  const dir = join(root, '.quantmon', `redis-${port}`);
+  const dir = ownRedisDir;
   mkdirSync(dir, { recursive: true });
   // AOF every second (BullMQ's production setting): a restart of `npm start`
   // keeps the history. Its own process group: Ctrl-C reaches the services at
@@ -147,6 +148,7 @@ async function startRedis(port: number): Promise<string> {
     port: redisPort,
     dir,
     persistence: 'aof-everysec',
+    pidFile: ownRedisPidFile,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its warnings (memory overcommit, a failed AOF write) in npm start's
@@ -247,6 +249,31 @@ try {
   fail(`building the dashboard failed: ${(err as Error).message}`);
 }
 const clusterNodes = process.env['REDIS_CLUSTER_NODES'];
+const ownRedisDir = join(root, '.quantmon', `redis-${gatewayPort}`);
+/** npm start's own Redis writes its pid here (and removes it when it stops). */
+const ownRedisPidFile = join(ownRedisDir, 'redis-server.pid');
+const ownHistoryData = join(localHistoryDir(root), 'data');
+// Before --fresh wipes their folders and before ours start on them: servers
+// an earlier npm start left running when it was killed (leftover-server.ts).
+const leftovers: { name: string; pidFile: string; dir: string; signal: NodeJS.Signals }[] = [];
+if (!process.env['REDIS_URL'] && !clusterNodes)
+  leftovers.push({
+    name: 'redis-server',
+    pidFile: ownRedisPidFile,
+    dir: ownRedisDir,
+    signal: 'SIGTERM',
+  });
+if (history && !process.env['DATABASE_URL']) {
+  const pidFile = join(ownHistoryData, 'postmaster.pid');
+  leftovers.push({ name: 'postgres', pidFile, dir: ownHistoryData, signal: 'SIGINT' });
+}
+for (const l of leftovers) {
+  const pid = await stopLeftover({ ...l, timeoutMs: 30_000 }).catch((err: unknown) =>
+    fail((err as Error).message),
+  );
+  if (pid !== undefined)
+    say(`stopped ${l.name} (pid ${pid}) that an earlier npm start left running on ${l.dir}`);
+}
 if (fresh) {
   if (process.env['REDIS_URL'] || clusterNodes) {
     fail(
@@ -255,10 +282,7 @@ if (fresh) {
     );
   }
   const ownPostgres = history && !process.env['DATABASE_URL'];
-  const removed = wipeLocalState([
-    join(root, '.quantmon', `redis-${gatewayPort}`),
-    ...(ownPostgres ? [localHistoryDir(root)] : []),
-  ]);
+  const removed = wipeLocalState([ownRedisDir, ...(ownPostgres ? [localHistoryDir(root)] : [])]);
   say(
     removed.length > 0
       ? `--fresh: removed ${removed.join(', ')} (windows, incidents, strategies${ownPostgres ? ', history' : ''})`
@@ -268,7 +292,7 @@ if (fresh) {
 }
 const redisUrl =
   process.env['REDIS_URL'] ??
-  (clusterNodes ? clusterNodes.split(',')[0]!.trim() : await startRedis(gatewayPort));
+  (clusterNodes ? clusterNodes.split(',')[0]!.trim() : await startRedis());
 if (!(await pingRedis(redisUrl))) fail(`cannot reach Redis at ${redisUrl}`);
 // What an earlier run left (own Redis: AOF under .quantmon/): said in the banner.
 const restored =
@@ -314,6 +338,9 @@ const env = {
   REDIS_URL: redisUrl,
   GATEWAY_PORT: String(gatewayPort),
   COLLECTOR_PORT: String(collectorPort),
+  // Every child stops by itself if we are killed without a chance to stop it
+  // (supervisor-watch.ts), instead of running on, orphaned, holding its port.
+  QUANTMON_SUPERVISOR_PID: String(process.pid),
   // Without probes of your own, the pipeline probes its own APIs, so the API
   // response time card shows a measured value from the first minute.
   PROBES:

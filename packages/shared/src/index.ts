@@ -62,6 +62,7 @@ export {
   type OwnedReaderOptions,
 } from './partition-reader.js';
 export { Shutdown } from './shutdown.js';
+export { SUPERVISOR_WATCH_MS, watchSupervisor } from './supervisor-watch.js';
 export { abortableSleep } from './sleep.js';
 export {
   encodeEntry,

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from './logger.js';
+import { watchSupervisor } from './supervisor-watch.js';
 
 type Closer = () => Promise<void> | void;
 
@@ -32,8 +33,12 @@ export class Shutdown {
     this.steps.push({ name, close });
   }
 
-  /** Install signal handlers; the process exits once everything is closed. */
-  installSignalHandlers(): void {
+  /**
+   * Install signal handlers; the process exits once everything is closed.
+   * With `supervisorPid` (QUANTMON_SUPERVISOR_PID), it also closes when that
+   * parent is gone (supervisor-watch.ts).
+   */
+  installSignalHandlers(opts: { supervisorPid?: number | undefined } = {}): void {
     const onSignal = (signal: string): void => {
       // Ctrl-C under `npm start` brings SIGINT from the terminal and SIGTERM from the runner.
       if (this.closing) return;
@@ -42,6 +47,13 @@ export class Shutdown {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    const pid = opts.supervisorPid;
+    if (pid !== undefined) {
+      watchSupervisor(pid, () => {
+        this.log.warn({ supervisorPid: pid }, 'the process that started this one is gone');
+        onSignal('supervisor gone');
+      });
+    }
   }
 
   /** Idempotent: a second call returns the same promise. */

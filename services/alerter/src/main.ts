@@ -50,7 +50,7 @@ const rules = await loadRules(config.rulesFile, config.noDataMs).catch((err: Err
 log.info(rulesLoadedLog(rules, config.rulesFile), 'rules loaded');
 
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
-shutdown.installSignalHandlers();
+shutdown.installSignalHandlers({ supervisorPid: config.supervisorPid });
 const registry = createRegistry('alerter');
 const m = alerterMetrics(registry);
 m.rules.set(rules.rules.length);

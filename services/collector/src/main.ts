@@ -41,7 +41,7 @@ const log = createLogger('collector', config.logLevel);
 exitOnFatal(log);
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
-shutdown.installSignalHandlers();
+shutdown.installSignalHandlers({ supervisorPid: config.supervisorPid });
 
 const registry = createRegistry('collector');
 const ingested = new Counter({

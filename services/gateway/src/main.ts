@@ -48,7 +48,7 @@ const log = createLogger('gateway', config.logLevel);
 exitOnFatal(log);
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
-shutdown.installSignalHandlers();
+shutdown.installSignalHandlers({ supervisorPid: config.supervisorPid });
 const publicDir = fileURLToPath(new URL('../public', import.meta.url));
 const openapi: unknown = parseYaml(
   readFileSync(fileURLToPath(new URL('../openapi.yaml', import.meta.url)), 'utf8'),

@@ -27,7 +27,7 @@ const log = createLogger('historian', config.logLevel).child({ replica: config.r
 exitOnFatal(log); // an uncaught error or failed start-up step: logged at fatal, exit 1
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
-shutdown.installSignalHandlers();
+shutdown.installSignalHandlers({ supervisorPid: config.supervisorPid });
 const registry = createRegistry('historian');
 
 const sql = connectHistory(config.databaseUrl, { name: `historian ${config.replicaId}` });

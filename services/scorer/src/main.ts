@@ -30,7 +30,7 @@ const log = createLogger('scorer', config.logLevel).child({ replica: config.repl
 exitOnFatal(log);
 const keys = keysFor(config.prefix);
 const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
-shutdown.installSignalHandlers();
+shutdown.installSignalHandlers({ supervisorPid: config.supervisorPid });
 
 const registry = createRegistry('scorer');
 const applied = new Counter({

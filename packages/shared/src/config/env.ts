@@ -64,6 +64,12 @@ export const CommonEnv = z.object({
   LOG_LEVEL: LogLevel.default('info'),
   LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
+  /**
+   * The process that started this one and stops it (`npm start` sets its own
+   * pid): when it is gone (SIGKILLed, no chance to stop its children), this
+   * process stops as on SIGTERM instead of running on, orphaned.
+   */
+  QUANTMON_SUPERVISOR_PID: z.coerce.number().int().positive().optional(),
   /** A consumer loop with work waiting and no progress this long fails /healthz (503). */
   LOOP_STUCK_MS: int(60_000, 1000, 3_600_000),
   /** The strategy catalogue (YAML, or JSON by its .json extension): per-strategy parameters, windows, tags. */
@@ -99,6 +105,8 @@ export interface CommonConfig {
   logLevel: z.infer<typeof LogLevel>;
   listenHost: string;
   shutdownTimeoutMs: number;
+  /** QUANTMON_SUPERVISOR_PID: stop when this parent is gone (supervisor-watch.ts); undefined: never. */
+  supervisorPid: number | undefined;
   /** /healthz fails when a consumer loop has had work and made no progress this long. */
   loopStuckMs: number;
   /** STRATEGIES_FILE: the strategy catalogue; undefined: none (today's defaults, or the admin API's). */
@@ -124,6 +132,7 @@ export function common(e: z.infer<typeof CommonEnv>, service: string): CommonCon
     logLevel: e.LOG_LEVEL,
     listenHost: e.LISTEN_HOST,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    supervisorPid: e.QUANTMON_SUPERVISOR_PID,
     loopStuckMs: e.LOOP_STUCK_MS,
     strategiesFile: e.STRATEGIES_FILE,
     idleForgetAfterMs: e.IDLE_FORGET_AFTER,
