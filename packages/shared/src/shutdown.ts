@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { Logger } from './logger.js';
+import { dropLogOutput, type Logger } from './logger.js';
 import { watchSupervisor } from './supervisor-watch.js';
 
 type Closer = () => Promise<void> | void;
@@ -50,7 +50,10 @@ export class Shutdown {
     const pid = opts.supervisorPid;
     if (pid !== undefined) {
       watchSupervisor(pid, () => {
+        // Said to no one (its reader, our standard output's, is gone), then
+        // nothing more written: see dropLogOutput.
         this.log.warn({ supervisorPid: pid }, 'the process that started this one is gone');
+        dropLogOutput(this.log);
         onSignal('supervisor gone');
       });
     }
