@@ -76,6 +76,36 @@ describe('a server an earlier npm start left running', () => {
     expect(pidFromFile(pidFile)).toBeUndefined();
   });
 
+  it('is left alone, with an error naming it, while its owner still runs', async () => {
+    const dir = folder();
+    // The owner: a process whose command line carries the marker, parent of the server.
+    const code = `const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { cwd: ${JSON.stringify(dir)}, stdio: 'ignore' }); process.send(c.pid); setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ['-e', code, 'the-owner-marker'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    procs.push(owner);
+    const serverPid = await new Promise<number>((r) => owner.once('message', (m) => r(Number(m))));
+    const pidFile = join(dir, 'server.pid');
+    writeFileSync(pidFile, String(serverPid));
+    const opts = { pidFile, dir, name: 'node', signal: 'SIGTERM', timeoutMs: 1000 } as const;
+    try {
+      await expect(stopLeftover({ ...opts, owner: 'the-owner-marker' })).rejects.toThrow(
+        `node (pid ${serverPid}) on ${dir} belongs to a running the-owner-marker (pid ${owner.pid})`,
+      );
+      expect(findLeftover(pidFile, dir, 'node')).toEqual({ pid: serverPid, how: 'cwd' });
+      // Its owner gone (the server reparented), it is a leftover like any other.
+      owner.kill('SIGKILL');
+      await new Promise((r) => owner.once('exit', r));
+      expect(await stopLeftover({ ...opts, owner: 'the-owner-marker' })).toBe(serverPid);
+    } finally {
+      try {
+        process.kill(serverPid, 'SIGKILL');
+      } catch {
+        // stopped above
+      }
+    }
+  });
+
   it('is named in an error when it outlives its signal', async () => {
     const dir = folder();
     const p = server(dir, true);

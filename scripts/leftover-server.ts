@@ -74,6 +74,18 @@ export function findLeftover(pidFile: string, dir: string, name: string): Leftov
   }
 }
 
+/** The parent pid of `pid` and its command line, where /proc tells. */
+function parentOf(pid: number): { pid: number; args: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const args = readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return { pid: ppid, args };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Stop the leftover server of `dir` (see findLeftover) with `signal`
  * (Redis: SIGTERM writes its AOF and exits; PostgreSQL: SIGINT, a fast
@@ -86,9 +98,22 @@ export async function stopLeftover(opts: {
   name: string;
   signal: NodeJS.Signals;
   timeoutMs: number;
+  /**
+   * Its parent's command line containing this is a live owner (another npm
+   * start, starting at the same moment): refused with an error rather than
+   * stopped from under it.
+   */
+  owner?: string;
 }): Promise<number | undefined> {
   const found = findLeftover(opts.pidFile, opts.dir, opts.name);
   if (!found) return undefined;
+  const parent = opts.owner === undefined ? undefined : parentOf(found.pid);
+  if (parent && opts.owner !== undefined && parent.args.includes(opts.owner)) {
+    throw new Error(
+      `${opts.name} (pid ${found.pid}) on ${opts.dir} belongs to a running ${opts.owner} ` +
+        `(pid ${parent.pid}): stop that one first`,
+    );
+  }
   process.kill(found.pid, opts.signal);
   const deadline = Date.now() + opts.timeoutMs;
   while (alive(found.pid)) {

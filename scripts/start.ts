@@ -268,7 +268,8 @@ if (history && !process.env['DATABASE_URL']) {
   leftovers.push({ name: 'postgres', pidFile, dir: ownHistoryData, signal: 'SIGINT' });
 }
 for (const l of leftovers) {
-  const pid = await stopLeftover({ ...l, timeoutMs: 30_000 }).catch((err: unknown) =>
+  const owner = 'scripts/start.ts';
+  const pid = await stopLeftover({ ...l, timeoutMs: 30_000, owner }).catch((err: unknown) =>
     fail((err as Error).message),
   );
   if (pid !== undefined)
