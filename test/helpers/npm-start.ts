@@ -35,3 +35,33 @@ export async function waitForBanner(s: NpmStart): Promise<void> {
     'the banner',
   );
 }
+
+/** The ports an npm start under test takes: each test its own, so runs can sit side by side. */
+export interface NpmStartPorts {
+  gateway: number;
+  collector: number;
+  scorer: number;
+  alerter: number;
+  supervisor: number;
+}
+
+/**
+ * The environment of an npm start under test: this process's, with its
+ * own prefix and ports, no probes, and no REDIS_URL or Cluster: it runs
+ * its own redis-server.
+ */
+export function npmStartEnv(prefix: string, ports: NpmStartPorts): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    QUANTMON_PREFIX: prefix,
+    GATEWAY_PORT: String(ports.gateway),
+    COLLECTOR_PORT: String(ports.collector),
+    SCORER_PORT: String(ports.scorer),
+    ALERTER_PORT: String(ports.alerter),
+    SUPERVISOR_PORT: String(ports.supervisor),
+    PROBES: '[]',
+  };
+  delete env['REDIS_URL'];
+  delete env['REDIS_CLUSTER_NODES'];
+  return env;
+}

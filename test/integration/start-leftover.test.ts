@@ -2,19 +2,10 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'nod
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childrenOf } from '../helpers/child-processes.js';
-import { spawnNpmStart, waitForBanner, type NpmStart } from '../helpers/npm-start.js';
+import { npmStartEnv, spawnNpmStart, waitForBanner, type NpmStart } from '../helpers/npm-start.js';
 import { freePort, uniquePrefix } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
-
-/** Whether `pid` runs (a zombie, dead and not yet reaped by its new parent, does not). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+import { running } from '../helpers/pid-alive.js';
 
 /** Every running process whose working folder is `dir` (Redis works in its data folder). */
 function workingIn(dir: string): number[] {
@@ -81,18 +72,7 @@ describe('npm start after an npm start that was SIGKILLed', () => {
   });
 
   it('finds the services gone and stops the leftover Redis before starting its own', async () => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      QUANTMON_PREFIX: uniquePrefix('leftover'),
-      GATEWAY_PORT: String(gatewayPort),
-      COLLECTOR_PORT: String(ports.collector),
-      SCORER_PORT: String(ports.scorer),
-      ALERTER_PORT: String(ports.alerter),
-      SUPERVISOR_PORT: String(ports.supervisor),
-      PROBES: '[]',
-    };
-    delete env['REDIS_URL'];
-    delete env['REDIS_CLUSTER_NODES'];
+    const env = npmStartEnv(uniquePrefix('leftover'), { gateway: gatewayPort, ...ports });
     const first = spawnNpmStart(env);
     runs.push(first);
     await waitForBanner(first);

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../packages/shared/src/keys.js';
 import { childrenOf } from '../helpers/child-processes.js';
-import { spawnNpmStart, waitForBanner, type NpmStart } from '../helpers/npm-start.js';
+import { npmStartEnv, spawnNpmStart, waitForBanner, type NpmStart } from '../helpers/npm-start.js';
 import { alive } from '../helpers/pid-alive.js';
 import { freePort, uniquePrefix } from '../helpers/redis-server.js';
 import { eventually, ROOT } from '../helpers/services.js';
@@ -78,18 +78,7 @@ describe('npm start: its own redis-server', () => {
 
   it('reads its log, and restarts it after a SIGKILL with the services carrying on', async () => {
     const prefix = uniquePrefix('ownredis');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      QUANTMON_PREFIX: prefix,
-      GATEWAY_PORT: String(gatewayPort),
-      COLLECTOR_PORT: String(ports.collector),
-      SCORER_PORT: String(ports.scorer),
-      ALERTER_PORT: String(ports.alerter),
-      SUPERVISOR_PORT: String(ports.supervisor),
-      PROBES: '[]',
-    };
-    delete env['REDIS_URL'];
-    delete env['REDIS_CLUSTER_NODES'];
+    const env = npmStartEnv(prefix, { gateway: gatewayPort, ...ports });
     npm = spawnNpmStart(env);
     start = npm.proc;
     await waitForBanner(npm);

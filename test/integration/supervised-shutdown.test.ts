@@ -1,18 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, ROOT } from '../helpers/services.js';
-
-/** Whether `pid` runs (a zombie, dead and not yet reaped, does not). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+import { running } from '../helpers/pid-alive.js';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'supervised-service.ts');
 
