@@ -4,7 +4,7 @@ import { freePort, startTestRedis, uniquePrefix, type TestRedis } from '../helpe
 import type { PipelineHealth } from '../../services/gateway/src/pipeline-health.js';
 import { eventually, ROOT } from '../helpers/services.js';
 import { childrenOf } from '../helpers/child-processes.js';
-import { spawnNpmStart, waitForBanner, type NpmStart } from '../helpers/npm-start.js';
+import { type NpmStart, npmStartEnv, spawnNpmStart, waitForBanner } from '../helpers/npm-start.js';
 import { alive } from '../helpers/pid-alive.js';
 
 async function healthy(port: number): Promise<boolean> {
@@ -70,16 +70,9 @@ describe('npm start supervision', () => {
     const prefix = uniquePrefix('start');
     // --no-history: no PostgreSQL for this test (an unknown flag is ignored by older starts).
     npm = spawnNpmStart({
-      ...process.env,
+      ...npmStartEnv(prefix, ports),
       REDIS_URL: redis.url,
-      QUANTMON_PREFIX: prefix,
       BULLMQ_PREFIX: `${prefix}-bull`,
-      GATEWAY_PORT: String(ports.gateway),
-      COLLECTOR_PORT: String(ports.collector),
-      SCORER_PORT: String(ports.scorer),
-      ALERTER_PORT: String(ports.alerter),
-      SUPERVISOR_PORT: String(ports.supervisor),
-      PROBES: '[]',
     });
     start = npm.proc;
     await waitForBanner(npm);
