@@ -9,13 +9,20 @@ import { StrategyId } from './common.js';
  * `tag:<key>=<value>`: the score frames of every strategy whose catalogue
  * tags include that one (`tag:desk=rates`).
  */
-export const Topic = z.union([
-  z.literal('system'),
-  z.literal('alerts'),
-  z.literal('strategy:*'),
-  z.templateLiteral(['strategy:', StrategyId]),
-  z.templateLiteral(['tag:', z.string().regex(/^[a-z_][a-z0-9_]{0,62}=.{1,128}$/)]),
-]);
+export const Topic = z.union(
+  [
+    z.literal('system'),
+    z.literal('alerts'),
+    z.literal('strategy:*'),
+    z.templateLiteral(['strategy:', StrategyId]),
+    z.templateLiteral(['tag:', z.string().regex(/^[a-z_][a-z0-9_]{0,62}=.{1,128}$/)]),
+  ],
+  // zod's own "Invalid input" does not say what a topic may be.
+  {
+    error:
+      'a topic is system, alerts, strategy:*, strategy:<id> (1-64 of A-Z a-z 0-9 _ . -) or tag:<key>=<value>',
+  },
+);
 export type Topic = z.infer<typeof Topic>;
 
 /** A Redis stream entry id, `<ms>-<seq>`: the position a frame came from. */
