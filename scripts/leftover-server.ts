@@ -27,16 +27,26 @@ export function pidFromFile(pidFile: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/**
+ * The state letter and parent pid of `pid` from /proc/<pid>/stat, or
+ * undefined when there is no such process (or no /proc). The state follows
+ * the command name, which is in parentheses and may hold spaces.
+ */
+export function procStat(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state = '', ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `pid` runs: exists and, where /proc tells, is not a zombie waiting for its parent. */
-function alive(pid: number): boolean {
+export function running(pid: number): boolean {
   if (existsSync('/proc/self/stat')) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // The state follows the command name, which is in parentheses and may hold spaces.
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
+    const stat = procStat(pid);
+    return stat !== undefined && stat.state !== 'Z';
   }
   try {
     process.kill(pid, 0);
@@ -56,7 +66,7 @@ function alive(pid: number): boolean {
  */
 export function findLeftover(pidFile: string, dir: string, name: string): Leftover | undefined {
   const pid = pidFromFile(pidFile);
-  if (pid === undefined || pid === process.pid || !alive(pid)) return undefined;
+  if (pid === undefined || pid === process.pid || !running(pid)) return undefined;
   if (existsSync('/proc/self/cwd')) {
     try {
       return realpathSync(readlinkSync(`/proc/${pid}/cwd`)) === realpathSync(dir)
@@ -76,11 +86,10 @@ export function findLeftover(pidFile: string, dir: string, name: string): Leftov
 
 /** The parent pid of `pid` and its command line, where /proc tells. */
 function parentOf(pid: number): { pid: number; args: string } | undefined {
+  const ppid = procStat(pid)?.ppid;
+  if (ppid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const args = readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    return { pid: ppid, args };
+    return { pid: ppid, args: readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0').join(' ') };
   } catch {
     return undefined;
   }
@@ -108,7 +117,7 @@ export async function stopLeftover(opts: {
   const found = findLeftover(opts.pidFile, opts.dir, opts.name);
   if (!found) return undefined;
   const parent = opts.owner === undefined ? undefined : parentOf(found.pid);
-  if (parent && opts.owner !== undefined && parent.args.includes(opts.owner)) {
+  if (parent && parent.args.includes(opts.owner!)) {
     throw new Error(
       `${opts.name} (pid ${found.pid}) on ${opts.dir} belongs to a running ${opts.owner} ` +
         `(pid ${parent.pid}): stop that one first`,
@@ -116,7 +125,7 @@ export async function stopLeftover(opts: {
   }
   process.kill(found.pid, opts.signal);
   const deadline = Date.now() + opts.timeoutMs;
-  while (alive(found.pid)) {
+  while (running(found.pid)) {
     if (Date.now() > deadline) {
       throw new Error(
         `${opts.name} (pid ${found.pid}), left running on ${opts.dir} by an earlier run, ` +
