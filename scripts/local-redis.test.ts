@@ -8,6 +8,7 @@ import {
   freePort,
   LISTEN_PORTS_FROM,
   portFree,
+  PortTakenError,
   spawnRedisServer,
   type LocalRedis,
 } from './local-redis.js';
@@ -50,6 +51,19 @@ describe('spawnRedisServer', () => {
 
   // A day of one strategy's ingest marks is one set; when its generation
   // ends, every strategy's set expires within a tenth of a generation.
+  it('refuses a port another redis-server answers on, instead of using that one', async () => {
+    const first = await spawnRedisServer({ persistence: 'none' });
+    servers.push(first);
+    const err = await spawnRedisServer({ persistence: 'none', port: first.port }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PortTakenError);
+    expect((err as PortTakenError).answering).toBe(first.proc().pid);
+    const r = new Redis(first.url);
+    expect(await r.ping()).toBe('PONG'); // the first one is unharmed
+    r.disconnect();
+  });
+
   it('frees a big set that expires without stopping Redis, where Redis by itself stops for it', async () => {
     const server = await spawnRedisServer({ persistence: 'none' });
     servers.push(server);

@@ -94,6 +94,37 @@ export async function pingRedis(url: string): Promise<boolean> {
   }
 }
 
+/** The port was taken by another redis-server as ours started: pick another. */
+export class PortTakenError extends Error {
+  constructor(
+    readonly port: number,
+    /** The pid of the server answering there, when it said. */
+    readonly answering: number | undefined,
+  ) {
+    super(`port ${port} is another redis-server's (pid ${answering ?? 'unknown'})`);
+    this.name = 'PortTakenError';
+  }
+}
+
+/** `process_id` from INFO server of the Redis at `url`, or undefined when it does not answer. */
+export async function redisProcessId(url: string): Promise<number | undefined> {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    const pid = Number(/process_id:(\d+)/.exec(await r.info('server'))?.[1]);
+    return Number.isInteger(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    r.disconnect();
+  }
+}
+
 export async function waitForRedis(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await pingRedis(url))) {
@@ -261,6 +292,14 @@ export async function spawnRedisServer(opts: LocalRedisOptions): Promise<LocalRe
       ),
     );
     await Promise.race([waitForRedis(url), failed]);
+    // Two starters that chose the same free port at once: one server binds
+    // it, the other exits, and its starter would have gone on with the first
+    // one's Redis (seen: two npm starts under test, one using the other's).
+    const answering = await redisProcessId(url);
+    if (answering !== c.pid) {
+      c.kill('SIGKILL');
+      throw new PortTakenError(port, answering);
+    }
   };
   const stop = async (): Promise<void> => {
     const c = child;

@@ -14,7 +14,13 @@ import { hostname } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildDashboard } from '../services/gateway/src/build-dashboard.js';
-import { pingRedis, portFree, spawnRedisServer } from './local-redis.js';
+import {
+  pingRedis,
+  portFree,
+  PortTakenError,
+  spawnRedisServer,
+  type LocalRedis,
+} from './local-redis.js';
 import { localHistoryDir, startLocalHistory } from './embedded-postgres.js';
 import { formatLogLine } from './log-format.js';
 import { startConfigOrExit, unknownFlags } from './start-config.js';
@@ -137,24 +143,36 @@ async function startRedis(): Promise<string> {
         '  - or run everything in containers: docker compose up',
     );
   }
-  const redisPort = await firstFreePort(6390);
   const dir = ownRedisDir;
   mkdirSync(dir, { recursive: true });
   // AOF every second (BullMQ's production setting): a restart of `npm start`
   // keeps the history. Its own process group: Ctrl-C reaches the services at
   // once, but Redis is stopped by us, last, after they have flushed and acked.
-  const redis = await spawnRedisServer({
-    bin,
-    port: redisPort,
-    dir,
-    persistence: 'aof-everysec',
-    pidFile: ownRedisPidFile,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its warnings (memory overcommit, a failed AOF write) in npm start's
-    // output, not every AOF rewrite and client.
-    logLevel: 'warning',
-  }).catch((err: unknown) => fail(`redis-server did not start: ${(err as Error).message}`));
+  // Another starter may take the free port we chose before our server binds
+  // it (PortTakenError): then the next one.
+  let from = 6390;
+  const spawnOwn = async (): Promise<LocalRedis> => {
+    const port = await firstFreePort(from);
+    return spawnRedisServer({
+      bin,
+      port,
+      dir,
+      persistence: 'aof-everysec',
+      pidFile: ownRedisPidFile,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its warnings (memory overcommit, a failed AOF write) in npm start's
+      // output, not every AOF rewrite and client.
+      logLevel: 'warning',
+    }).catch((err: unknown) => {
+      if (!(err instanceof PortTakenError) || from > 6390 + 16) throw err;
+      from = port + 1;
+      return spawnOwn();
+    });
+  };
+  const redis = await spawnOwn().catch((err: unknown) =>
+    fail(`redis-server did not start: ${(err as Error).message}`),
+  );
   superviseRedis(redis, {
     say,
     log: (line) => process.stdout.write(`${formatLogLine('redis', line)}\n`),
@@ -267,8 +285,9 @@ if (history && !process.env['DATABASE_URL']) {
   const pidFile = join(ownHistoryData, 'postmaster.pid');
   leftovers.push({ name: 'postgres', pidFile, dir: ownHistoryData, signal: 'SIGINT' });
 }
+// A leftover whose parent is a running npm start (two started at once) is not ours to stop.
+const owner = 'scripts/start.ts';
 for (const l of leftovers) {
-  const owner = 'scripts/start.ts';
   const pid = await stopLeftover({ ...l, timeoutMs: 30_000, owner }).catch((err: unknown) =>
     fail((err as Error).message),
   );
