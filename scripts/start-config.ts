@@ -27,6 +27,8 @@ const StartEnv = z.object({
   ALERTER_PORT: listenPort.optional(),
   /** Where npm start serves its own /metrics (restarts); default: the next free port. */
   SUPERVISOR_PORT: listenPort.optional(),
+  /** npm start's own redis-server (no REDIS_URL): the first port it tries, then the next free ones. */
+  OWN_REDIS_PORT: listenPort.default(6390),
   REDIS_URL: redisUrl.optional(),
   REDIS_CLUSTER_NODES: z
     .string()
@@ -51,6 +53,7 @@ export interface StartConfig {
   scorerPort: number | undefined;
   alerterPort: number | undefined;
   supervisorPort: number | undefined;
+  ownRedisPort: number;
   redisUrl: string | undefined;
   clusterNodes: string[];
   restartPolicy: RestartPolicy;
@@ -65,6 +68,7 @@ export function loadStartConfig(env: Env): StartConfig {
     scorerPort: e.SCORER_PORT,
     alerterPort: e.ALERTER_PORT,
     supervisorPort: e.SUPERVISOR_PORT,
+    ownRedisPort: e.OWN_REDIS_PORT,
     redisUrl: e.REDIS_URL,
     clusterNodes: e.REDIS_CLUSTER_NODES,
     restartPolicy: {

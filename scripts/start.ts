@@ -150,7 +150,7 @@ async function startRedis(): Promise<string> {
   // once, but Redis is stopped by us, last, after they have flushed and acked.
   // Another starter may take the free port we chose before our server binds
   // it (PortTakenError): then the next one.
-  let from = 6390;
+  let from = config.ownRedisPort;
   const spawnOwn = async (): Promise<LocalRedis> => {
     const port = await firstFreePort(from);
     return spawnRedisServer({
@@ -165,7 +165,7 @@ async function startRedis(): Promise<string> {
       // output, not every AOF rewrite and client.
       logLevel: 'warning',
     }).catch((err: unknown) => {
-      if (!(err instanceof PortTakenError) || from > 6390 + 16) throw err;
+      if (!(err instanceof PortTakenError) || from > config.ownRedisPort + 16) throw err;
       from = port + 1;
       return spawnOwn();
     });

@@ -43,6 +43,8 @@ export interface NpmStartPorts {
   scorer: number;
   alerter: number;
   supervisor: number;
+  /** Its own redis-server's port (OWN_REDIS_PORT); default: npm start's (6390 and up). */
+  redis?: number;
 }
 
 /**
@@ -59,6 +61,8 @@ export function npmStartEnv(prefix: string, ports: NpmStartPorts): NodeJS.Proces
     SCORER_PORT: String(ports.scorer),
     ALERTER_PORT: String(ports.alerter),
     SUPERVISOR_PORT: String(ports.supervisor),
+    // Test files run side by side: each its own Redis port, not npm start's shared 6390 and up.
+    ...(ports.redis ? { OWN_REDIS_PORT: String(ports.redis) } : {}),
     PROBES: '[]',
   };
   delete env['REDIS_URL'];

@@ -46,7 +46,7 @@ async function scoredCount(gatewayPort: number, strategy: string): Promise<numbe
 describe('npm start after an npm start that was SIGKILLed', () => {
   const runs: NpmStart[] = [];
   let gatewayPort = 0;
-  const ports = { collector: 0, scorer: 0, alerter: 0, supervisor: 0 };
+  const ports = { collector: 0, scorer: 0, alerter: 0, supervisor: 0, redis: 0 };
   const seen: number[] = [];
   let dir = '';
 

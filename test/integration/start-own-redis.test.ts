@@ -51,7 +51,7 @@ describe('npm start: its own redis-server', () => {
   let npm: NpmStart | undefined;
   const out = (): string => npm?.output() ?? '';
   let gatewayPort = 0;
-  const ports = { collector: 0, scorer: 0, alerter: 0, supervisor: 0 };
+  const ports = { collector: 0, scorer: 0, alerter: 0, supervisor: 0, redis: 0 };
 
   beforeAll(async () => {
     gatewayPort = await freePort();
